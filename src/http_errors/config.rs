@@ -1,0 +1,601 @@
+//! `<httpErrors>` configuration: modes, rows, and the checks done at build time.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::HeaderValue;
+
+use super::render::{self, PageSettings};
+
+/// IIS `errorMode`: who sees the detailed page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ErrorMode {
+    /// Detailed pages for loopback clients, custom pages for everyone else (IIS default).
+    #[default]
+    DetailedLocalOnly,
+    /// Custom pages for every client.
+    Custom,
+    /// Detailed pages for every client. Physical paths and module names become
+    /// visible to the world; the source error is still shown to local clients only.
+    Detailed,
+}
+
+/// IIS `existingResponse`: what to do when the inner service already wrote a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ExistingResponse {
+    /// IIS's decision list (default): the skip flag passes through; custom mode
+    /// replaces; detailed mode passes a body through and fills an empty one.
+    #[default]
+    Auto,
+    /// Always replace the body with the IIS page, skip flag or not.
+    Replace,
+    /// Never touch the response, even an empty one.
+    PassThrough,
+}
+
+/// IIS `responseMode` of an error row (and `defaultResponseMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ResponseMode {
+    /// Serve a file's content with the original status (IIS default).
+    #[default]
+    File,
+    /// Re-dispatch the request internally to a URL of the same service.
+    ExecuteUrl,
+    /// Answer `302 Found` with a `Location`.
+    Redirect,
+}
+
+impl ResponseMode {
+    /// The name IIS uses in configuration (`File`, `ExecuteURL`, `Redirect`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::File => "File",
+            Self::ExecuteUrl => "ExecuteURL",
+            Self::Redirect => "Redirect",
+        }
+    }
+}
+
+/// One `<error>` row of `<httpErrors>`.
+///
+/// ```
+/// use tower_iis::http_errors::ErrorRow;
+///
+/// let row = ErrorRow::file(404, "pages/404.htm");
+/// let exact = ErrorRow::execute_url(500, "/errors/config").substatus(19);
+/// let moved = ErrorRow::redirect(403, "https://example.com/denied");
+/// let localized = ErrorRow::file(404, "404.htm").prefix_language_file_path("custerr");
+/// # let _ = (row, exact, moved, localized);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorRow {
+    pub(crate) status: u16,
+    pub(crate) substatus: Option<u16>,
+    pub(crate) mode: ResponseMode,
+    pub(crate) path: String,
+    pub(crate) language_prefix: Option<PathBuf>,
+}
+
+impl ErrorRow {
+    fn new(status: u16, mode: ResponseMode, path: impl Into<String>) -> Self {
+        Self {
+            status,
+            substatus: None,
+            mode,
+            path: path.into(),
+            language_prefix: None,
+        }
+    }
+
+    /// A `File` row: serve this file (relative to the current directory, or absolute).
+    #[must_use]
+    pub fn file(status: u16, path: impl Into<String>) -> Self {
+        Self::new(status, ResponseMode::File, path)
+    }
+
+    /// An `ExecuteURL` row: re-dispatch to this site-absolute path (`/errors/404`).
+    #[must_use]
+    pub fn execute_url(status: u16, path: impl Into<String>) -> Self {
+        Self::new(status, ResponseMode::ExecuteUrl, path)
+    }
+
+    /// A `Redirect` row: answer 302 to this URL (absolute, or site-absolute `/x`).
+    #[must_use]
+    pub fn redirect(status: u16, path: impl Into<String>) -> Self {
+        Self::new(status, ResponseMode::Redirect, path)
+    }
+
+    /// Limits the row to one substatus (IIS `subStatusCode`; default: any, `-1`).
+    #[must_use]
+    pub fn substatus(mut self, substatus: u16) -> Self {
+        self.substatus = Some(substatus);
+        self
+    }
+
+    /// IIS `prefixLanguageFilePath`: the file is `<prefix>/<language>/<path>`, picked
+    /// by the request's `Accept-Language` (File rows only).
+    #[must_use]
+    pub fn prefix_language_file_path(mut self, prefix: impl Into<PathBuf>) -> Self {
+        self.language_prefix = Some(prefix.into());
+        self
+    }
+
+    fn key(&self) -> String {
+        match self.substatus {
+            Some(sub) => format!("statusCode=\"{}\" subStatusCode=\"{sub}\"", self.status),
+            None => format!("statusCode=\"{}\" subStatusCode=\"-1\"", self.status),
+        }
+    }
+}
+
+/// Why an `<httpErrors>` configuration was rejected. The message names the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid httpErrors configuration: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A row's target, loaded and checked.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A page held in memory, with its content type; by language when localized.
+    File {
+        content_type: HeaderValue,
+        pages: Pages,
+    },
+    ExecuteUrl(String),
+    Redirect(String),
+}
+
+/// The content of a File target: one page, or one per language folder.
+#[derive(Debug, Clone)]
+pub(crate) enum Pages {
+    Single(Bytes),
+    /// Lower-cased language tag → page; `fallback` is the language used when the
+    /// client's languages have no folder.
+    Localized {
+        by_language: HashMap<String, Bytes>,
+        fallback: Option<String>,
+    },
+}
+
+/// The configuration, resolved: everything the service needs at request time.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    pub(crate) error_mode: ErrorMode,
+    pub(crate) existing_response: ExistingResponse,
+    pub(crate) rows: HashMap<(u16, Option<u16>), Target>,
+    pub(crate) default_target: Option<Target>,
+    pub(crate) settings: PageSettings,
+    pub(crate) problem_details: bool,
+    pub(crate) server_header: bool,
+    pub(crate) has_execute_url: bool,
+    /// The language served to clients without `Accept-Language` (none: one-liner).
+    pub(crate) no_header_language: Option<String>,
+}
+
+impl Resolved {
+    /// IIS's lookup order: exact row, then the any-substatus row, then the default.
+    pub(crate) fn target(&self, status: u16, substatus: u16) -> Option<&Target> {
+        self.rows
+            .get(&(status, Some(substatus)))
+            .or_else(|| self.rows.get(&(status, None)))
+            .or(self.default_target.as_ref())
+    }
+}
+
+/// Builder for [`HttpErrorsLayer`](super::HttpErrorsLayer). See the
+/// [module docs](super) for an example.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct HttpErrorsBuilder {
+    error_mode: ErrorMode,
+    existing_response: ExistingResponse,
+    rows: Vec<ErrorRow>,
+    removed: Vec<(u16, Option<u16>)>,
+    clear_defaults: bool,
+    default_path: Option<String>,
+    default_response_mode: ResponseMode,
+    more_information_link: String,
+    server_version: String,
+    build: u32,
+    problem_details: bool,
+    server_header: bool,
+    fallback_language: Option<String>,
+}
+
+/// IIS's `detailedMoreInformationLink` default.
+pub const DEFAULT_MORE_INFORMATION_LINK: &str = "https://go.microsoft.com/fwlink/?LinkID=62293";
+/// The IIS version shown by default in titles and the `Server` header.
+pub const DEFAULT_SERVER_VERSION: &str = "10.0";
+/// The Windows build shown in the more-information link by default (Server 2022).
+pub const DEFAULT_BUILD: u32 = 20348;
+
+impl Default for HttpErrorsBuilder {
+    fn default() -> Self {
+        Self {
+            error_mode: ErrorMode::default(),
+            existing_response: ExistingResponse::default(),
+            rows: Vec::new(),
+            removed: Vec::new(),
+            clear_defaults: false,
+            default_path: None,
+            default_response_mode: ResponseMode::File,
+            more_information_link: DEFAULT_MORE_INFORMATION_LINK.to_owned(),
+            server_version: DEFAULT_SERVER_VERSION.to_owned(),
+            build: DEFAULT_BUILD,
+            problem_details: false,
+            server_header: false,
+            fallback_language: None,
+        }
+    }
+}
+
+impl HttpErrorsBuilder {
+    /// Sets `errorMode` (default [`ErrorMode::DetailedLocalOnly`]).
+    pub fn error_mode(mut self, mode: ErrorMode) -> Self {
+        self.error_mode = mode;
+        self
+    }
+
+    /// Sets `existingResponse` (default [`ExistingResponse::Auto`]).
+    pub fn existing_response(mut self, existing: ExistingResponse) -> Self {
+        self.existing_response = existing;
+        self
+    }
+
+    /// Adds an `<error>` row. A second row with the same status and substatus is an
+    /// error at [`build`](Self::build), unless the first was [`remove`](Self::remove)d.
+    pub fn error(mut self, row: ErrorRow) -> Self {
+        self.rows.push(row);
+        self
+    }
+
+    /// `<remove statusCode subStatusCode>`: drops a row added before, or one of the
+    /// nine built-in defaults (`substatus` `None` = the `-1` row).
+    pub fn remove(mut self, status: u16, substatus: Option<u16>) -> Self {
+        self.rows
+            .retain(|r| !(r.status == status && r.substatus == substatus));
+        self.removed.push((status, substatus));
+        self
+    }
+
+    /// `<clear/>`: drops every row, the nine built-in defaults included.
+    pub fn clear(mut self) -> Self {
+        self.rows.clear();
+        self.clear_defaults = true;
+        self
+    }
+
+    /// Sets `defaultPath` and `defaultResponseMode`, used when no row matches.
+    pub fn default_path(mut self, path: impl Into<String>, mode: ResponseMode) -> Self {
+        self.default_path = Some(path.into());
+        self.default_response_mode = mode;
+        self
+    }
+
+    /// Sets `detailedMoreInformationLink`.
+    pub fn more_information_link(mut self, link: impl Into<String>) -> Self {
+        self.more_information_link = link.into();
+        self
+    }
+
+    /// The IIS version shown in page titles and the `Server` header (default `10.0`).
+    pub fn server_version(mut self, version: impl Into<String>) -> Self {
+        self.server_version = version.into();
+        self
+    }
+
+    /// The Windows build number in the more-information link (default 20348).
+    pub fn build_number(mut self, build: u32) -> Self {
+        self.build = build;
+        self
+    }
+
+    /// Opt-in: a client that prefers `application/problem+json` or `application/json`
+    /// gets an RFC 9457 problem document instead of an HTML page.
+    pub fn problem_details(mut self, enable: bool) -> Self {
+        self.problem_details = enable;
+        self
+    }
+
+    /// Opt-in: add `Server: Microsoft-IIS/<version>` and `X-Powered-By: ASP.NET` to
+    /// every response, as IIS with ASP.NET does.
+    pub fn emulate_server_header(mut self, enable: bool) -> Self {
+        self.server_header = enable;
+        self
+    }
+
+    /// The language used for localized pages when the client sends no
+    /// `Accept-Language`. IIS sends the one-line body then; so does this layer
+    /// unless a fallback is set (e.g. `"en-US"`).
+    pub fn fallback_language(mut self, language: impl Into<String>) -> Self {
+        self.fallback_language = Some(language.into());
+        self
+    }
+
+    /// Checks the configuration, loads every page file, and builds the layer.
+    ///
+    /// # Errors
+    ///
+    /// A row with a status outside 400–999 or a substatus above 999, a duplicate row,
+    /// a page file that cannot be read, an ExecuteURL path that is not site-absolute,
+    /// a Redirect target that is neither absolute nor site-absolute, a server version
+    /// or link that cannot appear in a header or page.
+    pub fn build(self) -> Result<super::HttpErrorsLayer, ConfigError> {
+        self.resolve()
+            .map(|r| super::HttpErrorsLayer::from_resolved(Arc::new(r)))
+    }
+
+    pub(crate) fn resolve(self) -> Result<Resolved, ConfigError> {
+        if self.server_version.is_empty()
+            || !self
+                .server_version
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        {
+            return Err(ConfigError::new(format!(
+                "server version {:?} must be letters, digits and dots, such as \"10.0\"",
+                self.server_version
+            )));
+        }
+        if !(self.more_information_link.starts_with("http://")
+            || self.more_information_link.starts_with("https://"))
+            || self
+                .more_information_link
+                .bytes()
+                .any(|b| b <= b' ' || b == b'"' || b == b'<' || b == b'>')
+        {
+            return Err(ConfigError::new(format!(
+                "detailedMoreInformationLink {:?} must be an absolute http(s) URL without spaces or quotes",
+                self.more_information_link
+            )));
+        }
+        let mut rows = HashMap::new();
+        let mut has_execute_url = false;
+        if !self.clear_defaults {
+            for status in render::DEFAULT_PAGE_STATUSES {
+                if self.removed.contains(&(status, None)) {
+                    continue;
+                }
+                let mut by_language = HashMap::new();
+                if let Some(page) = render::custom_page(status) {
+                    by_language.insert("en-us".to_owned(), page);
+                }
+                rows.insert(
+                    (status, None),
+                    Target::File {
+                        content_type: HeaderValue::from_static("text/html"),
+                        pages: Pages::Localized {
+                            by_language,
+                            fallback: Some("en-us".to_owned()),
+                        },
+                    },
+                );
+            }
+        }
+        let mut seen = Vec::new();
+        for row in &self.rows {
+            if !(400..=999).contains(&row.status) {
+                return Err(ConfigError::new(format!(
+                    "error row {}: statusCode must be from 400 to 999",
+                    row.key()
+                )));
+            }
+            if row.substatus.is_some_and(|s| s > 999) {
+                return Err(ConfigError::new(format!(
+                    "error row {}: subStatusCode must be from -1 to 999",
+                    row.key()
+                )));
+            }
+            let key = (row.status, row.substatus);
+            if seen.contains(&key) {
+                return Err(ConfigError::new(format!(
+                    "error row {}: cannot add duplicate collection entry (remove the first one before adding it again)",
+                    row.key()
+                )));
+            }
+            seen.push(key);
+            has_execute_url |= row.mode == ResponseMode::ExecuteUrl;
+            let target = resolve_target(
+                &row.key(),
+                row.mode,
+                &row.path,
+                row.language_prefix.as_deref(),
+            )?;
+            rows.insert(key, target);
+        }
+        let default_target = match &self.default_path {
+            Some(path) => {
+                has_execute_url |= self.default_response_mode == ResponseMode::ExecuteUrl;
+                Some(resolve_target(
+                    "defaultPath",
+                    self.default_response_mode,
+                    path,
+                    None,
+                )?)
+            }
+            None => None,
+        };
+        let no_header_language = match &self.fallback_language {
+            Some(lang) => {
+                let lang = lang.to_ascii_lowercase();
+                if !valid_language(&lang) {
+                    return Err(ConfigError::new(format!(
+                        "fallback language {lang:?} is not a language tag such as \"en-US\""
+                    )));
+                }
+                Some(lang)
+            }
+            None => None,
+        };
+        Ok(Resolved {
+            error_mode: self.error_mode,
+            existing_response: self.existing_response,
+            rows,
+            default_target,
+            settings: PageSettings {
+                server_version: self.server_version,
+                build: self.build,
+                more_information_link: self.more_information_link,
+            },
+            problem_details: self.problem_details,
+            server_header: self.server_header,
+            has_execute_url,
+            no_header_language,
+        })
+    }
+}
+
+fn valid_language(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= 35
+        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+fn content_type_for(path: &Path) -> HeaderValue {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    HeaderValue::from_static(match ext.as_deref() {
+        Some("htm" | "html") => "text/html",
+        Some("xhtml") => "application/xhtml+xml",
+        Some("txt") => "text/plain",
+        Some("json") => "application/json",
+        Some("xml") => "text/xml",
+        Some("css") => "text/css",
+        Some("js") => "application/javascript",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        _ => "application/octet-stream",
+    })
+}
+
+fn read_page(key: &str, path: &Path) -> Result<Bytes, ConfigError> {
+    fs::read(path).map(Bytes::from).map_err(|e| {
+        ConfigError::new(format!(
+            "error row {key}: cannot read page file {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn resolve_target(
+    key: &str,
+    mode: ResponseMode,
+    path: &str,
+    language_prefix: Option<&Path>,
+) -> Result<Target, ConfigError> {
+    if path.is_empty() {
+        return Err(ConfigError::new(format!("error row {key}: path is empty")));
+    }
+    if path.bytes().any(|b| b.is_ascii_control()) {
+        return Err(ConfigError::new(format!(
+            "error row {key}: path {path:?} contains a control character"
+        )));
+    }
+    match mode {
+        ResponseMode::File => {
+            let rel = Path::new(path);
+            match language_prefix {
+                None => Ok(Target::File {
+                    content_type: content_type_for(rel),
+                    pages: Pages::Single(read_page(key, rel)?),
+                }),
+                Some(prefix) => {
+                    if rel.is_absolute()
+                        || rel
+                            .components()
+                            .any(|c| matches!(c, std::path::Component::ParentDir))
+                    {
+                        return Err(ConfigError::new(format!(
+                            "error row {key}: path {path:?} must be relative to prefixLanguageFilePath"
+                        )));
+                    }
+                    let dir = fs::read_dir(prefix).map_err(|e| {
+                        ConfigError::new(format!(
+                            "error row {key}: cannot read prefixLanguageFilePath {}: {e}",
+                            prefix.display()
+                        ))
+                    })?;
+                    let mut by_language = HashMap::new();
+                    for entry in dir.flatten() {
+                        let Some(lang) = entry.file_name().to_str().map(str::to_ascii_lowercase)
+                        else {
+                            continue;
+                        };
+                        let file = entry.path().join(rel);
+                        if valid_language(&lang) && file.is_file() {
+                            by_language.insert(lang, read_page(key, &file)?);
+                        }
+                    }
+                    if by_language.is_empty() {
+                        return Err(ConfigError::new(format!(
+                            "error row {key}: no language folder under {} holds {path:?}",
+                            prefix.display()
+                        )));
+                    }
+                    let fallback = ["en-us", "en"]
+                        .into_iter()
+                        .find(|l| by_language.contains_key(*l))
+                        .map(str::to_owned);
+                    Ok(Target::File {
+                        content_type: content_type_for(rel),
+                        pages: Pages::Localized {
+                            by_language,
+                            fallback,
+                        },
+                    })
+                }
+            }
+        }
+        ResponseMode::ExecuteUrl => {
+            if !path.starts_with('/') || path.starts_with("//") || path.contains("://") {
+                return Err(ConfigError::new(format!(
+                    "error row {key}: ExecuteURL path {path:?} must be site-absolute, such as \"/errors/404\""
+                )));
+            }
+            if path.parse::<http::uri::PathAndQuery>().is_err() {
+                return Err(ConfigError::new(format!(
+                    "error row {key}: ExecuteURL path {path:?} is not a valid URL path"
+                )));
+            }
+            Ok(Target::ExecuteUrl(path.to_owned()))
+        }
+        ResponseMode::Redirect => {
+            let absolute = path.starts_with("http://") || path.starts_with("https://");
+            if !(absolute || (path.starts_with('/') && !path.starts_with("//")))
+                || HeaderValue::from_str(path).is_err()
+                || path.contains(' ')
+            {
+                return Err(ConfigError::new(format!(
+                    "error row {key}: Redirect path {path:?} must be an absolute URL or a site-absolute path"
+                )));
+            }
+            Ok(Target::Redirect(path.to_owned()))
+        }
+    }
+}

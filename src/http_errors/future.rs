@@ -1,0 +1,350 @@
+//! [`ResponseFuture`]: waits for the inner response and applies the `<httpErrors>` rules.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::config::{ErrorMode, ExistingResponse, Pages, Resolved, Target};
+use super::render::{self, RequestContext};
+use super::service::ExecuteUrlBody;
+use super::ResponseBody;
+use crate::error::IisError;
+use crate::status::IisStatus;
+
+pin_project! {
+    /// The response future of [`HttpErrors`](super::HttpErrors).
+    pub struct ResponseFuture<S, ReqB>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        #[pin]
+        state: State<S, ReqB>,
+        ctx: RequestContext,
+        config: Arc<Resolved>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqB>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        Inner { #[pin] fut: S::Future, child_service: Option<S> },
+        ChildReady { service: S, req: Option<Request<ReqB>> },
+        Child { #[pin] fut: S::Future },
+    }
+}
+
+impl<S, ReqB> ResponseFuture<S, ReqB>
+where
+    S: Service<Request<ReqB>>,
+{
+    pub(crate) fn new(
+        fut: S::Future,
+        ctx: RequestContext,
+        config: Arc<Resolved>,
+        child_service: Option<S>,
+    ) -> Self {
+        Self {
+            state: State::Inner { fut, child_service },
+            ctx,
+            config,
+        }
+    }
+}
+
+impl<S, ReqB, ResB> Future for ResponseFuture<S, ReqB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ReqB: ExecuteUrlBody,
+    ResB: Body,
+{
+    type Output = Result<Response<ResponseBody<ResB>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Inner { fut, child_service } => {
+                    let res = ready!(fut.poll(cx))?;
+                    match respond(this.config, this.ctx, res) {
+                        Outcome::Done(mut res) => {
+                            add_server_headers(this.config, res.headers_mut());
+                            return Poll::Ready(Ok(res));
+                        }
+                        Outcome::Execute(req) => match child_service.take() {
+                            Some(service) => {
+                                let next = State::ChildReady {
+                                    service,
+                                    req: Some(req),
+                                };
+                                this.state.set(next);
+                            }
+                            None => {
+                                return Poll::Ready(Ok(one_liner_for(
+                                    this.ctx,
+                                    StatusCode::INTERNAL_SERVER_ERROR,
+                                    HeaderMap::new(),
+                                )))
+                            }
+                        },
+                    }
+                }
+                StateProj::ChildReady { service, req } => {
+                    ready!(service.poll_ready(cx))?;
+                    let req = req.take().expect("child request is sent once");
+                    let fut = service.call(req);
+                    this.state.set(State::Child { fut });
+                }
+                StateProj::Child { fut } => {
+                    // IIS: the child's own status wins; its response is sent as it is.
+                    let res = ready!(fut.poll(cx))?;
+                    let head = this.ctx.method == Method::HEAD;
+                    let mut res = res.map(|body| {
+                        if head {
+                            ResponseBody::empty()
+                        } else {
+                            ResponseBody::inner(body)
+                        }
+                    });
+                    add_server_headers(this.config, res.headers_mut());
+                    return Poll::Ready(Ok(res));
+                }
+            }
+        }
+    }
+}
+
+enum Outcome<B, ReqB> {
+    Done(Response<ResponseBody<B>>),
+    Execute(Request<ReqB>),
+}
+
+/// Headers that describe the body; they go when the body is replaced.
+const BODY_HEADERS: [header::HeaderName; 9] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::CONTENT_ENCODING,
+    header::CONTENT_LANGUAGE,
+    header::CONTENT_RANGE,
+    header::CONTENT_DISPOSITION,
+    header::TRANSFER_ENCODING,
+    header::ETAG,
+    header::LAST_MODIFIED,
+];
+
+fn add_server_headers(config: &Resolved, headers: &mut HeaderMap) {
+    if config.server_header {
+        let server = format!("Microsoft-IIS/{}", config.settings.server_version);
+        if let Ok(v) = HeaderValue::from_str(&server) {
+            headers.insert(header::SERVER, v);
+        }
+        headers.insert("x-powered-by", HeaderValue::from_static("ASP.NET"));
+    }
+}
+
+/// The status.substatus of a response: the code from the response, the substatus
+/// from the error extension when it speaks of the same code.
+fn response_status(status: StatusCode, err: Option<&IisError>) -> IisStatus {
+    let sub = err
+        .filter(|e| e.status().code() == status.as_u16())
+        .map_or(0, IisError::substatus);
+    IisStatus::try_new(status.as_u16(), sub).unwrap_or_else(|| IisStatus::from(status))
+}
+
+fn respond<B, ReqB>(config: &Resolved, ctx: &RequestContext, res: Response<B>) -> Outcome<B, ReqB>
+where
+    B: Body,
+    ReqB: ExecuteUrlBody,
+{
+    if res.status().as_u16() < 400 {
+        return Outcome::Done(res.map(ResponseBody::inner));
+    }
+    let (mut parts, body) = res.into_parts();
+    let err = parts.extensions.get::<IisError>();
+    let status = response_status(parts.status, err);
+    let detailed = match config.error_mode {
+        ErrorMode::Detailed => true,
+        ErrorMode::Custom => false,
+        ErrorMode::DetailedLocalOnly => ctx.local,
+    };
+    let has_body = !body.is_end_stream() && body.size_hint().exact() != Some(0);
+    let skip = err.is_some_and(IisError::skips_custom_errors);
+    let replace = match config.existing_response {
+        ExistingResponse::PassThrough => false,
+        ExistingResponse::Replace => true,
+        // IIS's decision list: skip flag, then custom replaces, then detailed fills
+        // only an empty entity.
+        ExistingResponse::Auto => !skip && (!detailed || !has_body),
+    };
+    if !replace {
+        return Outcome::Done(Response::from_parts(parts, ResponseBody::inner(body)));
+    }
+    drop(body);
+    for name in &BODY_HEADERS {
+        parts.headers.remove(name);
+    }
+
+    if config.problem_details && ctx.prefers_problem_json() {
+        let json = render::problem_json(ctx, status, err, detailed);
+        return Outcome::Done(page_response(
+            ctx,
+            parts,
+            HeaderValue::from_static("application/problem+json"),
+            Bytes::from(json),
+        ));
+    }
+    if detailed {
+        let page = render::detailed_page(&config.settings, ctx, status, err);
+        parts
+            .headers
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+        return Outcome::Done(page_response(
+            ctx,
+            parts,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+            Bytes::from(page),
+        ));
+    }
+    match config.target(status.code(), status.substatus()) {
+        Some(Target::File {
+            content_type,
+            pages,
+        }) => match pick_page(config, ctx, pages) {
+            Some(page) => Outcome::Done(page_response(ctx, parts, content_type.clone(), page)),
+            None => Outcome::Done(one_liner(ctx, parts, status.code())),
+        },
+        Some(Target::Redirect(location)) => {
+            let location = if location.starts_with('/') {
+                format!("{}{location}", ctx.origin())
+            } else {
+                location.clone()
+            };
+            match HeaderValue::from_str(&location) {
+                Ok(value) => {
+                    parts.status = StatusCode::FOUND;
+                    parts.headers.insert(header::LOCATION, value);
+                    let body = render::redirect_page(&location);
+                    Outcome::Done(page_response(
+                        ctx,
+                        parts,
+                        HeaderValue::from_static("text/html; charset=UTF-8"),
+                        Bytes::from(body),
+                    ))
+                }
+                Err(_) => Outcome::Done(one_liner(ctx, parts, status.code())),
+            }
+        }
+        Some(Target::ExecuteUrl(path)) => match child_request(ctx, path, status) {
+            Some(req) => Outcome::Execute(req),
+            None => {
+                tracing::warn!(
+                    path = %path,
+                    "httpErrors ExecuteURL row skipped: the request body type cannot be built empty"
+                );
+                Outcome::Done(one_liner(ctx, parts, status.code()))
+            }
+        },
+        None => Outcome::Done(one_liner(ctx, parts, status.code())),
+    }
+}
+
+fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<Bytes> {
+    match pages {
+        Pages::Single(page) => Some(page.clone()),
+        Pages::Localized {
+            by_language,
+            fallback,
+        } => {
+            if !ctx.has_accept_language() {
+                let lang = config.no_header_language.as_ref()?;
+                return by_language.get(lang).cloned();
+            }
+            ctx.languages()
+                .iter()
+                .find_map(|l| by_language.get(l))
+                .or_else(|| fallback.as_ref().and_then(|f| by_language.get(f)))
+                .cloned()
+        }
+    }
+}
+
+fn child_request<ReqB: ExecuteUrlBody>(
+    ctx: &RequestContext,
+    path: &str,
+    status: IisStatus,
+) -> Option<Request<ReqB>> {
+    let body = ReqB::empty_for_child()?;
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let uri = format!("{path}{sep}{};{}", status.code(), ctx.full_url());
+    let mut req = Request::builder()
+        .method(Method::GET)
+        .uri(uri)
+        .body(body)
+        .ok()?;
+    let headers = req.headers_mut();
+    for (name, value) in [
+        (header::HOST, &ctx.host),
+        (header::ACCEPT, &ctx.accept),
+        (header::ACCEPT_LANGUAGE, &ctx.accept_language),
+    ] {
+        if let Some(v) = value {
+            headers.insert(name, v.clone());
+        }
+    }
+    if let Some(conn) = ctx.conn {
+        req.extensions_mut().insert(conn);
+    }
+    Some(req)
+}
+
+fn page_response<B>(
+    ctx: &RequestContext,
+    mut parts: http::response::Parts,
+    content_type: HeaderValue,
+    page: Bytes,
+) -> Response<ResponseBody<B>> {
+    parts.headers.insert(header::CONTENT_TYPE, content_type);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(page.len()));
+    let body = if ctx.method == Method::HEAD {
+        ResponseBody::empty()
+    } else {
+        ResponseBody::page(page)
+    };
+    Response::from_parts(parts, body)
+}
+
+fn one_liner<B>(
+    ctx: &RequestContext,
+    parts: http::response::Parts,
+    status: u16,
+) -> Response<ResponseBody<B>> {
+    page_response(
+        ctx,
+        parts,
+        HeaderValue::from_static("text/html"),
+        Bytes::from_static(render::one_liner(status).as_bytes()),
+    )
+}
+
+fn one_liner_for<B>(
+    ctx: &RequestContext,
+    status: StatusCode,
+    headers: HeaderMap,
+) -> Response<ResponseBody<B>> {
+    let (mut parts, ()) = Response::new(()).into_parts();
+    parts.status = status;
+    parts.headers = headers;
+    one_liner(ctx, parts, status.as_u16())
+}

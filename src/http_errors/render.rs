@@ -1,0 +1,551 @@
+//! The pages: detailed, custom, one-liners, "Document Moved", problem+json.
+
+use std::fmt::{self, Write as _};
+
+use askama::Template;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Uri};
+
+use crate::catalog;
+use crate::connection::{connection_info, ConnectionInfo};
+use crate::error::{
+    ConfigErrorDetail, IisError, ANONYMOUS, DEFAULT_HANDLER, DEFAULT_MODULE, DEFAULT_NOTIFICATION,
+};
+use crate::status::IisStatus;
+
+/// What the error-page layer remembers of a request until its response is known.
+///
+/// Built without allocating: every field is a refcounted clone or a copy.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestContext {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) host: Option<HeaderValue>,
+    pub(crate) accept: Option<HeaderValue>,
+    pub(crate) accept_language: Option<HeaderValue>,
+    pub(crate) conn: Option<ConnectionInfo>,
+    pub(crate) local: bool,
+}
+
+impl RequestContext {
+    pub(crate) fn capture<B>(req: &Request<B>) -> Self {
+        let conn = connection_info(req);
+        let headers = req.headers();
+        Self {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            host: headers.get(header::HOST).cloned(),
+            accept: headers.get(header::ACCEPT).cloned(),
+            accept_language: headers.get(header::ACCEPT_LANGUAGE).cloned(),
+            local: conn.is_some_and(|c| c.is_local()),
+            conn,
+        }
+    }
+
+    fn is_tls(&self) -> bool {
+        self.conn.is_some_and(|c| c.tls) || self.uri.scheme() == Some(&http::uri::Scheme::HTTPS)
+    }
+
+    /// `http://host:port` with an explicit port, as IIS prints the requested URL.
+    pub(crate) fn origin(&self) -> String {
+        let tls = self.is_tls();
+        let scheme = if tls { "https" } else { "http" };
+        let host_text = self
+            .uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or_else(|| {
+                self.host
+                    .as_ref()
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_owned)
+            });
+        // Split "name:port", keeping IPv6 literals ("[::1]:8080") whole.
+        let (mut name, mut port) = match host_text.as_deref() {
+            Some(h) if !h.is_empty() => split_host_port(h),
+            _ => (String::new(), None),
+        };
+        if !valid_host(&name) {
+            name.clear();
+            port = None;
+        }
+        if name.is_empty() {
+            name = match self.conn {
+                Some(c) if !c.local.ip().is_unspecified() => match c.local.ip() {
+                    std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                    ip => ip.to_string(),
+                },
+                _ => "localhost".to_owned(),
+            };
+        }
+        let port = port
+            .or_else(|| self.conn.map(|c| c.local.port()).filter(|p| *p != 0))
+            .unwrap_or(if tls { 443 } else { 80 });
+        format!("{scheme}://{name}:{port}")
+    }
+
+    /// The requested URL as IIS shows it: absolute, explicit port, no query.
+    pub(crate) fn requested_url(&self) -> String {
+        let mut url = self.origin();
+        url.push_str(self.uri.path());
+        url
+    }
+
+    /// The original URL with its query, as ExecuteURL passes it on.
+    pub(crate) fn full_url(&self) -> String {
+        let mut url = self.requested_url();
+        if let Some(q) = self.uri.query() {
+            url.push('?');
+            url.push_str(q);
+        }
+        url
+    }
+
+    /// The language tags of `Accept-Language`, best first (q=0 dropped).
+    pub(crate) fn languages(&self) -> Vec<String> {
+        let Some(value) = self.accept_language.as_ref().and_then(|v| v.to_str().ok()) else {
+            return Vec::new();
+        };
+        let mut tags: Vec<(f32, usize, String)> = value
+            .split(',')
+            .enumerate()
+            .filter_map(|(i, part)| {
+                let (tag, q) = parse_media_part(part);
+                (q > 0.0 && !tag.is_empty() && tag != "*").then(|| (q, i, tag.to_ascii_lowercase()))
+            })
+            .collect();
+        tags.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        tags.into_iter().map(|t| t.2).collect()
+    }
+
+    /// Whether the client asked for `Accept-Language` at all.
+    pub(crate) fn has_accept_language(&self) -> bool {
+        self.accept_language.is_some()
+    }
+
+    /// Whether the client prefers a JSON problem document over HTML.
+    pub(crate) fn prefers_problem_json(&self) -> bool {
+        let Some(value) = self.accept.as_ref().and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let (mut json, mut html) = (0.0f32, 0.0f32);
+        for part in value.split(',') {
+            let (media, q) = parse_media_part(part);
+            match media.to_ascii_lowercase().as_str() {
+                "application/problem+json" | "application/json" => json = json.max(q),
+                "text/html" | "application/xhtml+xml" => html = html.max(q),
+                "*/*" | "text/*" => html = html.max(q * 0.999),
+                _ => {}
+            }
+        }
+        json > 0.0 && json > html
+    }
+}
+
+fn split_host_port(h: &str) -> (String, Option<u16>) {
+    if let Some(rest) = h.strip_prefix('[') {
+        if let Some(end) = rest.find(']') {
+            let name = format!("[{}]", &rest[..end]);
+            let port = rest[end + 1..]
+                .strip_prefix(':')
+                .and_then(|p| p.parse().ok());
+            return (name, port);
+        }
+        return (String::new(), None);
+    }
+    match h.rsplit_once(':') {
+        Some((name, port)) => (name.to_owned(), port.parse().ok()),
+        None => (h.to_owned(), None),
+    }
+}
+
+/// A host name we are willing to print: letters, digits, `.-_[]:`; nothing else.
+fn valid_host(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'[' | b']' | b':')
+        })
+}
+
+/// Splits `text/html;q=0.8` into the media range and its weight.
+fn parse_media_part(part: &str) -> (&str, f32) {
+    let mut pieces = part.split(';');
+    let media = pieces.next().unwrap_or("").trim();
+    let mut q = 1.0f32;
+    for p in pieces {
+        if let Some(v) = p
+            .trim()
+            .strip_prefix("q=")
+            .or_else(|| p.trim().strip_prefix("Q="))
+        {
+            q = v
+                .trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|q| (0.0..=1.0).contains(q))
+                .unwrap_or(0.0);
+        }
+    }
+    (media, q)
+}
+
+/// An HRESULT as IIS prints it: `0x80070002`.
+#[derive(Clone, Copy)]
+pub(crate) struct Hex(pub(crate) u32);
+
+impl fmt::Display for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{:08x}", self.0)
+    }
+}
+
+/// Settings the pages need from the layer's configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct PageSettings {
+    pub(crate) server_version: String,
+    pub(crate) build: u32,
+    pub(crate) more_information_link: String,
+}
+
+#[derive(Template)]
+#[template(path = "detailed.html")]
+struct DetailedPage<'a> {
+    version: &'a str,
+    status: IisStatus,
+    reason: &'a str,
+    summary: &'a str,
+    causes: &'a [&'a str],
+    things_to_try: &'a [&'a str],
+    module: &'a str,
+    notification: &'a str,
+    handler: &'a str,
+    error_code: Hex,
+    requested_url: &'a str,
+    physical_path: &'a str,
+    logon_method: &'a str,
+    logon_user: &'a str,
+    config: Option<&'a ConfigErrorDetail>,
+    source_error: Option<String>,
+    more_information: &'a str,
+    link: &'a str,
+    build: u32,
+}
+
+const MORE_INFORMATION: &str = "This status tells which part of the server stopped the request: \
+the substatus after the dot narrows the cause down, and the error code is the Windows or COM \
+code behind it.";
+
+const CONFIG_SUMMARY: &str =
+    "The page cannot be served because the configuration that applies to it is invalid.";
+
+/// Renders the detailed page for a status and its error detail (if any).
+pub(crate) fn detailed_page(
+    settings: &PageSettings,
+    ctx: &RequestContext,
+    status: IisStatus,
+    err: Option<&IisError>,
+) -> String {
+    let advice = catalog::advice_for(status);
+    let config = err.and_then(IisError::config_error);
+    let hresult = match err {
+        Some(e) => e.hresult(),
+        None => status.info().and_then(|i| i.hresult()).unwrap_or(0),
+    };
+    let info = status.info();
+    let from_catalog = |f: fn(&catalog::CodeInfo) -> Option<&'static str>, default| {
+        info.and_then(f).unwrap_or(default)
+    };
+    let source_error = match err.and_then(IisError::source_error) {
+        Some(source) if ctx.local => {
+            let mut text = source.to_string();
+            let mut next = source.source();
+            while let Some(cause) = next {
+                let _ = write!(text, "\ncaused by: {cause}");
+                next = cause.source();
+            }
+            Some(text)
+        }
+        _ => None,
+    };
+    let requested_url = ctx.requested_url();
+    let page = DetailedPage {
+        version: &settings.server_version,
+        status,
+        reason: status.reason(),
+        summary: if config.is_some() {
+            CONFIG_SUMMARY
+        } else {
+            advice.summary
+        },
+        causes: advice.causes,
+        things_to_try: advice.things_to_try,
+        module: err.map_or_else(
+            || from_catalog(catalog::CodeInfo::module, DEFAULT_MODULE),
+            IisError::module,
+        ),
+        notification: err.map_or_else(
+            || from_catalog(catalog::CodeInfo::notification, DEFAULT_NOTIFICATION),
+            IisError::notification,
+        ),
+        handler: err.map_or_else(
+            || from_catalog(catalog::CodeInfo::handler, DEFAULT_HANDLER),
+            IisError::handler,
+        ),
+        error_code: Hex(hresult),
+        requested_url: &requested_url,
+        physical_path: err.and_then(IisError::physical_path).unwrap_or(""),
+        logon_method: err.map_or(ANONYMOUS, IisError::logon_method),
+        logon_user: err.map_or(ANONYMOUS, IisError::logon_user),
+        config,
+        source_error,
+        more_information: MORE_INFORMATION,
+        link: &settings.more_information_link,
+        build: settings.build,
+    };
+    let mut out = String::with_capacity(6 * 1024);
+    // Rendering into a String only fails if a Display impl fails; ours never do.
+    let _ = page.render_into(&mut out);
+    out
+}
+
+#[derive(Template)]
+#[template(path = "custom.html")]
+struct CustomPage<'a> {
+    title: &'a str,
+    summary: &'a str,
+}
+
+/// The title (also the `h2`) and summary of a built-in custom page, in our words.
+pub(crate) fn custom_page_text(status: u16) -> Option<(&'static str, &'static str)> {
+    Some(match status {
+        401 => (
+            "401 - Unauthorized: Access is denied due to invalid credentials.",
+            "The credentials you sent do not give you permission to see this directory or page.",
+        ),
+        403 => (
+            "403 - Forbidden: Access is denied.",
+            "You do not have permission to see this directory or page.",
+        ),
+        404 => (
+            "404 - File or directory not found.",
+            "The page you asked for is not here: it may have been removed or renamed, or it is not available right now.",
+        ),
+        405 => (
+            "405 - HTTP verb used to access this page is not allowed.",
+            "This page cannot be shown because the request used a method (HTTP verb) that is not allowed for it.",
+        ),
+        406 => (
+            "406 - Client browser does not accept the MIME type of the requested page.",
+            "This page cannot be shown because your browser does not accept the type of content it is.",
+        ),
+        412 => (
+            "412 - Precondition set by the client failed when evaluated on the Web server.",
+            "The request was not carried out because a condition in its headers was not met.",
+        ),
+        500 => (
+            "500 - Internal server error.",
+            "Something went wrong on the server while it handled this page, so it cannot be shown.",
+        ),
+        501 => (
+            "501 - Header values specify a method that is not implemented.",
+            "The server does not support what the request's headers ask of it.",
+        ),
+        502 => (
+            "502 - Web server received an invalid response while acting as a gateway or proxy server.",
+            "The server passed the request on to another server and got back an answer it could not use.",
+        ),
+        _ => return None,
+    })
+}
+
+/// The statuses that have a built-in custom page (IIS's nine default rows).
+pub(crate) const DEFAULT_PAGE_STATUSES: [u16; 9] = [401, 403, 404, 405, 406, 412, 500, 501, 502];
+
+/// Renders a built-in custom page.
+pub(crate) fn custom_page(status: u16) -> Option<Bytes> {
+    let (title, summary) = custom_page_text(status)?;
+    let page = CustomPage { title, summary };
+    page.render().ok().map(Bytes::from)
+}
+
+/// The one-line body IIS sends when no page applies, in our words.
+pub(crate) fn one_liner(status: u16) -> &'static str {
+    match status {
+        400 => "The request could not be understood.",
+        401 | 403 => "You do not have permission to view this directory or page.",
+        404 => "The resource you are looking for is not here: it may have been removed or renamed, or it is not available right now.",
+        405 => "This page cannot be shown because the request used a method (HTTP verb) that is not allowed for it.",
+        406 => "The page is of a type the client does not accept.",
+        408 => "The server gave up waiting for the request.",
+        412 => "A precondition in the request was not met.",
+        413 => "The request body is larger than the server accepts.",
+        414 => "The request URL is longer than the server accepts.",
+        431 => "The request headers are larger than the server accepts.",
+        500 => "The page cannot be displayed because the server met an internal error.",
+        501 => "The server does not implement what the request asks for.",
+        502 => "The server got an invalid answer from the server behind it.",
+        503 => "The service is unavailable right now.",
+        _ if status >= 500 => "The server could not complete the request.",
+        _ => "The request could not be completed.",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "redirect.html")]
+struct RedirectPage<'a> {
+    location: &'a str,
+}
+
+/// The "Document Moved" body of a Redirect row.
+pub(crate) fn redirect_page(location: &str) -> String {
+    RedirectPage { location }.render().unwrap_or_default()
+}
+
+/// An RFC 9457 problem document; the detail only for local clients.
+pub(crate) fn problem_json(
+    ctx: &RequestContext,
+    status: IisStatus,
+    err: Option<&IisError>,
+    with_detail: bool,
+) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"type\":\"about:blank\",\"title\":");
+    json_string(&mut out, status.reason());
+    let _ = write!(
+        out,
+        ",\"status\":{},\"substatus\":{},\"iisStatus\":\"{}\"",
+        status.code(),
+        status.substatus(),
+        status
+    );
+    out.push_str(",\"instance\":");
+    json_string(&mut out, ctx.uri.path());
+    if with_detail {
+        if let Some(info) = status.info() {
+            out.push_str(",\"detail\":");
+            json_string(&mut out, info.description());
+        }
+        let e = err.cloned().unwrap_or_else(|| IisError::new(status));
+        for (key, value) in [
+            ("module", e.module()),
+            ("notification", e.notification()),
+            ("handler", e.handler()),
+            ("logonMethod", e.logon_method()),
+            ("logonUser", e.logon_user()),
+        ] {
+            let _ = write!(out, ",\"{key}\":");
+            json_string(&mut out, value);
+        }
+        let _ = write!(out, ",\"errorCode\":\"{}\"", Hex(e.hresult()));
+        out.push_str(",\"requestedUrl\":");
+        json_string(&mut out, &ctx.requested_url());
+        if let Some(p) = e.physical_path() {
+            out.push_str(",\"physicalPath\":");
+            json_string(&mut out, p);
+        }
+        if let Some(s) = e.source_error() {
+            out.push_str(",\"sourceError\":");
+            json_string(&mut out, &s.to_string());
+        }
+    }
+    out.push('}');
+    out
+}
+
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(host: Option<&str>, path: &str) -> RequestContext {
+        let mut b = Request::builder().uri(path);
+        if let Some(h) = host {
+            b = b.header("host", h);
+        }
+        RequestContext::capture(&b.body(()).unwrap())
+    }
+
+    #[test]
+    fn requested_url_has_explicit_port() {
+        assert_eq!(
+            ctx(Some("example.com"), "/a/b?x=1").requested_url(),
+            "http://example.com:80/a/b"
+        );
+        assert_eq!(
+            ctx(Some("example.com:8080"), "/").requested_url(),
+            "http://example.com:8080/"
+        );
+        assert_eq!(
+            ctx(Some("[::1]:9"), "/x").requested_url(),
+            "http://[::1]:9/x"
+        );
+        assert_eq!(ctx(None, "/x").requested_url(), "http://localhost:80/x");
+        assert_eq!(
+            ctx(Some("evil<script>"), "/x").requested_url(),
+            "http://localhost:80/x"
+        );
+        assert_eq!(
+            ctx(Some("h"), "/x?q=1&r=2").full_url(),
+            "http://h:80/x?q=1&r=2"
+        );
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        let with = |accept: &str| {
+            let req = Request::builder()
+                .header("accept", accept)
+                .body(())
+                .unwrap();
+            RequestContext::capture(&req).prefers_problem_json()
+        };
+        assert!(with("application/problem+json"));
+        assert!(with("application/json"));
+        assert!(with("application/json, */*;q=0.5"));
+        assert!(!with("text/html,application/json;q=0.9"));
+        assert!(!with("*/*"));
+        assert!(!with("text/html"));
+        assert!(!with("application/json;q=0"));
+    }
+
+    #[test]
+    fn language_order() {
+        let req = Request::builder()
+            .header(
+                "accept-language",
+                "fr;q=0.5, en-US, de;q=0.8, *;q=0.1, xx;q=0",
+            )
+            .body(())
+            .unwrap();
+        assert_eq!(
+            RequestContext::capture(&req).languages(),
+            ["en-us", "de", "fr"]
+        );
+    }
+
+    #[test]
+    fn json_escapes() {
+        let mut s = String::new();
+        json_string(&mut s, "a\"b\\c\n<script>\u{1}");
+        assert_eq!(s, r#""a\"b\\c\u000a\u003cscript\u003e\u0001""#);
+    }
+}

@@ -1,0 +1,96 @@
+//! [`HttpErrors`], the service, and the request body an ExecuteURL row needs.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::config::Resolved;
+use super::future::ResponseFuture;
+use super::render::RequestContext;
+use super::ResponseBody;
+
+/// The `<httpErrors>` middleware. See the [module docs](super).
+#[derive(Debug, Clone)]
+pub struct HttpErrors<S> {
+    pub(crate) inner: S,
+    pub(crate) config: Arc<Resolved>,
+}
+
+impl<S> HttpErrors<S> {
+    /// Wraps `inner` with the IIS defaults.
+    pub fn new(inner: S) -> Self {
+        tower_layer::Layer::layer(&super::HttpErrorsLayer::new(), inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+/// A request body type the layer can build for an ExecuteURL child request.
+///
+/// IIS runs the error URL as a `GET` with no body. Implemented for the common body
+/// types; a body type that cannot be built empty returns `None`, and ExecuteURL rows
+/// then fall back to the one-line body (with a `tracing` warning).
+pub trait ExecuteUrlBody: Sized {
+    /// An empty body for the child request, if this type can make one.
+    fn empty_for_child() -> Option<Self>;
+}
+
+macro_rules! default_child_body {
+    ($($t:ty),*) => {$(
+        impl ExecuteUrlBody for $t {
+            fn empty_for_child() -> Option<Self> {
+                Some(<$t>::default())
+            }
+        }
+    )*};
+}
+
+default_child_body!((), String, Vec<u8>, Bytes);
+
+#[cfg(feature = "axum")]
+default_child_body!(axum::body::Body);
+
+#[cfg(feature = "hyper")]
+impl ExecuteUrlBody for hyper::body::Incoming {
+    fn empty_for_child() -> Option<Self> {
+        None
+    }
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for HttpErrors<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ReqB: ExecuteUrlBody,
+    ResB: http_body::Body,
+{
+    type Response = Response<ResponseBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqB>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let ctx = RequestContext::capture(&req);
+        let child_service = self.config.has_execute_url.then(|| self.inner.clone());
+        let fut = self.inner.call(req);
+        ResponseFuture::new(fut, ctx, self.config.clone(), child_service)
+    }
+}
