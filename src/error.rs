@@ -367,6 +367,48 @@ impl StdError for IisError {
     }
 }
 
+/// The message of a handler panic, kept as the source of a 500.0 [`IisError`].
+#[derive(Debug, Clone)]
+pub struct PanicMessage(pub String);
+
+impl fmt::Display for PanicMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the handler panicked: {}", self.0)
+    }
+}
+
+impl StdError for PanicMessage {}
+
+/// Turns a caught panic into IIS's `500.0`: status 500, empty body, and an
+/// [`IisError`] whose source is the panic message (shown to local clients only).
+///
+/// Made for tower-http's `CatchPanicLayer::custom`, placed inside the error-page
+/// layer, so the panic gets the IIS 500 page and one log line:
+///
+/// ```
+/// use tower_http::catch_panic::CatchPanicLayer;
+/// use tower_iis::{error::response_for_panic, HttpErrorsLayer};
+///
+/// let layers = tower::ServiceBuilder::new()
+///     .layer(HttpErrorsLayer::new())
+///     .layer(CatchPanicLayer::custom(response_for_panic::<String>));
+/// # let _ = layers;
+/// ```
+pub fn response_for_panic<B: Default>(
+    panic: Box<dyn std::any::Any + Send + 'static>,
+) -> Response<B> {
+    let message = if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_owned()
+    };
+    IisError::new(IisStatus::new(500, 0))
+        .with_source(PanicMessage(message))
+        .into_response()
+}
+
 #[cfg(feature = "axum")]
 impl axum::response::IntoResponse for IisError {
     fn into_response(self) -> axum::response::Response {
