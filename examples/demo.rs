@@ -54,11 +54,9 @@ pub fn app() -> Router {
         .route("/panic", get(panics))
         .route("/slow", get(slow))
         .fallback(missing);
-    routes.layer(
-        ServiceBuilder::new()
-            .layer(HttpErrorsLayer::new())
-            .layer(CatchPanicLayer::custom(response_for_panic::<axum::body::Body>)),
-    )
+    routes.layer(ServiceBuilder::new().layer(HttpErrorsLayer::new()).layer(
+        CatchPanicLayer::custom(response_for_panic::<axum::body::Body>),
+    ))
 }
 
 async fn index() -> Html<String> {
@@ -118,7 +116,8 @@ async fn config_error() -> IisError {
 }
 
 async fn busy() -> Response {
-    let mut res = IisError::new(IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT).into_response();
+    let mut res =
+        IisError::new(IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT).into_response();
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
     res
@@ -170,7 +169,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()
         .map_err(|e| format!("the listen address must look like {DEFAULT_ADDR}: {e}"))?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("tower-iis demo listening on http://{}/", listener.local_addr()?);
+    println!(
+        "tower-iis demo listening on http://{}/",
+        listener.local_addr()?
+    );
     serve(listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -64,7 +64,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| DEFAULT_ADDR.to_owned())
         .parse()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("tower-iis hyper example on http://{}/", listener.local_addr()?);
+    println!(
+        "tower-iis hyper example on http://{}/",
+        listener.local_addr()?
+    );
     serve(listener).await?;
     Ok(())
 }

@@ -27,10 +27,13 @@ fn tool_available(tool: &str) -> bool {
 
 async fn page(mode: ErrorMode, err: IisError, uri: &str) -> String {
     let layer = HttpErrorsLayer::builder().error_mode(mode).build().unwrap();
-    let svc = ServiceBuilder::new().layer(layer).service(service_fn(move |_req: Request<String>| {
-        let err = err.clone();
-        async move { Ok::<Response<String>, Infallible>(err.into_response()) }
-    }));
+    let svc =
+        ServiceBuilder::new()
+            .layer(layer)
+            .service(service_fn(move |_req: Request<String>| {
+                let err = err.clone();
+                async move { Ok::<Response<String>, Infallible>(err.into_response()) }
+            }));
     let mut req = Request::builder()
         .uri(uri)
         .header("host", "localhost:8080")
@@ -47,7 +50,10 @@ async fn page(mode: ErrorMode, err: IisError, uri: &str) -> String {
 
 fn pages_to_check() -> Vec<(String, ErrorMode, IisError, &'static str)> {
     let mut pages = Vec::new();
-    for info in tower_iis::catalog::all().iter().filter(|i| i.status().code() >= 400) {
+    for info in tower_iis::catalog::all()
+        .iter()
+        .filter(|i| i.status().code() >= 400)
+    {
         pages.push((
             format!("detailed-{}", info.status()),
             ErrorMode::Detailed,
@@ -64,8 +70,16 @@ fn pages_to_check() -> Vec<(String, ErrorMode, IisError, &'static str)> {
             error: "Duplicate <error> row".into(),
             file: r"\\?\C:\inetpub\wwwroot\web.config".into(),
             source_lines: vec![
-                ConfigSourceLine { number: 1, text: "<configuration>".into(), highlight: false },
-                ConfigSourceLine { number: 2, text: "<error statusCode=\"404\" />".into(), highlight: true },
+                ConfigSourceLine {
+                    number: 1,
+                    text: "<configuration>".into(),
+                    highlight: false,
+                },
+                ConfigSourceLine {
+                    number: 2,
+                    text: "<error statusCode=\"404\" />".into(),
+                    highlight: true,
+                },
             ],
         }),
         "/",
@@ -88,7 +102,11 @@ async fn pages_are_valid_xhtml_strict() {
     }
     let dir = std::env::temp_dir().join(format!("tower-iis-xhtml-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let catalog = if Path::new("/etc/xml/catalog").exists() { "/etc/xml/catalog" } else { "" };
+    let catalog = if Path::new("/etc/xml/catalog").exists() {
+        "/etc/xml/catalog"
+    } else {
+        ""
+    };
     // The check itself can fail: a page with a block element inside <h4> is rejected.
     let bad = dir.join("control.html");
     std::fs::write(
@@ -107,7 +125,10 @@ async fn pages_are_valid_xhtml_strict() {
     let mut checked = 0;
     for (name, mode, err, uri) in pages_to_check() {
         let html = page(mode, err, uri).await;
-        assert!(html.starts_with("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\""), "{name}");
+        assert!(
+            html.starts_with("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\""),
+            "{name}"
+        );
         let file = dir.join(format!("{name}.html"));
         std::fs::write(&file, &html).unwrap();
         let out = Command::new("xmllint")
@@ -121,7 +142,11 @@ async fn pages_are_valid_xhtml_strict() {
             "{name} is not valid XHTML 1.0 Strict:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let out = Command::new("tidy").args(["-errors", "-q", "-xml"]).arg(&file).output().unwrap();
+        let out = Command::new("tidy")
+            .args(["-errors", "-q", "-xml"])
+            .arg(&file)
+            .output()
+            .unwrap();
         assert!(
             out.status.code().is_some_and(|c| c < 2),
             "tidy found errors in {name}:\n{}",
@@ -130,5 +155,8 @@ async fn pages_are_valid_xhtml_strict() {
         checked += 1;
     }
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(checked > 100, "every catalog error code and the nine custom pages: {checked}");
+    assert!(
+        checked > 100,
+        "every catalog error code and the nine custom pages: {checked}"
+    );
 }
