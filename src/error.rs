@@ -233,7 +233,7 @@ impl IisError {
     }
 
     /// The value for the log's `sc-win32-status` column (IIS's rule, see
-    /// [`win32_status_from_hresult`](crate::win32_status_from_hresult)).
+    /// [`crate::win32_status_from_hresult`]).
     #[must_use]
     pub fn win32_status(&self) -> u32 {
         match self.inner.win32_status {

@@ -94,7 +94,11 @@ impl IisStatus {
     /// (`Not Found` for 404), or `Unknown` for a code without one.
     #[must_use]
     pub fn reason(self) -> &'static str {
-        self.status().canonical_reason().unwrap_or("Unknown")
+        match self.status {
+            // IIS keeps the HTTP/1.1 name for 413.
+            413 => "Request Entity Too Large",
+            _ => self.status().canonical_reason().unwrap_or("Unknown"),
+        }
     }
 
     /// Whether the status is 400 or above, the statuses IIS's custom-error module acts on.
@@ -272,6 +276,7 @@ mod tests {
         assert!(IisStatus::try_new(1000, 0).is_none());
         assert!(IisStatus::try_new(404, 1000).is_none());
         assert_eq!(IisStatus::new(404, 3).reason(), "Not Found");
+        assert_eq!(IisStatus::new(413, 1).reason(), "Request Entity Too Large");
         assert_eq!(
             IisStatus::from(StatusCode::FORBIDDEN),
             IisStatus::new(403, 0)

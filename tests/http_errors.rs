@@ -821,7 +821,7 @@ fn bad_configuration_fails_at_build_naming_the_value() {
         );
     }
     // Removing a row first makes a second one legal.
-    HttpErrorsLayer::builder()
+    let _layer = HttpErrorsLayer::builder()
         .error(ErrorRow::file(404, &page))
         .remove(404, None)
         .error(ErrorRow::file(404, &page))

@@ -1,0 +1,215 @@
+//! The demo (axum) and the plain hyper example, served over real loopback sockets.
+#![cfg(all(feature = "axum", feature = "hyper"))]
+
+#[allow(dead_code)]
+#[path = "../examples/demo.rs"]
+mod demo;
+
+#[allow(dead_code)]
+#[path = "../examples/hyper.rs"]
+mod hyper_example;
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A response read off the wire.
+struct Wire {
+    status_line: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Wire {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+async fn get(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Wire {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Language: en-US\r\nUser-Agent: tower-iis-test\r\n{extra}Connection: close\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut raw),
+    )
+    .await
+    .expect("the server answers within 10 s")
+    .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap().to_owned();
+    let headers = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    Wire {
+        status_line,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+async fn start_demo(app: axum::Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<tower_iis::ConnectionInfo>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+#[tokio::test]
+async fn demo_over_loopback_shows_detailed_pages() {
+    let addr = start_demo(demo::app()).await;
+    let index = get(addr, "GET", "/", "").await;
+    assert_eq!(index.status_line, "HTTP/1.1 200 OK");
+    for (path, _, _) in demo::ROUTES {
+        assert!(
+            index.body.contains(&format!("href=\"{path}\"")),
+            "{path} is on the index page"
+        );
+    }
+
+    let expected = [
+        (
+            "/report.xyz",
+            "HTTP/1.1 404 Not Found",
+            "IIS 10.0 Detailed Error - 404.3 - Not Found",
+        ),
+        (
+            "/missing.htm",
+            "HTTP/1.1 404 Not Found",
+            "IIS 10.0 Detailed Error - 404.0 - Not Found",
+        ),
+        (
+            "/images/",
+            "HTTP/1.1 403 Forbidden",
+            "IIS 10.0 Detailed Error - 403.14 - Forbidden",
+        ),
+        (
+            "/secure",
+            "HTTP/1.1 401 Unauthorized",
+            "IIS 10.0 Detailed Error - 401.2 - Unauthorized",
+        ),
+        (
+            "/config",
+            "HTTP/1.1 500 Internal Server Error",
+            "IIS 10.0 Detailed Error - 500.19 - Internal Server Error",
+        ),
+        (
+            "/busy",
+            "HTTP/1.1 503 Service Unavailable",
+            "IIS 10.0 Detailed Error - 503.2 - Service Unavailable",
+        ),
+        (
+            "/panic",
+            "HTTP/1.1 500 Internal Server Error",
+            "IIS 10.0 Detailed Error - 500.0 - Internal Server Error",
+        ),
+    ];
+    for (path, status_line, title) in expected {
+        let res = get(addr, "GET", path, "").await;
+        assert_eq!(res.status_line, status_line, "{path}");
+        assert!(
+            res.body.contains(&format!("<title>{title}</title>")),
+            "{path}: {}",
+            res.body
+        );
+        assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"));
+        assert_eq!(
+            res.header("content-length"),
+            Some(res.body.len().to_string().as_str())
+        );
+    }
+    let secure = get(addr, "GET", "/secure", "").await;
+    assert_eq!(secure.header("www-authenticate"), Some("Negotiate"));
+    assert!(secure.body.contains("0x80070005"));
+    let busy = get(addr, "GET", "/busy", "").await;
+    assert_eq!(busy.header("retry-after"), Some("30"));
+    let panic = get(addr, "GET", "/panic", "").await;
+    assert!(panic.body.contains("the demo handler panicked on purpose"));
+
+    // existingResponse="Auto" in detailed mode keeps the handler's own body.
+    let own = get(addr, "GET", "/own-body", "").await;
+    assert_eq!(own.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(own.body, "The handler's own 404 text.\n");
+    let skip = get(addr, "GET", "/skip", "").await;
+    assert_eq!(skip.status_line, "HTTP/1.1 410 Gone");
+    assert_eq!(skip.body, "This body always reaches the client.\n");
+
+    // HEAD: the headers, no body.
+    let head = get(addr, "HEAD", "/report.xyz", "").await;
+    assert_eq!(head.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(head.body, "");
+}
+
+#[tokio::test]
+async fn demo_hides_details_from_remote_clients() {
+    // Every connection here is loopback, so a layer in front of the demo stands in
+    // for the network: it rewrites the client address to a documentation address.
+    let app = demo::app().layer(axum::middleware::map_request(
+        |mut req: axum::extract::Request| async move {
+            let local = "127.0.0.1:8080".parse().unwrap();
+            req.extensions_mut().insert(tower_iis::ConnectionInfo::new(
+                "198.51.100.20:40000".parse().unwrap(),
+                local,
+            ));
+            req
+        },
+    ));
+    let addr = start_demo(app).await;
+    let res = get(addr, "GET", "/report.xyz", "X-Forwarded-For: 127.0.0.1\r\n").await;
+    assert_eq!(res.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(res.header("content-type"), Some("text/html"));
+    assert!(res
+        .body
+        .contains("<title>404 - File or directory not found.</title>"));
+    for leak in ["404.3", "StaticFileModule", "C:\\inetpub", "details-left"] {
+        assert!(!res.body.contains(leak), "{leak} leaked to a remote client");
+    }
+    let own = get(addr, "GET", "/own-body", "").await;
+    assert!(own
+        .body
+        .contains("<title>404 - File or directory not found.</title>"));
+    let panic = get(addr, "GET", "/panic", "").await;
+    assert!(panic
+        .body
+        .contains("<title>500 - Internal server error.</title>"));
+    assert!(!panic.body.contains("panicked"));
+}
+
+#[tokio::test]
+async fn hyper_example_over_loopback() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(hyper_example::serve(listener));
+    let ok = get(addr, "GET", "/", "").await;
+    assert_eq!(ok.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(ok.body, "Hello from hyper behind tower-iis.\n");
+    let res = get(addr, "GET", "/data.xyz", "").await;
+    assert_eq!(res.status_line, "HTTP/1.1 404 Not Found");
+    assert!(res
+        .body
+        .contains("<title>IIS 10.0 Detailed Error - 404.3 - Not Found</title>"));
+    assert!(res.body.contains(&format!("http://{addr}/data.xyz")));
+    let teapot = get(addr, "GET", "/teapot", "").await;
+    assert_eq!(teapot.status_line, "HTTP/1.1 418 I'm a teapot");
+    assert_eq!(teapot.body, "short and stout\n");
+}
