@@ -6,8 +6,10 @@
 pub mod catalog;
 pub mod connection;
 pub mod error;
+pub mod request_filtering;
 pub mod status;
 
 pub use connection::ConnectionInfo;
 pub use error::IisError;
+pub use request_filtering::RequestFilteringLayer;
 pub use status::{win32_status_from_hresult, IisStatus, ParseStatusError};
