@@ -6,10 +6,12 @@
 pub mod catalog;
 pub mod connection;
 pub mod error;
+pub mod limits;
 pub mod request_filtering;
 pub mod status;
 
 pub use connection::ConnectionInfo;
 pub use error::IisError;
+pub use limits::ConcurrentRequestLimitLayer;
 pub use request_filtering::RequestFilteringLayer;
 pub use status::{win32_status_from_hresult, IisStatus, ParseStatusError};
