@@ -262,7 +262,7 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F> {
-        Denied { error: Option<IisError>, close: bool },
+        Denied { error: Option<IisError>, abort: bool },
         Inner { #[pin] fut: F, guard: Option<Guard> },
     }
 }
@@ -274,12 +274,13 @@ impl<F> GuardedFuture<F> {
         }
     }
 
-    /// A future answering `error` at once; `close` adds `Connection: close`.
-    pub(crate) fn denied(error: IisError, close: bool) -> Self {
+    /// A future answering `error` at once; `abort` adds `Connection: close` and
+    /// [`RequestAborted`](crate::ip_security::RequestAborted).
+    pub(crate) fn denied(error: IisError, abort: bool) -> Self {
         Self {
             kind: Kind::Denied {
                 error: Some(error),
-                close,
+                abort,
             },
         }
     }
@@ -300,14 +301,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Denied { error, close } => {
+            KindProj::Denied { error, abort } => {
                 let error = error.take().expect("future polled after completion");
                 let mut res = error.into_response::<GuardedBody<B>>();
-                if *close {
+                if *abort {
                     res.headers_mut().insert(
                         http::header::CONNECTION,
                         http::HeaderValue::from_static("close"),
                     );
+                    res.extensions_mut()
+                        .insert(crate::ip_security::RequestAborted);
                 }
                 Poll::Ready(Ok(res))
             }
