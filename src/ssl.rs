@@ -2,7 +2,7 @@
 //! arrive over TLS.
 //!
 //! [`RequireSslLayer`] reads [`ConnectionInfo::tls`](crate::ConnectionInfo) through
-//! [`connection::connection_info`](crate::connection::connection_info). A request
+//! [`connection::connection_info`]. A request
 //! without connection info counts as not TLS and is denied: the layer cannot prove
 //! otherwise, and failing closed is the safe reading of "require". Forwarding headers
 //! (`X-Forwarded-Proto`) are not trusted; a TLS-terminating proxy in front should set
