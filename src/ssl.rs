@@ -215,4 +215,36 @@ mod tests {
         assert_eq!(res.status(), 200);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
+
+    #[tokio::test]
+    async fn all_layers_compose_on_an_axum_router() {
+        use crate::{ConcurrentRequestLimitLayer, IpSecurityLayer, RequestFilteringLayer};
+        use axum::{routing::get, Router};
+        let app = Router::new()
+            .route("/", get(|| async { "hi" }))
+            .layer(RequestFilteringLayer::iis_defaults())
+            .layer(
+                IpSecurityLayer::builder()
+                    .deny("192.0.2.0/24")
+                    .build()
+                    .unwrap(),
+            )
+            .layer(RequireSslLayer::new())
+            .layer(ConcurrentRequestLimitLayer::iis_default());
+        let conn = ConnectionInfo::new(
+            "198.51.100.1:1".parse().unwrap(),
+            "198.51.100.2:443".parse().unwrap(),
+        )
+        .with_tls(true);
+        let mut req = Request::get("/").body(axum::body::Body::empty()).unwrap();
+        req.extensions_mut().insert(conn);
+        assert_eq!(app.clone().oneshot(req).await.unwrap().status(), 200);
+        let mut req = Request::get("/web.config")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(conn);
+        let res = app.oneshot(req).await.unwrap();
+        let err = res.extensions().get::<IisError>().unwrap();
+        assert_eq!(err.status().to_string(), "404.8");
+    }
 }
