@@ -1,4 +1,58 @@
-//! tower-iis
+//! Tower middleware that makes a service behave like Microsoft IIS where people see it.
+//!
+//! - [`IisStatus`] and the [`catalog`]: IIS's `status.substatus` codes (`404.3`,
+//!   `500.19`, `403.14` …), every one by name, with what IIS shows for it.
+//! - [`IisError`]: what a handler returns to fail the IIS way. It marks the response
+//!   (status, empty body, detail in the extensions) and renders nothing.
+//! - [`HttpErrorsLayer`]: IIS's `<httpErrors>`: detailed and custom error pages,
+//!   `errorMode`, `existingResponse`, and File / ExecuteURL / Redirect rows.
+//! - The IIS modules that answer before the handler: [`RequestFilteringLayer`]
+//!   (`<requestFiltering>` with IIS 10 defaults), [`ConcurrentRequestLimitLayer`]
+//!   (503.2), [`IpSecurityLayer`] (IP and dynamic IP restrictions) and
+//!   [`RequireSslLayer`] (403.4).
+//! - [`ConnectionInfo`]: the client and server addresses, which decide who is local.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response};
+//! use http_body_util::BodyExt;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_iis::{HttpErrorsLayer, IisError, IisStatus, RequestFilteringLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let svc = ServiceBuilder::new()
+//!     .layer(HttpErrorsLayer::new())
+//!     .layer(RequestFilteringLayer::iis_defaults())
+//!     .service_fn(|req: Request<_>| async move {
+//!         if req.uri().path().ends_with(".xyz") {
+//!             return Ok(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_response());
+//!         }
+//!         Ok::<_, Infallible>(Response::new(String::from("hello")))
+//!     });
+//!
+//! // Request filtering hides web.config: 404.8, answered before the handler runs.
+//! let req = Request::builder()
+//!     .uri("/web.config")
+//!     .header("accept-language", "en-US")
+//!     .body(String::new())?;
+//! let res = svc.clone().oneshot(req).await?;
+//! assert_eq!(res.status(), 404);
+//! assert_eq!(res.extensions().get::<IisError>().unwrap().status(), IisStatus::NOT_FOUND_HIDDEN_NAMESPACE);
+//! // The client has no known address, so it is remote: the custom page.
+//! let page = res.into_body().collect().await?.to_bytes();
+//! assert!(std::str::from_utf8(&page)?.contains("<title>404 - File or directory not found.</title>"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! - `axum`: `IntoResponse` for [`IisError`], axum's `ConnectInfo` understood, and a
+//!   `Connected` impl so `into_make_service_with_connect_info::<ConnectionInfo>()` works.
+//! - `hyper`: ExecuteURL support for hyper's `Incoming` request body type.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -7,9 +61,17 @@ pub mod catalog;
 pub mod connection;
 pub mod error;
 pub mod http_errors;
+pub mod ip_security;
+pub mod limits;
+pub mod request_filtering;
+pub mod ssl;
 pub mod status;
 
 pub use connection::ConnectionInfo;
 pub use error::IisError;
 pub use http_errors::HttpErrorsLayer;
+pub use ip_security::IpSecurityLayer;
+pub use limits::ConcurrentRequestLimitLayer;
+pub use request_filtering::RequestFilteringLayer;
+pub use ssl::RequireSslLayer;
 pub use status::{win32_status_from_hresult, IisStatus, ParseStatusError};

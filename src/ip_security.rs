@@ -1,0 +1,857 @@
+//! IP address restrictions (IIS `<ipSecurity>`) and dynamic IP restrictions (IIS
+//! `<dynamicIpSecurity>`).
+//!
+//! [`IpSecurityLayer`] denies clients by address before the inner service runs:
+//!
+//! - **Static rules**: an ordered list of addresses and ranges (`10.0.0.0/8`,
+//!   `2001:db8::/32`, or IIS's `192.168.0.0/255.255.0.0`), each allowed or denied; the
+//!   first entry that matches decides, and `allowUnlisted` decides for the rest.
+//! - **Dynamic rules**: at most `maxConcurrentRequests` requests in flight per client
+//!   (`denyByConcurrentRequests`), and at most `maxRequests` per
+//!   `requestIntervalInMilliseconds` window per client (`denyByRequestRate`). With
+//!   `enableLoggingOnlyMode` a client over a dynamic limit is let through; the request
+//!   gets a [`DynamicIpDenial`] extension and a `tracing` warning instead.
+//!
+//! | Rule (IIS name) | IIS default | Denied with (`denyAction` = Forbidden / Unauthorized / NotFound / AbortRequest) |
+//! |---|---|---|
+//! | `ipSecurity` entries, `allowUnlisted` | no entries, `allowUnlisted` true | 403.503 / 401.503 / 404.503 / 400.503 + `Connection: close` |
+//! | `dynamicIpSecurity/denyByConcurrentRequests` (`maxConcurrentRequests`) | off (5 when on) | 403.501 / 401.501 / 404.501 / 400.501 + `Connection: close` |
+//! | `dynamicIpSecurity/denyByRequestRate` (`maxRequests`, `requestIntervalInMilliseconds`) | off (20 per 200 ms when on) | 403.502 / 401.502 / 404.502 / 400.502 + `Connection: close` |
+//! | `denyAction` | Forbidden | – |
+//! | IIS 7 codes ([`IpSecurityCodes::Iis7`]) | – | 403.6 for every denial |
+//! | `enableLoggingOnlyMode` | false | – (let through, marked) |
+//!
+//! Denials carry an [`IisError`] naming module `IpRestrictionModule`, notification
+//! `BeginRequest` and HRESULT 0 (what IIS shows on these pages is not documented).
+//!
+//! # Choices where IIS cannot be copied
+//!
+//! - **`AbortRequest`**: IIS resets the connection without a response. A tower
+//!   service cannot drop its connection, so the layer answers status **400** with the
+//!   reason's substatus (`400.503`), an empty body, `Connection: close` (hyper then
+//!   closes the connection after the response) and a [`RequestAborted`] extension
+//!   that an accept loop may act on to reset instead.
+//! - **No client address** (no [`ConnectionInfo`](crate::ConnectionInfo) and no axum
+//!   `ConnectInfo`): the client counts as unlisted, so `allowUnlisted` decides, and
+//!   the dynamic rules, which need an address to count by, do not apply.
+//! - **IPv4-mapped IPv6** clients (`::ffff:10.0.0.1`) match IPv4 entries.
+//! - **Domain names** (`enableReverseDns`, 40x.504) are not supported: no DNS
+//!   lookups are made.
+//! - **Memory**: per-client state is kept for at most
+//!   [`max_tracked_clients`](IpSecurityBuilder::max_tracked_clients) clients (10,000 by
+//!   default). When the table is full, clients with no request in flight and no open
+//!   rate window are dropped; if it is still full, a new client is let through
+//!   untracked (with a `tracing` warning) rather than denied.
+//! - The rate window is fixed: it opens at a client's first request and its count
+//!   starts again once `requestIntervalInMilliseconds` have passed. Denied requests
+//!   count too.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::time::Duration;
+//! use http::{Request, Response};
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_iis::ip_security::{DenyAction, IpSecurityLayer};
+//! use tower_iis::{ConnectionInfo, IisError};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let layer = IpSecurityLayer::builder()
+//!     .allow_unlisted(false)
+//!     .allow("10.0.0.0/8")
+//!     .allow("::1")
+//!     .deny_action(DenyAction::NotFound)
+//!     .deny_by_request_rate(100, Duration::from_secs(1))
+//!     .build()?;
+//! let svc = ServiceBuilder::new()
+//!     .layer(layer)
+//!     .service(service_fn(|_req: Request<()>| async {
+//!         Ok::<_, Infallible>(Response::new(String::from("hello")))
+//!     }));
+//!
+//! let from = |ip: &str| {
+//!     let mut req = Request::new(());
+//!     let remote = format!("{ip}:50000").parse().unwrap();
+//!     req.extensions_mut().insert(ConnectionInfo::new(remote, "10.0.0.1:80".parse().unwrap()));
+//!     req
+//! };
+//! let res = svc.clone().oneshot(from("10.1.2.3")).await?;
+//! assert_eq!(res.status(), 200);
+//! let res = svc.oneshot(from("192.0.2.7")).await?;
+//! assert_eq!(res.extensions().get::<IisError>().unwrap().status().to_string(), "404.503");
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::limits::{Guard, GuardedBody, GuardedFuture};
+use crate::request_filtering::ConfigError;
+use crate::{connection, IisError, IisStatus};
+
+/// The module named on IP-restriction denials.
+pub const MODULE: &str = "IpRestrictionModule";
+
+/// IIS's default `maxConcurrentRequests` when `denyByConcurrentRequests` is on.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 5;
+/// IIS's default `maxRequests` when `denyByRequestRate` is on.
+pub const DEFAULT_MAX_REQUESTS: u32 = 20;
+/// IIS's default `requestIntervalInMilliseconds`.
+pub const DEFAULT_REQUEST_INTERVAL: Duration = Duration::from_millis(200);
+/// The default bound on clients tracked by the dynamic rules.
+pub const DEFAULT_MAX_TRACKED_CLIENTS: usize = 10_000;
+
+/// IIS's `denyAction`: how a denied client is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DenyAction {
+    /// IIS resets the connection; here a 400 with `Connection: close` (module docs).
+    AbortRequest,
+    /// 401.50x.
+    Unauthorized,
+    /// 403.50x, IIS's default.
+    #[default]
+    Forbidden,
+    /// 404.50x.
+    NotFound,
+}
+
+/// Which IIS generation's codes denials use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum IpSecurityCodes {
+    /// IIS 8.0+: the `denyAction` status with substatus 501, 502 or 503. The default.
+    #[default]
+    Iis8,
+    /// IIS 7.x: 403.6 ("IP address rejected") for every denial, `denyAction` ignored.
+    Iis7,
+}
+
+/// Marks a response whose `denyAction` is `AbortRequest`: IIS would have reset the
+/// connection instead of answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestAborted;
+
+/// Put in the request's extensions when `enableLoggingOnlyMode` let a request
+/// through that a dynamic rule would have denied; holds the code it would have had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DynamicIpDenial(pub IisStatus);
+
+/// An address range: an address and a prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Net {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Net {
+    fn parse(s: &str) -> Option<Self> {
+        let (addr, mask) = match s.split_once('/') {
+            Some((a, m)) => (a, Some(m)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.trim().parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match mask.map(str::trim) {
+            None => max,
+            Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()) => m.parse().ok()?,
+            // IIS's `subnetMask` form: 255.255.0.0, contiguous.
+            Some(m) if addr.is_ipv4() => {
+                let mask = u32::from(m.parse::<Ipv4Addr>().ok()?);
+                let prefix = mask.leading_ones();
+                if mask.checked_shl(prefix).unwrap_or(0) != 0 {
+                    return None;
+                }
+                u8::try_from(prefix).ok()?
+            }
+            Some(_) => return None,
+        };
+        (prefix <= max).then_some(Self { addr, prefix })
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, unmap(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `::ffff:a.b.c.d` is `a.b.c.d`.
+fn unmap(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+#[derive(Debug)]
+struct Config {
+    entries: Vec<(Net, bool)>,
+    allow_unlisted: bool,
+    deny_action: DenyAction,
+    codes: IpSecurityCodes,
+    max_concurrent: Option<u32>,
+    rate: Option<(u32, Duration)>,
+    logging_only: bool,
+    max_tracked: usize,
+}
+
+/// Builds an [`IpSecurityLayer`]; starts from IIS's defaults (no entries, unlisted
+/// clients allowed, `Forbidden`, dynamic rules off).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct IpSecurityBuilder {
+    entries: Vec<(String, bool)>,
+    allow_unlisted: bool,
+    deny_action: DenyAction,
+    codes: IpSecurityCodes,
+    max_concurrent: Option<u32>,
+    rate: Option<(u32, Duration)>,
+    logging_only: bool,
+    max_tracked: usize,
+}
+
+impl Default for IpSecurityBuilder {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            allow_unlisted: true,
+            deny_action: DenyAction::Forbidden,
+            codes: IpSecurityCodes::Iis8,
+            max_concurrent: None,
+            rate: None,
+            logging_only: false,
+            max_tracked: DEFAULT_MAX_TRACKED_CLIENTS,
+        }
+    }
+}
+
+impl IpSecurityBuilder {
+    /// `ipSecurity@allowUnlisted`: whether clients no entry matches are allowed. Default true.
+    pub fn allow_unlisted(mut self, allow: bool) -> Self {
+        self.allow_unlisted = allow;
+        self
+    }
+
+    /// `<add ipAddress=".." subnetMask=".." allowed="true"/>`: an address or range
+    /// (`10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `2001:db8::/32`, `::1`). Entries are
+    /// checked in the order added; the first match decides.
+    pub fn allow(mut self, range: impl Into<String>) -> Self {
+        self.entries.push((range.into(), true));
+        self
+    }
+
+    /// `<add ipAddress=".." subnetMask=".." allowed="false"/>`: see [`allow`](Self::allow).
+    pub fn deny(mut self, range: impl Into<String>) -> Self {
+        self.entries.push((range.into(), false));
+        self
+    }
+
+    /// `denyAction`. Default [`DenyAction::Forbidden`].
+    pub fn deny_action(mut self, action: DenyAction) -> Self {
+        self.deny_action = action;
+        self
+    }
+
+    /// Which codes denials use; [`IpSecurityCodes::Iis8`] by default.
+    pub fn codes(mut self, codes: IpSecurityCodes) -> Self {
+        self.codes = codes;
+        self
+    }
+
+    /// `denyByConcurrentRequests` with `maxConcurrentRequests`: more requests in
+    /// flight from one client are denied with `.501`.
+    pub fn deny_by_concurrent_requests(mut self, max_concurrent_requests: u32) -> Self {
+        self.max_concurrent = Some(max_concurrent_requests);
+        self
+    }
+
+    /// `denyByRequestRate` with `maxRequests` per `requestIntervalInMilliseconds`:
+    /// more requests from one client in the window are denied with `.502`.
+    pub fn deny_by_request_rate(mut self, max_requests: u32, interval: Duration) -> Self {
+        self.rate = Some((max_requests, interval));
+        self
+    }
+
+    /// `enableLoggingOnlyMode`: the dynamic rules let clients over their limits
+    /// through, marking the request with [`DynamicIpDenial`] and a `tracing` warning.
+    pub fn logging_only(mut self, logging_only: bool) -> Self {
+        self.logging_only = logging_only;
+        self
+    }
+
+    /// The most clients the dynamic rules keep state for (see the module docs).
+    pub fn max_tracked_clients(mut self, max: usize) -> Self {
+        self.max_tracked = max;
+        self
+    }
+
+    /// Validates and builds the layer.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming an entry that is not an address or range, a
+    /// `maxConcurrentRequests` or `maxRequests` of 0, or an empty interval.
+    pub fn build(self) -> Result<IpSecurityLayer, ConfigError> {
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for (s, allowed) in &self.entries {
+            let net = Net::parse(s).ok_or_else(|| {
+                ConfigError::new(
+                    "ipSecurity/add@ipAddress",
+                    s,
+                    "expected an IP address, optionally with /prefix or /subnet mask",
+                )
+            })?;
+            entries.push((net, *allowed));
+        }
+        if self.max_concurrent == Some(0) {
+            return Err(ConfigError::new(
+                "denyByConcurrentRequests@maxConcurrentRequests",
+                "0",
+                "must be at least 1",
+            ));
+        }
+        if let Some((max, interval)) = self.rate {
+            if max == 0 {
+                return Err(ConfigError::new(
+                    "denyByRequestRate@maxRequests",
+                    "0",
+                    "must be at least 1",
+                ));
+            }
+            if interval.is_zero() {
+                return Err(ConfigError::new(
+                    "denyByRequestRate@requestIntervalInMilliseconds",
+                    "0",
+                    "must be at least 1 ms",
+                ));
+            }
+        }
+        Ok(IpSecurityLayer {
+            config: Arc::new(Config {
+                entries,
+                allow_unlisted: self.allow_unlisted,
+                deny_action: self.deny_action,
+                codes: self.codes,
+                max_concurrent: self.max_concurrent,
+                rate: self.rate,
+                logging_only: self.logging_only,
+                max_tracked: self.max_tracked,
+            }),
+            clients: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Client {
+    in_flight: Arc<AtomicUsize>,
+    window_start: Instant,
+    requests: u32,
+}
+
+type Clients = Arc<Mutex<HashMap<IpAddr, Client>>>;
+
+/// Applies IP and dynamic IP restrictions. See the [module docs](self).
+///
+/// Clones share the per-client state.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct IpSecurityLayer {
+    config: Arc<Config>,
+    clients: Clients,
+}
+
+impl IpSecurityLayer {
+    /// A builder with IIS's defaults.
+    pub fn builder() -> IpSecurityBuilder {
+        IpSecurityBuilder::default()
+    }
+
+    /// How many clients the dynamic rules hold state for now.
+    #[must_use]
+    pub fn tracked_clients(&self) -> usize {
+        self.clients
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl<S> Layer<S> for IpSecurityLayer {
+    type Service = IpSecurity<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        IpSecurity {
+            inner,
+            config: self.config.clone(),
+            clients: self.clients.clone(),
+        }
+    }
+}
+
+/// The service built by [`IpSecurityLayer`].
+#[derive(Debug, Clone)]
+pub struct IpSecurity<S> {
+    inner: S,
+    config: Arc<Config>,
+    clients: Clients,
+}
+
+impl<S> IpSecurity<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+enum Verdict {
+    Pass(Option<Guard>),
+    Deny(u16),
+    /// Logging-only mode: would deny with this substatus.
+    Mark(u16, Option<Guard>),
+}
+
+impl Config {
+    fn status(&self, sub: u16) -> IisStatus {
+        match (self.codes, self.deny_action) {
+            (IpSecurityCodes::Iis7, _) => IisStatus::new(403, 6),
+            (_, DenyAction::AbortRequest) => IisStatus::new(400, sub),
+            (_, DenyAction::Unauthorized) => IisStatus::new(401, sub),
+            (_, DenyAction::Forbidden) => IisStatus::new(403, sub),
+            (_, DenyAction::NotFound) => IisStatus::new(404, sub),
+        }
+    }
+
+    fn dynamic(&self) -> bool {
+        self.max_concurrent.is_some() || self.rate.is_some()
+    }
+}
+
+fn judge(cfg: &Config, clients: &Clients, ip: Option<IpAddr>) -> Verdict {
+    let listed = ip.and_then(|ip| cfg.entries.iter().find(|(net, _)| net.contains(ip)));
+    let allowed = listed.map_or(cfg.allow_unlisted, |(_, allowed)| *allowed);
+    if !allowed {
+        return Verdict::Deny(503);
+    }
+    let Some(ip) = ip.filter(|_| cfg.dynamic()).map(unmap) else {
+        return Verdict::Pass(None);
+    };
+    let now = Instant::now();
+    let mut map = clients.lock().unwrap_or_else(PoisonError::into_inner);
+    if !map.contains_key(&ip) && map.len() >= cfg.max_tracked {
+        let interval = cfg.rate.map_or(Duration::ZERO, |(_, i)| i);
+        map.retain(|_, c| {
+            c.in_flight.load(Ordering::Acquire) > 0 || now.duration_since(c.window_start) < interval
+        });
+        if map.len() >= cfg.max_tracked {
+            tracing::warn!(
+                target: "tower_iis::ip_security",
+                client = %ip,
+                tracked = map.len(),
+                "dynamic IP restrictions: client table full, client not tracked"
+            );
+            return Verdict::Pass(None);
+        }
+    }
+    let client = map.entry(ip).or_insert_with(|| Client {
+        in_flight: Arc::new(AtomicUsize::new(0)),
+        window_start: now,
+        requests: 0,
+    });
+    let mut over = None;
+    if let Some((max, interval)) = cfg.rate {
+        if now.duration_since(client.window_start) >= interval {
+            client.window_start = now;
+            client.requests = 0;
+        }
+        client.requests = client.requests.saturating_add(1);
+        if client.requests > max {
+            over = Some(502);
+        }
+    }
+    let guard = match cfg.max_concurrent {
+        Some(max) => match Guard::try_acquire(&client.in_flight, max as usize) {
+            Some(g) => Some(g),
+            None => {
+                over = over.or(Some(501));
+                None
+            }
+        },
+        None => None,
+    };
+    match over {
+        None => Verdict::Pass(guard),
+        Some(sub) if cfg.logging_only => Verdict::Mark(sub, guard),
+        Some(sub) => Verdict::Deny(sub),
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for IpSecurity<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = Response<GuardedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = GuardedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let ip = connection::client_addr(&req).map(|a| a.ip());
+        match judge(&self.config, &self.clients, ip) {
+            Verdict::Pass(guard) => GuardedFuture::inner(self.inner.call(req), guard),
+            Verdict::Mark(sub, guard) => {
+                let status = self.config.status(sub);
+                tracing::warn!(
+                    target: "tower_iis::ip_security",
+                    client = ?ip,
+                    status = %status,
+                    "dynamic IP restrictions (logging only): request would have been denied"
+                );
+                req.extensions_mut().insert(DynamicIpDenial(status));
+                GuardedFuture::inner(self.inner.call(req), guard)
+            }
+            Verdict::Deny(sub) => {
+                let status = self.config.status(sub);
+                tracing::debug!(
+                    target: "tower_iis::ip_security",
+                    client = ?ip,
+                    status = %status,
+                    "client denied by IP restrictions"
+                );
+                let abort = self.config.deny_action == DenyAction::AbortRequest
+                    && self.config.codes == IpSecurityCodes::Iis8;
+                let err = IisError::new(status)
+                    .with_module(MODULE)
+                    .with_notification("BeginRequest")
+                    .with_hresult(0);
+                GuardedFuture::denied(err, abort)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::ConnectionInfo;
+    use tower::{service_fn, ServiceBuilder, ServiceExt};
+
+    #[test]
+    fn cidr_matching() {
+        let net = |s| Net::parse(s).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(net("10.0.0.0/8").contains(ip("10.255.1.2")));
+        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(net("10.0.0.0/255.0.0.0").contains(ip("10.9.9.9")));
+        assert!(net("192.168.1.7").contains(ip("192.168.1.7")));
+        assert!(!net("192.168.1.7").contains(ip("192.168.1.8")));
+        assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
+        assert!(!net("0.0.0.0/0").contains(ip("::2")));
+        assert!(net("10.0.0.0/8").contains(ip("::ffff:10.1.1.1")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!net("2001:db8::/32").contains(ip("2001:db9::1")));
+        assert!(net("::/0").contains(ip("fe80::1")));
+        assert!(net("::1").contains(ip("::1")));
+        assert!(net("10.1.2.3/32").contains(ip("10.1.2.3")));
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/255.0.255.0",
+            "host",
+            "10.0.0.0/",
+            "::1/255.0.0.0",
+        ] {
+            assert!(Net::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    fn from(ip: &str) -> Request<()> {
+        let mut req = Request::new(());
+        let remote: SocketAddr = SocketAddr::new(ip.parse().unwrap(), 50000);
+        req.extensions_mut()
+            .insert(ConnectionInfo::new(remote, "127.0.0.1:80".parse().unwrap()));
+        req
+    }
+
+    struct Harness {
+        calls: Arc<AtomicUsize>,
+        marked: Arc<AtomicUsize>,
+    }
+
+    fn service(
+        layer: IpSecurityLayer,
+    ) -> (
+        Harness,
+        impl Service<
+                Request<()>,
+                Response = Response<GuardedBody<String>>,
+                Error = Infallible,
+                Future = impl Send,
+            > + Clone,
+    ) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let marked = Arc::new(AtomicUsize::new(0));
+        let (c, m) = (calls.clone(), marked.clone());
+        let svc = ServiceBuilder::new()
+            .layer(layer)
+            .service(service_fn(move |req: Request<()>| {
+                c.fetch_add(1, Ordering::SeqCst);
+                if req.extensions().get::<DynamicIpDenial>().is_some() {
+                    m.fetch_add(1, Ordering::SeqCst);
+                }
+                async { Ok::<_, Infallible>(Response::new(String::from("ok"))) }
+            }));
+        (Harness { calls, marked }, svc)
+    }
+
+    #[track_caller]
+    fn assert_denied(res: &Response<GuardedBody<String>>, code: &str) {
+        let err = res.extensions().get::<IisError>().expect("denied");
+        assert_eq!(err.status().to_string(), code);
+        assert_eq!(res.status().as_u16(), err.status().code());
+        assert_eq!(err.module(), "IpRestrictionModule");
+        assert_eq!(err.notification(), "BeginRequest");
+        assert_eq!(err.hresult(), 0);
+    }
+
+    #[tokio::test]
+    async fn static_rules_and_deny_actions() {
+        for (action, code) in [
+            (DenyAction::Forbidden, "403.503"),
+            (DenyAction::Unauthorized, "401.503"),
+            (DenyAction::NotFound, "404.503"),
+            (DenyAction::AbortRequest, "400.503"),
+        ] {
+            let layer = IpSecurityLayer::builder()
+                .deny("10.0.0.5")
+                .allow("10.0.0.0/8")
+                .allow_unlisted(false)
+                .deny_action(action)
+                .build()
+                .unwrap();
+            let (h, svc) = service(layer);
+            let res = svc.clone().oneshot(from("10.0.0.5")).await.unwrap();
+            assert_denied(&res, code);
+            let abort = action == DenyAction::AbortRequest;
+            assert_eq!(res.extensions().get::<RequestAborted>().is_some(), abort);
+            assert_eq!(res.headers().get("connection").is_some(), abort);
+            let res = svc.clone().oneshot(from("192.0.2.1")).await.unwrap();
+            assert_denied(&res, code);
+            assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+            let res = svc.clone().oneshot(from("10.0.0.6")).await.unwrap();
+            assert_eq!(res.status(), 200);
+            let res = svc.oneshot(from("::ffff:10.0.0.7")).await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(h.calls.load(Ordering::SeqCst), 2);
+        }
+    }
+
+    #[tokio::test]
+    async fn defaults_allow_everyone_and_no_address_is_unlisted() {
+        let (_, svc) = service(IpSecurityLayer::builder().build().unwrap());
+        assert_eq!(
+            svc.clone()
+                .oneshot(Request::new(()))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        assert_eq!(
+            svc.oneshot(from("203.0.113.1")).await.unwrap().status(),
+            200
+        );
+        let layer = IpSecurityLayer::builder()
+            .allow_unlisted(false)
+            .build()
+            .unwrap();
+        let (h, svc) = service(layer);
+        assert_denied(&svc.oneshot(Request::new(())).await.unwrap(), "403.503");
+        assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn iis7_codes_are_403_6() {
+        let layer = IpSecurityLayer::builder()
+            .deny("192.0.2.0/24")
+            .deny_action(DenyAction::NotFound)
+            .codes(IpSecurityCodes::Iis7)
+            .build()
+            .unwrap();
+        let (_, svc) = service(layer);
+        assert_denied(&svc.oneshot(from("192.0.2.9")).await.unwrap(), "403.6");
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_per_client() {
+        let layer = IpSecurityLayer::builder()
+            .deny_by_concurrent_requests(2)
+            .build()
+            .unwrap();
+        let (h, svc) = service(layer);
+        let a = svc.clone().oneshot(from("192.0.2.1")).await.unwrap();
+        let b = svc.clone().oneshot(from("192.0.2.1")).await.unwrap();
+        let c = svc.clone().oneshot(from("192.0.2.1")).await.unwrap();
+        assert_denied(&c, "403.501");
+        assert_eq!(h.calls.load(Ordering::SeqCst), 2);
+        // Another client has its own count.
+        assert_eq!(
+            svc.clone()
+                .oneshot(from("192.0.2.2"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        drop((a, b));
+        assert_eq!(svc.oneshot(from("192.0.2.1")).await.unwrap().status(), 200);
+    }
+
+    #[tokio::test]
+    async fn request_rate_per_client() {
+        let layer = IpSecurityLayer::builder()
+            .deny_by_request_rate(3, Duration::from_millis(100))
+            .deny_action(DenyAction::NotFound)
+            .build()
+            .unwrap();
+        let (h, svc) = service(layer);
+        for _ in 0..3 {
+            assert_eq!(
+                svc.clone()
+                    .oneshot(from("192.0.2.1"))
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+        }
+        assert_denied(
+            &svc.clone().oneshot(from("192.0.2.1")).await.unwrap(),
+            "404.502",
+        );
+        assert_eq!(h.calls.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            svc.clone()
+                .oneshot(from("192.0.2.2"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(svc.oneshot(from("192.0.2.1")).await.unwrap().status(), 200);
+    }
+
+    #[tokio::test]
+    async fn logging_only_mode_lets_through_and_marks() {
+        let layer = IpSecurityLayer::builder()
+            .deny_by_request_rate(1, Duration::from_secs(60))
+            .logging_only(true)
+            .build()
+            .unwrap();
+        let (h, svc) = service(layer);
+        for _ in 0..3 {
+            assert_eq!(
+                svc.clone()
+                    .oneshot(from("192.0.2.1"))
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+        }
+        assert_eq!(h.calls.load(Ordering::SeqCst), 3);
+        assert_eq!(h.marked.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn client_table_is_bounded() {
+        let layer = IpSecurityLayer::builder()
+            .deny_by_request_rate(5, Duration::from_millis(30))
+            .max_tracked_clients(4)
+            .build()
+            .unwrap();
+        let (_, svc) = service(layer.clone());
+        for i in 0..10 {
+            let res = svc
+                .clone()
+                .oneshot(from(&format!("192.0.2.{i}")))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            assert!(layer.tracked_clients() <= 4);
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        // Expired windows are pruned to make room.
+        svc.oneshot(from("198.51.100.1")).await.unwrap();
+        assert_eq!(layer.tracked_clients(), 1);
+    }
+
+    #[test]
+    fn config_errors_name_the_value() {
+        let e = IpSecurityLayer::builder()
+            .deny("10.0.0.0/33")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.value(), "10.0.0.0/33");
+        assert_eq!(e.setting(), "ipSecurity/add@ipAddress");
+        let e = IpSecurityLayer::builder()
+            .deny_by_concurrent_requests(0)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            e.setting(),
+            "denyByConcurrentRequests@maxConcurrentRequests"
+        );
+    }
+
+    #[test]
+    fn iis_dynamic_defaults() {
+        assert_eq!(DEFAULT_MAX_CONCURRENT_REQUESTS, 5);
+        assert_eq!(DEFAULT_MAX_REQUESTS, 20);
+        assert_eq!(DEFAULT_REQUEST_INTERVAL, Duration::from_millis(200));
+        assert_eq!(DenyAction::default(), DenyAction::Forbidden);
+    }
+}

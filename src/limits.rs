@@ -1,0 +1,403 @@
+//! The application's concurrent request limit (IIS `<serverRuntime appConcurrentRequestLimit>`).
+//!
+//! [`ConcurrentRequestLimitLayer`] counts the requests in flight, from the call of the
+//! inner service until the response body is finished or dropped. A request that
+//! arrives when the count is at the limit is answered **at once** with 503.2
+//! ("Concurrent request limit exceeded"), never queued, and the inner service is not
+//! called. This is unlike `tower::limit::ConcurrencyLimit`, which waits for a slot.
+//!
+//! | Setting (IIS name) | IIS default | Denied with |
+//! |---|---|---|
+//! | `serverRuntime@appConcurrentRequestLimit` | 5000 | 503.2 |
+//!
+//! The counter belongs to the layer: every service the layer (or a clone of it)
+//! builds shares it, as every request of an IIS application shares one limit. The
+//! response carries an [`IisError`] naming module `IIS Web Core`, notification
+//! `BeginRequest` and HRESULT 0 (what IIS shows for 503.2 is not documented).
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response};
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_iis::limits::ConcurrentRequestLimitLayer;
+//! use tower_iis::IisError;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let limit = ConcurrentRequestLimitLayer::new(1);
+//! let svc = ServiceBuilder::new()
+//!     .layer(limit.clone())
+//!     .service(service_fn(|_req: Request<String>| async {
+//!         Ok::<_, Infallible>(Response::new(String::from("hello")))
+//!     }));
+//!
+//! // The first response holds the only slot until its body is dropped.
+//! let first = svc.clone().oneshot(Request::new(String::new())).await?;
+//! assert_eq!(limit.in_flight(), 1);
+//! let second = svc.clone().oneshot(Request::new(String::new())).await?;
+//! assert_eq!(second.status(), 503);
+//! assert_eq!(second.extensions().get::<IisError>().unwrap().status().to_string(), "503.2");
+//!
+//! drop(first);
+//! let third = svc.oneshot(Request::new(String::new())).await?;
+//! assert_eq!(third.status(), 200);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::{IisError, IisStatus};
+
+/// IIS's default `appConcurrentRequestLimit`.
+pub const DEFAULT_APP_CONCURRENT_REQUEST_LIMIT: usize = 5000;
+
+const LIMIT_EXCEEDED: IisStatus = IisStatus::new(503, 2);
+
+/// One request counted in a shared counter; uncounted when dropped.
+#[derive(Debug)]
+pub(crate) struct Guard(Arc<AtomicUsize>);
+
+impl Guard {
+    /// Takes a slot when fewer than `limit` are taken.
+    pub(crate) fn try_acquire(counter: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(counter.clone()))
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+pin_project! {
+    /// A response body that keeps its request counted until it ends or is dropped.
+    #[derive(Debug)]
+    pub struct GuardedBody<B> {
+        #[pin]
+        inner: B,
+        guard: Option<Guard>,
+    }
+}
+
+impl<B> GuardedBody<B> {
+    pub(crate) fn new(inner: B, guard: Option<Guard>) -> Self {
+        Self { inner, guard }
+    }
+}
+
+impl<B: Default> Default for GuardedBody<B> {
+    fn default() -> Self {
+        Self::new(B::default(), None)
+    }
+}
+
+impl<B: Body> Body for GuardedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let res = std::task::ready!(this.inner.as_mut().poll_frame(cx));
+        // Release at the last frame: hyper may never poll again after it.
+        if res.is_none() || this.inner.is_end_stream() {
+            this.guard.take();
+        }
+        Poll::Ready(res)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Answers 503.2 at once when `appConcurrentRequestLimit` requests are in flight.
+///
+/// See the [module docs](self).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ConcurrentRequestLimitLayer {
+    counter: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl ConcurrentRequestLimitLayer {
+    /// A limit of `limit` requests in flight (0 denies every request).
+    pub fn new(limit: usize) -> Self {
+        Self {
+            counter: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
+    }
+
+    /// IIS's default limit, 5000.
+    pub fn iis_default() -> Self {
+        Self::new(DEFAULT_APP_CONCURRENT_REQUEST_LIMIT)
+    }
+
+    /// The limit.
+    #[must_use]
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// How many requests are in flight now.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.counter.load(Ordering::Acquire)
+    }
+}
+
+impl Default for ConcurrentRequestLimitLayer {
+    fn default() -> Self {
+        Self::iis_default()
+    }
+}
+
+impl<S> Layer<S> for ConcurrentRequestLimitLayer {
+    type Service = ConcurrentRequestLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ConcurrentRequestLimit {
+            inner,
+            counter: self.counter.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
+/// The service built by [`ConcurrentRequestLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct ConcurrentRequestLimit<S> {
+    inner: S,
+    counter: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl<S> ConcurrentRequestLimit<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ConcurrentRequestLimit<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = Response<GuardedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = GuardedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        match Guard::try_acquire(&self.counter, self.limit) {
+            Some(guard) => GuardedFuture::inner(self.inner.call(req), Some(guard)),
+            None => {
+                tracing::debug!(
+                    target: "tower_iis::limits",
+                    limit = self.limit,
+                    "appConcurrentRequestLimit reached: 503.2"
+                );
+                GuardedFuture::denied(
+                    IisError::new(LIMIT_EXCEEDED)
+                        .with_module("IIS Web Core")
+                        .with_notification("BeginRequest")
+                        .with_hresult(0),
+                    false,
+                )
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of the limit and IP-restriction services: the inner
+    /// service's response with a [`GuardedBody`], or a denial.
+    pub struct GuardedFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Denied { error: Option<IisError>, abort: bool },
+        Inner { #[pin] fut: F, guard: Option<Guard> },
+    }
+}
+
+impl<F> GuardedFuture<F> {
+    pub(crate) fn inner(fut: F, guard: Option<Guard>) -> Self {
+        Self {
+            kind: Kind::Inner { fut, guard },
+        }
+    }
+
+    /// A future answering `error` at once; `abort` adds `Connection: close` and
+    /// [`RequestAborted`](crate::ip_security::RequestAborted).
+    pub(crate) fn denied(error: IisError, abort: bool) -> Self {
+        Self {
+            kind: Kind::Denied {
+                error: Some(error),
+                abort,
+            },
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for GuardedFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardedFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for GuardedFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Default,
+{
+    type Output = Result<Response<GuardedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Denied { error, abort } => {
+                let error = error.take().expect("future polled after completion");
+                let mut res = error.into_response::<GuardedBody<B>>();
+                if *abort {
+                    res.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                    res.extensions_mut()
+                        .insert(crate::ip_security::RequestAborted);
+                }
+                Poll::Ready(Ok(res))
+            }
+            KindProj::Inner { fut, guard } => {
+                let res = std::task::ready!(fut.poll(cx));
+                let guard = guard.take();
+                Poll::Ready(res.map(|r| r.map(|b| GuardedBody::new(b, guard))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use tower::{service_fn, ServiceBuilder, ServiceExt};
+
+    use super::*;
+
+    #[test]
+    fn default_is_5000() {
+        assert_eq!(DEFAULT_APP_CONCURRENT_REQUEST_LIMIT, 5000);
+        assert_eq!(ConcurrentRequestLimitLayer::iis_default().limit(), 5000);
+        assert_eq!(ConcurrentRequestLimitLayer::default().limit(), 5000);
+    }
+
+    #[tokio::test]
+    async fn past_the_limit_is_503_2_at_once_and_released_at_body_end() {
+        let layer = ConcurrentRequestLimitLayer::new(2);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let svc = ServiceBuilder::new()
+            .layer(layer.clone())
+            .service(service_fn(move |_req: Request<()>| {
+                c.fetch_add(1, Ordering::SeqCst);
+                async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("body")))) }
+            }));
+
+        let a = svc.clone().oneshot(Request::new(())).await.unwrap();
+        let b = svc.clone().oneshot(Request::new(())).await.unwrap();
+        assert_eq!(layer.in_flight(), 2);
+        let denied = svc.clone().oneshot(Request::new(())).await.unwrap();
+        assert_eq!(denied.status(), 503);
+        let err = denied.extensions().get::<IisError>().unwrap();
+        assert_eq!(err.status().to_string(), "503.2");
+        assert_eq!(err.notification(), "BeginRequest");
+        assert_eq!(err.hresult(), 0);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(layer.in_flight(), 2);
+
+        // Reading a body to the end releases its slot; dropping one does too.
+        let body = a.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "body");
+        assert_eq!(layer.in_flight(), 1);
+        drop(b);
+        assert_eq!(layer.in_flight(), 0);
+        let ok = svc.oneshot(Request::new(())).await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_releases_its_slot() {
+        let layer = ConcurrentRequestLimitLayer::new(1);
+        let svc = ServiceBuilder::new()
+            .layer(layer.clone())
+            .service(service_fn(|_req: Request<()>| async {
+                Err::<Response<Full<Bytes>>, _>(std::io::Error::other("boom"))
+            }));
+        assert!(svc.clone().oneshot(Request::new(())).await.is_err());
+        assert_eq!(layer.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn composes_with_axum_router() {
+        use axum::{routing::get, Router};
+        let layer = ConcurrentRequestLimitLayer::new(0);
+        let app = Router::new()
+            .route("/", get(|| async { "hi" }))
+            .layer(layer);
+        let res = app
+            .oneshot(Request::get("/").body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 503);
+    }
+}

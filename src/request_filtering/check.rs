@@ -1,0 +1,318 @@
+//! The checks, in IIS's order as this crate runs them. Nothing here allocates for a
+//! URL or query of up to [`STACK_DECODE`] bytes.
+
+use http::{HeaderMap, Request};
+use http_body::Body;
+
+use super::config::{Config, LimitCodes};
+use crate::IisStatus;
+
+/// Paths and queries up to this many bytes are percent-decoded on the stack.
+pub(crate) const STACK_DECODE: usize = 1024;
+
+/// Why a request was denied: the code plus a short reason for traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Denial {
+    pub(crate) status: IisStatus,
+    pub(crate) reason: &'static str,
+}
+
+const fn deny(status: u16, sub: u16, reason: &'static str) -> Denial {
+    Denial {
+        status: IisStatus::new(status, sub),
+        reason,
+    }
+}
+
+pub(crate) const URL_SEQUENCE: Denial = deny(404, 5, "URL_SEQUENCE_DENIED");
+pub(crate) const VERB: Denial = deny(404, 6, "VERB_DENIED");
+pub(crate) const FILE_EXTENSION: Denial = deny(404, 7, "FILE_EXTENSION_DENIED");
+pub(crate) const HIDDEN_SEGMENT: Denial = deny(404, 8, "HIDDEN_NAMESPACE");
+pub(crate) const DOUBLE_ESCAPED: Denial = deny(404, 11, "URL_DOUBLE_ESCAPED");
+pub(crate) const HIGH_BIT: Denial = deny(404, 12, "URL_HAS_HIGH_BIT_CHARS");
+pub(crate) const URL_TOO_LONG: Denial = deny(404, 14, "URL_TOO_LONG");
+pub(crate) const QUERY_TOO_LONG: Denial = deny(404, 15, "QUERY_STRING_TOO_LONG");
+pub(crate) const QUERY_SEQUENCE: Denial = deny(404, 18, "QUERY_STRING_SEQUENCE_DENIED");
+pub(crate) const FILTERING_RULE: Denial = deny(404, 19, "FILTERING_RULE");
+pub(crate) const TOO_MANY_SEGMENTS: Denial = deny(404, 20, "TOO_MANY_URL_SEGMENTS");
+
+pub(crate) fn content_too_long(codes: LimitCodes) -> Denial {
+    match codes {
+        LimitCodes::Iis10 => deny(413, 1, "CONTENT_LENGTH_TOO_LARGE"),
+        LimitCodes::Legacy => deny(404, 13, "CONTENT_LENGTH_TOO_LARGE"),
+    }
+}
+
+pub(crate) fn header_too_long(codes: LimitCodes) -> Denial {
+    match codes {
+        LimitCodes::Iis10 => deny(431, 0, "HEADER_TOO_LONG"),
+        LimitCodes::Legacy => deny(404, 10, "HEADER_TOO_LONG"),
+    }
+}
+
+/// Runs every rule; `None` when the request passes.
+pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
+    // 1. Verbs (404.6).
+    let method = req.method();
+    match cfg.verbs.iter().find(|(m, _)| m == method) {
+        Some((_, false)) => return Some(VERB),
+        Some((_, true)) => {}
+        None if !cfg.verbs_allow_unlisted => return Some(VERB),
+        None => {}
+    }
+
+    // 2. Declared content length (413.1 / 404.13), and a body that says it is longer.
+    if declared_length(req.headers()).is_some_and(|n| n > cfg.max_allowed_content_length)
+        || req.body().size_hint().lower() > cfg.max_allowed_content_length
+    {
+        return Some(content_too_long(cfg.limit_codes));
+    }
+
+    // 3. URL and query lengths (404.14, 404.15), as sent, in bytes.
+    let path = req.uri().path().as_bytes();
+    let query = req.uri().query().unwrap_or("").as_bytes();
+    if path.len() as u64 > u64::from(cfg.max_url) {
+        return Some(URL_TOO_LONG);
+    }
+    if query.len() as u64 > u64::from(cfg.max_query_string) {
+        return Some(QUERY_TOO_LONG);
+    }
+
+    // 4. Header limits (431 / 404.10).
+    for (name, limit) in &cfg.header_limits {
+        let mut size = 0u64;
+        for (i, v) in req.headers().get_all(name).iter().enumerate() {
+            size += v.len() as u64 + if i > 0 { 2 } else { 0 };
+        }
+        if size > u64::from(*limit) {
+            return Some(header_too_long(cfg.limit_codes));
+        }
+    }
+
+    let url_allowed = cfg
+        .always_allowed_urls
+        .iter()
+        .any(|u| u.as_bytes().eq_ignore_ascii_case(path));
+    let mut path_buf = [0u8; STACK_DECODE];
+    let mut path_heap = Vec::new();
+    let decoded_path = decode(path, &mut path_buf, &mut path_heap);
+
+    if !url_allowed {
+        // 5. Double escaping (404.11): decoding again would change the path, or a `+`.
+        if !cfg.allow_double_escaping && (decoded_path.contains(&b'+') || has_escape(decoded_path))
+        {
+            return Some(DOUBLE_ESCAPED);
+        }
+        // 6. High-bit characters (404.12).
+        if !cfg.allow_high_bit_characters
+            && (path.iter().any(|b| *b >= 0x80) || decoded_path.iter().any(|b| *b >= 0x80))
+        {
+            return Some(HIGH_BIT);
+        }
+    }
+
+    // 7. Segment count (404.20).
+    if let Some(max) = cfg.max_url_segments {
+        let count = segments(decoded_path).filter(|s| !s.is_empty()).count();
+        if count as u64 > u64::from(max) {
+            return Some(TOO_MANY_SEGMENTS);
+        }
+    }
+
+    let ext = extension(decoded_path);
+    if !url_allowed {
+        // 8. URL sequences (404.5), raw and decoded.
+        if cfg
+            .deny_url_sequences
+            .iter()
+            .any(|s| contains_ci(path, s.as_bytes()) || contains_ci(decoded_path, s.as_bytes()))
+        {
+            return Some(URL_SEQUENCE);
+        }
+        // 9. Hidden segments (404.8), segment-exact.
+        if segments(decoded_path).any(|seg| {
+            cfg.hidden_segments
+                .iter()
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
+        }) {
+            return Some(HIDDEN_SEGMENT);
+        }
+        // 10. File extensions (404.7); no extension is `.`.
+        match cfg
+            .file_extensions
+            .iter()
+            .find(|(e, _)| e.as_bytes().eq_ignore_ascii_case(ext))
+        {
+            Some((_, false)) => return Some(FILE_EXTENSION),
+            Some((_, true)) => {}
+            None if !cfg.file_extensions_allow_unlisted => return Some(FILE_EXTENSION),
+            None => {}
+        }
+    }
+
+    let query_allowed = cfg
+        .always_allowed_query_strings
+        .iter()
+        .any(|q| q.as_bytes() == query);
+    let mut query_buf = [0u8; STACK_DECODE];
+    let mut query_heap = Vec::new();
+    let decoded_query = if cfg.unescape_query_string {
+        decode(query, &mut query_buf, &mut query_heap)
+    } else {
+        query
+    };
+
+    // 11. Query-string sequences (404.18), raw and decoded.
+    if !query_allowed
+        && cfg
+            .deny_query_string_sequences
+            .iter()
+            .any(|s| contains_ci(query, s.as_bytes()) || contains_ci(decoded_query, s.as_bytes()))
+    {
+        return Some(QUERY_SEQUENCE);
+    }
+
+    // 12. Filtering rules (404.19).
+    for rule in &cfg.rules {
+        if !rule.applies_to.is_empty()
+            && !rule
+                .applies_to
+                .iter()
+                .any(|e| e.as_bytes().eq_ignore_ascii_case(ext))
+        {
+            continue;
+        }
+        let hit = |hay: &[u8]| {
+            rule.deny_strings
+                .iter()
+                .any(|s| contains_ci(hay, s.as_bytes()))
+        };
+        if rule.scan_url && !url_allowed && (hit(path) || hit(decoded_path)) {
+            return Some(FILTERING_RULE);
+        }
+        if rule.scan_query_string && !query_allowed && (hit(query) || hit(decoded_query)) {
+            return Some(FILTERING_RULE);
+        }
+        for h in &rule.scan_headers {
+            if req.headers().get_all(h).iter().any(|v| hit(v.as_bytes())) {
+                return Some(FILTERING_RULE);
+            }
+        }
+    }
+    None
+}
+
+/// The declared `Content-Length`, when there is a well-formed one.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    let v = headers.get(http::header::CONTENT_LENGTH)?;
+    let s = v.to_str().ok()?;
+    s.trim().parse().ok()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether `s` holds a `%HH` escape.
+fn has_escape(s: &[u8]) -> bool {
+    s.windows(3)
+        .any(|w| w[0] == b'%' && hex(w[1]).is_some() && hex(w[2]).is_some())
+}
+
+/// Percent-decodes `raw` once: borrowed when there is nothing to decode, on the
+/// stack when it fits, on the heap otherwise. Invalid escapes stay as they are.
+fn decode<'a>(raw: &'a [u8], buf: &'a mut [u8; STACK_DECODE], heap: &'a mut Vec<u8>) -> &'a [u8] {
+    if !raw.contains(&b'%') {
+        return raw;
+    }
+    let out: &mut [u8] = if raw.len() <= STACK_DECODE {
+        &mut buf[..]
+    } else {
+        heap.resize(raw.len(), 0);
+        &mut heap[..]
+    };
+    let (mut i, mut n) = (0, 0);
+    while i < raw.len() {
+        let b = raw[i];
+        if b == b'%' && i + 2 < raw.len() {
+            if let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2])) {
+                out[n] = h << 4 | l;
+                n += 1;
+                i += 3;
+                continue;
+            }
+        }
+        out[n] = b;
+        n += 1;
+        i += 1;
+    }
+    &out[..n]
+}
+
+/// The path's segments, split on `/` and `\` (IIS normalises the latter).
+fn segments(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    path.split(|b| *b == b'/' || *b == b'\\')
+}
+
+/// The file extension of the last segment, dot included; `.` when there is none.
+fn extension(path: &[u8]) -> &[u8] {
+    let last = segments(path).next_back().unwrap_or(b"");
+    match last.iter().rposition(|b| *b == b'.') {
+        Some(i) => &last[i..],
+        None => b".",
+    }
+}
+
+/// ASCII case-insensitive substring search.
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && hay.len() >= needle.len()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_once() {
+        let mut buf = [0; STACK_DECODE];
+        let mut heap = Vec::new();
+        assert_eq!(decode(b"/a%20b", &mut buf, &mut heap), b"/a b");
+        let mut buf = [0; STACK_DECODE];
+        assert_eq!(decode(b"/a%2520b", &mut buf, &mut heap), b"/a%20b");
+        let mut buf = [0; STACK_DECODE];
+        assert_eq!(decode(b"/a%zz%4", &mut buf, &mut heap), b"/a%zz%4");
+        let mut buf = [0; STACK_DECODE];
+        assert_eq!(decode(b"%41", &mut buf, &mut heap), b"A");
+        let long = "%41".repeat(600);
+        let mut buf = [0; STACK_DECODE];
+        assert_eq!(
+            decode(long.as_bytes(), &mut buf, &mut heap),
+            "A".repeat(600).as_bytes()
+        );
+    }
+
+    #[test]
+    fn extensions() {
+        assert_eq!(extension(b"/a/b.CS"), b".CS");
+        assert_eq!(extension(b"/a.d/b"), b".");
+        assert_eq!(extension(b"/"), b".");
+        assert_eq!(extension(b"/x."), b".");
+        assert_eq!(extension(b"/.htaccess"), b".htaccess");
+    }
+
+    #[test]
+    fn search() {
+        assert!(contains_ci(b"/a/../b", b".."));
+        assert!(contains_ci(b"SELECT", b"select"));
+        assert!(!contains_ci(b"ab", b"abc"));
+    }
+}

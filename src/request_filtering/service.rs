@@ -1,0 +1,171 @@
+//! [`RequestFiltering`], the service, and its response future.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::header::{HeaderValue, CONNECTION};
+use http::{Request, Response};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::body::LimitedBody;
+use super::check::{self, Denial};
+use super::config::{Config, LimitCodes};
+use crate::IisError;
+
+/// The module IIS names for request-filtering rejections.
+pub const MODULE: &str = "RequestFilteringModule";
+/// The notification IIS names for request-filtering rejections.
+pub const NOTIFICATION: &str = "BeginRequest";
+
+/// The service built by [`RequestFilteringLayer`](super::RequestFilteringLayer).
+///
+/// A request that breaks a rule is answered at once (the inner service is not
+/// called); one that passes reaches the inner service with its body wrapped in a
+/// [`LimitedBody`].
+#[derive(Debug, Clone)]
+pub struct RequestFiltering<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> RequestFiltering<S> {
+    pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
+        Self { inner, config }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+/// The response IIS's request-filtering module leaves: the status, an empty body,
+/// the [`IisError`] with module `RequestFilteringModule`, notification
+/// `BeginRequest` and HRESULT 0, and `Connection: close`.
+pub(crate) fn rejection<B: Default>(denial: Denial) -> Response<B> {
+    tracing::debug!(
+        target: "tower_iis::request_filtering",
+        status = %denial.status,
+        reason = denial.reason,
+        "request denied by request filtering"
+    );
+    let mut res = IisError::new(denial.status)
+        .with_module(MODULE)
+        .with_notification(NOTIFICATION)
+        .with_hresult(0)
+        .into_response::<B>();
+    res.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestFiltering<S>
+where
+    S: Service<Request<LimitedBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ResBody: Default,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let cfg = &*self.config;
+        if let Some(denial) = check::check(cfg, &req) {
+            return ResponseFuture {
+                kind: Kind::Denied {
+                    denial: Some(denial),
+                },
+            };
+        }
+        let limit = cfg.max_allowed_content_length;
+        // A body whose own size hint keeps it within the limit (hyper's, from
+        // Content-Length) needs no flag: only a body of unknown length (chunked) can
+        // be cut off, and only then is a flag allocated to hear about it.
+        let tripped = match req.body().size_hint().upper() {
+            Some(upper) if upper <= limit => None,
+            _ if req.body().is_end_stream() => None,
+            _ => Some(Arc::new(AtomicBool::new(false))),
+        };
+        let req = req.map(|b| LimitedBody::new(b, limit, tripped.clone()));
+        ResponseFuture {
+            kind: Kind::Inner {
+                fut: self.inner.call(req),
+                tripped,
+                codes: cfg.limit_codes,
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RequestFiltering`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Denied { denial: Option<Denial> },
+        Inner { #[pin] fut: F, tripped: Option<Arc<AtomicBool>>, codes: LimitCodes },
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Default,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Denied { denial } => {
+                let denial = denial.take().expect("future polled after completion");
+                Poll::Ready(Ok(rejection(denial)))
+            }
+            KindProj::Inner {
+                fut,
+                tripped,
+                codes,
+            } => {
+                let res = std::task::ready!(fut.poll(cx));
+                if tripped.as_ref().is_some_and(|t| t.load(Ordering::Acquire)) {
+                    // The body went past maxAllowedContentLength while the handler
+                    // read it: whatever it answered (a 413/400 rejection, an error),
+                    // IIS would have answered 413.1.
+                    return Poll::Ready(Ok(rejection(check::content_too_long(*codes))));
+                }
+                Poll::Ready(res)
+            }
+        }
+    }
+}
