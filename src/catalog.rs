@@ -241,7 +241,8 @@ macro_rules! catalog {
 }
 
 const GENERIC_CLIENT: Advice = Advice {
-    summary: "The server could not complete the request because of a problem with the request itself.",
+    summary:
+        "The server could not complete the request because of a problem with the request itself.",
     causes: &[
         "The request asked for something the server is configured not to serve.",
         "The request was malformed or missing information the server needs.",
@@ -312,7 +313,12 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         for pair in ENTRIES.windows(2) {
-            assert!(pair[0].status < pair[1].status, "{:?} then {:?}", pair[0].status, pair[1].status);
+            assert!(
+                pair[0].status < pair[1].status,
+                "{:?} then {:?}",
+                pair[0].status,
+                pair[1].status
+            );
         }
     }
 }

@@ -123,7 +123,8 @@ pub fn is_local<B>(req: &Request<B>) -> bool {
 }
 
 #[cfg(feature = "axum")]
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
     for ConnectionInfo
 {
     fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
@@ -145,7 +146,14 @@ mod tests {
         for local in ["127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"] {
             assert!(is_loopback(local.parse().unwrap()), "{local}");
         }
-        for remote in ["10.0.0.1", "0.0.0.0", "::", "::ffff:10.0.0.1", "fe80::1", "192.168.1.1"] {
+        for remote in [
+            "10.0.0.1",
+            "0.0.0.0",
+            "::",
+            "::ffff:10.0.0.1",
+            "fe80::1",
+            "192.168.1.1",
+        ] {
             assert!(!is_loopback(remote.parse().unwrap()), "{remote}");
         }
     }
@@ -153,7 +161,8 @@ mod tests {
     #[test]
     fn host_header_does_not_make_local() {
         let mut req = Request::new(());
-        req.headers_mut().insert("host", "localhost".parse().unwrap());
+        req.headers_mut()
+            .insert("host", "localhost".parse().unwrap());
         req.headers_mut()
             .insert("forwarded", "for=127.0.0.1".parse().unwrap());
         assert!(!is_local(&req));

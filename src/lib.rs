@@ -7,7 +7,9 @@ pub mod catalog;
 pub mod connection;
 pub mod error;
 pub mod status;
+pub mod w3c;
 
 pub use connection::ConnectionInfo;
 pub use error::IisError;
 pub use status::{win32_status_from_hresult, IisStatus, ParseStatusError};
+pub use w3c::W3cLogLayer;

@@ -54,7 +54,9 @@ impl IisStatus {
     pub const fn new(status: u16, substatus: u16) -> Self {
         match Self::try_new(status, substatus) {
             Some(s) => s,
-            None => panic!("IIS status out of range: status must be 100..=999 and substatus 0..=999"),
+            None => {
+                panic!("IIS status out of range: status must be 100..=999 and substatus 0..=999")
+            }
         }
     }
 
@@ -224,9 +226,15 @@ mod tests {
 
     #[test]
     fn parses_and_displays() {
-        assert_eq!("404.3".parse::<IisStatus>().unwrap(), IisStatus::new(404, 3));
+        assert_eq!(
+            "404.3".parse::<IisStatus>().unwrap(),
+            IisStatus::new(404, 3)
+        );
         assert_eq!("404".parse::<IisStatus>().unwrap(), IisStatus::new(404, 0));
-        assert_eq!("500.100".parse::<IisStatus>().unwrap(), IisStatus::new(500, 100));
+        assert_eq!(
+            "500.100".parse::<IisStatus>().unwrap(),
+            IisStatus::new(500, 100)
+        );
         assert_eq!(IisStatus::new(404, 0).to_string(), "404.0");
         assert_eq!(IisStatus::new(403, 503).to_string(), "403.503");
     }
@@ -234,8 +242,23 @@ mod tests {
     #[test]
     fn rejects_bad_input_naming_it() {
         for bad in [
-            "", ".", "404.", ".3", "40", "4040", "404.3.1", "404.1000", "099", "abc", "404.x",
-            " 404", "404 ", "+404", "404.-1", "404.+3", "１０４",
+            "",
+            ".",
+            "404.",
+            ".3",
+            "40",
+            "4040",
+            "404.3.1",
+            "404.1000",
+            "099",
+            "abc",
+            "404.x",
+            " 404",
+            "404 ",
+            "+404",
+            "404.-1",
+            "404.+3",
+            "１０４",
         ] {
             let err = bad.parse::<IisStatus>().unwrap_err();
             assert_eq!(err.input(), bad);
@@ -249,7 +272,10 @@ mod tests {
         assert!(IisStatus::try_new(1000, 0).is_none());
         assert!(IisStatus::try_new(404, 1000).is_none());
         assert_eq!(IisStatus::new(404, 3).reason(), "Not Found");
-        assert_eq!(IisStatus::from(StatusCode::FORBIDDEN), IisStatus::new(403, 0));
+        assert_eq!(
+            IisStatus::from(StatusCode::FORBIDDEN),
+            IisStatus::new(403, 0)
+        );
     }
 
     #[test]
