@@ -207,10 +207,14 @@ fn filebeat_default_pattern() -> regex::Regex {
     regex::Regex::new(&p).unwrap()
 }
 
-fn status_counts_from_goaccess(
-    files: &[PathBuf],
-    out: &Path,
-) -> Option<(u64, u64, Vec<(u16, u64)>)> {
+/// Valid and failed requests, and hits per status code, as GoAccess counted them.
+struct GoAccessCounts {
+    valid: u64,
+    failed: u64,
+    codes: Vec<(u16, u64)>,
+}
+
+fn status_counts_from_goaccess(files: &[PathBuf], out: &Path) -> Option<GoAccessCounts> {
     let run = Command::new("goaccess")
         .args(files)
         .args(["--log-format=W3C", "--no-global-config", "-o"])
@@ -245,7 +249,11 @@ fn status_counts_from_goaccess(
         }
     }
     codes.sort_unstable();
-    Some((valid, failed, codes))
+    Some(GoAccessCounts {
+        valid,
+        failed,
+        codes,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -346,11 +354,9 @@ async fn n_requests_n_lines_goaccess_and_filebeat_agree() {
         by_code.into_iter().collect::<Vec<_>>()
     };
     assert_eq!(expected, vec![(200, 9), (404, 9), (500, 3)]);
-    if let Some((valid, failed, codes)) =
-        status_counts_from_goaccess(&files, &dir.join("goaccess.json"))
-    {
-        assert_eq!((valid, failed), (n as u64, 0));
-        assert_eq!(codes, expected);
+    if let Some(counts) = status_counts_from_goaccess(&files, &dir.join("goaccess.json")) {
+        assert_eq!((counts.valid, counts.failed), (n as u64, 0));
+        assert_eq!(counts.codes, expected);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
