@@ -12,6 +12,14 @@
 //! 8.5 does. Boundaries are in UTC unless local-time rollover is chosen; the `date`
 //! and `time` columns are UTC either way.
 //!
+//! **Local time.** With [`local_time_rollover`](super::W3cLogBuilder::local_time_rollover)
+//! the boundaries follow the system time zone (read once, when the layer is built,
+//! through `jiff` with only its system-zone and zoneinfo features), so daylight-saving
+//! changes move them as they move the wall clock. UTC civil dates are computed by hand.
+//!
+//! Lines are assigned to files by the time they were finished; a line that finishes
+//! a moment before the previous one never sends the writer back to an older file.
+//!
 //! **Weeks.** `WW` counts weeks within the month: week `01` runs from the 1st to the
 //! first Saturday, and every later week starts on a Sunday (the first day of the week
 //! in IIS's default, US-English, calendar). A month so has weeks `01` to `05` or `06`,

@@ -570,6 +570,8 @@ struct FileOutput {
     size: u64,
     header_len: u64,
     retained_once: bool,
+    /// The latest line time seen (time-based periods).
+    latest: i64,
 }
 
 impl FileOutput {
@@ -592,6 +594,7 @@ impl FileOutput {
             size: 0,
             header_len: 0,
             retained_once: false,
+            latest: i64::MIN,
         }
     }
 
@@ -630,6 +633,9 @@ impl FileOutput {
             self.next = Some((n, name));
             return true;
         }
+        // Lines finish slightly out of order; never go back to an earlier file.
+        let unix = unix.max(self.latest);
+        self.latest = unix;
         let local = unix + self.zone.offset_secs(unix);
         let c = Civil::from_unix(local);
         let month = u64::from(c.year.max(0).unsigned_abs()) * 100 + u64::from(c.month);
