@@ -66,6 +66,7 @@ pub mod limits;
 pub mod request_filtering;
 pub mod ssl;
 pub mod status;
+pub mod w3c;
 
 pub use connection::ConnectionInfo;
 pub use error::IisError;
@@ -75,3 +76,4 @@ pub use limits::ConcurrentRequestLimitLayer;
 pub use request_filtering::RequestFilteringLayer;
 pub use ssl::RequireSslLayer;
 pub use status::{win32_status_from_hresult, IisStatus, ParseStatusError};
+pub use w3c::W3cLogLayer;

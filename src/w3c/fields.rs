@@ -1,0 +1,433 @@
+//! The W3C fields IIS knows, their canonical order, custom fields, and how a value is
+//! made safe for a log line.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+use http::HeaderName;
+
+use super::ConfigError;
+
+macro_rules! fields {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal, $flag:literal; )*) => {
+        /// One of the 22 standard W3C fields IIS can log.
+        ///
+        /// The variants are declared in IIS's canonical order (the order of the
+        /// columns in a log line), which is also their [`Ord`] order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Field {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Field {
+            /// Every standard field, in IIS's canonical order.
+            pub const ALL: [Field; 22] = [$(Field::$variant,)*];
+
+            /// The name written in the `#Fields` directive, e.g. `cs(User-Agent)`.
+            #[must_use]
+            pub const fn name(self) -> &'static str {
+                match self { $(Field::$variant => $name,)* }
+            }
+
+            /// The name of IIS's `logExtFileFlags` flag for the field, e.g. `UserAgent`.
+            #[must_use]
+            pub const fn flag_name(self) -> &'static str {
+                match self { $(Field::$variant => $flag,)* }
+            }
+        }
+    };
+}
+
+fields! {
+    /// `date`: the UTC date the line was written, `YYYY-MM-DD`.
+    Date = "date", "Date";
+    /// `time`: the UTC time the line was written, `HH:MM:SS`.
+    Time = "time", "Time";
+    /// `s-sitename`: the site, `W3SVC<id>`.
+    SiteName = "s-sitename", "SiteName";
+    /// `s-computername`: the server's host name.
+    ComputerName = "s-computername", "ComputerName";
+    /// `s-ip`: the server address the client connected to.
+    ServerIp = "s-ip", "ServerIP";
+    /// `cs-method`: the request method.
+    Method = "cs-method", "Method";
+    /// `cs-uri-stem`: the request path.
+    UriStem = "cs-uri-stem", "UriStem";
+    /// `cs-uri-query`: the query string without the `?`.
+    UriQuery = "cs-uri-query", "UriQuery";
+    /// `s-port`: the server port the client connected to.
+    ServerPort = "s-port", "ServerPort";
+    /// `cs-username`: the authenticated user, `-` when anonymous.
+    UserName = "cs-username", "UserName";
+    /// `c-ip`: the client address.
+    ClientIp = "c-ip", "ClientIP";
+    /// `cs-version`: the protocol version, e.g. `HTTP/1.1`.
+    ProtocolVersion = "cs-version", "ProtocolVersion";
+    /// `cs(User-Agent)`: the `User-Agent` request header.
+    UserAgent = "cs(User-Agent)", "UserAgent";
+    /// `cs(Cookie)`: the `Cookie` request header.
+    Cookie = "cs(Cookie)", "Cookie";
+    /// `cs(Referer)`: the `Referer` request header.
+    Referer = "cs(Referer)", "Referer";
+    /// `cs-host`: the `Host` header (or the authority of an HTTP/2 request).
+    Host = "cs-host", "Host";
+    /// `sc-status`: the HTTP status code.
+    HttpStatus = "sc-status", "HttpStatus";
+    /// `sc-substatus`: the IIS substatus, `0` when there is none.
+    HttpSubStatus = "sc-substatus", "HttpSubStatus";
+    /// `sc-win32-status`: the Win32 status, `0` on success, `64` when the client went away.
+    Win32Status = "sc-win32-status", "Win32Status";
+    /// `sc-bytes`: bytes sent (response head and body).
+    BytesSent = "sc-bytes", "BytesSent";
+    /// `cs-bytes`: bytes received (request head and body).
+    BytesRecv = "cs-bytes", "BytesRecv";
+    /// `time-taken`: milliseconds from the request's arrival to the last byte sent.
+    TimeTaken = "time-taken", "TimeTaken";
+}
+
+impl Field {
+    /// The 15 fields IIS logs by default, in its order.
+    pub const DEFAULT: [Field; 15] = [
+        Field::Date,
+        Field::Time,
+        Field::ServerIp,
+        Field::Method,
+        Field::UriStem,
+        Field::UriQuery,
+        Field::ServerPort,
+        Field::UserName,
+        Field::ClientIp,
+        Field::UserAgent,
+        Field::Referer,
+        Field::HttpStatus,
+        Field::HttpSubStatus,
+        Field::Win32Status,
+        Field::TimeTaken,
+    ];
+
+    const fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses a W3C name (`cs-uri-stem`, `cs(User-Agent)`) or an IIS flag name
+/// (`UriStem`, `UserAgent`), ignoring ASCII case.
+impl FromStr for Field {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Field::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s) || f.flag_name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ConfigError::UnknownField(s.to_owned()))
+    }
+}
+
+/// A set of standard fields. Whatever order they were added in, they iterate (and are
+/// logged) in IIS's canonical order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FieldSet(u32);
+
+impl FieldSet {
+    /// No field.
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self(0)
+    }
+
+    /// IIS's default 15 fields.
+    #[must_use]
+    pub fn iis_default() -> Self {
+        Field::DEFAULT.into_iter().collect()
+    }
+
+    /// All 22 standard fields.
+    #[must_use]
+    pub fn all() -> Self {
+        Field::ALL.into_iter().collect()
+    }
+
+    /// Adds a field.
+    #[must_use]
+    pub const fn with(self, field: Field) -> Self {
+        Self(self.0 | field.bit())
+    }
+
+    /// Whether the set holds the field.
+    #[must_use]
+    pub const fn contains(self, field: Field) -> bool {
+        self.0 & field.bit() != 0
+    }
+
+    /// The number of fields in the set.
+    #[must_use]
+    pub const fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set is empty.
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The fields in canonical order.
+    pub fn iter(self) -> impl Iterator<Item = Field> {
+        Field::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+
+    /// Parses field names (W3C or IIS flag names, in any order).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::UnknownField`] naming the first name that is not a standard field.
+    pub fn parse<I>(names: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut set = Self::empty();
+        for name in names {
+            set = set.with(name.as_ref().trim().parse()?);
+        }
+        Ok(set)
+    }
+}
+
+impl FromIterator<Field> for FieldSet {
+    fn from_iter<T: IntoIterator<Item = Field>>(iter: T) -> Self {
+        iter.into_iter().fold(Self::empty(), Self::with)
+    }
+}
+
+impl fmt::Debug for FieldSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(Field::name)).finish()
+    }
+}
+
+/// The longest value IIS writes for a custom field (its `maxCustomFieldLength`
+/// default); longer values are cut at a character boundary.
+pub const MAX_CUSTOM_FIELD_LENGTH: usize = 4096;
+
+/// Where a custom field takes its value from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CustomSource {
+    /// A request header (IIS's `RequestHeader` source type).
+    RequestHeader(HeaderName),
+    /// A response header (IIS's `ResponseHeader` source type).
+    ResponseHeader(HeaderName),
+    /// A value the application put in a [`LogValues`](super::LogValues) response
+    /// extension under this key (the counterpart of IIS's `ServerVariable` source).
+    AppValue(Cow<'static, str>),
+}
+
+/// A custom field (IIS 8.5 `customFields`): a column appended after the standard
+/// fields under its configured name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomField {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) source: CustomSource,
+}
+
+impl CustomField {
+    /// A column `name` holding the request header `header`.
+    ///
+    /// An invalid header name is reported when the layer is built.
+    #[must_use]
+    pub fn request_header(name: impl Into<Cow<'static, str>>, header: HeaderName) -> Self {
+        Self {
+            name: name.into(),
+            source: CustomSource::RequestHeader(header),
+        }
+    }
+
+    /// A column `name` holding the response header `header`.
+    #[must_use]
+    pub fn response_header(name: impl Into<Cow<'static, str>>, header: HeaderName) -> Self {
+        Self {
+            name: name.into(),
+            source: CustomSource::ResponseHeader(header),
+        }
+    }
+
+    /// A column `name` holding the value the application set under `key` in the
+    /// response's [`LogValues`](super::LogValues) extension.
+    #[must_use]
+    pub fn app_value(
+        name: impl Into<Cow<'static, str>>,
+        key: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            source: CustomSource::AppValue(key.into()),
+        }
+    }
+
+    /// The name written in `#Fields`.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the value comes from.
+    #[must_use]
+    pub fn source(&self) -> &CustomSource {
+        &self.source
+    }
+}
+
+/// Checks a custom field name: non-empty, printable, no space, not a standard name.
+pub(crate) fn check_custom_name(name: &str) -> Result<(), ConfigError> {
+    let bad = name.is_empty()
+        || name.starts_with('#')
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\u{feff}');
+    if bad {
+        return Err(ConfigError::InvalidCustomFieldName(name.to_owned()));
+    }
+    if Field::ALL
+        .iter()
+        .any(|f| f.name().eq_ignore_ascii_case(name))
+    {
+        return Err(ConfigError::DuplicateField(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// Appends `value` to `out` as one log token.
+///
+/// An empty value becomes `-`. Every character that could split or break the line
+/// (ASCII space and controls, DEL, Unicode white space and controls, a byte-order
+/// mark) and every byte that is not valid UTF-8 becomes `+`. Nothing is quoted. So
+/// the token never holds a space, tab, CR or LF, and the file stays valid UTF-8.
+pub fn push_value(out: &mut Vec<u8>, value: &[u8]) {
+    push_value_limited(out, value, usize::MAX);
+}
+
+/// [`push_value`] keeping at most `max` bytes of the (sanitised) value.
+pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
+    if value.is_empty() {
+        out.push(b'-');
+        return;
+    }
+    // Fast path: plain printable ASCII is copied as is.
+    if value.len() <= max && value.iter().all(|b| (0x21..0x7f).contains(b)) {
+        out.extend_from_slice(value);
+        return;
+    }
+    let start = out.len();
+    'outer: for chunk in value.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let len = c.len_utf8();
+            if out.len() - start + len > max {
+                break 'outer;
+            }
+            if c.is_whitespace() || c.is_control() || c == '\u{feff}' {
+                out.push(b'+');
+            } else {
+                let mut tmp = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+            }
+        }
+        for _ in chunk.invalid() {
+            if out.len() - start >= max {
+                break 'outer;
+            }
+            out.push(b'+');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(v: &[u8]) -> String {
+        let mut out = Vec::new();
+        push_value(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn canonical_order_whatever_the_input_order() {
+        let set =
+            FieldSet::parse(["time-taken", "sc-status", "date", "cs(User-Agent)", "time"]).unwrap();
+        let names: Vec<_> = set.iter().map(Field::name).collect();
+        assert_eq!(
+            names,
+            ["date", "time", "cs(User-Agent)", "sc-status", "time-taken"]
+        );
+        let all: Vec<_> = FieldSet::all().iter().map(Field::name).collect();
+        assert_eq!(
+            all.join(" "),
+            "date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port \
+             cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status \
+             sc-substatus sc-win32-status sc-bytes cs-bytes time-taken"
+        );
+        let default: Vec<_> = FieldSet::iis_default().iter().map(Field::name).collect();
+        assert_eq!(default, Field::DEFAULT.map(Field::name));
+    }
+
+    #[test]
+    fn flag_names_and_case() {
+        assert_eq!("UserAgent".parse::<Field>().unwrap(), Field::UserAgent);
+        assert_eq!("CS(user-agent)".parse::<Field>().unwrap(), Field::UserAgent);
+        assert_eq!("BytesRecv".parse::<Field>().unwrap(), Field::BytesRecv);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = FieldSet::parse(["date", "cs-referer"]).unwrap_err();
+        assert_eq!(err, ConfigError::UnknownField("cs-referer".into()));
+        assert!(err.to_string().contains("`cs-referer`"), "{err}");
+    }
+
+    #[test]
+    fn values_become_single_tokens() {
+        assert_eq!(token(b""), "-");
+        assert_eq!(
+            token(b"Mozilla/5.0 (X11; Linux)"),
+            "Mozilla/5.0+(X11;+Linux)"
+        );
+        assert_eq!(token(b"a\tb\r\nc\0d\x7fe"), "a+b++c+d+e");
+        assert_eq!(token(b"caf\xc3\xa9"), "caf\u{e9}");
+        assert_eq!(token(b"bad\xff\xfeend"), "bad++end");
+        assert_eq!(token("nb\u{a0}sp\u{2028}x\u{85}".as_bytes()), "nb+sp+x+");
+        assert_eq!(token(b"\"quoted\""), "\"quoted\"");
+    }
+
+    #[test]
+    fn custom_values_are_cut() {
+        let mut out = Vec::new();
+        push_value_limited(&mut out, "ab\u{e9}cd".as_bytes(), 3);
+        assert_eq!(out, b"ab");
+        out.clear();
+        push_value_limited(&mut out, b"abcdef", 4);
+        assert_eq!(out, b"abcd");
+    }
+
+    #[test]
+    fn custom_names_are_checked() {
+        assert!(check_custom_name("X-Forwarded-For").is_ok());
+        assert_eq!(
+            check_custom_name("has space"),
+            Err(ConfigError::InvalidCustomFieldName("has space".into()))
+        );
+        assert_eq!(
+            check_custom_name("sc-status"),
+            Err(ConfigError::DuplicateField("sc-status".into()))
+        );
+        assert!(check_custom_name("").is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! [`W3cLog`]: the service the layer wraps around yours.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::future::ResponseFuture;
+use super::layer::Shared;
+use super::record::Record;
+use super::LogBody;
+
+/// Writes one W3C log line per request handled by the inner service.
+///
+/// Built by [`W3cLogLayer`](super::W3cLogLayer); see the [module docs](super). The
+/// log never makes a request fail: the error type is the inner service's.
+#[derive(Debug, Clone)]
+pub struct W3cLog<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> W3cLog<S> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        Self { inner, shared }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for W3cLog<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: http_body::Body,
+{
+    type Response = Response<LogBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let start = Instant::now();
+        let rec = Box::new(Record::capture(&req, &self.shared.format));
+        let pending = Pending {
+            shared: self.shared.clone(),
+            start,
+            rec,
+        };
+        ResponseFuture::new(self.inner.call(req), pending)
+    }
+}
+
+/// A request whose line is not written yet.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) start: Instant,
+    pub(crate) rec: Box<Record>,
+}
+
+impl Pending {
+    /// Sends the line: now is the time of the last byte.
+    pub(crate) fn finish(mut self, win32: Option<u32>) {
+        let rec = &mut self.rec;
+        rec.time_taken_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        rec.end_unix = super::rollover::unix_secs(self.shared.clock.now());
+        if let Some(w) = win32 {
+            rec.win32 = w;
+        }
+        self.shared.queue.send(self.rec);
+    }
+}
