@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Open `/` for the list of routes. From this machine (loopback) the errors show
-//! IIS's detailed page; from anywhere else, the custom page.
+//! IIS's detailed page; from anywhere else, the custom page. Request filtering runs
+//! on its IIS 10 defaults, and every request is written to a W3C log under
+//! `./logs/W3SVC1/` (a second argument names another log directory).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,7 +20,8 @@ use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_iis::error::{response_for_panic, ConfigErrorDetail, ConfigSourceLine};
-use tower_iis::{ConnectionInfo, HttpErrorsLayer, IisError, IisStatus};
+use tower_iis::w3c::W3cLogLayer;
+use tower_iis::{ConnectionInfo, HttpErrorsLayer, IisError, IisStatus, RequestFilteringLayer};
 
 /// The default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -36,9 +39,23 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("/skip", "410.0", "A handler's body with the try-skip-custom-errors flag: always passed through."),
     ("/panic", "500.0", "A handler that panics, caught and shown as IIS's 500."),
     ("/slow", "200.0", "A handler that takes 200 ms."),
+    ("/bin/x.txt", "404.8", "Request filtering: a hidden segment."),
+    ("/web.config", "404.8", "Request filtering: web.config is hidden."),
+    ("/x.cs", "404.7", "Request filtering: a denied file extension."),
+    ("/a+b.txt", "404.11", "Request filtering: a + in the path counts as double escaping."),
+    ("/search?q=aaaa…", "404.15", "Request filtering: a query string over 2048 bytes (try 3000)."),
 ];
 
-/// The demo application, with the IIS layers.
+/// The default log directory; the log files go to `<dir>/W3SVC1/`.
+pub const DEFAULT_LOG_DIR: &str = "./logs";
+
+/// The demo application with its IIS layers, W3C log first (outermost).
+pub fn app_with_log(log: W3cLogLayer) -> Router {
+    app().layer(log)
+}
+
+/// The demo application with its IIS layers, without a log: error pages, request
+/// filtering on IIS 10 defaults, and caught panics.
 pub fn app() -> Router {
     let routes = Router::new()
         .route("/", get(index))
@@ -53,17 +70,31 @@ pub fn app() -> Router {
         .route("/skip", get(skip))
         .route("/panic", get(panics))
         .route("/slow", get(slow))
+        .route(
+            "/search",
+            get(|| async { "Search results would go here.\n" }),
+        )
         .fallback(missing);
-    routes.layer(ServiceBuilder::new().layer(HttpErrorsLayer::new()).layer(
-        CatchPanicLayer::custom(response_for_panic::<axum::body::Body>),
-    ))
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(HttpErrorsLayer::new())
+            .layer(RequestFilteringLayer::iis_defaults())
+            .layer(CatchPanicLayer::custom(
+                response_for_panic::<axum::body::Body>,
+            )),
+    )
 }
 
 async fn index() -> Html<String> {
     let mut rows = String::new();
     for (path, code, what) in ROUTES {
+        let href = if path.starts_with("/search") {
+            format!("/search?q={}", "a".repeat(3000))
+        } else {
+            (*path).to_owned()
+        };
         rows.push_str(&format!(
-            "<tr><td><a href=\"{path}\">{path}</a></td><td>{code}</td><td>{what}</td></tr>\n"
+            "<tr><td><a href=\"{href}\">{path}</a></td><td>{code}</td><td>{what}</td></tr>\n"
         ));
     }
     Html(format!(
@@ -148,14 +179,15 @@ async fn slow() -> &'static str {
     "That took a while.\n"
 }
 
-/// Serves the demo on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        app().into_make_service_with_connect_info::<ConnectionInfo>(),
+        app.into_make_service_with_connect_info::<ConnectionInfo>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
@@ -163,19 +195,29 @@ pub async fn serve(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
+    let mut args = std::env::args().skip(1);
+    let addr: SocketAddr = args
+        .next()
         .unwrap_or_else(|| DEFAULT_ADDR.to_owned())
         .parse()
         .map_err(|e| format!("the listen address must look like {DEFAULT_ADDR}: {e}"))?;
+    let log_dir = args.next().unwrap_or_else(|| DEFAULT_LOG_DIR.to_owned());
+    // The guard flushes and closes the log when it is dropped, after the server stops.
+    let (log, guard) = W3cLogLayer::builder().directory(&log_dir).build()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!(
         "tower-iis demo listening on http://{}/",
         listener.local_addr()?
     );
-    serve(listener, async {
+    println!(
+        "W3C log: {}/W3SVC1/u_exYYMMDD.log (UTC date; the file appears with the first request)",
+        log_dir.trim_end_matches('/')
+    );
+    serve(listener, app_with_log(log), async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    drop(guard);
+    println!("log flushed; bye");
     Ok(())
 }
