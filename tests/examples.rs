@@ -1,6 +1,8 @@
 //! The demo (axum) and the plain hyper example, served over real loopback sockets.
 #![cfg(all(feature = "axum", feature = "hyper"))]
 
+mod common;
+
 #[allow(dead_code)]
 #[path = "../examples/demo.rs"]
 mod demo;
@@ -82,7 +84,7 @@ async fn demo_over_loopback_shows_detailed_pages() {
     assert_eq!(index.status_line, "HTTP/1.1 200 OK");
     for (path, _, _) in demo::ROUTES {
         assert!(
-            index.body.contains(&format!("href=\"{path}\"")),
+            index.body.contains(&format!(">{path}</a>")),
             "{path} is on the index page"
         );
     }
@@ -212,4 +214,106 @@ async fn hyper_example_over_loopback() {
     let teapot = get(addr, "GET", "/teapot", "").await;
     assert_eq!(teapot.status_line, "HTTP/1.1 418 I'm a teapot");
     assert_eq!(teapot.body, "short and stout\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_writes_one_w3c_line_per_request_and_goaccess_agrees() {
+    let dir = std::env::temp_dir().join(format!("tower-iis-demo-log-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (log, guard) = tower_iis::w3c::W3cLogLayer::builder()
+        .directory(&dir)
+        .build()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(demo::serve(listener, demo::app_with_log(log), async {
+        let _ = stopped.await;
+    }));
+
+    let long_query = format!("/search?q={}", "a".repeat(3000));
+    let paths: Vec<(&str, u16, u16)> = vec![
+        ("/", 200, 0),
+        ("/hello", 200, 0),
+        ("/report.xyz", 404, 3),
+        ("/missing.htm", 404, 0),
+        ("/images/", 403, 14),
+        ("/secure", 401, 2),
+        ("/config", 500, 19),
+        ("/busy", 503, 2),
+        ("/own-body", 404, 0),
+        ("/skip", 410, 0),
+        ("/panic", 500, 0),
+        ("/slow", 200, 0),
+        ("/bin/x.txt", 404, 8),
+        ("/web.config", 404, 8),
+        ("/x.cs", 404, 7),
+        ("/a+b.txt", 404, 11),
+        (long_query.as_str(), 404, 15),
+    ];
+    let rounds = 3;
+    for _ in 0..rounds {
+        for (path, status, _) in &paths {
+            let res = get(addr, "GET", path, "").await;
+            assert!(
+                res.status_line.starts_with(&format!("HTTP/1.1 {status} ")),
+                "{path}: {}",
+                res.status_line
+            );
+        }
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    drop(guard); // flushes and closes the file
+
+    let site = dir.join("W3SVC1");
+    let files: Vec<_> = std::fs::read_dir(&site)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one daily file");
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        name.starts_with("u_ex") && name.ends_with(".log") && name.len() == "u_exYYMMDD.log".len(),
+        "{name}"
+    );
+    let log = tower_iis::w3c::reader::read_file(&files[0]).unwrap();
+    let n = rounds * paths.len();
+    assert_eq!(log.entries.len(), n, "exactly one line per request");
+    for (i, entry) in log.entries.iter().enumerate() {
+        let (_, status, sub) = paths[i % paths.len()];
+        assert_eq!(
+            (entry.status(), entry.substatus()),
+            (Some(status), Some(sub)),
+            "line {i}"
+        );
+        assert_eq!(entry.get("c-ip"), Some("127.0.0.1"));
+        assert_eq!(entry.get("cs(User-Agent)"), Some("tower-iis-test"));
+    }
+    let slow = log
+        .entries
+        .iter()
+        .find(|e| e.get("cs-uri-stem") == Some("/slow"))
+        .unwrap();
+    assert!(slow.time_taken().unwrap() >= 200);
+    let secure = log
+        .entries
+        .iter()
+        .find(|e| e.get("cs-uri-stem") == Some("/secure"))
+        .unwrap();
+    assert_eq!(secure.win32_status(), Some(5));
+
+    if let Some(counts) = common::status_counts_from_goaccess(&files, &dir.join("goaccess.json")) {
+        assert_eq!((counts.valid, counts.failed), (n as u64, 0));
+        let mut expected: Vec<(u16, u64)> = Vec::new();
+        for (_, status, _) in &paths {
+            match expected.iter_mut().find(|(s, _)| s == status) {
+                Some((_, c)) => *c += rounds as u64,
+                None => expected.push((*status, rounds as u64)),
+            }
+        }
+        expected.sort_unstable();
+        assert_eq!(counts.codes, expected);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
