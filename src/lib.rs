@@ -57,6 +57,9 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[macro_use]
+mod macros;
+
 pub mod catalog;
 pub mod connection;
 pub mod error;

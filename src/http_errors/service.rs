@@ -25,20 +25,7 @@ impl<S> HttpErrors<S> {
         tower_layer::Layer::layer(&super::HttpErrorsLayer::new(), inner)
     }
 
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
 
 /// A request body type the layer can build for an ExecuteURL child request.
