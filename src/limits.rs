@@ -64,8 +64,6 @@ use crate::{IisError, IisStatus};
 /// IIS's default `appConcurrentRequestLimit`.
 pub const DEFAULT_APP_CONCURRENT_REQUEST_LIMIT: usize = 5000;
 
-const LIMIT_EXCEEDED: IisStatus = IisStatus::new(503, 2);
-
 /// One request counted in a shared counter; uncounted when dropped.
 #[derive(Debug)]
 pub(crate) struct Guard(Arc<AtomicUsize>);
@@ -225,11 +223,9 @@ where
                     limit = self.limit,
                     "appConcurrentRequestLimit reached: 503.2"
                 );
+                // Module, notification and HRESULT come from the catalog entry for 503.2.
                 GuardedFuture::denied(
-                    IisError::new(LIMIT_EXCEEDED)
-                        .with_module("IIS Web Core")
-                        .with_notification("BeginRequest")
-                        .with_hresult(0),
+                    IisError::new(IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT),
                     false,
                 )
             }
@@ -238,8 +234,9 @@ where
 }
 
 pin_project! {
-    /// The response future of the limit and IP-restriction services: the inner
-    /// service's response with a [`GuardedBody`], or a denial.
+    /// The response future of the modules that may answer before the handler (limit,
+    /// IP restrictions, SSL): the inner service's response with a [`GuardedBody`],
+    /// or the denial.
     pub struct GuardedFuture<F> {
         #[pin]
         kind: Kind<F>,

@@ -45,18 +45,14 @@
 //! # }
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::limits::{GuardedBody, GuardedFuture};
 use crate::{connection, IisError, IisStatus};
-
-const SSL_REQUIRED: IisStatus = IisStatus::new(403, 4);
 
 /// Denies requests that did not arrive over TLS with 403.4. See the [module docs](self).
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,9 +91,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Default,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<GuardedBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = GuardedFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -105,55 +101,11 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if connection::connection_info(&req).is_some_and(|c| c.tls) {
-            return ResponseFuture {
-                kind: Kind::Inner {
-                    fut: self.inner.call(req),
-                },
-            };
+            return GuardedFuture::inner(self.inner.call(req), None);
         }
         tracing::debug!(target: "tower_iis::ssl", "request without TLS denied: 403.4");
-        ResponseFuture { kind: Kind::Denied }
-    }
-}
-
-pin_project! {
-    /// The response future of [`RequireSsl`]: the inner service's, or the denial.
-    pub struct ResponseFuture<F> {
-        #[pin]
-        kind: Kind<F>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F> {
-        Denied,
-        Inner { #[pin] fut: F },
-    }
-}
-
-impl<F> std::fmt::Debug for ResponseFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Default,
-{
-    type Output = Result<Response<B>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { fut } => fut.poll(cx),
-            KindProj::Denied => Poll::Ready(Ok(IisError::new(SSL_REQUIRED)
-                .with_module("IIS Web Core")
-                .with_notification("BeginRequest")
-                .with_hresult(0)
-                .into_response())),
-        }
+        // Module, notification and HRESULT come from the catalog entry for 403.4.
+        GuardedFuture::denied(IisError::new(IisStatus::FORBIDDEN_SSL_REQUIRED), false)
     }
 }
 
@@ -195,7 +147,8 @@ mod tests {
             let err = res.extensions().get::<IisError>().unwrap();
             assert_eq!(err.status().to_string(), "403.4");
             assert_eq!(err.notification(), "BeginRequest");
-            assert!(res.body().is_empty());
+            assert!(http_body::Body::is_end_stream(res.body()));
+            assert_eq!(err.module(), "IIS Web Core");
         }
         assert_eq!(calls.load(Ordering::SeqCst), 0);
         let res = svc.oneshot(with(Some(conn.with_tls(true)))).await.unwrap();
