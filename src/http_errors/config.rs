@@ -188,7 +188,8 @@ pub(crate) struct Resolved {
     pub(crate) default_target: Option<Target>,
     pub(crate) settings: PageSettings,
     pub(crate) problem_details: bool,
-    pub(crate) server_header: bool,
+    /// `Server: Microsoft-IIS/<version>`, when the emulation is on.
+    pub(crate) server_header: Option<HeaderValue>,
     pub(crate) has_execute_url: bool,
     /// The language served to clients without `Accept-Language` (none: one-liner).
     pub(crate) no_header_language: Option<String>,
@@ -449,6 +450,11 @@ impl HttpErrorsBuilder {
             }
             None => None,
         };
+        // The version was checked above: letters, digits and dots only.
+        let server_header = self
+            .server_header
+            .then(|| HeaderValue::from_str(&format!("Microsoft-IIS/{}", self.server_version)).ok())
+            .flatten();
         Ok(Resolved {
             error_mode: self.error_mode,
             existing_response: self.existing_response,
@@ -460,7 +466,7 @@ impl HttpErrorsBuilder {
                 more_information_link: self.more_information_link,
             },
             problem_details: self.problem_details,
-            server_header: self.server_header,
+            server_header,
             has_execute_url,
             no_header_language,
         })

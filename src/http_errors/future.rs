@@ -76,27 +76,18 @@ where
             match this.state.as_mut().project() {
                 StateProj::Inner { fut, child_service } => {
                     let res = ready!(fut.poll(cx))?;
-                    match respond(this.config, this.ctx, res) {
+                    match respond(this.config, this.ctx, res, child_service) {
                         Outcome::Done(mut res) => {
                             add_server_headers(this.config, res.headers_mut());
                             return Poll::Ready(Ok(res));
                         }
-                        Outcome::Execute(req) => match child_service.take() {
-                            Some(service) => {
-                                let next = State::ChildReady {
-                                    service,
-                                    req: Some(req),
-                                };
-                                this.state.set(next);
-                            }
-                            None => {
-                                return Poll::Ready(Ok(one_liner_for(
-                                    this.ctx,
-                                    StatusCode::INTERNAL_SERVER_ERROR,
-                                    HeaderMap::new(),
-                                )))
-                            }
-                        },
+                        Outcome::Execute(service, req) => {
+                            let next = State::ChildReady {
+                                service,
+                                req: Some(req),
+                            };
+                            this.state.set(next);
+                        }
                     }
                 }
                 StateProj::ChildReady { service, req } => {
@@ -124,9 +115,10 @@ where
     }
 }
 
-enum Outcome<B, ReqB> {
+enum Outcome<B, S, ReqB> {
     Done(Response<ResponseBody<B>>),
-    Execute(Request<ReqB>),
+    /// Re-dispatch: the service clone taken for it and the child request.
+    Execute(S, Request<ReqB>),
 }
 
 /// Headers that describe the body; they go when the body is replaced.
@@ -143,11 +135,8 @@ const BODY_HEADERS: [header::HeaderName; 9] = [
 ];
 
 fn add_server_headers(config: &Resolved, headers: &mut HeaderMap) {
-    if config.server_header {
-        let server = format!("Microsoft-IIS/{}", config.settings.server_version);
-        if let Ok(v) = HeaderValue::from_str(&server) {
-            headers.insert(header::SERVER, v);
-        }
+    if let Some(server) = &config.server_header {
+        headers.insert(header::SERVER, server.clone());
         headers.insert("x-powered-by", HeaderValue::from_static("ASP.NET"));
     }
 }
@@ -161,7 +150,12 @@ fn response_status(status: StatusCode, err: Option<&IisError>) -> IisStatus {
     IisStatus::try_new(status.as_u16(), sub).unwrap_or_else(|| IisStatus::from(status))
 }
 
-fn respond<B, ReqB>(config: &Resolved, ctx: &RequestContext, res: Response<B>) -> Outcome<B, ReqB>
+fn respond<B, S, ReqB>(
+    config: &Resolved,
+    ctx: &RequestContext,
+    res: Response<B>,
+    child_service: &mut Option<S>,
+) -> Outcome<B, S, ReqB>
 where
     B: Body,
     ReqB: ExecuteUrlBody,
@@ -244,16 +238,18 @@ where
                 Err(_) => Outcome::Done(one_liner(ctx, parts, status.code())),
             }
         }
-        Some(Target::ExecuteUrl(path)) => match child_request(ctx, path, status) {
-            Some(req) => Outcome::Execute(req),
-            None => {
-                tracing::warn!(
-                    path = %path,
-                    "httpErrors ExecuteURL row skipped: the request body type cannot be built empty"
-                );
-                Outcome::Done(one_liner(ctx, parts, status.code()))
+        Some(Target::ExecuteUrl(path)) => {
+            match (child_service.take(), child_request(ctx, path, status)) {
+                (Some(service), Some(req)) => Outcome::Execute(service, req),
+                _ => {
+                    tracing::warn!(
+                        path = %path,
+                        "httpErrors ExecuteURL row skipped: the request body type cannot be built empty"
+                    );
+                    Outcome::Done(one_liner(ctx, parts, status.code()))
+                }
             }
-        },
+        }
         None => Outcome::Done(one_liner(ctx, parts, status.code())),
     }
 }
@@ -336,15 +332,4 @@ fn one_liner<B>(
         HeaderValue::from_static("text/html"),
         Bytes::from_static(render::one_liner(status).as_bytes()),
     )
-}
-
-fn one_liner_for<B>(
-    ctx: &RequestContext,
-    status: StatusCode,
-    headers: HeaderMap,
-) -> Response<ResponseBody<B>> {
-    let (mut parts, ()) = Response::new(()).into_parts();
-    parts.status = status;
-    parts.headers = headers;
-    one_liner(ctx, parts, status.as_u16())
 }
