@@ -49,9 +49,11 @@ pub const DEFAULT_MODULE: &str = "IIS Web Core";
 /// The notification IIS names when nothing more specific is known.
 pub const DEFAULT_NOTIFICATION: &str = "ExecuteRequestHandler";
 /// The handler IIS names when it has not mapped one yet.
-pub const DEFAULT_HANDLER: &str = "Not yet determined";
+pub const DEFAULT_HANDLER: &str = NOT_YET_DETERMINED;
 /// The logon method and user IIS shows for an anonymous request.
 pub const ANONYMOUS: &str = "Anonymous";
+/// What IIS shows for a value it had not worked out when the request failed.
+pub const NOT_YET_DETERMINED: &str = "Not yet determined";
 
 /// An IIS-style error: status.substatus plus the detail IIS attaches.
 ///
@@ -278,16 +280,31 @@ impl IisError {
         self.inner.physical_path.as_deref()
     }
 
-    /// The logon method (`Anonymous` unless set).
+    /// The logon method: the one set; else `Not yet determined` for a
+    /// configuration error (IIS fails before authentication), `Anonymous` otherwise.
     #[must_use]
     pub fn logon_method(&self) -> &str {
-        self.inner.logon_method.as_deref().unwrap_or(ANONYMOUS)
+        self.inner
+            .logon_method
+            .as_deref()
+            .unwrap_or_else(|| self.unauthenticated())
     }
 
-    /// The logon user (`Anonymous` unless set).
+    /// The logon user: the one set; else as [`logon_method`](Self::logon_method).
     #[must_use]
     pub fn logon_user(&self) -> &str {
-        self.inner.logon_user.as_deref().unwrap_or(ANONYMOUS)
+        self.inner
+            .logon_user
+            .as_deref()
+            .unwrap_or_else(|| self.unauthenticated())
+    }
+
+    fn unauthenticated(&self) -> &'static str {
+        if self.inner.config.is_some() {
+            NOT_YET_DETERMINED
+        } else {
+            ANONYMOUS
+        }
     }
 
     /// The configuration error detail of a 500.19 page, when set.
