@@ -68,6 +68,9 @@ pub mod ip_security;
 pub mod limits;
 pub mod request_filtering;
 pub mod ssl;
+#[cfg(feature = "static-files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "static-files")))]
+pub mod static_files;
 pub mod status;
 pub mod w3c;
 
