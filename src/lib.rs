@@ -62,6 +62,7 @@ mod macros;
 
 pub mod catalog;
 pub mod connection;
+pub mod custom_headers;
 pub mod error;
 pub mod http_errors;
 pub mod ip_security;
@@ -73,6 +74,9 @@ pub mod ssl;
 pub mod static_files;
 pub mod status;
 pub mod w3c;
+#[cfg(feature = "web-config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
+pub mod web_config;
 
 pub use connection::ConnectionInfo;
 pub use error::IisError;
