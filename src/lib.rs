@@ -68,6 +68,9 @@ pub mod http_errors;
 pub mod ip_security;
 pub mod limits;
 pub mod request_filtering;
+#[cfg(feature = "site")]
+#[cfg_attr(docsrs, doc(cfg(feature = "site")))]
+pub mod site;
 pub mod ssl;
 #[cfg(feature = "static-files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "static-files")))]

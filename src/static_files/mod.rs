@@ -340,6 +340,14 @@ impl<F> StaticFiles<F> {
         }
     }
 
+    /// Replaces the fallback, or removes it.
+    pub(crate) fn with_fallback<G>(self, fallback: Option<G>) -> StaticFiles<G> {
+        StaticFiles {
+            config: self.config,
+            fallback,
+        }
+    }
+
     /// The canonical content root.
     #[must_use]
     pub fn root(&self) -> &Path {
