@@ -76,6 +76,9 @@ pub mod ssl;
 #[cfg_attr(docsrs, doc(cfg(feature = "static-files")))]
 pub mod static_files;
 pub mod status;
+#[cfg(feature = "test-site")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-site")))]
+pub mod test_site;
 pub mod w3c;
 #[cfg(feature = "web-config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
