@@ -17,6 +17,7 @@ struct Listing<'a> {
 }
 
 struct Entry {
+    is_dir: bool,
     date: String,
     time: String,
     size: String,
@@ -62,13 +63,10 @@ pub(crate) async fn render(dir: &Path, host: &str, url_path: &str) -> std::io::R
             href.push('/');
         }
         entries.push(Entry {
+            is_dir,
             date,
             time,
-            size: if is_dir {
-                "<dir>".to_owned()
-            } else {
-                meta.len().to_string()
-            },
+            size: meta.len().to_string(),
             href,
             name,
         });

@@ -98,7 +98,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -693,11 +693,25 @@ where
             physical,
         ));
     };
+    let head = req.method() == Method::HEAD;
     let mut serve = ServeFile::new_with_mime(canonical, &mime);
-    match serve.call(req).await {
-        Ok(res) => res.map(StaticBody::file),
+    let res = match serve.call(req).await {
+        Ok(res) => res,
         Err(never) => match never {},
-    }
+    };
+    let length = res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let bodiless = head || res.status() == StatusCode::NOT_MODIFIED;
+    res.map(|body| {
+        if bodiless {
+            StaticBody::empty()
+        } else {
+            StaticBody::file(body, length)
+        }
+    })
 }
 
 /// IIS's answer to a folder requested without its trailing slash.
@@ -750,16 +764,20 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<B> {
-        File { #[pin] body: ServeFileSystemResponseBody },
+        File { #[pin] body: ServeFileSystemResponseBody, remaining: Option<u64> },
         Page { data: Option<Bytes> },
         Fallback { #[pin] body: B },
     }
 }
 
 impl<B> StaticBody<B> {
-    fn file(body: ServeFileSystemResponseBody) -> Self {
+    fn file(body: ServeFileSystemResponseBody, length: Option<u64>) -> Self {
+        // The file body reports its end only when polled past it; counting down
+        // the length it was sent with lets `is_end_stream` say so at the last byte
+        // (hyper does not poll again, and the log would take it for a dropped client).
+        let remaining = length.or(body.size_hint().exact());
         Self {
-            kind: Kind::File { body },
+            kind: Kind::File { body, remaining },
         }
     }
 
@@ -813,7 +831,15 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project().kind.project() {
-            KindProj::File { body } => body.poll_frame(cx).map_err(Into::into),
+            KindProj::File { body, remaining } => {
+                let frame = ready!(body.poll_frame(cx));
+                if let (Some(Ok(f)), Some(left)) = (&frame, remaining.as_mut()) {
+                    if let Some(data) = f.data_ref() {
+                        *left = left.saturating_sub(data.len() as u64);
+                    }
+                }
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
             KindProj::Page { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             KindProj::Fallback { body } => body.poll_frame(cx).map_err(Into::into),
         }
@@ -821,7 +847,7 @@ where
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::File { body } => body.is_end_stream(),
+            Kind::File { body, remaining } => *remaining == Some(0) || body.is_end_stream(),
             Kind::Page { data } => data.is_none(),
             Kind::Fallback { body } => body.is_end_stream(),
         }
@@ -829,7 +855,10 @@ where
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::File { body } => body.size_hint(),
+            Kind::File { body, remaining } => match remaining {
+                Some(left) => SizeHint::with_exact(*left),
+                None => body.size_hint(),
+            },
             Kind::Page { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
