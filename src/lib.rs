@@ -11,6 +11,10 @@
 //!   (503.2), [`IpSecurityLayer`] (IP and dynamic IP restrictions) and
 //!   [`RequireSslLayer`] (403.4).
 //! - [`ConnectionInfo`]: the client and server addresses, which decide who is local.
+//! - A whole site: `static_files` (IIS's static file module over tower-http's file
+//!   service), `web_config` (reads an IIS `web.config`), `site` (`IisSite`, every
+//!   layer in IIS's order) and `test_site` (`TestSite`, a site on a loopback port
+//!   for tests), behind features of the same names.
 //!
 //! # Example
 //!
@@ -53,6 +57,11 @@
 //! - `axum`: `IntoResponse` for [`IisError`], axum's `ConnectInfo` understood, and a
 //!   `Connected` impl so `into_make_service_with_connect_info::<ConnectionInfo>()` works.
 //! - `hyper`: ExecuteURL support for hyper's `Incoming` request body type.
+//! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
+//! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
+//! - `site`: `site::IisSite` (implies both).
+//! - `test-site`: `test_site::TestSite` (implies `site` and `hyper`; pulls hyper's
+//!   server, hyper-util and a tokio runtime).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

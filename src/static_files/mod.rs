@@ -3,7 +3,7 @@
 //! [`StaticFiles`] maps a request path to a file under a root folder and answers
 //! with IIS's codes. The bytes themselves (and `304`, `206`, `412`, `416` for
 //! conditional and range requests, `ETag`, `Last-Modified`) come from tower-http's
-//! [`ServeFile`](tower_http::services::ServeFile).
+//! [`ServeFile`].
 //!
 //! | Request | Answer |
 //! |---|---|
