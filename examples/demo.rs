@@ -1,39 +1,45 @@
-//! The tower-iis demo server: an axum app that answers the way IIS does.
+//! The tower-iis demo server: an IIS site built from `examples/wwwroot/web.config`,
+//! serving the files of `examples/wwwroot/` beside a few axum handlers.
 //!
 //! ```text
-//! cargo run --example demo --features axum            # http://127.0.0.1:8080/
-//! cargo run --example demo --features axum -- 127.0.0.1:9000
+//! cargo run --example demo --features axum,site          # http://127.0.0.1:8080/
+//! cargo run --example demo --features axum,site -- 127.0.0.1:9000 /var/log/demo
 //! ```
 //!
-//! Open `/` for the list of routes. From this machine (loopback) the errors show
-//! IIS's detailed page; from anywhere else, the custom page. Request filtering runs
-//! on its IIS 10 defaults, and every request is written to a W3C log under
+//! Open `/` (the default document `index.htm`) for the list of routes. From this
+//! machine (loopback) the errors show IIS's detailed page; from anywhere else, the
+//! custom page. Files that exist are served by the static file module; other paths
+//! go to the handlers below. Every request is written to a W3C log under
 //! `./logs/W3SVC1/` (a second argument names another log directory).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_iis::error::{response_for_panic, ConfigErrorDetail, ConfigSourceLine};
+use tower_iis::error::response_for_panic;
+use tower_iis::site::{IisSite, SiteError};
 use tower_iis::w3c::W3cLogLayer;
-use tower_iis::{ConnectionInfo, HttpErrorsLayer, IisError, IisStatus, RequestFilteringLayer};
+use tower_iis::web_config::WebConfig;
+use tower_iis::{ConnectionInfo, IisError, IisStatus};
 
 /// The default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
-/// The routes of the demo and what each shows, for the index page.
+/// The routes of the demo and what each shows; `wwwroot/index.htm` lists them all.
 pub const ROUTES: &[(&str, &str, &str)] = &[
-    ("/hello", "200.0", "A normal page: passes through every layer untouched."),
-    ("/missing.htm", "404.0", "A file that does not exist (HRESULT 0x80070002, physical path)."),
-    ("/report.xyz", "404.3", "An extension without a MIME map."),
-    ("/images/", "403.14", "A directory without a default document, listing off."),
+    ("/hello", "200.0", "A handler's page: passes through every layer untouched."),
+    ("/site.css", "200.0", "A static file, with ETag and Last-Modified; try a Range or If-None-Match request."),
+    ("/images", "301", "A folder without its trailing slash: IIS's courtesy redirect to /images/."),
+    ("/missing.htm", "404.0", "Nothing at this path: no file, no route (HRESULT 0x80070002, physical path)."),
+    ("/report.xyz", "404.3", "A file whose extension has no MIME map."),
+    ("/images/", "403.14", "A folder without a default document, directory browsing off."),
     ("/secure", "401.2", "Authentication required; keeps WWW-Authenticate."),
-    ("/config", "500.19", "Invalid configuration, with the Config Source block."),
+    ("/config", "500.19", "The error a bad web.config (examples/broken-site) gives, with the Config Source block."),
     ("/busy", "503.2", "Concurrent request limit; keeps Retry-After."),
     ("/own-body", "404.0", "A handler's own error body: passed through to local clients (existingResponse Auto), replaced for remote ones."),
     ("/skip", "410.0", "A handler's body with the try-skip-custom-errors flag: always passed through."),
@@ -43,26 +49,51 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("/web.config", "404.8", "Request filtering: web.config is hidden."),
     ("/x.cs", "404.7", "Request filtering: a denied file extension."),
     ("/a+b.txt", "404.11", "Request filtering: a + in the path counts as double escaping."),
-    ("/search?q=aaaa…", "404.15", "Request filtering: a query string over 2048 bytes (try 3000)."),
+    ("/search?q=aaaa…", "404.15", "Request filtering: a query string over 2048 bytes (the link sends 3000)."),
 ];
 
 /// The default log directory; the log files go to `<dir>/W3SVC1/`.
 pub const DEFAULT_LOG_DIR: &str = "./logs";
 
-/// The demo application with its IIS layers, W3C log first (outermost).
-pub fn app_with_log(log: W3cLogLayer) -> Router {
-    app().layer(log)
+/// The site's content root, `examples/wwwroot`.
+pub fn wwwroot() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wwwroot"))
 }
 
-/// The demo application with its IIS layers, without a log: error pages, request
-/// filtering on IIS 10 defaults, and caught panics.
+/// The web.config IIS would refuse, shown by `/config`.
+pub fn broken_web_config() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/broken-site/web.config"
+    ))
+}
+
+/// The demo site with its W3C log: wwwroot's files, its web.config, the handlers.
+pub fn app_with_log(log: W3cLogLayer) -> Router {
+    into_router(site().log(log).build())
+}
+
+/// The demo site, its log lines going to `tracing`.
 pub fn app() -> Router {
-    let routes = Router::new()
-        .route("/", get(index))
+    into_router(site().build())
+}
+
+fn site() -> tower_iis::site::IisSiteBuilder<Router> {
+    IisSite::from_web_config(wwwroot()).app(handlers())
+}
+
+fn into_router(site: Result<IisSite<Router>, SiteError>) -> Router {
+    let site = site.unwrap_or_else(|e| panic!("the demo site cannot start: {e}"));
+    for warning in site.warnings() {
+        eprintln!("web.config: {warning}");
+    }
+    Router::new().fallback_service(site)
+}
+
+/// The handlers: requests for paths that name no file under wwwroot reach them.
+pub fn handlers() -> Router {
+    Router::new()
         .route("/hello", get(|| async { "Hello from tower-iis.\n" }))
-        .route("/missing.htm", get(missing))
-        .route("/report.xyz", get(no_mime_map))
-        .route("/images/", get(directory))
         .route("/secure", get(secure))
         .route("/config", get(config_error))
         .route("/busy", get(busy))
@@ -74,51 +105,16 @@ pub fn app() -> Router {
             "/search",
             get(|| async { "Search results would go here.\n" }),
         )
-        .fallback(missing);
-    routes.layer(
-        ServiceBuilder::new()
-            .layer(HttpErrorsLayer::new())
-            .layer(RequestFilteringLayer::iis_defaults())
-            .layer(CatchPanicLayer::custom(
-                response_for_panic::<axum::body::Body>,
-            )),
-    )
-}
-
-async fn index() -> Html<String> {
-    let mut rows = String::new();
-    for (path, code, what) in ROUTES {
-        let href = if path.starts_with("/search") {
-            format!("/search?q={}", "a".repeat(3000))
-        } else {
-            (*path).to_owned()
-        };
-        rows.push_str(&format!(
-            "<tr><td><a href=\"{href}\">{path}</a></td><td>{code}</td><td>{what}</td></tr>\n"
-        ));
-    }
-    Html(format!(
-        "<!DOCTYPE html>\n<html><head><title>tower-iis demo</title></head><body>\n\
-         <h1>tower-iis demo</h1>\n<p>Each route answers as IIS would. Loopback clients see \
-         IIS's detailed error page, other clients the custom page.</p>\n\
-         <table border=\"1\"><tr><th>Route</th><th>IIS status</th><th>What it shows</th></tr>\n{rows}</table>\n\
-         </body></html>\n"
-    ))
+        .fallback(missing)
+        .layer(CatchPanicLayer::custom(
+            response_for_panic::<axum::body::Body>,
+        ))
 }
 
 async fn missing(uri: axum::http::Uri) -> IisError {
-    let rel = uri.path().trim_start_matches('/').replace('/', "\\");
-    IisError::new(IisStatus::NOT_FOUND).with_physical_path(format!(r"C:\inetpub\wwwroot\{rel}"))
-}
-
-async fn no_mime_map() -> IisError {
-    IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION)
-        .with_physical_path(r"C:\inetpub\wwwroot\report.xyz")
-}
-
-async fn directory() -> IisError {
-    IisError::new(IisStatus::FORBIDDEN_DIRECTORY_LISTING_DENIED)
-        .with_physical_path(r"C:\inetpub\wwwroot\images\")
+    let mut physical = wwwroot();
+    physical.extend(uri.path().split('/').filter(|s| !s.is_empty()));
+    IisError::new(IisStatus::NOT_FOUND).with_physical_path(physical.display().to_string())
 }
 
 async fn secure() -> Response {
@@ -132,18 +128,14 @@ async fn secure() -> Response {
     res
 }
 
+/// What IIS answers while `examples/broken-site/web.config` is in place: the
+/// 500.19 from parsing it (IisSite::from_web_config(..).serve_config_errors(true)
+/// answers every request of such a site with it).
 async fn config_error() -> IisError {
-    IisError::new(IisStatus::INTERNAL_SERVER_ERROR_CONFIGURATION_DATA_INVALID)
-        .with_hresult(0x8007_00b7)
-        .with_config_error(ConfigErrorDetail {
-            error: "Cannot add duplicate collection entry of type 'error' with unique key attribute 'statusCode' set to '404'".into(),
-            file: r"\\?\C:\inetpub\wwwroot\web.config".into(),
-            source_lines: vec![
-                ConfigSourceLine { number: 6, text: r#"      <error statusCode="404" path="/errors/404.htm" responseMode="ExecuteURL" />"#.into(), highlight: false },
-                ConfigSourceLine { number: 7, text: r#"      <error statusCode="404" path="/errors/other.htm" responseMode="ExecuteURL" />"#.into(), highlight: true },
-                ConfigSourceLine { number: 8, text: "    </httpErrors>".into(), highlight: false },
-            ],
-        })
+    match WebConfig::load(broken_web_config()) {
+        Err(e) => e.to_iis_error(),
+        Ok(_) => IisError::new(IisStatus::INTERNAL_SERVER_ERROR),
+    }
 }
 
 async fn busy() -> Response {

@@ -11,6 +11,10 @@
 //!   (503.2), [`IpSecurityLayer`] (IP and dynamic IP restrictions) and
 //!   [`RequireSslLayer`] (403.4).
 //! - [`ConnectionInfo`]: the client and server addresses, which decide who is local.
+//! - A whole site: `static_files` (IIS's static file module over tower-http's file
+//!   service), `web_config` (reads an IIS `web.config`), `site` (`IisSite`, every
+//!   layer in IIS's order) and `test_site` (`TestSite`, a site on a loopback port
+//!   for tests), behind features of the same names.
 //!
 //! # Example
 //!
@@ -53,6 +57,11 @@
 //! - `axum`: `IntoResponse` for [`IisError`], axum's `ConnectInfo` understood, and a
 //!   `Connected` impl so `into_make_service_with_connect_info::<ConnectionInfo>()` works.
 //! - `hyper`: ExecuteURL support for hyper's `Incoming` request body type.
+//! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
+//! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
+//! - `site`: `site::IisSite` (implies both).
+//! - `test-site`: `test_site::TestSite` (implies `site` and `hyper`; pulls hyper's
+//!   server, hyper-util and a tokio runtime).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -62,14 +71,27 @@ mod macros;
 
 pub mod catalog;
 pub mod connection;
+pub mod custom_headers;
 pub mod error;
 pub mod http_errors;
 pub mod ip_security;
 pub mod limits;
 pub mod request_filtering;
+#[cfg(feature = "site")]
+#[cfg_attr(docsrs, doc(cfg(feature = "site")))]
+pub mod site;
 pub mod ssl;
+#[cfg(feature = "static-files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "static-files")))]
+pub mod static_files;
 pub mod status;
+#[cfg(feature = "test-site")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-site")))]
+pub mod test_site;
 pub mod w3c;
+#[cfg(feature = "web-config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
+pub mod web_config;
 
 pub use connection::ConnectionInfo;
 pub use error::IisError;

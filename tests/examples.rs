@@ -1,5 +1,5 @@
 //! The demo (axum) and the plain hyper example, served over real loopback sockets.
-#![cfg(all(feature = "axum", feature = "hyper"))]
+#![cfg(all(feature = "axum", feature = "hyper", feature = "site"))]
 
 mod common;
 
@@ -160,6 +160,52 @@ async fn demo_over_loopback_shows_detailed_pages() {
     let head = get(addr, "HEAD", "/report.xyz", "").await;
     assert_eq!(head.status_line, "HTTP/1.1 404 Not Found");
     assert_eq!(head.body, "");
+}
+
+#[tokio::test]
+async fn demo_serves_wwwroot_with_its_web_config() {
+    let addr = start_demo(demo::app()).await;
+    // The index is the static default document and lists every route.
+    let index = get(addr, "GET", "/", "").await;
+    assert_eq!(index.header("content-type"), Some("text/html"));
+    assert!(index.body.contains("examples/wwwroot/index.htm"));
+    // web.config's customHeaders reach every response, error pages included.
+    assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
+    let css = get(addr, "GET", "/site.css", "").await;
+    assert_eq!(css.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(css.header("content-type"), Some("text/css"));
+    let moved = get(addr, "GET", "/images", "").await;
+    assert_eq!(moved.status_line, "HTTP/1.1 301 Moved Permanently");
+    assert_eq!(
+        moved.header("location"),
+        Some(format!("http://{addr}/images/").as_str())
+    );
+    let put = get(addr, "PUT", "/site.css", "Content-Length: 0\r\n").await;
+    assert_eq!(put.status_line, "HTTP/1.1 405 Method Not Allowed");
+    assert_eq!(put.header("allow"), Some("GET, HEAD, OPTIONS, TRACE"));
+    assert_eq!(put.header("x-content-type-options"), Some("nosniff"));
+    let trace = get(addr, "TRACE", "/site.css", "").await;
+    assert!(trace
+        .body
+        .contains("IIS 10.0 Detailed Error - 501.0 - Not Implemented"));
+    // /config shows the real parse error of examples/broken-site/web.config.
+    let config = get(addr, "GET", "/config", "").await;
+    assert!(
+        config
+            .body
+            .contains("Cannot add duplicate collection entry of type"),
+        "{}",
+        config.body
+    );
+    assert!(config.body.contains("broken-site"));
+    assert!(
+        config
+            .body
+            .contains("<span class=\"highlight-code\">    8:"),
+        "{}",
+        config.body
+    );
+    assert!(config.body.contains("0x800700b7"));
 }
 
 #[tokio::test]

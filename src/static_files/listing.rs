@@ -1,0 +1,103 @@
+//! The directory listing page (IIS's DirectoryListingModule, `directoryBrowse`).
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use askama::Template;
+
+use super::path::encode_href;
+
+#[derive(Template)]
+#[template(path = "directory_listing.html")]
+struct Listing<'a> {
+    host: &'a str,
+    path: &'a str,
+    parent: Option<String>,
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    is_dir: bool,
+    date: String,
+    time: String,
+    size: String,
+    href: String,
+    name: String,
+}
+
+/// IIS's `M/D/YYYY` and `h:mm AM` columns, in UTC.
+fn date_time(modified: Option<SystemTime>) -> (String, String) {
+    let Some(ts) = modified.and_then(|m| jiff::Timestamp::try_from(m).ok()) else {
+        return (String::new(), String::new());
+    };
+    let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+    let hour = dt.hour();
+    let (h12, ampm) = match hour {
+        0 => (12, "AM"),
+        1..=11 => (hour, "AM"),
+        12 => (12, "PM"),
+        _ => (hour - 12, "PM"),
+    };
+    (
+        format!("{}/{}/{}", dt.month(), dt.day(), dt.year()),
+        format!("{h12}:{:02} {ampm}", dt.minute()),
+    )
+}
+
+/// Renders the listing of `dir`, shown at URL path `url_path` (ending with `/`).
+pub(crate) async fn render(dir: &Path, host: &str, url_path: &str) -> std::io::Result<String> {
+    let mut read = tokio::fs::read_dir(dir).await?;
+    let mut entries = Vec::new();
+    while let Some(entry) = read.next_entry().await? {
+        // A name that is not UTF-8 cannot be requested by URL either.
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let Ok(meta) = tokio::fs::metadata(entry.path()).await else {
+            continue;
+        };
+        let (date, time) = date_time(meta.modified().ok());
+        let is_dir = meta.is_dir();
+        let mut href = encode_href(&format!("{url_path}{name}"));
+        if is_dir {
+            href.push('/');
+        }
+        entries.push(Entry {
+            is_dir,
+            date,
+            time,
+            size: meta.len().to_string(),
+            href,
+            name,
+        });
+    }
+    entries.sort_by_cached_key(|e| e.name.to_lowercase());
+    let parent = (url_path != "/").then(|| {
+        let trimmed = url_path.trim_end_matches('/');
+        let cut = trimmed.rfind('/').map_or(0, |i| i + 1);
+        encode_href(&trimmed[..cut])
+    });
+    let page = Listing {
+        host,
+        path: url_path,
+        parent,
+        entries,
+    };
+    page.render().map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iis_date_columns() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            date_time(Some(t)),
+            ("11/14/2023".to_owned(), "10:13 PM".to_owned())
+        );
+        let midnight = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(86_400 * 3 + 60);
+        assert_eq!(date_time(Some(midnight)).1, "12:01 AM");
+    }
+}

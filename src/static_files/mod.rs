@@ -1,0 +1,868 @@
+//! Static files the way IIS's `StaticFileModule` serves them.
+//!
+//! [`StaticFiles`] maps a request path to a file under a root folder and answers
+//! with IIS's codes. The bytes themselves (and `304`, `206`, `412`, `416` for
+//! conditional and range requests, `ETag`, `Last-Modified`) come from tower-http's
+//! [`ServeFile`].
+//!
+//! | Request | Answer |
+//! |---|---|
+//! | an existing file with a MIME map entry | `200` with that `Content-Type` (or `304`, `206`, `412`, `416`) |
+//! | an existing file without a MIME map entry ([`MimeMap`]) | **404.3**, HRESULT `0x80070032` |
+//! | a path naming nothing | **404.0**, HRESULT `0x80070002`, the physical path; or the [fallback](StaticFiles::fallback) |
+//! | a folder, without the trailing `/` | `301 Moved Permanently` to the slash form (the query kept), a "Document Moved" body: IIS's courtesy redirect |
+//! | a folder with `/` holding a default document | the first of the [default documents](DEFAULT_DOCUMENTS) found, in order, names compared case-insensitively |
+//! | a folder with `/`, no default document, `directoryBrowse` off | **403.14** |
+//! | the same, `directoryBrowse` on | a listing page in IIS's format (`host - /path/`, `[To Parent Directory]`, date, time, size or `<dir>`) |
+//! | `OPTIONS` | `200` with `Allow: GET, HEAD, OPTIONS, TRACE` |
+//! | `TRACE` | **501.0** (IIS's `TRACEVerbHandler`) |
+//! | any other verb (`PUT`, `DELETE`, `POST` …) | **405.0** with `Allow: GET, HEAD, OPTIONS, TRACE` |
+//! | a path that tries to leave the root | **400.0**, before the file system is touched (below) |
+//!
+//! # The fallback: files first, then the application
+//!
+//! With a [fallback](StaticFiles::fallback) service (an axum `Router`, any tower
+//! service), a request whose path names **no existing file or folder** goes to the
+//! fallback untouched; everything that exists is served as above. This is ASP.NET
+//! routing's default on IIS (`RouteExistingFiles = false`): routes never shadow
+//! files on disk. Without a fallback, the static module answers 404.0 itself.
+//!
+//! # Paths that try to leave the root
+//!
+//! The path is percent-decoded exactly once, then checked before any file-system
+//! call. `/` and `\` separate segments whether raw or encoded (`%2f`, `%5c`), as on
+//! IIS.
+//!
+//! - **400.0** (what http.sys answers for URLs it cannot canonicalize): a `.` or
+//!   `..` segment in any spelling (`..`, `%2e%2e`, `.%2E`, `..%5c`, `..\`); a `%`
+//!   not followed by two hex digits; bytes that are not UTF-8 once decoded,
+//!   overlong forms included (`%c0%ae`, `%e0%80%ae`); NUL or any control character.
+//!   IIS resolves a `..` that stays inside the site; this module refuses every one:
+//!   browsers never send them, so only a crafted request has them.
+//! - **Not found** (404.0, or the fallback): segments Windows would alias to another
+//!   name: a `:` (drive letters `C:`, streams `::$DATA`), a trailing `.` or space
+//!   (`web.config.`), `* ? " < > |`, device names (`CON`, `nul.txt`, `LPT1`).
+//! - The decoded segments are joined to the canonical root, then the result is
+//!   **canonicalized and must still start with the root**: a symbolic link is
+//!   followed only when its target is inside the root (anything else is 404.0),
+//!   and only regular files and folders are served.
+//!
+//! Windows 8.3 short names (`WEB~1.CON`) are not recognised; on Windows, keep
+//! request filtering's hidden segments in front (as [`IisSite`](crate::site) does).
+//!
+//! # Example
+//!
+//! ```
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_iis::static_files::StaticFiles;
+//! use tower_iis::{IisError, IisStatus};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let root = std::env::temp_dir().join(format!("tower-iis-doc-static-{}", std::process::id()));
+//! std::fs::create_dir_all(root.join("images"))?;
+//! std::fs::write(root.join("index.htm"), "<p>home</p>")?;
+//! std::fs::write(root.join("report.xyz"), "no MIME map for this")?;
+//!
+//! let files = StaticFiles::builder(&root).directory_browse(false).build()?;
+//! let get = |path: &str| Request::get(path).body(String::new()).unwrap();
+//!
+//! // "/" serves the default document index.htm.
+//! let res = files.clone().oneshot(get("/")).await?;
+//! assert_eq!(res.status(), StatusCode::OK);
+//! assert_eq!(res.headers()["content-type"], "text/html");
+//!
+//! // The handler marks errors; an HttpErrorsLayer in front renders the pages.
+//! let res = files.clone().oneshot(get("/report.xyz")).await?;
+//! assert_eq!(res.extensions().get::<IisError>().unwrap().status(), IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION);
+//! let res = files.clone().oneshot(get("/images/")).await?;
+//! assert_eq!(res.extensions().get::<IisError>().unwrap().status(), IisStatus::FORBIDDEN_DIRECTORY_LISTING_DENIED);
+//! let res = files.clone().oneshot(get("/images")).await?;
+//! assert_eq!(res.status(), StatusCode::MOVED_PERMANENTLY);
+//! let res = files.clone().oneshot(get("/%2e%2e/etc/passwd")).await?;
+//! assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+//! # std::fs::remove_dir_all(&root)?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod listing;
+mod mime_map;
+mod path;
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tower_http::services::fs::ServeFileSystemResponseBody;
+use tower_http::services::ServeFile;
+use tower_service::Service;
+
+pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES};
+use self::path::PathProblem;
+use crate::{IisError, IisStatus};
+
+/// IIS's default documents, in IIS's order.
+pub const DEFAULT_DOCUMENTS: [&str; 6] = [
+    "Default.htm",
+    "Default.asp",
+    "index.htm",
+    "index.html",
+    "iisstart.htm",
+    "default.aspx",
+];
+
+/// The verbs the static file handler answers, as its `Allow` header lists them.
+pub const ALLOW: &str = "GET, HEAD, OPTIONS, TRACE";
+
+/// The error type of a [`StaticBody`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A static-files configuration [`StaticFilesBuilder::build`] refused.
+#[derive(Debug)]
+pub struct StaticFilesError {
+    message: String,
+    source: Option<io::Error>,
+}
+
+impl StaticFilesError {
+    fn new(message: impl Into<String>, source: Option<io::Error>) -> Self {
+        Self {
+            message: message.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for StaticFilesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(e) = &self.source {
+            write!(f, ": {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StaticFilesError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
+
+#[derive(Debug)]
+struct Config {
+    root: PathBuf,
+    default_document_enabled: bool,
+    default_documents: Vec<String>,
+    directory_browse: bool,
+    mime_map: MimeMap,
+}
+
+/// Builds [`StaticFiles`]; starts from IIS's defaults (default documents on, in
+/// IIS's order; directory browsing off; [`MimeMap::iis_defaults`]).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct StaticFilesBuilder {
+    root: PathBuf,
+    default_document_enabled: bool,
+    default_documents: Vec<String>,
+    directory_browse: bool,
+    mime_map: MimeMap,
+    bad_mime_entry: Option<MimeMapError>,
+}
+
+impl StaticFilesBuilder {
+    /// `defaultDocument@enabled` (default true).
+    pub fn default_document(mut self, enabled: bool) -> Self {
+        self.default_document_enabled = enabled;
+        self
+    }
+
+    /// `<defaultDocument><files><add value>`: appends a default document (a name
+    /// already listed, in any case, is left where it is).
+    pub fn add_default_document(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        if !self
+            .default_documents
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&name))
+        {
+            self.default_documents.push(name);
+        }
+        self
+    }
+
+    /// `<files><remove value>`: drops a default document (case-insensitively).
+    pub fn remove_default_document(mut self, name: &str) -> Self {
+        self.default_documents
+            .retain(|d| !d.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// `<files><clear/>`: drops every default document, IIS's six included.
+    pub fn clear_default_documents(mut self) -> Self {
+        self.default_documents.clear();
+        self
+    }
+
+    /// `directoryBrowse@enabled` (default false): list a folder that has no
+    /// default document instead of answering 403.14.
+    pub fn directory_browse(mut self, enabled: bool) -> Self {
+        self.directory_browse = enabled;
+        self
+    }
+
+    /// Replaces the MIME map (`<staticContent>`).
+    pub fn mime_map(mut self, map: MimeMap) -> Self {
+        self.mime_map = map;
+        self
+    }
+
+    /// Adds or replaces one `<mimeMap fileExtension mimeType>` entry; a bad entry
+    /// is reported by [`build`](Self::build).
+    pub fn mime_type(mut self, extension: &str, mime_type: &str) -> Self {
+        if let Err(e) = self.mime_map.insert(extension, mime_type) {
+            self.bad_mime_entry.get_or_insert(e);
+        }
+        self
+    }
+
+    /// Checks the root and builds the service.
+    ///
+    /// # Errors
+    ///
+    /// The root does not exist, is not a folder or cannot be canonicalized; a
+    /// default document name holds a `/`, `\` or is empty; a bad MIME map entry
+    /// was added with [`mime_type`](Self::mime_type).
+    pub fn build(self) -> Result<StaticFiles, StaticFilesError> {
+        if let Some(e) = self.bad_mime_entry {
+            return Err(StaticFilesError::new(e.to_string(), None));
+        }
+        for doc in &self.default_documents {
+            if doc.is_empty() || doc.contains(['/', '\\']) || path::split(doc).is_err() {
+                return Err(StaticFilesError::new(
+                    format!("invalid default document {doc:?}: a file name without `/` or `\\`"),
+                    None,
+                ));
+            }
+        }
+        let root = std::fs::canonicalize(&self.root).map_err(|e| {
+            StaticFilesError::new(
+                format!("cannot open the content root {}", self.root.display()),
+                Some(e),
+            )
+        })?;
+        if !root.is_dir() {
+            return Err(StaticFilesError::new(
+                format!("the content root {} is not a folder", root.display()),
+                None,
+            ));
+        }
+        Ok(StaticFiles {
+            config: Arc::new(Config {
+                root,
+                default_document_enabled: self.default_document_enabled,
+                default_documents: self.default_documents,
+                directory_browse: self.directory_browse,
+                mime_map: self.mime_map,
+            }),
+            fallback: None,
+        })
+    }
+}
+
+/// IIS's static file handler over a root folder. See the [module docs](self).
+///
+/// Cheap to clone: the configuration is shared.
+#[derive(Clone)]
+pub struct StaticFiles<F = NoFallback> {
+    config: Arc<Config>,
+    fallback: Option<F>,
+}
+
+impl<F> fmt::Debug for StaticFiles<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticFiles")
+            .field("root", &self.config.root)
+            .field(
+                "default_document_enabled",
+                &self.config.default_document_enabled,
+            )
+            .field("default_documents", &self.config.default_documents)
+            .field("directory_browse", &self.config.directory_browse)
+            .field("fallback", &self.fallback.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StaticFiles {
+    /// A builder for the folder `root`, with IIS's defaults.
+    pub fn builder(root: impl Into<PathBuf>) -> StaticFilesBuilder {
+        StaticFilesBuilder {
+            root: root.into(),
+            default_document_enabled: true,
+            default_documents: DEFAULT_DOCUMENTS.iter().map(|d| (*d).to_owned()).collect(),
+            directory_browse: false,
+            mime_map: MimeMap::iis_defaults(),
+            bad_mime_entry: None,
+        }
+    }
+
+    /// `root` with IIS's defaults.
+    ///
+    /// # Errors
+    ///
+    /// See [`StaticFilesBuilder::build`].
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, StaticFilesError> {
+        Self::builder(root).build()
+    }
+}
+
+impl<F> StaticFiles<F> {
+    /// Sends requests whose path names no existing file or folder to `fallback`
+    /// (see the [module docs](self#the-fallback-files-first-then-the-application)).
+    pub fn fallback<G>(self, fallback: G) -> StaticFiles<G> {
+        StaticFiles {
+            config: self.config,
+            fallback: Some(fallback),
+        }
+    }
+
+    /// Replaces the fallback, or removes it.
+    pub(crate) fn with_fallback<G>(self, fallback: Option<G>) -> StaticFiles<G> {
+        StaticFiles {
+            config: self.config,
+            fallback,
+        }
+    }
+
+    /// The canonical content root.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.config.root
+    }
+
+    /// The MIME map in use.
+    #[must_use]
+    pub fn mime_map(&self) -> &MimeMap {
+        &self.config.mime_map
+    }
+
+    /// The default documents, in order (empty when `defaultDocument` is off).
+    #[must_use]
+    pub fn default_documents(&self) -> &[String] {
+        if self.config.default_document_enabled {
+            &self.config.default_documents
+        } else {
+            &[]
+        }
+    }
+
+    /// Whether directory browsing is on.
+    #[must_use]
+    pub fn directory_browse(&self) -> bool {
+        self.config.directory_browse
+    }
+}
+
+/// The fallback of a [`StaticFiles`] without one: never called.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFallback;
+
+impl<B> Service<Request<B>> for NoFallback {
+    type Response = Response<http_body_util::Empty<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _req: Request<B>) -> Self::Future {
+        let mut res = Response::new(http_body_util::Empty::new());
+        *res.status_mut() = StatusCode::NOT_FOUND;
+        std::future::ready(Ok(res))
+    }
+}
+
+/// The response future of [`StaticFiles`].
+pub type ResponseFuture<FB, E> =
+    Pin<Box<dyn Future<Output = Result<Response<StaticBody<FB>>, E>> + Send>>;
+
+impl<F, B, FB> Service<Request<B>> for StaticFiles<F>
+where
+    B: Send + 'static,
+    F: Service<Request<B>, Response = Response<FB>> + Clone + Send + 'static,
+    F::Future: Send + 'static,
+    FB: Send + 'static,
+{
+    type Response = Response<StaticBody<FB>>;
+    type Error = F::Error;
+    type Future = ResponseFuture<FB, F::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The fallback is made ready in the response future, when it is needed.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        Box::pin(handle(self.config.clone(), self.fallback.clone(), req))
+    }
+}
+
+/// What a path names on disk.
+enum Lookup {
+    /// Nothing (or nothing this module may serve); the physical path it would be.
+    Missing(PathBuf),
+    File {
+        canonical: PathBuf,
+        physical: PathBuf,
+        name: String,
+    },
+    Dir {
+        canonical: PathBuf,
+        physical: PathBuf,
+    },
+    Failed(io::Error, PathBuf),
+}
+
+async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
+    let mut physical = cfg.root.clone();
+    for s in segments {
+        physical.push(s);
+    }
+    let canonical = match tokio::fs::canonicalize(&physical).await {
+        Ok(c) => c,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Lookup::Missing(physical)
+        }
+        Err(e) => return Lookup::Failed(e, physical),
+    };
+    if !canonical.starts_with(&cfg.root) {
+        tracing::debug!(
+            target: "tower_iis::static_files",
+            path = %physical.display(),
+            "a link leads outside the content root: not served"
+        );
+        return Lookup::Missing(physical);
+    }
+    match tokio::fs::metadata(&canonical).await {
+        Ok(m) if m.is_dir() => Lookup::Dir {
+            canonical,
+            physical,
+        },
+        Ok(m) if m.is_file() => Lookup::File {
+            name: segments.last().cloned().unwrap_or_default(),
+            canonical,
+            physical,
+        },
+        Ok(_) => Lookup::Missing(physical),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Lookup::Missing(physical),
+        Err(e) => Lookup::Failed(e, physical),
+    }
+}
+
+fn error<FB>(err: IisError) -> Response<StaticBody<FB>> {
+    err.into_response()
+}
+
+fn with_physical(status: IisStatus, physical: &Path) -> IisError {
+    IisError::new(status).with_physical_path(physical.display().to_string())
+}
+
+/// The verb rules of the static file handler; `None` lets GET and HEAD through.
+fn verb_answer<FB>(method: &Method, physical: &Path) -> Option<Response<StaticBody<FB>>> {
+    match *method {
+        Method::GET | Method::HEAD => None,
+        Method::OPTIONS => {
+            let mut res = Response::new(StaticBody::empty());
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+            res.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            Some(res)
+        }
+        Method::TRACE => Some(error(with_physical(IisStatus::NOT_IMPLEMENTED, physical))),
+        _ => {
+            let mut res = error(with_physical(IisStatus::METHOD_NOT_ALLOWED, physical));
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+            Some(res)
+        }
+    }
+}
+
+async fn handle<F, B, FB>(
+    cfg: Arc<Config>,
+    fallback: Option<F>,
+    req: Request<B>,
+) -> Result<Response<StaticBody<FB>>, F::Error>
+where
+    B: Send + 'static,
+    F: Service<Request<B>, Response = Response<FB>>,
+{
+    let raw_path = req.uri().path();
+    let found = match path::split(raw_path) {
+        Ok(segs) => {
+            let found = lookup(&cfg, &segs.segments).await;
+            match found {
+                // `/file.htm/` names no folder.
+                Lookup::File { physical, .. } if segs.trailing_slash => Lookup::Missing(physical),
+                other => other,
+            }
+        }
+        Err(PathProblem::Invalid(why)) => {
+            tracing::debug!(
+                target: "tower_iis::static_files",
+                path = raw_path,
+                why,
+                "request path refused: 400"
+            );
+            return Ok(error(IisError::new(IisStatus::BAD_REQUEST).with_hresult(0)));
+        }
+        Err(PathProblem::Unmappable(why)) => {
+            tracing::debug!(
+                target: "tower_iis::static_files",
+                path = raw_path,
+                why,
+                "request path names no file"
+            );
+            Lookup::Missing(cfg.root.join(raw_path.trim_start_matches('/')))
+        }
+    };
+    if let (Lookup::Missing(_), Some(mut fallback)) = (&found, fallback) {
+        std::future::poll_fn(|cx| fallback.poll_ready(cx)).await?;
+        let res = fallback.call(req).await?;
+        return Ok(res.map(StaticBody::fallback));
+    }
+    let (canonical, physical, name, is_dir) = match found {
+        Lookup::Missing(physical) => {
+            if let Some(res) = verb_answer(req.method(), &physical) {
+                return Ok(res);
+            }
+            return Ok(error(with_physical(IisStatus::NOT_FOUND, &physical)));
+        }
+        Lookup::Failed(e, physical) => {
+            let status = if e.kind() == io::ErrorKind::PermissionDenied {
+                IisStatus::UNAUTHORIZED_ACL_ON_RESOURCE
+            } else {
+                IisStatus::INTERNAL_SERVER_ERROR
+            };
+            let win32 = e.raw_os_error().map_or(0, |c| if c == 13 { 5 } else { 0 });
+            let mut err = with_physical(status, &physical).with_source(e);
+            if win32 != 0 {
+                err = err.with_win32_status(win32);
+            }
+            return Ok(error(err));
+        }
+        Lookup::File {
+            canonical,
+            physical,
+            name,
+        } => (canonical, physical, name, false),
+        Lookup::Dir {
+            canonical,
+            physical,
+        } => (canonical, physical, String::new(), true),
+    };
+    if let Some(res) = verb_answer(req.method(), &physical) {
+        return Ok(res);
+    }
+    if !is_dir {
+        return Ok(serve_file(&cfg, canonical, &physical, &name, req).await);
+    }
+    let segs = path::split(raw_path)
+        .map(|s| s.segments)
+        .unwrap_or_default();
+    let mut dir_physical = physical.into_os_string();
+    dir_physical.push(std::path::MAIN_SEPARATOR_STR);
+    let dir_physical = PathBuf::from(dir_physical);
+    if !raw_path.ends_with(['/', '\\']) {
+        return Ok(courtesy_redirect(&req));
+    }
+    if cfg.default_document_enabled && !cfg.default_documents.is_empty() {
+        if let Ok(Some(doc)) = find_default_document(&cfg, &canonical).await {
+            let physical = dir_physical.join(&doc);
+            let file = canonical.join(&doc);
+            // A default document that links outside the root is not served.
+            if let Ok(c) = tokio::fs::canonicalize(&file).await {
+                if c.starts_with(&cfg.root) {
+                    return Ok(serve_file(&cfg, c, &physical, &doc, req).await);
+                }
+            }
+        }
+    }
+    if cfg.directory_browse {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map_or("localhost", |h| host_name(h));
+        let mut url_path = String::from("/");
+        for s in &segs {
+            url_path.push_str(s);
+            url_path.push('/');
+        }
+        return Ok(match listing::render(&canonical, host, &url_path).await {
+            Ok(page) => {
+                let mut res = Response::new(StaticBody::page(Bytes::from(page)));
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
+                if req.method() == Method::HEAD {
+                    *res.body_mut() = StaticBody::empty();
+                }
+                res
+            }
+            Err(e) => {
+                error(with_physical(IisStatus::INTERNAL_SERVER_ERROR, &dir_physical).with_source(e))
+            }
+        });
+    }
+    Ok(error(with_physical(
+        IisStatus::FORBIDDEN_DIRECTORY_LISTING_DENIED,
+        &dir_physical,
+    )))
+}
+
+/// `host` of `host:port` (IPv6 literals kept whole).
+fn host_name(h: &str) -> &str {
+    if h.starts_with('[') {
+        return h.find(']').map_or(h, |i| &h[..=i]);
+    }
+    h.rsplit_once(':').map_or(h, |(name, _)| name)
+}
+
+async fn find_default_document(cfg: &Config, dir: &Path) -> io::Result<Option<String>> {
+    let mut read = tokio::fs::read_dir(dir).await?;
+    let mut names = Vec::new();
+    while let Some(entry) = read.next_entry().await? {
+        if let Ok(name) = entry.file_name().into_string() {
+            if entry.file_type().await.is_ok_and(|t| !t.is_dir()) {
+                names.push(name);
+            }
+        }
+    }
+    Ok(cfg.default_documents.iter().find_map(|doc| {
+        // An exact match first, then IIS's case-insensitive one.
+        names
+            .iter()
+            .find(|n| *n == doc)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(doc)))
+            .cloned()
+    }))
+}
+
+async fn serve_file<B, FB>(
+    cfg: &Config,
+    canonical: PathBuf,
+    physical: &Path,
+    name: &str,
+    req: Request<B>,
+) -> Response<StaticBody<FB>>
+where
+    B: Send + 'static,
+{
+    let Some(mime_type) = cfg.mime_map.mime_type_for(name) else {
+        return error(with_physical(
+            IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION,
+            physical,
+        ));
+    };
+    let Ok(mime) = mime_type.parse::<::mime::Mime>() else {
+        return error(with_physical(
+            IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION,
+            physical,
+        ));
+    };
+    let head = req.method() == Method::HEAD;
+    let mut serve = ServeFile::new_with_mime(canonical, &mime);
+    let res = match serve.call(req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    };
+    let length = res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let bodiless = head || res.status() == StatusCode::NOT_MODIFIED;
+    res.map(|body| {
+        if bodiless {
+            StaticBody::empty()
+        } else {
+            StaticBody::file(body, length)
+        }
+    })
+}
+
+/// IIS's answer to a folder requested without its trailing slash.
+fn courtesy_redirect<B, FB>(req: &Request<B>) -> Response<StaticBody<FB>> {
+    let mut location = String::new();
+    if let Some(host) = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+    {
+        let tls = crate::connection::connection_info(req).is_some_and(|c| c.tls)
+            || req.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
+        location.push_str(if tls { "https://" } else { "http://" });
+        location.push_str(host);
+    }
+    location.push_str(req.uri().path());
+    location.push('/');
+    if let Some(q) = req.uri().query() {
+        location.push('?');
+        location.push_str(q);
+    }
+    let Ok(value) = HeaderValue::from_str(&location) else {
+        return error(IisError::new(IisStatus::BAD_REQUEST).with_hresult(0));
+    };
+    let body = crate::http_errors::render::redirect_page(&location);
+    let mut res = Response::new(if req.method() == Method::HEAD {
+        StaticBody::empty()
+    } else {
+        StaticBody::page(Bytes::from(body))
+    });
+    *res.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    let headers = res.headers_mut();
+    headers.insert(header::LOCATION, value);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=UTF-8"),
+    );
+    res
+}
+
+pin_project! {
+    /// The response body of [`StaticFiles`]: a file, a page this module wrote
+    /// (listing, redirect), nothing, or the fallback's body.
+    pub struct StaticBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<B> {
+        File { #[pin] body: ServeFileSystemResponseBody, remaining: Option<u64> },
+        Page { data: Option<Bytes> },
+        Fallback { #[pin] body: B },
+    }
+}
+
+impl<B> StaticBody<B> {
+    fn file(body: ServeFileSystemResponseBody, length: Option<u64>) -> Self {
+        // The file body reports its end only when polled past it; counting down
+        // the length it was sent with lets `is_end_stream` say so at the last byte
+        // (hyper does not poll again, and the log would take it for a dropped client).
+        let remaining = length.or(body.size_hint().exact());
+        Self {
+            kind: Kind::File { body, remaining },
+        }
+    }
+
+    fn page(data: Bytes) -> Self {
+        Self {
+            kind: Kind::Page {
+                data: (!data.is_empty()).then_some(data),
+            },
+        }
+    }
+
+    fn empty() -> Self {
+        Self {
+            kind: Kind::Page { data: None },
+        }
+    }
+
+    fn fallback(body: B) -> Self {
+        Self {
+            kind: Kind::Fallback { body },
+        }
+    }
+}
+
+impl<B> Default for StaticBody<B> {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl<B> fmt::Debug for StaticBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match &self.kind {
+            Kind::File { .. } => "StaticBody::File",
+            Kind::Page { .. } => "StaticBody::Page",
+            Kind::Fallback { .. } => "StaticBody::Fallback",
+        })
+    }
+}
+
+impl<B> Body for StaticBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project().kind.project() {
+            KindProj::File { body, remaining } => {
+                let frame = ready!(body.poll_frame(cx));
+                if let (Some(Ok(f)), Some(left)) = (&frame, remaining.as_mut()) {
+                    if let Some(data) = f.data_ref() {
+                        *left = left.saturating_sub(data.len() as u64);
+                    }
+                }
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            KindProj::Page { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            KindProj::Fallback { body } => body.poll_frame(cx).map_err(Into::into),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::File { body, remaining } => *remaining == Some(0) || body.is_end_stream(),
+            Kind::Page { data } => data.is_none(),
+            Kind::Fallback { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::File { body, remaining } => match remaining {
+                Some(left) => SizeHint::with_exact(*left),
+                None => body.size_hint(),
+            },
+            Kind::Page { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            Kind::Fallback { body } => body.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! From a request path to file-system segments, refusing anything that could leave
+//! the root before the file system is touched.
+
+/// Why a request path cannot name a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathProblem {
+    /// An attack or a malformed URL: answered 400 whatever the site holds.
+    Invalid(&'static str),
+    /// A name the file system could alias to another one (`web.config.`, `a:b`,
+    /// `CON`): no file is looked up; it is "not found" (404.0, or the fallback).
+    Unmappable(&'static str),
+}
+
+/// The path split into decoded segments, and whether it ended with a separator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Segments {
+    pub(crate) segments: Vec<String>,
+    pub(crate) trailing_slash: bool,
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `%XX` once. A `%` not followed by two hex digits is malformed.
+fn percent_decode(raw: &str) -> Result<Vec<u8>, PathProblem> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex);
+            let lo = bytes.get(i + 2).copied().and_then(hex);
+            match (hi, lo) {
+                (Some(h), Some(l)) => out.push(h << 4 | l),
+                _ => return Err(PathProblem::Invalid("a % not followed by two hex digits")),
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Windows device names, which name a device in every directory.
+const DEVICE_NAMES: [&str; 22] = [
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// Splits and checks a request path (`/a/b%20c.htm`).
+///
+/// The path is percent-decoded exactly once, then must be UTF-8 (overlong forms
+/// are not UTF-8) without control characters. `/` and `\` both separate segments,
+/// whether sent raw or encoded (`%2f`, `%5c`), as on IIS. A `.` or `..` segment
+/// is refused outright; so the result can be joined to a root with no way up.
+pub(crate) fn split(raw_path: &str) -> Result<Segments, PathProblem> {
+    let decoded = percent_decode(raw_path)?;
+    let text = String::from_utf8(decoded)
+        .map_err(|_| PathProblem::Invalid("not UTF-8 after decoding (overlong or broken)"))?;
+    if text.chars().any(char::is_control) {
+        return Err(PathProblem::Invalid("a NUL or control character"));
+    }
+    let trailing_slash = text.ends_with(['/', '\\']);
+    let mut segments = Vec::new();
+    let mut unmappable = None;
+    for seg in text.split(['/', '\\']) {
+        if seg.is_empty() {
+            continue;
+        }
+        if seg == "." || seg == ".." {
+            return Err(PathProblem::Invalid("a `.` or `..` segment"));
+        }
+        if unmappable.is_none() {
+            unmappable = check_segment(seg);
+        }
+        segments.push(seg.to_owned());
+    }
+    match unmappable {
+        Some(why) => Err(PathProblem::Unmappable(why)),
+        None => Ok(Segments {
+            segments,
+            trailing_slash,
+        }),
+    }
+}
+
+fn check_segment(seg: &str) -> Option<&'static str> {
+    if seg.contains(':') {
+        return Some("a `:` (drive letter or alternate data stream)");
+    }
+    if seg.ends_with(['.', ' ']) {
+        return Some("a name ending with `.` or a space (Windows drops them)");
+    }
+    if seg.contains(['*', '?', '"', '<', '>', '|']) {
+        return Some("a character Windows file names cannot hold");
+    }
+    let stem = seg.split('.').next().unwrap_or(seg).trim_end();
+    if DEVICE_NAMES.iter().any(|d| stem.eq_ignore_ascii_case(d)) {
+        return Some("a Windows device name");
+    }
+    None
+}
+
+/// Percent-encodes a path for an `href`: unreserved characters and `/` stay.
+pub(crate) fn encode_href(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$'()*,;=@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(p: &str) -> Vec<String> {
+        split(p).unwrap().segments
+    }
+
+    #[test]
+    fn splits() {
+        assert_eq!(ok("/"), Vec::<String>::new());
+        assert_eq!(ok("/a/b.htm"), ["a", "b.htm"]);
+        assert_eq!(ok("/a%20b/c%2fd"), ["a b", "c", "d"]);
+        assert_eq!(ok("/a\\b"), ["a", "b"]);
+        assert_eq!(ok("//a//b"), ["a", "b"]);
+        assert_eq!(ok("/%25252e"), ["%252e"]);
+        assert!(split("/dir/").unwrap().trailing_slash);
+        assert!(!split("/dir").unwrap().trailing_slash);
+        assert_eq!(ok("/caf%C3%A9"), ["café"]);
+    }
+
+    #[test]
+    fn refuses() {
+        for bad in [
+            "/..",
+            "/../x",
+            "/a/..",
+            "/%2e%2e/x",
+            "/%2E%2e%2fx",
+            "/.%2e/x",
+            "/..%5cx",
+            "/a\\..\\b",
+            "/%00",
+            "/a%00.htm",
+            "/%0d%0a",
+            "/%c0%ae%c0%ae/x",
+            "/%c0%af",
+            "/%e0%80%ae",
+            "/%ff",
+            "/%",
+            "/%2",
+            "/%zz",
+            "/./x",
+        ] {
+            assert!(
+                matches!(split(bad), Err(PathProblem::Invalid(_))),
+                "{bad}: {:?}",
+                split(bad)
+            );
+        }
+        for odd in [
+            "/C:/x",
+            "/c:",
+            "/a::$DATA",
+            "/web.config.",
+            "/x.htm%20",
+            "/CON",
+            "/nul.txt",
+            "/Lpt1",
+            "/a*b",
+            "/a%3Fb",
+        ] {
+            assert!(
+                matches!(split(odd), Err(PathProblem::Unmappable(_))),
+                "{odd}: {:?}",
+                split(odd)
+            );
+        }
+    }
+
+    #[test]
+    fn hrefs() {
+        assert_eq!(encode_href("/a b/<c>&.htm"), "/a%20b/%3Cc%3E%26.htm");
+        assert_eq!(encode_href("/café"), "/caf%C3%A9");
+    }
+}

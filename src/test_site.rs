@@ -1,0 +1,340 @@
+//! [`TestSite`]: an IIS-like server on a loopback port, for tests, in one line.
+//!
+//! `TestSite::start(builder)` builds the [`IisSite`] with an in-memory W3C log,
+//! serves it with hyper on `127.0.0.1:<free port>` (each connection tagged with its
+//! [`ConnectionInfo`], so the client is local and sees detailed pages), and offers
+//! a small HTTP/1.1 client and the log lines it wrote. The server stops when the
+//! `TestSite` is dropped.
+//!
+//! Requests are sent with `Host`, `User-Agent: tower-iis-test-site`,
+//! `Accept-Language: en-US` and `Connection: close`, and time out after 10 s.
+//!
+//! # Example
+//!
+//! ```
+//! use tower_iis::site::IisSite;
+//! use tower_iis::test_site::TestSite;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let root = std::env::temp_dir().join(format!("tower-iis-doc-test-site-{}", std::process::id()));
+//! std::fs::create_dir_all(root.join("images")).unwrap();
+//!
+//! let site = TestSite::start(IisSite::builder(&root)).await;
+//! let res = site.get("/images/").await;
+//! assert_eq!(res.status, 403);
+//! assert!(res.text().contains("<title>IIS 10.0 Detailed Error - 403.14 - Forbidden</title>"));
+//!
+//! let lines = site.log_lines().await;
+//! assert_eq!(lines[0].get("cs-uri-stem"), Some("/images/"));
+//! assert_eq!((lines[0].status(), lines[0].substatus(), lines[0].win32_status()), (Some(403), Some(14), Some(0)));
+//! # drop(site);
+//! # std::fs::remove_dir_all(&root).unwrap();
+//! # }
+//! ```
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tower_service::Service;
+
+use crate::request_filtering::BoxError;
+use crate::site::{IisSite, IisSiteBuilder, SiteError};
+use crate::w3c::{reader, MemorySink, Sink, W3cLogGuard, W3cLogHandle, W3cLogLayer};
+use crate::ConnectionInfo;
+
+/// How long a request may take before the client gives up.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A response read off the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestResponse {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase of the status line.
+    pub reason: String,
+    /// The headers, in order, names as sent.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    /// The first value of a header (case-insensitive name).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    #[must_use]
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// An [`IisSite`] served on a loopback port. See the [module docs](self).
+#[derive(Debug)]
+pub struct TestSite {
+    addr: SocketAddr,
+    memory: MemorySink,
+    handle: W3cLogHandle,
+    _guard: W3cLogGuard,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestSite {
+    /// Builds the site with an in-memory log and serves it on `127.0.0.1`.
+    ///
+    /// # Panics
+    ///
+    /// When the site cannot be built or no loopback port can be bound; the message
+    /// says why. [`try_start`](Self::try_start) returns the error instead.
+    pub async fn start<S, RB>(builder: IisSiteBuilder<S>) -> Self
+    where
+        IisSite<S>: Service<Request<Incoming>, Response = Response<RB>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        <IisSite<S> as Service<Request<Incoming>>>::Future: Send + 'static,
+        RB: http_body::Body<Data = Bytes> + Send + 'static,
+        RB::Error: Into<BoxError>,
+    {
+        match Self::try_start(builder).await {
+            Ok(site) => site,
+            Err(e) => panic!("TestSite could not start: {e}"),
+        }
+    }
+
+    /// [`start`](Self::start), returning errors.
+    ///
+    /// # Errors
+    ///
+    /// The site could not be built, or no loopback port could be bound.
+    pub async fn try_start<S, RB>(builder: IisSiteBuilder<S>) -> Result<Self, BoxError>
+    where
+        IisSite<S>: Service<Request<Incoming>, Response = Response<RB>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        <IisSite<S> as Service<Request<Incoming>>>::Future: Send + 'static,
+        RB: http_body::Body<Data = Bytes> + Send + 'static,
+        RB::Error: Into<BoxError>,
+    {
+        let memory = MemorySink::new();
+        let (log, guard) = W3cLogLayer::builder()
+            .sink(Sink::memory(&memory))
+            .build()
+            .map_err(SiteError::Log)?;
+        let handle = log.handle();
+        let site = builder.log(log).build()?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            loop {
+                let (stream, remote) = tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok(a) => a,
+                        Err(_) => continue,
+                    },
+                };
+                let info = ConnectionInfo::new(remote, addr);
+                let site = site.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                        req.extensions_mut().insert(info);
+                        let mut site = site.clone();
+                        async move {
+                            std::future::poll_fn(|cx| site.poll_ready(cx)).await?;
+                            site.call(req).await
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, svc)
+                        .await;
+                });
+            }
+        });
+        Ok(Self {
+            addr,
+            memory,
+            handle,
+            _guard: guard,
+            stop: Some(stop),
+        })
+    }
+
+    /// The address served.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request("GET", path, &[], &[]).await
+    }
+
+    /// A request with extra headers and a body (`Content-Length` is added when the
+    /// body is not empty). The path is sent exactly as given, unencoded.
+    ///
+    /// # Panics
+    ///
+    /// When the server does not answer within [`TIMEOUT`] or the answer is not HTTP/1.1.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> TestResponse {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: tower-iis-test-site\r\nAccept-Language: en-US\r\nConnection: close\r\n",
+            self.addr
+        );
+        for (n, v) in headers {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        if !body.is_empty() {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        let mut raw = head.into_bytes();
+        raw.extend_from_slice(body);
+        self.send_raw(&raw).await
+    }
+
+    /// Sends bytes as they are (for malformed or hostile requests) and reads the answer.
+    ///
+    /// # Panics
+    ///
+    /// When the server does not answer within [`TIMEOUT`] or the answer is not HTTP/1.1.
+    pub async fn send_raw(&self, raw: &[u8]) -> TestResponse {
+        let exchange = async {
+            let mut stream = TcpStream::connect(self.addr).await?;
+            stream.write_all(raw).await?;
+            let mut out = Vec::new();
+            stream.read_to_end(&mut out).await?;
+            Ok::<_, std::io::Error>(out)
+        };
+        let out = tokio::time::timeout(TIMEOUT, exchange)
+            .await
+            .expect("the test site answers within 10 s")
+            .expect("the test site's connection works");
+        parse_response(&out).expect("the test site answers in HTTP/1.1")
+    }
+
+    /// Every log line written so far (the log is flushed first).
+    ///
+    /// # Panics
+    ///
+    /// When the log cannot be flushed or read back.
+    pub async fn log_lines(&self) -> Vec<reader::Entry> {
+        let handle = self.handle.clone();
+        tokio::task::spawn_blocking(move || handle.flush())
+            .await
+            .expect("the flush task runs")
+            .expect("the log flushes");
+        reader::parse(&self.memory.contents())
+            .expect("the log reads back")
+            .entries
+    }
+
+    /// The raw log text, header lines included.
+    pub async fn log_text(&self) -> String {
+        let _ = self.log_lines().await;
+        self.memory.contents()
+    }
+}
+
+impl Drop for TestSite {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn parse_response(raw: &[u8]) -> Option<TestResponse> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?;
+    let mut parts = status_line.splitn(3, ' ');
+    if !parts.next()?.starts_with("HTTP/1.") {
+        return None;
+    }
+    let status = parts.next()?.parse().ok()?;
+    let reason = parts.next().unwrap_or("").to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body)?;
+    }
+    Some(TestResponse {
+        status,
+        reason,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&raw[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(raw.get(..size)?);
+        raw = raw.get(size + 2..)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_chunked_and_plain_answers() {
+        let r = parse_response(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.status, r.reason.as_str(), r.text().as_str()),
+            (200, "OK", "abcde")
+        );
+        let r = parse_response(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno").unwrap();
+        assert_eq!(r.header("content-length"), Some("2"));
+        assert_eq!(r.body, b"no");
+        assert!(parse_response(b"SSH-2.0\r\n\r\n").is_none());
+    }
+}
