@@ -76,6 +76,7 @@ pub mod error;
 pub mod http_errors;
 pub mod ip_security;
 pub mod limits;
+mod percent;
 pub mod request_filtering;
 #[cfg(feature = "site")]
 #[cfg_attr(docsrs, doc(cfg(feature = "site")))]

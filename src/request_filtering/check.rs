@@ -1,6 +1,7 @@
 //! The checks, in IIS's order as this crate runs them. Nothing here allocates for a
 //! URL or query of up to [`STACK_DECODE`] bytes.
 
+use crate::percent::hex;
 use http::{HeaderMap, Request};
 use http_body::Body;
 
@@ -207,15 +208,6 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
     let v = headers.get(http::header::CONTENT_LENGTH)?;
     let s = v.to_str().ok()?;
     s.trim().parse().ok()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Whether `s` holds a `%HH` escape.

@@ -1,6 +1,8 @@
 //! From a request path to file-system segments, refusing anything that could leave
 //! the root before the file system is touched.
 
+use crate::percent::hex;
+
 /// Why a request path cannot name a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PathProblem {
@@ -16,15 +18,6 @@ pub(crate) enum PathProblem {
 pub(crate) struct Segments {
     pub(crate) segments: Vec<String>,
     pub(crate) trailing_slash: bool,
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Decodes `%XX` once. A `%` not followed by two hex digits is malformed.
