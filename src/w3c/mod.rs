@@ -62,8 +62,10 @@
 //!
 //! - Every value is one token: an empty value is `-`; spaces, control characters
 //!   (tab, CR, LF, NUL, DEL), Unicode white space and bytes that are not UTF-8 become
-//!   `+`; nothing is quoted. A line so always has exactly as many values as `#Fields`
-//!   names, and a client cannot forge lines.
+//!   `+`; nothing is quoted. A `#` that would start the line (when the first
+//!   column is a method or a header) becomes `+`, so no line reads as a directive.
+//!   A line so always has exactly as many values as `#Fields` names, and a client
+//!   cannot forge lines.
 //! - `date`, `time`: UTC, to the second, when the line is written (the last byte).
 //! - `time-taken`: whole milliseconds from the moment the layer received the request
 //!   to the last body byte handed to the server (or the drop).
