@@ -287,7 +287,8 @@ fn expected_values(x: &Exchange, fields: FieldSet) -> Vec<(String, String)> {
     let conn = x.conn.map(|(r, l)| ConnectionInfo::new(r, l));
     let (sub, win32) = x.error.unwrap_or((0, 0));
     // Unless the body is read to its end, one frame is read before it is dropped.
-    let completed = x.read_all || x.chunks.len() <= 1;
+    let bodiless = x.method == Method::HEAD || x.status < 200 || x.status == 204 || x.status == 304;
+    let completed = x.read_all || x.chunks.len() <= 1 || bodiless;
     let win32 = if completed { win32 } else { 64 };
     let mut out = Vec::new();
     for f in fields.iter() {

@@ -254,3 +254,26 @@ async fn graceful_shutdown_writes_every_line() {
     );
     assert_eq!(stats.stats().dropped, 0);
 }
+
+/// A response with no body on the wire (to HEAD, or 204/304) is complete once its
+/// head is sent: the server drops the body unread, and the client did not leave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodiless_answers_are_not_logged_as_disconnects() {
+    let dir = TempDir::new("bodiless");
+    let (layer, guard) = log(&dir);
+    let handle = guard.handle();
+    let server = Server::start(app(layer, Arc::default()), None).await;
+    let mut s = BufReader::new(TcpStream::connect(server.addr).await.unwrap());
+    for q in ["head-1", "head-2"] {
+        let req = format!("HEAD /ok?{q} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        s.get_mut().write_all(req.as_bytes()).await.unwrap();
+        let res = read_response(&mut s, "HEAD").await.unwrap();
+        assert_eq!((res.status, res.header("content-length")), (200, Some("5")));
+    }
+    let lines = wait_for_lines(&handle, &dir, 2).await;
+    for e in &lines {
+        assert_eq!(codes(e), (Some(200), Some(0), Some(0)), "{e:?}");
+    }
+    server.shutdown().await;
+    drop(guard);
+}

@@ -46,9 +46,15 @@ pin_project! {
 }
 
 impl<B: Body> LogBody<B> {
-    pub(crate) fn new(inner: B, pending: Pending) -> Self {
+    pub(crate) fn new(inner: B, status: http::StatusCode, pending: Pending) -> Self {
         // An empty body may never be polled; it is complete once the head is out.
-        let complete = inner.is_end_stream();
+        // So is the body of a response that has none on the wire (a `HEAD`
+        // request, 1xx, 204, 304): the server drops it unsent.
+        let bodiless = pending.head
+            || status.is_informational()
+            || status == http::StatusCode::NO_CONTENT
+            || status == http::StatusCode::NOT_MODIFIED;
+        let complete = bodiless || inner.is_end_stream();
         Self {
             inner,
             pending: Some(pending),

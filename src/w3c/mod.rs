@@ -80,7 +80,8 @@
 //!   set; `-` for anonymous.
 //! - `sc-status`; `sc-substatus` and `sc-win32-status` from the `IisError` in the
 //!   response extensions, `0` without one. When the client goes away before the last
-//!   byte, `sc-win32-status` is 64; when the body fails or panics part-way (the
+//!   byte, `sc-win32-status` is 64 (a response without a body on the wire — to
+//!   `HEAD`, or 1xx, 204, 304 — is complete once its head is out); when the body fails or panics part-way (the
 //!   server cuts the connection), 1236.
 //! - No response at all: when the request is dropped while the handler runs (client
 //!   gone) the line says `500 0 64`; when the inner service returns an error (the
