@@ -9,23 +9,8 @@ mod load;
 
 use load::{LoadConfig, Rollover};
 
-fn quiet_on_purpose_panics() {
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<&str>()
-            .copied()
-            .unwrap_or_default();
-        if !msg.contains("on purpose") {
-            default_hook(info);
-        }
-    }));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_requests_one_line_each_across_a_rollover() {
-    quiet_on_purpose_panics();
     let requests = std::env::var("TOWER_IIS_LOAD_REQUESTS")
         .ok()
         .and_then(|v| v.parse().ok())

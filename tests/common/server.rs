@@ -212,6 +212,25 @@ pub fn app(log: W3cLogLayer, handled: Arc<Handled>) -> Router {
         .layer(log)
 }
 
+/// Keeps the messages of the handlers that panic on purpose out of the output;
+/// every other panic is reported as usual.
+pub fn quiet_on_purpose_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .unwrap_or_default();
+            if !msg.contains("on purpose") && !msg.contains("panicked part-way") {
+                default_hook(info);
+            }
+        }));
+    });
+}
+
 /// A server on a loopback port, stopped gracefully by [`Server::shutdown`].
 pub struct Server {
     pub addr: SocketAddr,
@@ -231,6 +250,7 @@ impl Server {
     }
 
     pub fn start_on(listener: TcpListener, app: Router, client_as: Option<SocketAddr>) -> Self {
+        quiet_on_purpose_panics();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
         let counter = requests.clone();
