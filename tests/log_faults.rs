@@ -9,6 +9,7 @@ use std::convert::Infallible;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +17,32 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_iis::w3c::{reader, ManualClock, Period, Sink, W3cLogBuilder, W3cLogGuard, W3cLogLayer};
+
+/// Warnings the writer reported through `tracing` (target `tower_iis::w3c`).
+static WARNINGS: AtomicU64 = AtomicU64::new(0);
+
+struct CountWarnings;
+
+impl tracing::Subscriber for CountWarnings {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        *m.level() == tracing::Level::WARN && m.target().starts_with("tower_iis::w3c")
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {
+        WARNINGS.fetch_add(1, Ordering::SeqCst);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+fn count_warnings() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| tracing::subscriber::set_global_default(CountWarnings).unwrap());
+}
 
 type Svc = tower_iis::w3c::W3cLog<
     tower::util::ServiceFn<
@@ -139,6 +166,7 @@ impl Write for Disk {
 
 #[tokio::test]
 async fn a_failing_writer_loses_and_tears_nothing() {
+    count_warnings();
     let disk = Disk::new();
     let (mut svc, guard) = start(
         W3cLogLayer::builder()
@@ -174,6 +202,10 @@ async fn a_failing_writer_loses_and_tears_nothing() {
     assert!(handle.flush().is_err());
     let errors = handle.stats().io_errors;
     assert!(errors >= 2, "{errors}");
+    assert!(
+        WARNINGS.load(Ordering::SeqCst) >= 2,
+        "each failure is reported"
+    );
 
     // A partial write again, then the disk comes back.
     disk.set(Mode::FailAfter(333));
