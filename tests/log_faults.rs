@@ -461,3 +461,37 @@ async fn a_line_torn_by_a_crash_is_cut_on_open() {
     assert_eq!(stems(&text), [0, 2]);
     assert_eq!(reader::parse(&text).unwrap().blocks.len(), 2);
 }
+
+/// Extreme settings: a flush interval of "never" keeps the writer alive through a
+/// failure (the retry time must not overflow), and a queue larger than memory is
+/// refused when the layer is built instead of aborting the process.
+#[tokio::test]
+async fn extreme_settings_neither_kill_the_writer_nor_the_process() {
+    let disk = Disk::new();
+    let (mut svc, guard) = start(
+        W3cLogLayer::builder()
+            .sink(Sink::writer(disk.clone()))
+            .flush_interval(Duration::MAX),
+    );
+    let handle = guard.handle();
+    disk.set(Mode::Fail(EIO));
+    hit(&mut svc, 0).await;
+    let err = handle.flush().unwrap_err();
+    assert_ne!(
+        err.kind(),
+        io::ErrorKind::BrokenPipe,
+        "the writer died: {err}"
+    );
+    disk.set(Mode::Ok);
+    hit(&mut svc, 1).await;
+    handle.flush().unwrap();
+    drop(guard);
+    assert_eq!(stems(&disk.text()), [0, 1]);
+
+    let err = W3cLogLayer::builder()
+        .sink(Sink::writer(Disk::new()))
+        .queue_capacity(usize::MAX)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("queue capacity"), "{err}");
+}

@@ -877,6 +877,52 @@ proptest! {
         }
     }
 
+    /// Numbers from outside: the log layer builds and logs, or says what is wrong;
+    /// never a panic, an abort or a dead writer.
+    #[test]
+    fn w3c_builder_numbers(
+        capacity in prop_oneof![
+            1usize..4096,
+            Just(tower_iis::w3c::MAX_QUEUE_CAPACITY + 1),
+            Just(usize::MAX),
+            Just(0usize),
+        ],
+        interval_ms in prop_oneof![0u64..2000, Just(u64::MAX)],
+        truncate in any::<u64>(),
+        retain in prop::option::of(0usize..1000),
+        site in any::<u32>(),
+    ) {
+        let memory = MemorySink::new();
+        let mut b = W3cLogLayer::builder()
+            .sink(Sink::memory(&memory))
+            .queue_capacity(capacity)
+            .flush_interval(Duration::from_millis(interval_ms))
+            .shutdown_timeout(Duration::from_millis(interval_ms))
+            .truncate_size(truncate)
+            .site_id(site)
+            .fields(["s-sitename"]);
+        if let Some(r) = retain {
+            b = b.retain_files(r);
+        }
+        match b.build() {
+            Ok((layer, guard)) => {
+                let svc = ServiceBuilder::new().layer(layer).service(service_fn(|_r: Request<String>| async {
+                    Ok::<_, Infallible>(Response::new(String::new()))
+                }));
+                runtime().block_on(async { drop(svc.oneshot(Request::new(String::new())).await.unwrap()) });
+                guard.handle().flush().unwrap();
+                drop(guard);
+                let last = format!("\r\nW3SVC{site}\r\n");
+                let text = memory.contents();
+                prop_assert!(text.ends_with(&last), "{}", text);
+            }
+            Err(e) => {
+                prop_assert!(capacity == 0 || capacity > tower_iis::w3c::MAX_QUEUE_CAPACITY || interval_ms == 0 || retain == Some(0), "{}", e);
+                prop_assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+
     /// `<httpErrors>` settings from outside: built, or refused with a message.
     #[test]
     fn http_errors_builder(

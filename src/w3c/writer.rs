@@ -534,7 +534,13 @@ impl Worker {
             }
             Err(e) => {
                 self.counters.io_errors.fetch_add(1, Ordering::Relaxed);
-                self.retry_at = Some(Instant::now() + self.interval);
+                // A very long interval ("never") must not overflow: then only a
+                // forced flush retries.
+                let now = Instant::now();
+                self.retry_at = Some(
+                    now.checked_add(self.interval)
+                        .unwrap_or(now + Duration::from_secs(365 * 86_400)),
+                );
                 let target = match &self.out {
                     Output::Files(f) => f.path().map(|p| p.display().to_string()),
                     _ => None,
