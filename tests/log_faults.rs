@@ -495,3 +495,39 @@ async fn extreme_settings_neither_kill_the_writer_nor_the_process() {
         .unwrap_err();
     assert!(err.to_string().contains("queue capacity"), "{err}");
 }
+
+/// A long outage: the writer keeps at most 1 MiB of unwritten lines; beyond that
+/// lines are dropped, and every one of them is counted. Nothing else is lost.
+#[tokio::test]
+async fn a_long_outage_drops_only_what_it_counts() {
+    let disk = Disk::new();
+    let (mut svc, guard) = start(
+        W3cLogLayer::builder()
+            .sink(Sink::writer(disk.clone()))
+            .flush_interval(Duration::from_millis(10)),
+    );
+    let handle = guard.handle();
+    disk.set(Mode::Fail(ENOSPC));
+    let n = 12_000;
+    for i in 0..n {
+        hit(&mut svc, i).await;
+    }
+    assert!(handle.flush().is_err());
+    disk.set(Mode::Ok);
+    handle.flush().unwrap();
+    drop(guard);
+    let text = disk.text();
+    assert_no_torn_line(&text);
+    let written = stems(&text);
+    let stats = handle.stats();
+    assert!(stats.dropped > 0, "the outage outlasted the buffer");
+    assert_eq!(written.len() as u64 + stats.dropped, n as u64);
+    assert_eq!(stats.lines, written.len() as u64);
+    // The oldest lines are kept; the newest are the ones dropped.
+    assert_eq!(written, (0..written.len()).collect::<Vec<_>>());
+    eprintln!(
+        "outage: {} lines kept, {} dropped and counted",
+        written.len(),
+        stats.dropped
+    );
+}
