@@ -5,9 +5,9 @@
 //! it is installed), and peak memory and open files are reported.
 //!
 //! ```text
-//! cargo run --release --example load                        # 100 000 requests, 64 connections
-//! cargo run --release --example load -- --requests 20000 --connections 32
-//! cargo run --release --example load -- --soak 300          # 5 minutes of rounds: memory and fds flat?
+//! cargo run --release --features axum --example load      # 100 000 requests, 64 connections
+//! cargo run --release --features axum --example load -- --requests 20000 --connections 32
+//! cargo run --release --features axum --example load -- --soak 300   # 5 minutes: memory and fds flat?
 //! ```
 //!
 //! `tests/load.rs` runs the same code with 5 000 requests in `cargo test`.

@@ -1,7 +1,9 @@
 //! The load run of `examples/load.rs`, smaller: 5 000 requests over 64 keep-alive
 //! loopback connections with a forced rollover; exactly one whole line per
-//! request, by our reader and by GoAccess. `cargo run --release --example load`
-//! runs 100 000 (see RELIABILITY.md).
+//! request, by our reader and by GoAccess.
+//! `cargo run --release --features axum --example load` runs 100 000 (see
+//! RELIABILITY.md).
+#![cfg(feature = "axum")]
 
 #[allow(dead_code)]
 #[path = "../examples/load.rs"]

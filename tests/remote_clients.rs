@@ -7,6 +7,7 @@
 //!
 //! Needs root and `ip` (iproute2); skipped elsewhere. `tests/examples.rs` covers
 //! the same rule by rewriting the client address, which runs anywhere.
+#![cfg(feature = "axum")]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! pages → request filtering → caught panics → handlers): clients that go away at
 //! every stage, handlers and bodies that panic, and a graceful shutdown with
 //! requests in flight. Each request that reached the stack has exactly one line.
+#![cfg(feature = "axum")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+#[cfg(feature = "axum")]
 pub mod server;
 
 use std::path::{Path, PathBuf};
