@@ -17,7 +17,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,9 @@ pub struct LoadReport {
     pub answered: u64,
     pub disconnects: u64,
     pub reached_stack: u64,
+    /// Requests hyper dropped before the stack saw them (a client that closed
+    /// right after sending, before the server read the request): no line is due.
+    pub never_reached: u64,
     pub lines: u64,
     pub lines_lost: u64,
     pub lines_extra: u64,
@@ -78,7 +81,11 @@ impl std::fmt::Display for LoadReport {
             self.requests, self.disconnects
         )?;
         writeln!(f, "answers read       {}", self.answered)?;
-        writeln!(f, "reached the stack  {}", self.reached_stack)?;
+        writeln!(
+            f,
+            "reached the stack  {} ({} dropped by hyper before the stack saw them)",
+            self.reached_stack, self.never_reached
+        )?;
         writeln!(
             f,
             "log lines          {} (lost {}, extra {})",
@@ -225,9 +232,23 @@ pub async fn run(config: &LoadConfig) -> LoadReport {
     };
     let (layer, guard) = builder.build().unwrap();
     let handle = guard.handle();
-    let server = Server::start(app(layer, Arc::default()), None).await;
+    // Marks each request the stack sees (outside the log layer, in the same poll
+    // as the log layer's call).
+    let reached: Arc<Vec<AtomicU8>> =
+        Arc::new((0..config.requests).map(|_| AtomicU8::new(0)).collect());
+    let mark = {
+        let reached = reached.clone();
+        tower::util::MapRequestLayer::new(move |req: http::Request<axum::body::Body>| {
+            if let Some(id) = query_id(req.uri().query()) {
+                if let Some(slot) = reached.get(usize::try_from(id).unwrap_or(usize::MAX)) {
+                    slot.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            req
+        })
+    };
+    let server = Server::start(app(layer, Arc::default()).layer(mark), None).await;
     let addr = server.addr;
-    let reached = server.requests.clone();
 
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
@@ -330,7 +351,9 @@ pub async fn run(config: &LoadConfig) -> LoadReport {
     // Let the abandoned requests finish (handlers sleep 300 ms), then stop.
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.shutdown().await;
-    report.reached_stack = reached.load(Ordering::SeqCst);
+    let reached: Vec<u8> = reached.iter().map(|r| r.load(Ordering::SeqCst)).collect();
+    report.reached_stack = reached.iter().filter(|r| **r > 0).count() as u64;
+    report.never_reached = config.requests - report.reached_stack;
     drop(guard); // flushes and closes the last file
     report.elapsed = started.elapsed();
     report.peak_rss_kib = proc_status_kib("VmHWM:");
@@ -340,12 +363,16 @@ pub async fn run(config: &LoadConfig) -> LoadReport {
     report.io_errors = stats.io_errors;
     report.dropped = stats.dropped;
 
-    check_lines(config, &mut report);
+    check_lines(config, &reached, &mut report);
     report
 }
 
+fn query_id(query: Option<&str>) -> Option<u64> {
+    query?.strip_prefix("id=")?.parse().ok()
+}
+
 /// Reads every file back and matches lines to requests by their `id`.
-fn check_lines(config: &LoadConfig, report: &mut LoadReport) {
+fn check_lines(config: &LoadConfig, reached: &[u8], report: &mut LoadReport) {
     let files = common::log_files(&config.dir);
     report.files = files.len();
     let mut seen = vec![0u8; usize::try_from(config.requests).unwrap()];
@@ -372,10 +399,7 @@ fn check_lines(config: &LoadConfig, report: &mut LoadReport) {
         report.header_blocks += log.blocks.len();
         for e in &log.entries {
             report.lines += 1;
-            let id: u64 = e
-                .get("cs-uri-query")
-                .and_then(|q| q.strip_prefix("id="))
-                .and_then(|v| v.parse().ok())
+            let id = query_id(e.get("cs-uri-query"))
                 .unwrap_or_else(|| panic!("a line without an id: {e:?}"));
             let slot = &mut seen[usize::try_from(id).unwrap()];
             *slot = slot.saturating_add(1);
@@ -391,7 +415,28 @@ fn check_lines(config: &LoadConfig, report: &mut LoadReport) {
                 .or_default() += 1;
         }
     }
-    report.lines_lost = seen.iter().filter(|n| **n == 0).count() as u64;
+    // Lost: a request the stack saw that has no line. A request hyper dropped
+    // unseen has none, and must have none.
+    report.lines_lost = seen
+        .iter()
+        .zip(reached)
+        .filter(|(n, r)| **n == 0 && **r > 0)
+        .count() as u64;
+    let unseen_logged = seen
+        .iter()
+        .zip(reached)
+        .filter(|(n, r)| **n > 0 && **r == 0)
+        .count();
+    assert_eq!(unseen_logged, 0, "a line for a request the stack never saw");
+    for (id, (_, r)) in seen.iter().zip(reached).enumerate() {
+        if *r == 0 {
+            assert_eq!(
+                kind(id as u64),
+                Kind::LeaveInHandler,
+                "request {id} never reached the stack"
+            );
+        }
+    }
     report.lines_extra = seen.iter().map(|n| u64::from(n.saturating_sub(1))).sum();
     let mut statuses: Vec<_> = statuses.into_iter().collect();
     statuses.sort();
@@ -408,7 +453,8 @@ pub async fn soak(secs: u64, connections: usize, dir: &Path) {
     let mut round = 0;
     let mut first: Option<(u64, usize)> = None;
     let mut total = 0;
-    println!("round  requests  lost  VmRSS MiB  VmHWM MiB  fds");
+    let mut unseen = 0;
+    println!("round  requests  unseen  lost  VmRSS MiB  VmHWM MiB  fds");
     while Instant::now() < until {
         let config = LoadConfig {
             requests: 20_000,
@@ -424,12 +470,14 @@ pub async fn soak(secs: u64, connections: usize, dir: &Path) {
         let r = run(&config).await;
         assert_eq!((r.lines_lost, r.lines_extra), (0, 0), "round {round}");
         total += r.requests;
+        unseen += r.never_reached;
         let rss = r.rss_end_kib;
         let fds = r.fds_after;
         first.get_or_insert((rss, fds));
         println!(
-            "{round:>5}  {:>8}  {:>4}  {:>9}  {:>9}  {fds:>3}",
+            "{round:>5}  {:>8}  {:>6}  {:>4}  {:>9}  {:>9}  {fds:>3}",
             r.requests,
+            r.never_reached,
             r.lines_lost,
             rss / 1024,
             r.peak_rss_kib / 1024
@@ -438,7 +486,7 @@ pub async fn soak(secs: u64, connections: usize, dir: &Path) {
     }
     let (rss0, fds0) = first.unwrap_or_default();
     println!(
-        "soak: {round} rounds, {total} requests, 0 lines lost; VmRSS {} → {} MiB, peak {} MiB; fds {fds0} → {}",
+        "soak: {round} rounds, {total} requests ({unseen} dropped by hyper unseen), 0 lines lost; VmRSS {} → {} MiB, peak {} MiB; fds {fds0} → {}",
         rss0 / 1024,
         proc_status_kib("VmRSS:") / 1024,
         proc_status_kib("VmHWM:") / 1024,
