@@ -833,6 +833,31 @@ proptest! {
         }
     }
 
+    /// A log from outside (any bytes, directives anywhere): the reader returns the
+    /// log or an error naming the line, never a panic; what it returns is
+    /// consistent with the `#Fields` in force.
+    #[test]
+    fn reader_takes_any_input(lines in prop::collection::vec(prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..40),
+        "#(Fields|Software|Date|Version|Remark)?:?[ a-z()-]{0,30}".prop_map(String::into_bytes),
+        "[0-9a-z+/ -]{0,40}".prop_map(String::into_bytes),
+    ], 0..12), crlf in any::<bool>()) {
+        let mut text = Vec::new();
+        for l in &lines {
+            text.extend_from_slice(l);
+            text.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        }
+        match reader::read(&text[..]) {
+            Ok(log) => {
+                for e in &log.entries {
+                    prop_assert_eq!(e.values().len(), e.fields().len());
+                    prop_assert!(e.line() >= 1 && e.line() <= lines.len());
+                }
+            }
+            Err(e) => prop_assert!(e.to_string().contains("line ") || e.to_string().contains("reading")),
+        }
+    }
+
     /// Field names: a standard name (either spelling, any case) or a clear error.
     #[test]
     fn field_names(s in prop_oneof![
