@@ -329,14 +329,27 @@ async fn demo_graceful_shutdown_logs_the_requests_in_flight() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(demo::serve(listener, demo::app_with_log(log), async {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    let app = demo::app_with_log(log).layer(tower::util::MapRequestLayer::new(
+        move |req: axum::extract::Request| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            req
+        },
+    ));
+    let server = tokio::spawn(demo::serve(listener, app, async {
         let _ = stopped.await;
     }));
     // Ten requests to a 200 ms handler, all in flight when the shutdown starts.
     let clients: Vec<_> = (0..10)
         .map(|_| tokio::spawn(async move { get(addr, "GET", "/slow", "").await }))
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(80)).await;
+    for _ in 0..500 {
+        if seen.load(std::sync::atomic::Ordering::SeqCst) == 10 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let _ = stop.send(());
     for c in clients {
         assert_eq!(c.await.unwrap().status_line, "HTTP/1.1 200 OK");

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::server::{app, get_once, read_response, Server};
+use common::server::{app, get_once, read_response, Handled, Server};
 use common::{entries, TempDir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -54,8 +54,23 @@ async fn clients_that_leave_are_logged_once_with_64() {
     let dir = TempDir::new("leave");
     let (layer, guard) = log(&dir);
     let handle = guard.handle();
-    let server = Server::start(app(layer, Arc::default()), None).await;
+    let handled = Arc::new(Handled::default());
+    let server = Server::start(app(layer, handled.clone()), None).await;
     let addr = server.addr;
+    // Waits until the handler of the `n`th request has been called, so a client
+    // leaves only once its request is in the stack.
+    let handler_called = |n: u64| {
+        let handled = handled.clone();
+        async move {
+            for _ in 0..500 {
+                if handled.calls.load(Ordering::SeqCst) >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("handler {n} was not called within 5 s");
+        }
+    };
 
     // 1. Gone before reading anything: a 32 MiB answer nobody reads.
     {
@@ -63,7 +78,8 @@ async fn clients_that_leave_are_logged_once_with_64() {
         s.write_all(b"GET /big?case=unread HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        handler_called(1).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // 2. Gone in the middle of a streamed body.
     {
@@ -88,7 +104,7 @@ async fn clients_that_leave_are_logged_once_with_64() {
         s.write_all(b"GET /sleep?case=in-handler HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        handler_called(3).await;
     }
     // 4. Half-close after sending: hyper drops the request in flight.
     {
@@ -233,7 +249,14 @@ async fn graceful_shutdown_writes_every_line() {
             answered
         }));
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Shut down once every first request is in the stack.
+    for _ in 0..500 {
+        if server.requests.load(Ordering::SeqCst) >= 32 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(server.requests.load(Ordering::SeqCst) >= 32);
     let stop = tokio::spawn(server.shutdown());
     let mut answered = 0;
     for c in clients {
