@@ -370,7 +370,8 @@ async fn a_real_full_then_read_only_file_system() {
     }
     handle.flush().unwrap();
 
-    // Fill the file system, leaving an odd number of bytes free.
+    // Fill the file system. The log file can still fill the rest of its last
+    // page, so its next write stops part-way through a line.
     let filler = root.join("filler");
     {
         let mut f = std::fs::File::create(&filler).unwrap();
