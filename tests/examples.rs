@@ -363,3 +363,53 @@ async fn demo_writes_one_w3c_line_per_request_and_goaccess_agrees() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_graceful_shutdown_logs_the_requests_in_flight() {
+    let dir = std::env::temp_dir().join(format!("tower-iis-demo-stop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (log, guard) = tower_iis::w3c::W3cLogLayer::builder()
+        .directory(&dir)
+        .build()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    let app = demo::app_with_log(log).layer(tower::util::MapRequestLayer::new(
+        move |req: axum::extract::Request| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            req
+        },
+    ));
+    let server = tokio::spawn(demo::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    // Ten requests to a 200 ms handler, all in flight when the shutdown starts.
+    let clients: Vec<_> = (0..10)
+        .map(|_| tokio::spawn(async move { get(addr, "GET", "/slow", "").await }))
+        .collect();
+    for _ in 0..500 {
+        if seen.load(std::sync::atomic::Ordering::SeqCst) == 10 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let _ = stop.send(());
+    for c in clients {
+        assert_eq!(c.await.unwrap().status_line, "HTTP/1.1 200 OK");
+    }
+    server.await.unwrap().unwrap();
+    drop(guard);
+    let files: Vec<_> = std::fs::read_dir(dir.join("W3SVC1"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let lines: usize = files
+        .iter()
+        .map(|f| tower_iis::w3c::reader::read_file(f).unwrap().entries.len())
+        .sum();
+    assert_eq!(lines, 10, "every answered request is in the log");
+    let _ = std::fs::remove_dir_all(&dir);
+}

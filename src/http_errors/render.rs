@@ -201,6 +201,40 @@ impl fmt::Display for Hex {
     }
 }
 
+/// The pages' escaper: askama's HTML escaping (`<`, `>`, `&`, `"`, `'` become
+/// character references), and every character XML 1.0 does not allow (C0 controls
+/// other than tab, CR and LF; U+FFFE; U+FFFF) becomes U+FFFD. Such a character
+/// cannot be written even as a character reference, so without this an error
+/// detail holding one (a NUL in a path, a control byte in an error message) would
+/// make the page ill-formed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Xhtml;
+
+fn xml_allowed(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+impl askama::filters::Escaper for Xhtml {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, string: &str) -> fmt::Result {
+        let mut rest = string;
+        while let Some(i) = rest.find(|c| !xml_allowed(c)) {
+            askama::filters::Html.write_escaped_str(&mut dest, &rest[..i])?;
+            dest.write_char(char::REPLACEMENT_CHARACTER)?;
+            let bad = rest[i..].chars().next().map_or(1, char::len_utf8);
+            rest = &rest[i + bad..];
+        }
+        askama::filters::Html.write_escaped_str(&mut dest, rest)
+    }
+
+    fn write_escaped_char<W: fmt::Write>(&self, mut dest: W, c: char) -> fmt::Result {
+        if xml_allowed(c) {
+            askama::filters::Html.write_escaped_char(dest, c)
+        } else {
+            dest.write_char(char::REPLACEMENT_CHARACTER)
+        }
+    }
+}
+
 /// Settings the pages need from the layer's configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct PageSettings {
@@ -540,6 +574,32 @@ mod tests {
             RequestContext::capture(&req).languages(),
             ["en-us", "de", "fr"]
         );
+    }
+
+    #[test]
+    fn pages_escape_markup_and_drop_what_xml_cannot_carry() {
+        use askama::filters::Escaper as _;
+        let mut out = String::new();
+        Xhtml
+            .write_escaped_str(
+                &mut out,
+                "a<b>&\"'\0\u{1}\t\r\n\u{b}\u{fffe}\u{ffff}\u{e9}\u{10000}z",
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            "a&#60;b&#62;&#38;&#34;&#39;\u{fffd}\u{fffd}\t\r\n\u{fffd}\u{fffd}\u{fffd}\u{e9}\u{10000}z"
+        );
+        let settings = PageSettings {
+            server_version: "10.0".into(),
+            build: 1,
+            more_information_link: "https://example.test/".into(),
+        };
+        let err = IisError::new(IisStatus::new(500, 0)).with_physical_path("C:\\a\0b\u{1b}[31m");
+        let c = ctx(Some("localhost"), "/x");
+        let page = detailed_page(&settings, &c, err.status(), Some(&err));
+        assert!(page.contains("C:\\a\u{fffd}b\u{fffd}[31m"), "{page}");
+        assert!(!page.contains(['\0', '\u{1b}']));
     }
 
     #[test]

@@ -17,7 +17,8 @@ pin_project! {
     /// The line is written exactly once: when the last frame has been handed on
     /// (the inner body returned its end, or reports `is_end_stream` after a frame),
     /// or when the body is dropped. Dropped before its end, the body logs
-    /// `sc-win32-status` 64, as IIS does when the client went away.
+    /// `sc-win32-status` 64, as IIS does when the client went away; dropped by a
+    /// panic (the body itself panicked), 1236, as the response future does.
     pub struct LogBody<B> {
         #[pin]
         inner: B,
@@ -29,7 +30,15 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(p) = this.pending.take() {
-                let win32 = if *this.complete { None } else { Some(WIN32_CLIENT_GONE) };
+                let win32 = if *this.complete {
+                    None
+                } else if std::thread::panicking() {
+                    // The body (or the server polling it) panicked: the server cut
+                    // the connection, not the client.
+                    Some(WIN32_CONNECTION_ABORTED)
+                } else {
+                    Some(WIN32_CLIENT_GONE)
+                };
                 p.finish(win32);
             }
         }
@@ -37,9 +46,15 @@ pin_project! {
 }
 
 impl<B: Body> LogBody<B> {
-    pub(crate) fn new(inner: B, pending: Pending) -> Self {
+    pub(crate) fn new(inner: B, status: http::StatusCode, pending: Pending) -> Self {
         // An empty body may never be polled; it is complete once the head is out.
-        let complete = inner.is_end_stream();
+        // So is the body of a response that has none on the wire (a `HEAD`
+        // request, 1xx, 204, 304): the server drops it unsent.
+        let bodiless = pending.head
+            || status.is_informational()
+            || status == http::StatusCode::NO_CONTENT
+            || status == http::StatusCode::NOT_MODIFIED;
+        let complete = bodiless || inner.is_end_stream();
         Self {
             inner,
             pending: Some(pending),

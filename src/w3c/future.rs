@@ -68,7 +68,8 @@ where
             Ok(res) => {
                 pending.rec.on_response(&res, &pending.shared.format);
                 let (parts, body) = res.into_parts();
-                Poll::Ready(Ok(Response::from_parts(parts, LogBody::new(body, pending))))
+                let body = LogBody::new(body, parts.status, pending);
+                Poll::Ready(Ok(Response::from_parts(parts, body)))
             }
             Err(e) => {
                 pending.rec.status = NO_RESPONSE_STATUS;

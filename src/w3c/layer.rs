@@ -30,6 +30,9 @@ pub enum ConfigError {
     NoFields,
     /// A queue capacity of zero.
     ZeroQueueCapacity,
+    /// A queue capacity above [`MAX_QUEUE_CAPACITY`] (the queue's slots are
+    /// allocated up front).
+    QueueCapacityTooLarge(usize),
     /// A flush interval of zero.
     ZeroFlushInterval,
     /// Keeping zero files.
@@ -51,6 +54,10 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::NoFields => f.write_str("the W3C log has no fields"),
             ConfigError::ZeroQueueCapacity => f.write_str("the W3C log queue capacity must be at least 1"),
+            ConfigError::QueueCapacityTooLarge(n) => write!(
+                f,
+                "the W3C log queue capacity {n} is above the limit of {MAX_QUEUE_CAPACITY}"
+            ),
             ConfigError::ZeroFlushInterval => f.write_str("the W3C log flush interval must not be zero"),
             ConfigError::ZeroRetention => f.write_str("the W3C log must keep at least 1 file"),
             ConfigError::Spawn(e) => write!(f, "could not start the W3C log writer thread: {e}"),
@@ -59,6 +66,10 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// The largest [`queue_capacity`](W3cLogBuilder::queue_capacity): about a million
+/// finished requests waiting for the writer (a few tens of MB of slots).
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 
 /// What every [`W3cLog`] service built from one layer shares.
 pub(crate) struct Shared {
@@ -254,7 +265,8 @@ impl W3cLogBuilder {
         self
     }
 
-    /// How many finished requests may wait for the writer (default 1024).
+    /// How many finished requests may wait for the writer (default 1024, at most
+    /// [`MAX_QUEUE_CAPACITY`]).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
         self
@@ -288,7 +300,8 @@ impl W3cLogBuilder {
     ///
     /// A [`ConfigError`] naming the bad value: an unknown field name, a bad or
     /// duplicate custom field name, no fields, a zero capacity, interval or
-    /// retention count, or a failure to start the thread.
+    /// retention count, a capacity above [`MAX_QUEUE_CAPACITY`], or a failure to
+    /// start the thread.
     pub fn build(self) -> Result<(W3cLogLayer, W3cLogGuard), ConfigError> {
         let fields = match self.fields {
             FieldSpec::Set(set) => set,
@@ -313,6 +326,9 @@ impl W3cLogBuilder {
         }
         if self.queue_capacity == 0 {
             return Err(ConfigError::ZeroQueueCapacity);
+        }
+        if self.queue_capacity > MAX_QUEUE_CAPACITY {
+            return Err(ConfigError::QueueCapacityTooLarge(self.queue_capacity));
         }
         if self.flush_interval.is_zero() {
             return Err(ConfigError::ZeroFlushInterval);

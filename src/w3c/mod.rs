@@ -62,8 +62,10 @@
 //!
 //! - Every value is one token: an empty value is `-`; spaces, control characters
 //!   (tab, CR, LF, NUL, DEL), Unicode white space and bytes that are not UTF-8 become
-//!   `+`; nothing is quoted. A line so always has exactly as many values as `#Fields`
-//!   names, and a client cannot forge lines.
+//!   `+`; nothing is quoted. A `#` that would start the line (when the first
+//!   column is a method or a header) becomes `+`, so no line reads as a directive.
+//!   A line so always has exactly as many values as `#Fields` names, and a client
+//!   cannot forge lines.
 //! - `date`, `time`: UTC, to the second, when the line is written (the last byte).
 //! - `time-taken`: whole milliseconds from the moment the layer received the request
 //!   to the last body byte handed to the server (or the drop).
@@ -78,7 +80,9 @@
 //!   set; `-` for anonymous.
 //! - `sc-status`; `sc-substatus` and `sc-win32-status` from the `IisError` in the
 //!   response extensions, `0` without one. When the client goes away before the last
-//!   byte, `sc-win32-status` is 64.
+//!   byte, `sc-win32-status` is 64 (a response without a body on the wire — to
+//!   `HEAD`, or 1xx, 204, 304 — is complete once its head is out); when the body fails or panics part-way (the
+//!   server cuts the connection), 1236.
 //! - No response at all: when the request is dropped while the handler runs (client
 //!   gone) the line says `500 0 64`; when the inner service returns an error (the
 //!   server closes the connection) `500 0 1236`. IIS has no status for "no
@@ -121,7 +125,7 @@ use std::sync::Arc;
 pub use body::LogBody;
 pub use fields::{CustomField, CustomSource, Field, FieldSet};
 pub use future::{ResponseFuture, NO_RESPONSE_STATUS};
-pub use layer::{ConfigError, W3cLogBuilder, W3cLogLayer};
+pub use layer::{ConfigError, W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
 pub use record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
 pub use rollover::{Clock, ManualClock, Period, SystemClock};
 pub use service::W3cLog;

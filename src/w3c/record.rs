@@ -208,6 +208,19 @@ impl Record {
 
     /// Appends the line (without its line end) to `out`.
     pub(crate) fn write_line(&self, out: &mut Vec<u8>, fmt: &LineFormat, datetime: &[u8; 19]) {
+        let start = out.len();
+        self.write_values(out, fmt, datetime);
+        // A line starting with `#` would be read as a directive (and skipped by
+        // every consumer): when the first column comes from the request (a method
+        // or header logged without `date`), its leading `#` becomes `+`.
+        if let Some(b) = out.get_mut(start) {
+            if *b == b'#' {
+                *b = b'+';
+            }
+        }
+    }
+
+    fn write_values(&self, out: &mut Vec<u8>, fmt: &LineFormat, datetime: &[u8; 19]) {
         let mut first = true;
         for field in fmt.fields.iter() {
             if !first {

@@ -49,6 +49,7 @@ where
         let pending = Pending {
             shared: self.shared.clone(),
             start,
+            head: req.method() == http::Method::HEAD,
             rec,
         };
         ResponseFuture::new(self.inner.call(req), pending)
@@ -60,6 +61,8 @@ where
 pub(crate) struct Pending {
     pub(crate) shared: Arc<Shared>,
     pub(crate) start: Instant,
+    /// A `HEAD` request: its response body is never sent.
+    pub(crate) head: bool,
     pub(crate) rec: Box<Record>,
 }
 

@@ -161,3 +161,24 @@ fn hostile_values_stay_one_column_each() {
     assert!(l.contains(" a++++b "), "{l}");
     assert!(l.contains(" /p%0D%0Ath a=%09b&c=%22d%22 "), "{l}");
 }
+
+#[test]
+fn a_line_never_starts_with_a_hash() {
+    // Without `date` first, the first column may come from the request: a method
+    // token may start with `#`, and so may a header.
+    let fmt = format(FieldSet::parse(["cs-method", "sc-status"]).unwrap(), vec![]);
+    let mut req = Request::new(());
+    *req.method_mut() = http::Method::from_bytes(b"#Remark").unwrap();
+    assert_eq!(line(&fmt, &req, &Response::new(()), 0), "+Remark 200");
+    let fmt = format(FieldSet::parse(["cs(User-Agent)"]).unwrap(), vec![]);
+    let mut req = Request::new(());
+    req.headers_mut()
+        .insert("user-agent", HeaderValue::from_static("#Fields: date"));
+    assert_eq!(line(&fmt, &req, &Response::new(()), 0), "+Fields:+date");
+    // Further in, a `#` is just a character.
+    let fmt = format(
+        FieldSet::parse(["cs-method", "cs(User-Agent)"]).unwrap(),
+        vec![],
+    );
+    assert_eq!(line(&fmt, &req, &Response::new(()), 0), "GET #Fields:+date");
+}

@@ -16,6 +16,12 @@
 //! the next flush: it recreates the directory, reopens the file and writes a fresh
 //! header block before the kept lines. A file that was deleted or moved while open is
 //! noticed at the next flush and reopened the same way.
+//!
+//! A write that stops part-way (a disk that fills up in the middle of a line) never
+//! leaves a torn line behind: the lines written whole are not written again, and
+//! the line cut short is written again whole. A file's unfinished last line (from
+//! such a failure, or from a process that died mid-write) is cut when the file is
+//! opened; a plain writer gets the rest of the cut line before the new header block.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -349,6 +355,9 @@ enum Output {
     Writer {
         w: Box<dyn Write + Send>,
         needs_header: bool,
+        /// Bytes of the first buffered line the writer already took before it
+        /// failed: that line is finished first, so the stream stays line-aligned.
+        torn: usize,
     },
     Tracing,
 }
@@ -378,6 +387,7 @@ impl Worker {
             SinkKind::Writer(w) => Output::Writer {
                 w,
                 needs_header: true,
+                torn: 0,
             },
             SinkKind::Tracing => Output::Tracing,
         };
@@ -500,21 +510,20 @@ impl Worker {
         let header_dt = rollover_dt(self.clock.now());
         let result = match &mut self.out {
             Output::Tracing => Ok(()),
-            Output::Writer { w, needs_header } => (|| {
-                if *needs_header {
-                    if self.buf.is_empty() {
-                        return w.flush();
-                    }
-                    w.write_all(self.format.header_block(&header_dt).as_bytes())?;
-                    *needs_header = false;
-                    self.counters.files.fetch_add(1, Ordering::Relaxed);
-                }
-                w.write_all(&self.buf)?;
-                w.flush()
-            })()
-            .inspect_err(|_| *needs_header = true),
+            Output::Writer {
+                w,
+                needs_header,
+                torn,
+            } => write_stream(
+                w,
+                &mut self.buf,
+                torn,
+                needs_header,
+                &self.format.header_block(&header_dt),
+                &self.counters,
+            ),
             Output::Files(files) => {
-                files.write(&self.buf, &self.format, &header_dt, &self.counters)
+                files.write(&mut self.buf, &self.format, &header_dt, &self.counters)
             }
         };
         match result {
@@ -525,7 +534,13 @@ impl Worker {
             }
             Err(e) => {
                 self.counters.io_errors.fetch_add(1, Ordering::Relaxed);
-                self.retry_at = Some(Instant::now() + self.interval);
+                // A very long interval ("never") must not overflow: then only a
+                // forced flush retries.
+                let now = Instant::now();
+                self.retry_at = Some(
+                    now.checked_add(self.interval)
+                        .unwrap_or(now + Duration::from_secs(365 * 86_400)),
+                );
                 let target = match &self.out {
                     Output::Files(f) => f.path().map(|p| p.display().to_string()),
                     _ => None,
@@ -551,6 +566,117 @@ impl Worker {
 
 fn rollover_dt(t: std::time::SystemTime) -> String {
     super::rollover::datetime_string(unix_secs(t))
+}
+
+/// Writes as much of `data` as the sink takes. Returns the bytes it took and the
+/// error that stopped it, so a failure part-way through is known to the byte.
+fn write_counted<W: Write + ?Sized>(w: &mut W, data: &[u8]) -> (usize, io::Result<()>) {
+    let mut done = 0;
+    while done < data.len() {
+        match w.write(&data[done..]) {
+            Ok(0) => return (done, Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
+}
+
+/// The length of the whole lines among the first `done` bytes of `buf`.
+fn whole_lines(buf: &[u8], done: usize) -> usize {
+    buf[..done]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1)
+}
+
+/// Writes the buffer to a plain writer. After a failure the lines the writer took
+/// whole are dropped from the buffer (never written twice), the line it took part
+/// of is finished first on the next try, and a fresh header block follows.
+fn write_stream(
+    w: &mut Box<dyn Write + Send>,
+    buf: &mut Vec<u8>,
+    torn: &mut usize,
+    needs_header: &mut bool,
+    header: &str,
+    counters: &Counters,
+) -> io::Result<()> {
+    if *torn > 0 {
+        let end = buf[*torn..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(buf.len(), |i| *torn + i + 1);
+        let (n, r) = write_counted(w, &buf[*torn..end]);
+        *torn += n;
+        r?;
+        buf.drain(..end);
+        *torn = 0;
+    }
+    let mut header_len = 0;
+    if *needs_header {
+        if buf.is_empty() {
+            return w.flush();
+        }
+        header_len = header.len();
+        buf.splice(0..0, header.bytes());
+        *needs_header = false;
+        counters.files.fetch_add(1, Ordering::Relaxed);
+    }
+    let (n, r) = write_counted(w, buf);
+    if let Err(e) = r {
+        let whole = whole_lines(buf, n);
+        buf.drain(..whole);
+        *torn = n - whole;
+        if n < header_len {
+            // The header block was cut: keep only the rest of its torn line (a
+            // new block is written after it).
+            let rest = header_len - whole;
+            let from = if *torn == 0 {
+                0
+            } else {
+                buf.iter().position(|&b| b == b'\n').map_or(rest, |i| i + 1)
+            };
+            buf.drain(from..rest);
+        }
+        *needs_header = true;
+        return Err(e);
+    }
+    buf.clear();
+    w.flush().inspect_err(|_| *needs_header = true)
+}
+
+/// Cuts a last line that has no line end (a write that stopped part-way: a full
+/// disk, a crash), so what is appended next starts on a line of its own. Returns
+/// the bytes cut.
+fn cut_torn_tail(file: &mut File) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let meta = file.metadata()?;
+    let len = meta.len();
+    if len == 0 || !meta.is_file() {
+        return Ok(0);
+    }
+    let mut block = [0u8; 4096];
+    let mut end = len;
+    loop {
+        let start = end.saturating_sub(block.len() as u64);
+        let chunk = &mut block[..usize::try_from(end - start).unwrap_or(0)];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if end == len && chunk.last() == Some(&b'\n') {
+            return Ok(0);
+        }
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            file.set_len(keep)?;
+            return Ok(len - keep);
+        }
+        if start == 0 {
+            file.set_len(0)?;
+            return Ok(len);
+        }
+        end = start;
+    }
 }
 
 /// The file side of the writer: which file, its size, the open handle.
@@ -733,13 +859,17 @@ impl FileOutput {
     fn open(&mut self, path: &Path) -> io::Result<File> {
         fs::create_dir_all(&self.opts.site_dir)?;
         let mut opts = OpenOptions::new();
-        opts.create(true).append(true);
+        opts.read(true).create(true).append(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o640);
         }
-        let file = opts.open(path)?;
+        let mut file = opts.open(path)?;
+        let cut = cut_torn_tail(&mut file)?;
+        if cut > 0 {
+            tracing::warn!(target: "tower_iis::w3c", file = %path.display(), bytes = cut, "cut an unfinished last line from the W3C log file");
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
@@ -749,9 +879,13 @@ impl FileOutput {
         Ok(file)
     }
 
+    /// Writes the buffer to the current file, opening it (with a header block)
+    /// when needed. After a failure the file is closed; the lines written whole
+    /// are dropped from the buffer, the rest is kept for the next try, and the
+    /// line cut part-way is cut from the file when it is opened again.
     fn write(
         &mut self,
-        buf: &[u8],
+        buf: &mut Vec<u8>,
         fmt: &LineFormat,
         header_dt: &str,
         counters: &Counters,
@@ -770,15 +904,17 @@ impl FileOutput {
             let mut file = self.open(&path)?;
             counters.files.fetch_add(1, Ordering::Relaxed);
             let header = fmt.header_block(header_dt);
-            file.write_all(header.as_bytes())?;
+            write_counted(&mut file, header.as_bytes()).1?;
             self.file = Some(file);
             if !self.retained_once {
                 self.retain();
             }
         }
         let file = self.file.as_mut().expect("opened above");
-        let r = file.write_all(buf).and_then(|()| file.flush());
+        let (n, r) = write_counted(file, buf);
+        let r = r.and_then(|()| file.flush());
         if r.is_err() {
+            buf.drain(..whole_lines(buf, n));
             self.file = None;
         }
         r

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+#[cfg(feature = "axum")]
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -51,4 +54,51 @@ pub fn status_counts_from_goaccess(files: &[PathBuf], out: &Path) -> Option<GoAc
         failed,
         codes,
     })
+}
+
+/// GoAccess's valid-request count for some log files, `None` when it is missing.
+pub fn goaccess_valid(files: &[PathBuf], out: &Path) -> Option<u64> {
+    status_counts_from_goaccess(files, out).map(|c| {
+        assert_eq!(c.failed, 0, "GoAccess found lines it could not parse");
+        c.valid
+    })
+}
+
+/// The W3C log files of site 1 under `dir`, sorted.
+pub fn log_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("W3SVC1"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Every entry of those files, read with the crate's reader (which fails on a line
+/// whose column count differs from `#Fields`).
+pub fn entries(dir: &Path) -> Vec<tower_iis::w3c::reader::Entry> {
+    log_files(dir)
+        .iter()
+        .flat_map(|f| {
+            tower_iis::w3c::reader::read_file(f)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+                .entries
+        })
+        .collect()
+}
+
+/// A fresh temporary directory for one test, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("tower-iis-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -1,0 +1,412 @@
+//! A loopback server for the reliability tests and the load example: the full
+//! stack (W3C log → error pages → request filtering → caught panics → handlers)
+//! served by hyper with graceful shutdown, and a raw HTTP/1.1 client.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::routing::{any, get};
+use axum::Router;
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body::Frame;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_iis::error::response_for_panic;
+use tower_iis::w3c::W3cLogLayer;
+use tower_iis::{ConnectionInfo, HttpErrorsLayer, IisError, IisStatus, RequestFilteringLayer};
+
+/// A body of `chunks` chunks of `size` bytes, `every` apart (none when zero); it
+/// panics before chunk `panic_at` when that is set.
+pub struct ChunkBody {
+    chunks: u32,
+    size: usize,
+    every: Duration,
+    panic_at: Option<u32>,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl ChunkBody {
+    pub fn new(chunks: u32, size: usize, every: Duration) -> Self {
+        Self {
+            chunks,
+            size,
+            every,
+            panic_at: None,
+            sleep: None,
+        }
+    }
+
+    pub fn panicking_at(mut self, chunk: u32) -> Self {
+        self.panic_at = Some(chunk);
+        self
+    }
+}
+
+impl http_body::Body for ChunkBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.chunks == 0 {
+            return Poll::Ready(None);
+        }
+        if !self.every.is_zero() {
+            let every = self.every;
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
+            std::task::ready!(sleep.as_mut().poll(cx));
+            self.sleep = None;
+        }
+        if self.panic_at == Some(self.chunks) {
+            panic!("the body panicked part-way");
+        }
+        self.chunks -= 1;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; self.size])))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks == 0
+    }
+}
+
+/// What the handlers did, for the tests to compare with the log.
+#[derive(Debug, Default)]
+pub struct Handled {
+    /// Handler calls (requests that passed request filtering).
+    pub calls: AtomicU64,
+}
+
+/// The application: routes for successes, IIS errors, slow and large bodies,
+/// sleeping handlers and panics, behind error pages, request filtering on IIS 10
+/// defaults and a panic catcher; the log layer outermost.
+pub fn app(log: W3cLogLayer, handled: Arc<Handled>) -> Router {
+    let h = handled.clone();
+    let count = move || {
+        h.calls.fetch_add(1, Ordering::Relaxed);
+    };
+    let c = count.clone();
+    let routes = Router::new()
+        .route(
+            "/ok",
+            get(move || {
+                c();
+                async { "hello" }
+            }),
+        )
+        .route("/missing", {
+            let c = count.clone();
+            get(move |uri: http::Uri| {
+                c();
+                async move {
+                    // The physical path comes from the request, as a static file
+                    // handler's would.
+                    let rel = uri.path().trim_start_matches('/').replace('/', "\\");
+                    IisError::new(IisStatus::new(404, 3))
+                        .with_physical_path(format!(r"C:\inetpub\wwwroot\{rel}"))
+                        .into_response::<Body>()
+                }
+            })
+        })
+        .route("/boom", {
+            let c = count.clone();
+            get(move || {
+                c();
+                async { StatusCode::INTERNAL_SERVER_ERROR }
+            })
+        })
+        .route("/slow", {
+            let c = count.clone();
+            get(move || {
+                c();
+                async { Body::new(ChunkBody::new(4, 16, Duration::from_millis(5))) }
+            })
+        })
+        .route("/stream", {
+            let c = count.clone();
+            get(move || {
+                c();
+                async { Body::new(ChunkBody::new(200, 1024, Duration::from_millis(20))) }
+            })
+        })
+        .route("/big", {
+            let c = count.clone();
+            // 32 MiB: more than the socket buffers hold, so a client that reads
+            // nothing makes the server's writes fail.
+            get(move || {
+                c();
+                async { Body::new(ChunkBody::new(512, 64 * 1024, Duration::ZERO)) }
+            })
+        })
+        .route("/sleep", {
+            let c = count.clone();
+            get(move || {
+                c();
+                async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "slept"
+                }
+            })
+        })
+        .route("/panic", {
+            let c = count.clone();
+            get(move || {
+                c();
+                async {
+                    if true {
+                        panic!("the handler panicked on purpose");
+                    }
+                    "never"
+                }
+            })
+        })
+        .route("/panic-body", {
+            let c = count.clone();
+            get(move || {
+                c();
+                async { Body::new(ChunkBody::new(8, 16, Duration::from_millis(5)).panicking_at(5)) }
+            })
+        })
+        .route("/echo", {
+            let c = count.clone();
+            any(move |body: Bytes| {
+                c();
+                async move { body }
+            })
+        })
+        .fallback({
+            let c = count.clone();
+            move |uri: http::Uri| {
+                c();
+                async move {
+                    let rel = uri.path().trim_start_matches('/').replace('/', "\\");
+                    IisError::new(IisStatus::NOT_FOUND)
+                        .with_physical_path(format!(r"C:\inetpub\wwwroot\{rel}"))
+                        .into_response::<Body>()
+                }
+            }
+        });
+    routes
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(HttpErrorsLayer::new())
+                .layer(RequestFilteringLayer::iis_defaults())
+                .layer(CatchPanicLayer::custom(response_for_panic::<Body>)),
+        )
+        .layer(log)
+}
+
+/// Keeps the messages of the handlers that panic on purpose out of the output;
+/// every other panic is reported as usual.
+pub fn quiet_on_purpose_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .unwrap_or_default();
+            if !msg.contains("on purpose") && !msg.contains("panicked part-way") {
+                default_hook(info);
+            }
+        }));
+    });
+}
+
+/// A server on a loopback port, stopped gracefully by [`Server::shutdown`].
+pub struct Server {
+    pub addr: SocketAddr,
+    /// Requests that reached the stack. Hyper answers the requests it cannot parse
+    /// itself (400, 431, …), and those never reach it.
+    pub requests: Arc<AtomicU64>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Serves `app` on 127.0.0.1; `client_as` replaces the client address the stack
+    /// sees (to stand in for a remote client).
+    pub async fn start(app: Router, client_as: Option<SocketAddr>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, app, client_as)
+    }
+
+    pub fn start_on(listener: TcpListener, app: Router, client_as: Option<SocketAddr>) -> Self {
+        quiet_on_purpose_panics();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicU64::new(0));
+        let counter = requests.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(async move {
+            let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, remote)) = accepted else { continue };
+                        let local = stream.local_addr().unwrap();
+                        let info = ConnectionInfo::new(client_as.unwrap_or(remote), local);
+                        let app = app.clone();
+                        let counter = counter.clone();
+                        let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                            req.extensions_mut().insert(info);
+                            let app = app.clone();
+                            let counter = counter.clone();
+                            async move {
+                                // Counted when the stack is called: hyper may drop a
+                                // request's future before its first poll (a client
+                                // that half-closes at once), and then no layer ever
+                                // sees the request.
+                                counter.fetch_add(1, Ordering::Relaxed);
+                                app.oneshot(req.map(Body::new)).await
+                            }
+                        });
+                        let conn = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc);
+                        let conn = graceful.watch(conn);
+                        tokio::spawn(async move {
+                            let _ = conn.await;
+                        });
+                    }
+                    _ = &mut stopped => break,
+                }
+            }
+            drop(listener);
+            let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
+        });
+        Self {
+            addr,
+            requests,
+            stop: Some(stop),
+            done,
+        }
+    }
+
+    /// Stops accepting, lets the requests in flight finish, and waits for that.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(40), &mut self.done)
+            .await
+            .expect("the server stops within 40 s")
+            .unwrap();
+    }
+}
+
+/// A response read off the wire.
+#[derive(Debug, Clone)]
+pub struct Wire {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Wire {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.split("\r\n").skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads one response (for a request with `method`) from a keep-alive connection.
+pub async fn read_response<R: tokio::io::AsyncRead + Unpin>(
+    r: &mut BufReader<R>,
+    method: &str,
+) -> std::io::Result<Wire> {
+    let mut head = Vec::new();
+    loop {
+        let n = r.read_until(b'\n', &mut head).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if head.ends_with(b"\r\n\r\n") {
+            break;
+        }
+        if head.len() > 1 << 20 {
+            return Err(std::io::Error::other("response head over 1 MiB"));
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let status: u16 = head
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
+    let mut wire = Wire {
+        status,
+        head,
+        body: Vec::new(),
+    };
+    if method == "HEAD" || status == 204 || status == 304 || status < 200 {
+        return Ok(wire);
+    }
+    if let Some(len) = wire.header("content-length") {
+        let len: usize = len.parse().map_err(std::io::Error::other)?;
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).await?;
+        wire.body = body;
+    } else if wire
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).await?;
+            let size = usize::from_str_radix(line.trim(), 16).map_err(std::io::Error::other)?;
+            let mut chunk = vec![0; size + 2];
+            r.read_exact(&mut chunk).await?;
+            if size == 0 {
+                break;
+            }
+            wire.body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        r.read_to_end(&mut wire.body).await?;
+    }
+    Ok(wire)
+}
+
+/// Sends raw bytes on a new connection and reads every response until the server
+/// closes (or 10 s pass).
+pub async fn send_raw(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = s.write_all(raw).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    out
+}
+
+/// A plain GET on a new connection, closed after the answer.
+pub async fn get_once(addr: SocketAddr, target: &str) -> Wire {
+    let mut s = BufReader::new(TcpStream::connect(addr).await.unwrap());
+    let req = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: reliability-test\r\nConnection: close\r\n\r\n");
+    s.get_mut().write_all(req.as_bytes()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), read_response(&mut s, "GET"))
+        .await
+        .expect("an answer within 10 s")
+        .unwrap()
+}
