@@ -302,12 +302,21 @@ fn push_int(out: &mut Vec<u8>, v: u64) {
 
 fn push_ip(out: &mut Vec<u8>, addr: Option<SocketAddr>) {
     match addr.map(|a| a.ip().to_canonical()) {
-        Some(ip) if !ip.is_unspecified() => {
-            let _ = match ip {
-                IpAddr::V4(v4) => write!(out, "{v4}"),
-                IpAddr::V6(v6) => write!(out, "{v6}"),
-            };
-        }
+        Some(ip) if !ip.is_unspecified() => match ip {
+            IpAddr::V4(v4) => {
+                // Dotted decimal without the formatting machinery: every line has two.
+                let mut itoa = itoa::Buffer::new();
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    out.extend_from_slice(itoa.format(octet).as_bytes());
+                }
+            }
+            IpAddr::V6(v6) => {
+                let _ = write!(out, "{v6}");
+            }
+        },
         _ => out.push(b'-'),
     }
 }
