@@ -28,8 +28,11 @@ use tower_iis::{ConnectionInfo, HttpErrorsLayer};
 mod support;
 use support::{call, request, request_from};
 
-fn bench_one<S, B>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, mut svc: S)
-where
+fn bench_one<S, B>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    mut svc: S,
+) where
     S: Service<Request<String>, Response = http::Response<B>, Error = std::convert::Infallible>,
     B: Body,
 {
@@ -72,12 +75,23 @@ fn error_page(c: &mut Criterion) {
     let detailed_len = call(&mut svc, detailed());
     let custom_len = call(&mut svc, custom());
     assert!(detailed_len > 3000, "detailed page: {detailed_len} bytes");
-    assert!(custom_len > 500 && custom_len < detailed_len, "custom page: {custom_len} bytes");
+    assert!(
+        custom_len > 500 && custom_len < detailed_len,
+        "custom page: {custom_len} bytes"
+    );
     g.bench_function("detailed 404.3", |b| {
-        b.iter_batched(detailed, |req| black_box(call(&mut svc, req)), BatchSize::SmallInput);
+        b.iter_batched(
+            detailed,
+            |req| black_box(call(&mut svc, req)),
+            BatchSize::SmallInput,
+        );
     });
     g.bench_function("custom 404.3", |b| {
-        b.iter_batched(custom, |req| black_box(call(&mut svc, req)), BatchSize::SmallInput);
+        b.iter_batched(
+            custom,
+            |req| black_box(call(&mut svc, req)),
+            BatchSize::SmallInput,
+        );
     });
     g.finish();
 }
@@ -107,7 +121,9 @@ fn w3c_writer(c: &mut Criterion) {
             .retain_files(2)
             .build()
             .expect("valid log configuration");
-        g.bench_function("lines to a file", |b| b.iter_custom(|iters| lines(&log, iters)));
+        g.bench_function("lines to a file", |b| {
+            b.iter_custom(|iters| lines(&log, iters))
+        });
         let stats = guard.handle().stats();
         assert_eq!((stats.dropped, stats.io_errors), (0, 0));
     }
@@ -116,7 +132,9 @@ fn w3c_writer(c: &mut Criterion) {
             .sink(Sink::writer(std::io::sink()))
             .build()
             .expect("valid log configuration");
-        g.bench_function("lines to io::sink", |b| b.iter_custom(|iters| lines(&log, iters)));
+        g.bench_function("lines to io::sink", |b| {
+            b.iter_custom(|iters| lines(&log, iters))
+        });
     }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);

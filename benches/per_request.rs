@@ -151,7 +151,10 @@ fn main() {
     if wanted(names[4]) {
         rows.push((names[4], measure(&mut support::trace(), n, &wait_trace)));
     }
-    assert!(!rows.is_empty(), "no stack named {only:?}; one of {names:?}");
+    assert!(
+        !rows.is_empty(),
+        "no stack named {only:?}; one of {names:?}"
+    );
 
     let bare = rows
         .iter()

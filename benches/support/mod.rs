@@ -106,7 +106,8 @@ pub fn w3c_log_null() -> (W3cLogLayer, W3cLogGuard) {
 
 /// The access log a Rust user builds today: tower-http's `TraceLayer` with its span
 /// and its response event at `INFO` (one line per response under an `INFO` filter).
-pub fn trace_layer() -> TraceLayer<tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>>
+pub fn trace_layer(
+) -> TraceLayer<tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>>
 {
     TraceLayer::new_for_http()
         .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -140,8 +141,7 @@ pub const STACKS: [&str; 5] = [
 ];
 
 /// No layer.
-pub fn bare() -> impl Service<Request<String>, Response = Response<impl Body>, Error = Infallible>
-{
+pub fn bare() -> impl Service<Request<String>, Response = Response<impl Body>, Error = Infallible> {
     service_fn(hello::<String>)
 }
 

@@ -93,13 +93,22 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
         .always_allowed_urls
         .iter()
         .any(|u| u.as_bytes().eq_ignore_ascii_case(path));
-    let mut path_buf = [0u8; STACK_DECODE];
+    // The buffer is only zeroed for a path that has something to decode.
+    let mut path_buf;
     let mut path_heap = Vec::new();
-    let decoded_path = decode(path, &mut path_buf, &mut path_heap);
+    let escaped_path = path.contains(&b'%');
+    let decoded_path = if escaped_path {
+        path_buf = [0u8; STACK_DECODE];
+        decode(path, &mut path_buf, &mut path_heap)
+    } else {
+        path
+    };
 
     if !url_allowed {
         // 5. Double escaping (404.11): decoding again would change the path, or a `+`.
-        if !cfg.allow_double_escaping && (decoded_path.contains(&b'+') || has_escape(decoded_path))
+        // Without an escape in the path none can be left after decoding it.
+        if !cfg.allow_double_escaping
+            && (decoded_path.contains(&b'+') || escaped_path && has_escape(decoded_path))
         {
             return Some(DOUBLE_ESCAPED);
         }
@@ -131,20 +140,18 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
         }
         // 9. Hidden segments (404.8), segment-exact.
         if segments(decoded_path).any(|seg| {
-            cfg.hidden_segments
-                .iter()
-                .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
+            cfg.hidden_lengths.may_have(seg.len())
+                && cfg
+                    .hidden_segments
+                    .iter()
+                    .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
         }) {
             return Some(HIDDEN_SEGMENT);
         }
         // 10. File extensions (404.7); no extension is `.`.
-        match cfg
-            .file_extensions
-            .iter()
-            .find(|(e, _)| e.as_bytes().eq_ignore_ascii_case(ext))
-        {
-            Some((_, false)) => return Some(FILE_EXTENSION),
-            Some((_, true)) => {}
+        match cfg.extension_index.get(ext) {
+            Some(false) => return Some(FILE_EXTENSION),
+            Some(true) => {}
             None if !cfg.file_extensions_allow_unlisted => return Some(FILE_EXTENSION),
             None => {}
         }
@@ -154,9 +161,10 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
         .always_allowed_query_strings
         .iter()
         .any(|q| q.as_bytes() == query);
-    let mut query_buf = [0u8; STACK_DECODE];
+    let mut query_buf;
     let mut query_heap = Vec::new();
-    let decoded_query = if cfg.unescape_query_string {
+    let decoded_query = if cfg.unescape_query_string && query.contains(&b'%') {
+        query_buf = [0u8; STACK_DECODE];
         decode(query, &mut query_buf, &mut query_heap)
     } else {
         query

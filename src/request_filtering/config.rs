@@ -596,7 +596,9 @@ impl RequestFilteringBuilder {
             verbs_allow_unlisted: self.verbs_allow_unlisted,
             verbs,
             file_extensions_allow_unlisted: self.file_extensions_allow_unlisted,
+            extension_index: ExtensionIndex::new(&file_extensions),
             file_extensions,
+            hidden_lengths: LengthMask::new(self.hidden_segments.iter().map(String::len)),
             hidden_segments: self.hidden_segments,
             deny_url_sequences: self.deny_url_sequences,
             deny_query_string_sequences: self.deny_query_string_sequences,
@@ -606,6 +608,53 @@ impl RequestFilteringBuilder {
             rules,
             limit_codes: self.limit_codes,
         })
+    }
+}
+
+/// File extension rows sorted by their lowercase form, searched by halving. Rows
+/// are unique ignoring ASCII case (the builder replaces a row given twice).
+#[derive(Debug, Default)]
+pub(crate) struct ExtensionIndex(Vec<(Box<[u8]>, bool)>);
+
+impl ExtensionIndex {
+    fn new(rows: &[(String, bool)]) -> Self {
+        let mut index: Vec<(Box<[u8]>, bool)> = rows
+            .iter()
+            .map(|(ext, allowed)| (ext.to_ascii_lowercase().into_bytes().into(), *allowed))
+            .collect();
+        index.sort_by(|a, b| a.0.cmp(&b.0));
+        Self(index)
+    }
+
+    /// The `allowed` flag of the row for `ext` (ASCII case ignored), if there is one.
+    pub(crate) fn get(&self, ext: &[u8]) -> Option<bool> {
+        let mut buf = [0u8; 32];
+        let found = if let Some(lower) = buf.get_mut(..ext.len()) {
+            // Typical extensions: lowercased on the stack, compared as slices.
+            lower.copy_from_slice(ext);
+            lower.make_ascii_lowercase();
+            self.0.binary_search_by(|(key, _)| (**key).cmp(lower))
+        } else {
+            let folded = ext.iter().map(u8::to_ascii_lowercase);
+            self.0
+                .binary_search_by(|(key, _)| key.iter().copied().cmp(folded.clone()))
+        };
+        found.ok().map(|i| self.0[i].1)
+    }
+}
+
+/// Which lengths a set of strings has (lengths of 63 and more share one bit).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LengthMask(u64);
+
+impl LengthMask {
+    fn new(lengths: impl Iterator<Item = usize>) -> Self {
+        Self(lengths.fold(0, |mask, len| mask | 1 << len.min(63)))
+    }
+
+    /// Whether some string of the set may have `len` bytes.
+    pub(crate) fn may_have(self, len: usize) -> bool {
+        self.0 & 1 << len.min(63) != 0
     }
 }
 
@@ -681,7 +730,11 @@ pub struct Config {
     pub(crate) verbs: Vec<(Method, bool)>,
     pub(crate) file_extensions_allow_unlisted: bool,
     pub(crate) file_extensions: Vec<(String, bool)>,
+    /// `file_extensions`, for a lookup per request.
+    pub(crate) extension_index: ExtensionIndex,
     pub(crate) hidden_segments: Vec<String>,
+    /// The lengths of `hidden_segments`: most segments need no comparison.
+    pub(crate) hidden_lengths: LengthMask,
     pub(crate) deny_url_sequences: Vec<String>,
     pub(crate) deny_query_string_sequences: Vec<String>,
     pub(crate) always_allowed_urls: Vec<String>,

@@ -327,7 +327,10 @@ pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
     let ascii = if value.is_ascii() {
         value.len()
     } else {
-        value.iter().position(|b| !b.is_ascii()).unwrap_or(value.len())
+        value
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(value.len())
     };
     let take = ascii.min(max);
     let at = out.len();
