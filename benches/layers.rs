@@ -50,7 +50,7 @@ fn bench_one<S, B>(
 static TRACING: Once = Once::new();
 
 fn success(c: &mut Criterion) {
-    TRACING.call_once(|| support::install_tracing(std::io::sink()));
+    TRACING.call_once(|| std::mem::forget(support::install_tracing(std::io::sink())));
     let (log, _guard) = support::w3c_log_null();
     let mut g = c.benchmark_group("success");
     bench_one(&mut g, support::STACKS[0], support::bare());

@@ -126,7 +126,7 @@ fn main() {
     };
     let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
 
-    support::install_tracing(std::io::sink());
+    let _tracing = support::install_tracing(std::io::sink());
     let (log, guard) = support::w3c_log_null();
     let handle = guard.handle();
     let flush_log = || handle.flush().expect("the log flushes");

@@ -117,18 +117,21 @@ pub fn trace_layer(
 /// Installs the global `tracing` subscriber of the `TraceLayer` stack: the fmt layer
 /// at `INFO`, no colours, writing through `tracing-appender`'s non-blocking writer
 /// to `writer`. Lossless (`lossy(false)`), like the W3C log's default.
-pub fn install_tracing<W: io::Write + Send + 'static>(writer: W) {
+///
+/// Dropping the returned guard writes out what is queued and stops the writer.
+pub fn install_tracing<W: io::Write + Send + 'static>(
+    writer: W,
+) -> tracing_appender::non_blocking::WorkerGuard {
     let (non_blocking, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(writer);
-    // The writer thread lives as long as the process.
-    std::mem::forget(guard);
     let subscriber = tracing_subscriber::fmt()
         .with_ansi(false)
         .with_max_level(Level::INFO)
         .with_writer(non_blocking)
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+    guard
 }
 
 /// The stacks compared on the success path, in the order they are reported.

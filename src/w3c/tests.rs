@@ -161,3 +161,27 @@ fn hostile_values_stay_one_column_each() {
     assert!(l.contains(" a++++b "), "{l}");
     assert!(l.contains(" /p%0D%0Ath a=%09b&c=%22d%22 "), "{l}");
 }
+
+#[test]
+fn long_values_spill_out_of_the_record() {
+    let fmt = format(
+        FieldSet::parse(["cs-uri-stem", "cs(User-Agent)", "cs(Cookie)", "cs-host"]).unwrap(),
+        vec![CustomField::request_header(
+            "X-Long",
+            http::HeaderName::from_static("x-long"),
+        )],
+    );
+    let path = format!("/{}", "p".repeat(300));
+    let cookie = format!("session={}", "c".repeat(3000));
+    let long = "l".repeat(500);
+    let mut req = request(&path);
+    let h = req.headers_mut();
+    h.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
+    h.insert("x-long", HeaderValue::from_str(&long).unwrap());
+    // No Host header: the URI's authority is logged.
+    *req.uri_mut() = format!("http://example.com:8080{path}").parse().unwrap();
+    assert_eq!(
+        line(&fmt, &req, &Response::new(()), 0),
+        format!("{path} Mozilla/5.0+(X11;+Linux) {cookie} example.com:8080 {long}")
+    );
+}
