@@ -63,6 +63,16 @@ impl Text {
         }
     }
 
+    /// Empties the text for another request, keeping a modest spill allocation.
+    fn clear(&mut self) {
+        self.len = 0;
+        if self.spill.capacity() > 4 * INLINE_TEXT {
+            self.spill = Vec::new();
+        } else {
+            self.spill.clear();
+        }
+    }
+
     fn push(&mut self, value: &[u8]) -> Span {
         let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
         let value = &value[..len as usize];
@@ -182,7 +192,53 @@ fn version_str(v: Version) -> &'static str {
 
 impl Record {
     /// Captures the request side. Cheap: reference-count bumps for what the fields use.
+    /// A record holding nothing, ready to be [filled](Self::fill).
+    pub(crate) fn empty() -> Self {
+        Record {
+            end_unix: 0,
+            method: None,
+            path: None,
+            query: None,
+            authority: None,
+            version: Version::HTTP_11,
+            user_agent: None,
+            cookie: None,
+            referer: None,
+            host: None,
+            text: Text::new(),
+            conn: None,
+            user: None,
+            status: 0,
+            substatus: 0,
+            win32: 0,
+            sc_bytes: 0,
+            cs_bytes: 0,
+            time_taken_ms: 0,
+            custom: Vec::new(),
+        }
+    }
+
+    /// Captures the request side into a new record.
+    #[cfg(test)]
     pub(crate) fn capture<B>(req: &Request<B>, fmt: &LineFormat) -> Self {
+        let mut rec = Self::empty();
+        rec.fill(req, fmt);
+        rec
+    }
+
+    /// Lets go of what the last request left (values that hold memory), keeping the
+    /// record's own buffers for the next one.
+    pub(crate) fn release(&mut self) {
+        self.method = None;
+        self.user = None;
+        self.custom.clear();
+        self.text.clear();
+    }
+
+    /// Captures the request side, overwriting every field. Cheap: reference-count
+    /// bumps, and copies of the text values the fields use into buffers the record
+    /// already has.
+    pub(crate) fn fill<B>(&mut self, req: &Request<B>, fmt: &LineFormat) {
         let f = fmt.fields;
         let h = req.headers();
         let cs_bytes = if f.contains(Field::BytesRecv) {
@@ -199,7 +255,8 @@ impl Record {
         } else {
             0
         };
-        let mut text = Text::new();
+        let text = &mut self.text;
+        text.clear();
         let mut get = |field: Field, name: header::HeaderName| {
             if f.contains(field) {
                 h.get(name).map(|v| text.push(v.as_bytes()))
@@ -225,42 +282,36 @@ impl Record {
         } else {
             None
         };
-        let custom = fmt
-            .custom
-            .iter()
-            .map(|c| match &c.source {
+        self.custom.clear();
+        self.custom
+            .extend(fmt.custom.iter().map(|c| match &c.source {
                 CustomSource::RequestHeader(name) => {
                     join_header(h, name).map(|v| CustomValue::Request(text.push(v.as_bytes())))
                 }
                 _ => None,
-            })
-            .collect();
-        Record {
-            end_unix: 0,
-            method: f.contains(Field::Method).then(|| req.method().clone()),
-            path,
-            query,
-            authority,
-            version: req.version(),
-            user_agent,
-            cookie,
-            referer,
-            host,
-            text,
-            conn: connection_info(req),
-            user: if f.contains(Field::UserName) {
-                req.extensions().get::<LogonUser>().cloned()
-            } else {
-                None
-            },
-            status: 0,
-            substatus: 0,
-            win32: 0,
-            sc_bytes: 0,
-            cs_bytes,
-            time_taken_ms: 0,
-            custom,
-        }
+            }));
+        self.end_unix = 0;
+        self.method = f.contains(Field::Method).then(|| req.method().clone());
+        self.path = path;
+        self.query = query;
+        self.authority = authority;
+        self.version = req.version();
+        self.user_agent = user_agent;
+        self.cookie = cookie;
+        self.referer = referer;
+        self.host = host;
+        self.conn = connection_info(req);
+        self.user = if f.contains(Field::UserName) {
+            req.extensions().get::<LogonUser>().cloned()
+        } else {
+            None
+        };
+        self.status = 0;
+        self.substatus = 0;
+        self.win32 = 0;
+        self.sc_bytes = 0;
+        self.cs_bytes = cs_bytes;
+        self.time_taken_ms = 0;
     }
 
     /// Captures the response side: status, the `IisError` detail, user, custom values

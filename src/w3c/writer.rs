@@ -173,6 +173,36 @@ pub(crate) enum Msg {
     Shutdown(SyncSender<()>),
 }
 
+/// Records the writer is done with, for the next requests: a request takes one
+/// instead of allocating, and the writer frees none.
+#[derive(Debug, Default)]
+pub(crate) struct Pool {
+    records: Mutex<Vec<Box<Record>>>,
+    max: usize,
+}
+
+impl Pool {
+    fn new(max: usize) -> Self {
+        Pool {
+            records: Mutex::new(Vec::new()),
+            max,
+        }
+    }
+
+    /// Returns `spare` records to the pool (freeing those beyond its size).
+    fn put(&self, spare: &mut Vec<Box<Record>>) {
+        if spare.is_empty() {
+            return;
+        }
+        if let Ok(mut records) = self.records.lock() {
+            let room = self.max.saturating_sub(records.len());
+            let keep = spare.len().min(room);
+            records.extend(spare.drain(..keep));
+        }
+        spare.clear();
+    }
+}
+
 /// The request side of the queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Queue {
@@ -180,9 +210,21 @@ pub(crate) struct Queue {
     policy: QueueFull,
     counters: Arc<Counters>,
     writer: Thread,
+    pool: Arc<Pool>,
 }
 
 impl Queue {
+    /// A record to fill: a recycled one when the pool has one at hand.
+    pub(crate) fn record(&self) -> Box<Record> {
+        // Never wait for the pool: a new record is cheaper than a wait.
+        if let Ok(mut records) = self.pool.records.try_lock() {
+            if let Some(rec) = records.pop() {
+                return rec;
+            }
+        }
+        Box::new(Record::empty())
+    }
+
     pub(crate) fn send(&self, rec: Box<Record>) {
         let sent = match self.tx.try_send(Msg::Line(rec)) {
             Ok(()) => true,
@@ -347,7 +389,8 @@ pub(crate) fn spawn(cfg: WriterConfig) -> io::Result<(Queue, W3cLogGuard)> {
     let counters = Arc::new(Counters::default());
     let policy = cfg.policy;
     let timeout = cfg.shutdown_timeout;
-    let mut worker = Worker::new(cfg, counters.clone());
+    let pool = Arc::new(Pool::new(cfg.queue_capacity));
+    let mut worker = Worker::new(cfg, counters.clone(), pool.clone());
     let thread = std::thread::Builder::new()
         .name("w3c-log-writer".into())
         .spawn(move || worker.run(&rx))?;
@@ -356,6 +399,7 @@ pub(crate) fn spawn(cfg: WriterConfig) -> io::Result<(Queue, W3cLogGuard)> {
         policy,
         counters,
         writer: thread.thread().clone(),
+        pool,
     };
     let guard = W3cLogGuard {
         tx,
@@ -389,10 +433,16 @@ struct Worker {
     cached_dt: [u8; 19],
     last_flush: Instant,
     retry_at: Option<Instant>,
+    pool: Arc<Pool>,
+    /// Written records on their way back to the pool.
+    spare: Vec<Box<Record>>,
 }
 
+/// How many written records the writer gathers before returning them to the pool.
+const SPARE_BATCH: usize = 32;
+
 impl Worker {
-    fn new(cfg: WriterConfig, counters: Arc<Counters>) -> Self {
+    fn new(cfg: WriterConfig, counters: Arc<Counters>, pool: Arc<Pool>) -> Self {
         let out = match cfg.sink {
             SinkKind::Files(_) => {
                 Output::Files(FileOutput::new(cfg.files, cfg.format.has_custom()))
@@ -417,6 +467,8 @@ impl Worker {
             cached_dt: [b'0'; 19],
             last_flush: Instant::now(),
             retry_at: None,
+            pool,
+            spare: Vec::with_capacity(SPARE_BATCH),
         }
     }
 
@@ -424,12 +476,14 @@ impl Worker {
         loop {
             let msg = if self.buf.is_empty() {
                 // Idle: sleep in the queue; the next line wakes the writer.
+                self.pool.put(&mut self.spare);
                 rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
             } else {
                 match rx.try_recv() {
                     Ok(msg) => Ok(msg),
                     Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
                     Err(TryRecvError::Empty) => {
+                        self.pool.put(&mut self.spare);
                         // Lines are buffered: nap rather than wait in the queue, so
                         // that requests queue their lines without waking this thread.
                         let wait = self.interval.saturating_sub(self.last_flush.elapsed());
@@ -441,8 +495,13 @@ impl Worker {
                 }
             };
             match msg {
-                Ok(Msg::Line(rec)) => {
+                Ok(Msg::Line(mut rec)) => {
                     self.line(&rec);
+                    rec.release();
+                    self.spare.push(rec);
+                    if self.spare.len() >= SPARE_BATCH {
+                        self.pool.put(&mut self.spare);
+                    }
                     if self.buf.len() >= BUFFER_SIZE {
                         self.flush(false);
                     }
