@@ -139,13 +139,7 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
             return Some(URL_SEQUENCE);
         }
         // 9. Hidden segments (404.8), segment-exact.
-        if segments(decoded_path).any(|seg| {
-            cfg.hidden_lengths.may_have(seg.len())
-                && cfg
-                    .hidden_segments
-                    .iter()
-                    .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
-        }) {
+        if !cfg.hidden_segments.is_empty() && has_hidden_segment(cfg, decoded_path) {
             return Some(HIDDEN_SEGMENT);
         }
         // 10. File extensions (404.7); no extension is `.`.
@@ -260,6 +254,29 @@ fn decode<'a>(raw: &'a [u8], buf: &'a mut [u8; STACK_DECODE], heap: &'a mut Vec<
         i += 1;
     }
     &out[..n]
+}
+
+/// Whether a segment of `path` is a hidden segment (whole segment, ASCII case
+/// ignored). A plain loop: the path is scanned once and most segments are ruled out
+/// by their length alone.
+fn has_hidden_segment(cfg: &Config, path: &[u8]) -> bool {
+    let hidden = |seg: &[u8]| {
+        cfg.hidden_lengths.may_have(seg.len())
+            && cfg
+                .hidden_segments
+                .iter()
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
+    };
+    let mut start = 0;
+    for (i, &b) in path.iter().enumerate() {
+        if b == b'/' || b == b'\\' {
+            if hidden(&path[start..i]) {
+                return true;
+            }
+            start = i + 1;
+        }
+    }
+    hidden(&path[start..])
 }
 
 /// The path's segments, split on `/` and `\` (IIS normalises the latter).

@@ -478,6 +478,7 @@ mod tests {
                 "ab\u{a0}\u{3000}cd\u{1f600}e".as_bytes(),
                 b"ascii then \xff\xfe bad \xc3",
                 b"\x80",
+                b"0123456789abcdef\x7f0123456789 abcdef\t0123456789abcdefghijklmn",
             ]
             .map(<[u8]>::to_vec),
         );

@@ -449,13 +449,25 @@ fn push_ip(out: &mut Vec<u8>, addr: Option<SocketAddr>) {
         Some(ip) if !ip.is_unspecified() => match ip {
             IpAddr::V4(v4) => {
                 // Dotted decimal without the formatting machinery: every line has two.
-                let mut itoa = itoa::Buffer::new();
+                let mut text = [0u8; 15];
+                let mut n = 0;
                 for (i, octet) in v4.octets().into_iter().enumerate() {
                     if i > 0 {
-                        out.push(b'.');
+                        text[n] = b'.';
+                        n += 1;
                     }
-                    out.extend_from_slice(itoa.format(octet).as_bytes());
+                    if octet >= 100 {
+                        text[n] = b'0' + octet / 100;
+                        n += 1;
+                    }
+                    if octet >= 10 {
+                        text[n] = b'0' + octet / 10 % 10;
+                        n += 1;
+                    }
+                    text[n] = b'0' + octet % 10;
+                    n += 1;
                 }
+                out.extend_from_slice(&text[..n]);
             }
             IpAddr::V6(v6) => {
                 let _ = write!(out, "{v6}");

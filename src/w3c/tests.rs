@@ -185,3 +185,22 @@ fn long_values_spill_out_of_the_record() {
         format!("{path} Mozilla/5.0+(X11;+Linux) {cookie} example.com:8080 {long}")
     );
 }
+
+#[test]
+fn ipv4_addresses_of_every_width() {
+    let fmt = format(FieldSet::parse(["s-ip", "c-ip"]).unwrap(), vec![]);
+    for (remote, local) in [
+        ("203.0.113.255", "1.20.100.0"),
+        ("9.99.199.254", "255.255.255.255"),
+    ] {
+        let mut req = Request::new(());
+        req.extensions_mut().insert(ConnectionInfo::new(
+            format!("{remote}:1").parse().unwrap(),
+            format!("{local}:80").parse().unwrap(),
+        ));
+        assert_eq!(
+            line(&fmt, &req, &Response::new(()), 0),
+            format!("{local} {remote}")
+        );
+    }
+}
