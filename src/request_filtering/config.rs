@@ -611,36 +611,59 @@ impl RequestFilteringBuilder {
     }
 }
 
-/// File extension rows sorted by their lowercase form, searched by halving. Rows
-/// are unique ignoring ASCII case (the builder replaces a row given twice).
+/// File extension rows, looked up by halving. Rows are unique ignoring ASCII case
+/// (the builder replaces a row given twice).
+///
+/// Extensions of up to seven bytes (nearly all) are packed, lowercased, into one
+/// integer with their length, so a lookup compares integers; longer ones are kept
+/// as lowercase bytes.
 #[derive(Debug, Default)]
-pub(crate) struct ExtensionIndex(Vec<(Box<[u8]>, bool)>);
+pub(crate) struct ExtensionIndex {
+    short: Vec<(u64, bool)>,
+    long: Vec<(Box<[u8]>, bool)>,
+}
 
 impl ExtensionIndex {
     fn new(rows: &[(String, bool)]) -> Self {
-        let mut index: Vec<(Box<[u8]>, bool)> = rows
-            .iter()
-            .map(|(ext, allowed)| (ext.to_ascii_lowercase().into_bytes().into(), *allowed))
-            .collect();
-        index.sort_by(|a, b| a.0.cmp(&b.0));
-        Self(index)
+        let mut index = ExtensionIndex::default();
+        for (ext, allowed) in rows {
+            match pack(ext.as_bytes()) {
+                Some(key) => index.short.push((key, *allowed)),
+                None => index
+                    .long
+                    .push((ext.to_ascii_lowercase().into_bytes().into(), *allowed)),
+            }
+        }
+        index.short.sort_by_key(|row| row.0);
+        index.long.sort_by(|a, b| a.0.cmp(&b.0));
+        index
     }
 
     /// The `allowed` flag of the row for `ext` (ASCII case ignored), if there is one.
     pub(crate) fn get(&self, ext: &[u8]) -> Option<bool> {
-        let mut buf = [0u8; 32];
-        let found = if let Some(lower) = buf.get_mut(..ext.len()) {
-            // Typical extensions: lowercased on the stack, compared as slices.
-            lower.copy_from_slice(ext);
-            lower.make_ascii_lowercase();
-            self.0.binary_search_by(|(key, _)| (**key).cmp(lower))
-        } else {
-            let folded = ext.iter().map(u8::to_ascii_lowercase);
-            self.0
-                .binary_search_by(|(key, _)| key.iter().copied().cmp(folded.clone()))
-        };
-        found.ok().map(|i| self.0[i].1)
+        if let Some(key) = pack(ext) {
+            let i = self.short.binary_search_by_key(&key, |row| row.0).ok()?;
+            return Some(self.short[i].1);
+        }
+        let folded = ext.iter().map(u8::to_ascii_lowercase);
+        let i = self
+            .long
+            .binary_search_by(|(key, _)| key.iter().copied().cmp(folded.clone()))
+            .ok()?;
+        Some(self.long[i].1)
     }
+}
+
+/// Up to seven bytes, lowercased, with their length in the top byte.
+fn pack(ext: &[u8]) -> Option<u64> {
+    if ext.len() > 7 {
+        return None;
+    }
+    let mut bytes = [0u8; 8];
+    bytes[..ext.len()].copy_from_slice(ext);
+    bytes.make_ascii_lowercase();
+    bytes[7] = ext.len() as u8;
+    Some(u64::from_le_bytes(bytes))
 }
 
 /// Which lengths a set of strings has (lengths of 63 and more share one bit).
