@@ -175,6 +175,8 @@ pub(crate) enum Msg {
 
 /// Records the writer is done with, for the next requests: a request takes one
 /// instead of allocating, and the writer frees none.
+// The records stay boxed: a box moves through the queue and back as one pointer.
+#[allow(clippy::vec_box)]
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
     records: Mutex<Vec<Box<Record>>>,
@@ -190,6 +192,7 @@ impl Pool {
     }
 
     /// Returns `spare` records to the pool (freeing those beyond its size).
+    #[allow(clippy::vec_box)]
     fn put(&self, spare: &mut Vec<Box<Record>>) {
         if spare.is_empty() {
             return;
@@ -435,6 +438,7 @@ struct Worker {
     retry_at: Option<Instant>,
     pool: Arc<Pool>,
     /// Written records on their way back to the pool.
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<Record>>,
 }
 
