@@ -11,7 +11,8 @@
 //! - `error_page`: a 404.3 answered with the detailed page (loopback client) and
 //!   with the custom page (remote client).
 //! - `w3c_writer`: lines per second through the log layer into a file (and into
-//!   nothing), timed until the writer has flushed them all.
+//!   nothing), timed until the writer has flushed them all; and the writer thread's
+//!   own CPU time per line written to a file (what it can sustain).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -108,6 +109,26 @@ fn lines(log: &W3cLogLayer, iters: u64) -> Duration {
     start.elapsed()
 }
 
+/// The id of the newest thread of this process named `name` (Linux).
+fn newest_thread(name: &str) -> Option<u32> {
+    std::fs::read_dir("/proc/self/task")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|tid| {
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
+                .is_ok_and(|comm| comm.trim() == name)
+        })
+        .max()
+}
+
+/// How long thread `tid` has run on a CPU, from the scheduler's statistics (Linux).
+fn thread_cpu(tid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    let ns = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
 fn w3c_writer(c: &mut Criterion) {
     let dir: PathBuf = std::env::temp_dir().join(format!("tower-iis-bench-{}", std::process::id()));
     let mut g = c.benchmark_group("w3c_writer");
@@ -124,6 +145,17 @@ fn w3c_writer(c: &mut Criterion) {
         g.bench_function("lines to a file", |b| {
             b.iter_custom(|iters| lines(&log, iters))
         });
+        // The writer's own cost: its thread's CPU time per line, whatever the load
+        // and however fast requests come in.
+        if let Some(tid) = newest_thread("w3c-log-writer").filter(|t| thread_cpu(*t).is_some()) {
+            g.bench_function("writer CPU per line, to a file", |b| {
+                b.iter_custom(|iters| {
+                    let before = thread_cpu(tid).unwrap_or_default();
+                    lines(&log, iters);
+                    thread_cpu(tid).unwrap_or_default().saturating_sub(before)
+                });
+            });
+        }
         let stats = guard.handle().stats();
         assert_eq!((stats.dropped, stats.io_errors), (0, 0));
     }
