@@ -1,6 +1,6 @@
 //! The log layer's cost in allocations on the success path: at most one per request
-//! amortised (records are recycled, so a warm log allocates next to nothing),
-//! writer thread included. Counted with a global allocator over many requests.
+//! amortised, writer thread included (records are recycled, so a warm log usually
+//! allocates next to nothing). Counted with a global allocator over many requests.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
@@ -104,14 +104,16 @@ fn a_warm_log_allocates_at_most_one_per_request() {
     let n = 1000;
     // Warm up: the writer's buffers, the record pool.
     allocations(&mut logged, 2 * n, &flush);
-    let bare_count = allocations(&mut bare, n, &|| {});
+    // Both runs end with a flush, so its own allocations cancel out.
+    let bare_count = allocations(&mut bare, n, &flush);
     let logged_count = allocations(&mut logged, n, &flush);
     let added = logged_count.saturating_sub(bare_count);
+    // Recycled records make it far fewer in practice; how many depends on how well
+    // the writer keeps up (a loaded machine, a debug build), so only the promise is
+    // checked here. `cargo bench --bench per_request` shows the usual figure.
     assert!(
         added <= n,
         "the log layer added {added} allocations over {n} requests"
     );
-    // Recycled records: far fewer than one per request in practice.
-    assert!(added < n / 10, "{added} allocations over {n} requests");
     assert_eq!(handle.stats().lines, 3 * n as u64);
 }

@@ -431,6 +431,7 @@ struct Worker {
     counters: Arc<Counters>,
     interval: Duration,
     buf: Vec<u8>,
+    /// A line held aside while the lines before it go to the previous file.
     line: Vec<u8>,
     cached_sec: i64,
     cached_dt: [u8; 19],
@@ -465,8 +466,8 @@ impl Worker {
             clock: cfg.clock,
             counters,
             interval: cfg.flush_interval,
-            buf: Vec::with_capacity(BUFFER_SIZE),
-            line: Vec::with_capacity(1024),
+            buf: Vec::with_capacity(BUFFER_SIZE + 4096),
+            line: Vec::new(),
             cached_sec: i64::MIN,
             cached_dt: [b'0'; 19],
             last_flush: Instant::now(),
@@ -543,15 +544,17 @@ impl Worker {
 
     fn line(&mut self, rec: &Record) {
         let dt = self.datetime(rec.end_unix);
-        self.line.clear();
-        rec.write_line(&mut self.line, &self.format, &dt);
+        // Formatted straight into the batch buffer; taken back out if it cannot stay.
+        let mut start = self.buf.len();
+        rec.write_line(&mut self.buf, &self.format, &dt);
+        let line_len = self.buf.len() - start;
         if self.also_tracing || matches!(self.out, Output::Tracing) {
-            let line = String::from_utf8_lossy(&self.line);
+            let line = String::from_utf8_lossy(&self.buf[start..]);
             tracing::info!(target: "tower_iis::w3c::access", w3c_fields = %self.fields_line, "{line}");
         }
         let switched = match &mut self.out {
             Output::Files(files) => {
-                let len = self.line.len() as u64 + 2;
+                let len = line_len as u64 + 2;
                 let switched = files.select(rec.end_unix, len, &self.format);
                 files.size += len;
                 switched
@@ -559,23 +562,29 @@ impl Worker {
             _ => false,
         };
         if switched {
-            // A new file: what is buffered belongs to the old one.
-            if !self.buf.is_empty() {
+            // A new file: what is buffered before this line belongs to the old one.
+            if start > 0 {
+                self.line.clear();
+                self.line.extend_from_slice(&self.buf[start..]);
+                self.buf.truncate(start);
                 self.write_out();
+                start = self.buf.len();
+                self.buf.extend_from_slice(&self.line);
             }
             if let Output::Files(files) = &mut self.out {
                 files.switch();
             }
         }
         if matches!(self.out, Output::Tracing) {
+            self.buf.truncate(start);
             self.counters.lines.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if self.buf.len() + self.line.len() + 2 > MAX_PENDING {
+        if self.buf.len() + 2 > MAX_PENDING {
+            self.buf.truncate(start);
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.buf.extend_from_slice(&self.line);
         self.buf.extend_from_slice(b"\r\n");
         self.counters.lines.fetch_add(1, Ordering::Relaxed);
     }
