@@ -88,6 +88,19 @@ where
     S: Service<Request<String>, Response = http::Response<B>, Error = std::convert::Infallible>,
     B: Body,
 {
+    measure_with(svc, n, settle, request)
+}
+
+fn measure_with<S, B>(
+    svc: &mut S,
+    n: usize,
+    settle: &dyn Fn(),
+    request: impl Fn() -> Request<String>,
+) -> Counts
+where
+    S: Service<Request<String>, Response = http::Response<B>, Error = std::convert::Infallible>,
+    B: Body,
+{
     // Warm up: lazy statics, thread-locals, the writers' buffers.
     for _ in 0..1000 {
         black_box(call(svc, request()));
@@ -150,6 +163,26 @@ fn main() {
     }
     if wanted(names[4]) {
         rows.push((names[4], measure(&mut support::trace(), n, &wait_trace)));
+    }
+    // The error path, per page: 404.3 to a loopback client (detailed page) and to
+    // a remote one (custom page). Only on request (`--only "detailed 404.3"`).
+    for (name, local) in [("detailed 404.3", true), ("custom 404.3", false)] {
+        if only.as_deref() == Some(name) {
+            let mut svc = tower::Layer::layer(
+                &tower_iis::HttpErrorsLayer::new(),
+                tower::service_fn(support::not_found_mime::<String>),
+            );
+            let conn = if local {
+                tower_iis::ConnectionInfo::new(
+                    "127.0.0.1:50412".parse().unwrap(),
+                    "127.0.0.1:80".parse().unwrap(),
+                )
+            } else {
+                support::connection()
+            };
+            let req = move || support::request_from(conn);
+            rows.push((name, measure_with(&mut svc, n, &nothing, req)));
+        }
     }
     assert!(
         !rows.is_empty(),
