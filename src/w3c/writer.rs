@@ -678,6 +678,8 @@ struct FileOutput {
     retained_once: bool,
     /// The latest line time seen (time-based periods).
     latest: i64,
+    /// The second whose lines are known to belong to the current file.
+    checked: i64,
 }
 
 impl FileOutput {
@@ -701,6 +703,7 @@ impl FileOutput {
             header_len: 0,
             retained_once: false,
             latest: i64::MIN,
+            checked: i64::MIN,
         }
     }
 
@@ -742,6 +745,10 @@ impl FileOutput {
         // Lines finish slightly out of order; never go back to an earlier file.
         let unix = unix.max(self.latest);
         self.latest = unix;
+        // Most lines fall in the second of the line before: no calendar work.
+        if self.key.is_some() && unix == self.checked {
+            return false;
+        }
         let local = unix + self.zone.offset_secs(unix);
         let c = Civil::from_unix(local);
         let month = u64::from(c.year.max(0).unsigned_abs()) * 100 + u64::from(c.month);
@@ -752,6 +759,7 @@ impl FileOutput {
             _ => month,
         };
         if self.key == Some(key) {
+            self.checked = unix;
             return false;
         }
         let name = period_name(self.opts.period, &c, self.custom).unwrap_or_default();
