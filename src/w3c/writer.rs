@@ -13,6 +13,11 @@
 //! Only an idle writer (nothing buffered) sleeps in the queue and is woken by the
 //! next line. Waking a thread costs a system call, far more than the line itself.
 //!
+//! What a request leaves for its line (about 1 KB, its text values copied out of
+//! the request) is recycled: the writer hands written records back to a pool that
+//! requests take from, so a warm log allocates nothing per request. The pool keeps
+//! at most as many records as the queue holds.
+//!
 //! When the queue is full, a finishing request waits for room by default, so no line
 //! is lost. [`QueueFull::Drop`] makes it drop the line and count it instead.
 //!
