@@ -191,7 +191,6 @@ fn version_str(v: Version) -> &'static str {
 }
 
 impl Record {
-    /// Captures the request side. Cheap: reference-count bumps for what the fields use.
     /// A record holding nothing, ready to be [filled](Self::fill).
     pub(crate) fn empty() -> Self {
         Record {

@@ -182,7 +182,7 @@ pub(crate) enum Msg {
 /// instead of allocating, and the writer frees none.
 // The records stay boxed: a box moves through the queue and back as one pointer.
 #[allow(clippy::vec_box)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Pool {
     records: Mutex<Vec<Box<Record>>>,
     max: usize,
