@@ -49,46 +49,56 @@ impl RequestContext {
 
     /// `http://host:port` with an explicit port, as IIS prints the requested URL.
     pub(crate) fn origin(&self) -> String {
+        let mut url = String::with_capacity(64);
+        self.write_origin(&mut url);
+        url
+    }
+
+    /// [`origin`](Self::origin), written into `out` (no intermediate strings).
+    fn write_origin(&self, out: &mut String) {
         let tls = self.is_tls();
-        let scheme = if tls { "https" } else { "http" };
+        out.push_str(if tls { "https://" } else { "http://" });
         let host_text = self
             .uri
             .authority()
-            .map(|a| a.as_str().to_owned())
-            .or_else(|| {
-                self.host
-                    .as_ref()
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_owned)
-            });
+            .map(http::uri::Authority::as_str)
+            .or_else(|| self.host.as_ref().and_then(|h| h.to_str().ok()));
         // Split "name:port", keeping IPv6 literals ("[::1]:8080") whole.
-        let (mut name, mut port) = match host_text.as_deref() {
+        let (name, port) = match host_text {
             Some(h) if !h.is_empty() => split_host_port(h),
-            _ => (String::new(), None),
+            _ => ("", None),
         };
-        if !valid_host(&name) {
-            name.clear();
-            port = None;
-        }
+        let (name, port) = if valid_host(name) {
+            (name, port)
+        } else {
+            ("", None)
+        };
         if name.is_empty() {
-            name = match self.conn {
-                Some(c) if !c.local.ip().is_unspecified() => match c.local.ip() {
-                    std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                    ip => ip.to_string(),
-                },
-                _ => "localhost".to_owned(),
-            };
+            match self.conn {
+                Some(c) if !c.local.ip().is_unspecified() => {
+                    let _ = match c.local.ip() {
+                        std::net::IpAddr::V6(v6) => write!(out, "[{v6}]"),
+                        ip => write!(out, "{ip}"),
+                    };
+                }
+                _ => out.push_str("localhost"),
+            }
+        } else {
+            out.push_str(name);
         }
         let port = port
             .or_else(|| self.conn.map(|c| c.local.port()).filter(|p| *p != 0))
             .unwrap_or(if tls { 443 } else { 80 });
-        format!("{scheme}://{name}:{port}")
+        out.push(':');
+        out.push_str(itoa::Buffer::new().format(port));
     }
 
     /// The requested URL as IIS shows it: absolute, explicit port, no query.
     pub(crate) fn requested_url(&self) -> String {
-        let mut url = self.origin();
-        url.push_str(self.uri.path());
+        let path = self.uri.path();
+        let mut url = String::with_capacity(64 + path.len());
+        self.write_origin(&mut url);
+        url.push_str(path);
         url
     }
 
@@ -143,20 +153,21 @@ impl RequestContext {
     }
 }
 
-fn split_host_port(h: &str) -> (String, Option<u16>) {
+fn split_host_port(h: &str) -> (&str, Option<u16>) {
     if let Some(rest) = h.strip_prefix('[') {
         if let Some(end) = rest.find(']') {
-            let name = format!("[{}]", &rest[..end]);
+            // "[" + the address + "]"
+            let name = &h[..end + 2];
             let port = rest[end + 1..]
                 .strip_prefix(':')
                 .and_then(|p| p.parse().ok());
             return (name, port);
         }
-        return (String::new(), None);
+        return ("", None);
     }
     match h.rsplit_once(':') {
-        Some((name, port)) => (name.to_owned(), port.parse().ok()),
-        None => (h.to_owned(), None),
+        Some((name, port)) => (name, port.parse().ok()),
+        None => (h, None),
     }
 }
 
@@ -243,6 +254,12 @@ pub(crate) struct PageSettings {
     pub(crate) more_information_link: String,
 }
 
+/// The detailed page. `summary`, `causes`, `things_to_try` and `more_information`
+/// are this crate's own constant text (the catalog's advice and the constants
+/// below), written without escaping (`|safe`): none holds `<`, `>` or `&`
+/// (`tests::constant_page_text_needs_no_escaping`), and escaping them was a third of
+/// the page's rendering time. Everything else, request-derived values above all, is
+/// escaped.
 #[derive(Template)]
 #[template(path = "detailed.html")]
 struct DetailedPage<'a> {
@@ -508,6 +525,31 @@ fn json_string(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn constant_page_text_needs_no_escaping() {
+        let plain = |text: &str| {
+            assert!(
+                !text.contains(['<', '>', '&']),
+                "text written unescaped holds markup: {text}"
+            );
+        };
+        plain(super::CONFIG_SUMMARY);
+        plain(super::MORE_INFORMATION);
+        let statuses = crate::catalog::all()
+            .iter()
+            .map(crate::catalog::CodeInfo::status)
+            .chain((400..600).flat_map(|code| (0..40).map(move |sub| IisStatus::new(code, sub))));
+        for status in statuses {
+            let advice = crate::catalog::advice_for(status);
+            plain(advice.summary);
+            advice
+                .causes
+                .iter()
+                .chain(advice.things_to_try)
+                .for_each(|t| plain(t));
+        }
+    }
+
     use super::*;
 
     fn ctx(host: Option<&str>, path: &str) -> RequestContext {

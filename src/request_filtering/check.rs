@@ -94,13 +94,23 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
         .always_allowed_urls
         .iter()
         .any(|u| u.as_bytes().eq_ignore_ascii_case(path));
-    let mut path_buf = [0u8; STACK_DECODE];
+    // The buffer is only zeroed for a path that has something to decode.
+    let mut path_buf;
     let mut path_heap = Vec::new();
-    let decoded_path = decode(path, &mut path_buf, &mut path_heap);
+    let (escaped_path, plus_in_path) = has_percent_and_plus(path);
+    let decoded_path = if escaped_path {
+        path_buf = [0u8; STACK_DECODE];
+        decode(path, &mut path_buf, &mut path_heap)
+    } else {
+        path
+    };
 
     if !url_allowed {
         // 5. Double escaping (404.11): decoding again would change the path, or a `+`.
-        if !cfg.allow_double_escaping && (decoded_path.contains(&b'+') || has_escape(decoded_path))
+        // Without an escape in the path none can be left after decoding it.
+        if !cfg.allow_double_escaping
+            && (plus_in_path
+                || escaped_path && (decoded_path.contains(&b'+') || has_escape(decoded_path)))
         {
             return Some(DOUBLE_ESCAPED);
         }
@@ -131,21 +141,13 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
             return Some(URL_SEQUENCE);
         }
         // 9. Hidden segments (404.8), segment-exact.
-        if segments(decoded_path).any(|seg| {
-            cfg.hidden_segments
-                .iter()
-                .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
-        }) {
+        if !cfg.hidden_segments.is_empty() && has_hidden_segment(cfg, decoded_path) {
             return Some(HIDDEN_SEGMENT);
         }
         // 10. File extensions (404.7); no extension is `.`.
-        match cfg
-            .file_extensions
-            .iter()
-            .find(|(e, _)| e.as_bytes().eq_ignore_ascii_case(ext))
-        {
-            Some((_, false)) => return Some(FILE_EXTENSION),
-            Some((_, true)) => {}
+        match cfg.extension_index.get(ext) {
+            Some(false) => return Some(FILE_EXTENSION),
+            Some(true) => {}
             None if !cfg.file_extensions_allow_unlisted => return Some(FILE_EXTENSION),
             None => {}
         }
@@ -155,9 +157,10 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
         .always_allowed_query_strings
         .iter()
         .any(|q| q.as_bytes() == query);
-    let mut query_buf = [0u8; STACK_DECODE];
+    let mut query_buf;
     let mut query_heap = Vec::new();
-    let decoded_query = if cfg.unescape_query_string {
+    let decoded_query = if cfg.unescape_query_string && query.contains(&b'%') {
+        query_buf = [0u8; STACK_DECODE];
         decode(query, &mut query_buf, &mut query_heap)
     } else {
         query
@@ -244,6 +247,40 @@ fn decode<'a>(raw: &'a [u8], buf: &'a mut [u8; STACK_DECODE], heap: &'a mut Vec<
         i += 1;
     }
     &out[..n]
+}
+
+/// Whether `s` holds a `%`, and whether it holds a `+`, in one pass that compiles to
+/// vector instructions.
+fn has_percent_and_plus(s: &[u8]) -> (bool, bool) {
+    let (mut percent, mut plus) = (false, false);
+    for &b in s {
+        percent |= b == b'%';
+        plus |= b == b'+';
+    }
+    (percent, plus)
+}
+
+/// Whether a segment of `path` is a hidden segment (whole segment, ASCII case
+/// ignored). A plain loop: the path is scanned once and most segments are ruled out
+/// by their length alone.
+fn has_hidden_segment(cfg: &Config, path: &[u8]) -> bool {
+    let hidden = |seg: &[u8]| {
+        cfg.hidden_lengths.may_have(seg.len())
+            && cfg
+                .hidden_segments
+                .iter()
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
+    };
+    let mut start = 0;
+    for (i, &b) in path.iter().enumerate() {
+        if b == b'/' || b == b'\\' {
+            if hidden(&path[start..i]) {
+                return true;
+            }
+            start = i + 1;
+        }
+    }
+    hidden(&path[start..])
 }
 
 /// The path's segments, split on `/` and `\` (IIS normalises the latter).

@@ -596,7 +596,9 @@ impl RequestFilteringBuilder {
             verbs_allow_unlisted: self.verbs_allow_unlisted,
             verbs,
             file_extensions_allow_unlisted: self.file_extensions_allow_unlisted,
+            extension_index: ExtensionIndex::new(&file_extensions),
             file_extensions,
+            hidden_lengths: LengthMask::new(self.hidden_segments.iter().map(String::len)),
             hidden_segments: self.hidden_segments,
             deny_url_sequences: self.deny_url_sequences,
             deny_query_string_sequences: self.deny_query_string_sequences,
@@ -606,6 +608,76 @@ impl RequestFilteringBuilder {
             rules,
             limit_codes: self.limit_codes,
         })
+    }
+}
+
+/// File extension rows, looked up by halving. Rows are unique ignoring ASCII case
+/// (the builder replaces a row given twice).
+///
+/// Extensions of up to seven bytes (nearly all) are packed, lowercased, into one
+/// integer with their length, so a lookup compares integers; longer ones are kept
+/// as lowercase bytes.
+#[derive(Debug, Default)]
+pub(crate) struct ExtensionIndex {
+    short: Vec<(u64, bool)>,
+    long: Vec<(Box<[u8]>, bool)>,
+}
+
+impl ExtensionIndex {
+    fn new(rows: &[(String, bool)]) -> Self {
+        let mut index = ExtensionIndex::default();
+        for (ext, allowed) in rows {
+            match pack(ext.as_bytes()) {
+                Some(key) => index.short.push((key, *allowed)),
+                None => index
+                    .long
+                    .push((ext.to_ascii_lowercase().into_bytes().into(), *allowed)),
+            }
+        }
+        index.short.sort_by_key(|row| row.0);
+        index.long.sort_by(|a, b| a.0.cmp(&b.0));
+        index
+    }
+
+    /// The `allowed` flag of the row for `ext` (ASCII case ignored), if there is one.
+    pub(crate) fn get(&self, ext: &[u8]) -> Option<bool> {
+        if let Some(key) = pack(ext) {
+            let i = self.short.binary_search_by_key(&key, |row| row.0).ok()?;
+            return Some(self.short[i].1);
+        }
+        let folded = ext.iter().map(u8::to_ascii_lowercase);
+        let i = self
+            .long
+            .binary_search_by(|(key, _)| key.iter().copied().cmp(folded.clone()))
+            .ok()?;
+        Some(self.long[i].1)
+    }
+}
+
+/// Up to seven bytes, lowercased, with their length in the top byte.
+fn pack(ext: &[u8]) -> Option<u64> {
+    if ext.len() > 7 {
+        return None;
+    }
+    let mut bytes = [0u8; 8];
+    bytes[..ext.len()].copy_from_slice(ext);
+    bytes.make_ascii_lowercase();
+    bytes[7] = ext.len() as u8;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// Which lengths a set of strings has (lengths of 63 and more share one bit).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LengthMask(u64);
+
+impl LengthMask {
+    fn new(lengths: impl Iterator<Item = usize>) -> Self {
+        Self(lengths.fold(0, |mask, len| mask | 1 << len.min(63)))
+    }
+
+    /// Whether some string of the set may have `len` bytes.
+    pub(crate) fn may_have(self, len: usize) -> bool {
+        self.0 & 1 << len.min(63) != 0
     }
 }
 
@@ -681,7 +753,11 @@ pub struct Config {
     pub(crate) verbs: Vec<(Method, bool)>,
     pub(crate) file_extensions_allow_unlisted: bool,
     pub(crate) file_extensions: Vec<(String, bool)>,
+    /// `file_extensions`, for a lookup per request.
+    pub(crate) extension_index: ExtensionIndex,
     pub(crate) hidden_segments: Vec<String>,
+    /// The lengths of `hidden_segments`: most segments need no comparison.
+    pub(crate) hidden_lengths: LengthMask,
     pub(crate) deny_url_sequences: Vec<String>,
     pub(crate) deny_query_string_sequences: Vec<String>,
     pub(crate) always_allowed_urls: Vec<String>,

@@ -173,6 +173,45 @@ async fn every_default_hidden_segment_is_denied() {
 }
 
 #[tokio::test]
+async fn hidden_segments_and_extensions_of_any_length_and_case() {
+    let long = "s".repeat(70);
+    let layer = RequestFilteringLayer::builder()
+        .hidden_segment(long.clone())
+        .deny_file_extension(".MixedCase")
+        .build()
+        .unwrap();
+    assert_denied(
+        send(layer.clone(), get(&format!("/{long}/a.txt"))).await,
+        "404.8",
+    );
+    let upper = long.to_ascii_uppercase();
+    assert_denied(
+        send(layer.clone(), get(&format!("/{upper}"))).await,
+        "404.8",
+    );
+    // Another segment of 63 bytes or more is compared, and passes.
+    assert_passed(send(layer.clone(), get(&format!("/{}", "t".repeat(64)))).await);
+    assert_denied(send(layer.clone(), get("/a.mixedCASE")).await, "404.7");
+    assert_passed(send(layer.clone(), get("/a.mixedcas")).await);
+    assert_passed(send(layer, get("/a.mixedcasex")).await);
+    // Extensions longer than the stack buffer are looked up too.
+    let ext = format!(".{}", "Long".repeat(10));
+    let layer = RequestFilteringLayer::builder()
+        .deny_file_extension(ext.clone())
+        .build()
+        .unwrap();
+    assert_denied(
+        send(
+            layer.clone(),
+            get(&format!("/x{}", ext.to_ascii_uppercase())),
+        )
+        .await,
+        "404.7",
+    );
+    assert_passed(send(layer, get(&format!("/x{ext}x"))).await);
+}
+
+#[tokio::test]
 async fn every_default_denied_extension_is_denied() {
     for ext in DEFAULT_DENIED_FILE_EXTENSIONS {
         assert_denied(

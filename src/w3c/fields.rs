@@ -321,13 +321,34 @@ pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
         out.push(b'-');
         return;
     }
-    // Fast path: plain printable ASCII is copied as is.
-    if value.len() <= max && value.iter().all(|b| (0x21..0x7f).contains(b)) {
-        out.extend_from_slice(value);
+    // The ASCII part (all of a typical value) a byte at a time: printable bytes are
+    // copied, space and control bytes (the only ASCII white space and control
+    // characters) become `+`.
+    let ascii = if value.is_ascii() {
+        value.len()
+    } else {
+        value
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(value.len())
+    };
+    let take = ascii.min(max);
+    let at = out.len();
+    out.extend_from_slice(&value[..take]);
+    for b in &mut out[at..] {
+        // A select rather than a branch: the loop compiles to vector instructions.
+        *b = if b.wrapping_sub(0x21) < 0x7f - 0x21 {
+            *b
+        } else {
+            b'+'
+        };
+    }
+    if take < ascii || ascii == value.len() {
         return;
     }
-    let start = out.len();
-    'outer: for chunk in value.utf8_chunks() {
+    // The rest, from the first non-ASCII byte (a character boundary), by character.
+    let start = out.len() - take;
+    'outer: for chunk in value[ascii..].utf8_chunks() {
         for c in chunk.valid().chars() {
             let len = c.len_utf8();
             if out.len() - start + len > max {
@@ -415,6 +436,59 @@ mod tests {
         out.clear();
         push_value_limited(&mut out, b"abcdef", 4);
         assert_eq!(out, b"abcd");
+    }
+
+    /// Character by character, as values were sanitised before the ASCII fast path.
+    fn by_char(value: &[u8], max: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        if value.is_empty() {
+            out.push(b'-');
+            return out;
+        }
+        'outer: for chunk in value.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if out.len() + c.len_utf8() > max {
+                    break 'outer;
+                }
+                if c.is_whitespace() || c.is_control() || c == '\u{feff}' {
+                    out.push(b'+');
+                } else {
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+            }
+            for _ in chunk.invalid() {
+                if out.len() >= max {
+                    break 'outer;
+                }
+                out.push(b'+');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ascii_fast_path_matches_the_character_rules() {
+        let mut values: Vec<Vec<u8>> = (0u8..=0x7f).map(|b| vec![b'a', b, b'z']).collect();
+        values.extend(
+            [
+                &b"Mozilla/5.0 (Windows NT 10.0; Win64; x64)"[..],
+                b"a\x0b\x0c\x1c\x1d\x1e\x1fb",
+                "caf\u{e9} au lait".as_bytes(),
+                "\u{feff}bom".as_bytes(),
+                "ab\u{a0}\u{3000}cd\u{1f600}e".as_bytes(),
+                b"ascii then \xff\xfe bad \xc3",
+                b"\x80",
+                b"0123456789abcdef\x7f0123456789 abcdef\t0123456789abcdefghijklmn",
+            ]
+            .map(<[u8]>::to_vec),
+        );
+        for value in &values {
+            for max in (0..24).chain([usize::MAX]) {
+                let mut out = Vec::new();
+                push_value_limited(&mut out, value, max);
+                assert_eq!(out, by_char(value, max), "{value:?} max {max}");
+            }
+        }
     }
 
     #[test]

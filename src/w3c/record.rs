@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, Response, Uri, Version};
+use http::{Method, Request, Response, Version};
 
 use super::fields::MAX_CUSTOM_FIELD_LENGTH;
 use super::fields::{push_value, push_value_limited, CustomField, CustomSource, Field, FieldSet};
@@ -23,8 +23,92 @@ pub const WIN32_CONNECTION_ABORTED: u32 = 1236;
 /// A custom field's captured value.
 #[derive(Debug, Clone)]
 pub(crate) enum CustomValue {
+    /// A request header's value, in the record's [`Text`].
+    Request(Span),
+    /// A response header's value.
     Header(HeaderValue),
     Text(String),
+}
+
+/// Room inside a [`Record`] for the request's text values: a browser's path, query,
+/// `User-Agent` and `Referer` fit, so the record stays one allocation.
+const INLINE_TEXT: usize = 640;
+
+/// Where one captured value lies in a [`Text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// The request's text values the line needs, copied out of the request.
+///
+/// The server's buffers (hyper's header values and URI share the connection's read
+/// buffer) are so released with the request instead of when the writer gets to the
+/// line, and the server can reuse them.
+#[derive(Clone)]
+pub(crate) struct Text {
+    len: usize,
+    inline: [u8; INLINE_TEXT],
+    /// Values that did not fit inline (long cookies, say).
+    spill: Vec<u8>,
+}
+
+impl Text {
+    fn new() -> Self {
+        Text {
+            len: 0,
+            inline: [0; INLINE_TEXT],
+            spill: Vec::new(),
+        }
+    }
+
+    /// Empties the text for another request, keeping a modest spill allocation.
+    fn clear(&mut self) {
+        self.len = 0;
+        if self.spill.capacity() > 4 * INLINE_TEXT {
+            self.spill = Vec::new();
+        } else {
+            self.spill.clear();
+        }
+    }
+
+    fn push(&mut self, value: &[u8]) -> Span {
+        let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
+        let value = &value[..len as usize];
+        if let Some(room) = self.inline.get_mut(self.len..self.len + value.len()) {
+            room.copy_from_slice(value);
+            let start = self.len as u32;
+            self.len += value.len();
+            Span { start, len }
+        } else {
+            let start = u32::try_from(INLINE_TEXT + self.spill.len()).unwrap_or(u32::MAX);
+            self.spill.extend_from_slice(value);
+            Span { start, len }
+        }
+    }
+
+    pub(crate) fn get(&self, span: Option<Span>) -> &[u8] {
+        let Some(Span { start, len }) = span else {
+            return b"";
+        };
+        let (start, len) = (start as usize, len as usize);
+        if start < INLINE_TEXT {
+            &self.inline[start..start + len]
+        } else {
+            self.spill
+                .get(start - INLINE_TEXT..start - INLINE_TEXT + len)
+                .unwrap_or(b"")
+        }
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Text")
+            .field("len", &(self.len + self.spill.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything the line needs, captured from the request, the response and the end of
@@ -33,12 +117,17 @@ pub(crate) enum CustomValue {
 pub(crate) struct Record {
     pub(crate) end_unix: i64,
     pub(crate) method: Option<Method>,
-    pub(crate) uri: Option<Uri>,
+    pub(crate) path: Option<Span>,
+    /// `None` without a `?` in the target.
+    pub(crate) query: Option<Span>,
+    /// The URI's authority (HTTP/2 requests have no `Host` header).
+    pub(crate) authority: Option<Span>,
     pub(crate) version: Version,
-    pub(crate) user_agent: Option<HeaderValue>,
-    pub(crate) cookie: Option<HeaderValue>,
-    pub(crate) referer: Option<HeaderValue>,
-    pub(crate) host: Option<HeaderValue>,
+    pub(crate) user_agent: Option<Span>,
+    pub(crate) cookie: Option<Span>,
+    pub(crate) referer: Option<Span>,
+    pub(crate) host: Option<Span>,
+    pub(crate) text: Text,
     pub(crate) conn: Option<ConnectionInfo>,
     pub(crate) user: Option<LogonUser>,
     pub(crate) status: u16,
@@ -102,12 +191,55 @@ fn version_str(v: Version) -> &'static str {
 }
 
 impl Record {
-    /// Captures the request side. Cheap: reference-count bumps for what the fields use.
+    /// A record holding nothing, ready to be [filled](Self::fill).
+    pub(crate) fn empty() -> Self {
+        Record {
+            end_unix: 0,
+            method: None,
+            path: None,
+            query: None,
+            authority: None,
+            version: Version::HTTP_11,
+            user_agent: None,
+            cookie: None,
+            referer: None,
+            host: None,
+            text: Text::new(),
+            conn: None,
+            user: None,
+            status: 0,
+            substatus: 0,
+            win32: 0,
+            sc_bytes: 0,
+            cs_bytes: 0,
+            time_taken_ms: 0,
+            custom: Vec::new(),
+        }
+    }
+
+    /// Captures the request side into a new record.
+    #[cfg(test)]
     pub(crate) fn capture<B>(req: &Request<B>, fmt: &LineFormat) -> Self {
+        let mut rec = Self::empty();
+        rec.fill(req, fmt);
+        rec
+    }
+
+    /// Lets go of what the last request left (values that hold memory), keeping the
+    /// record's own buffers for the next one.
+    pub(crate) fn release(&mut self) {
+        self.method = None;
+        self.user = None;
+        self.custom.clear();
+        self.text.clear();
+    }
+
+    /// Captures the request side, overwriting every field. Cheap: reference-count
+    /// bumps, and copies of the text values the fields use into buffers the record
+    /// already has.
+    pub(crate) fn fill<B>(&mut self, req: &Request<B>, fmt: &LineFormat) {
         let f = fmt.fields;
         let h = req.headers();
-        let want_uri =
-            f.contains(Field::UriStem) || f.contains(Field::UriQuery) || f.contains(Field::Host);
         let cs_bytes = if f.contains(Field::BytesRecv) {
             // Request line + headers + blank line as HTTP/1.1 would send them, plus the
             // declared body length.
@@ -122,44 +254,63 @@ impl Record {
         } else {
             0
         };
-        let get = |field: Field, name: header::HeaderName| {
+        let text = &mut self.text;
+        text.clear();
+        let mut get = |field: Field, name: header::HeaderName| {
             if f.contains(field) {
-                h.get(name).cloned()
+                h.get(name).map(|v| text.push(v.as_bytes()))
             } else {
                 None
             }
         };
-        let custom = fmt
-            .custom
-            .iter()
-            .map(|c| match &c.source {
-                CustomSource::RequestHeader(name) => join_header(h, name).map(CustomValue::Header),
+        let user_agent = get(Field::UserAgent, header::USER_AGENT);
+        let cookie = get(Field::Cookie, header::COOKIE);
+        let referer = get(Field::Referer, header::REFERER);
+        let host = get(Field::Host, header::HOST);
+        let uri = req.uri();
+        let (path, query) = if f.contains(Field::UriStem) || f.contains(Field::UriQuery) {
+            (
+                Some(text.push(uri.path().as_bytes())),
+                uri.query().map(|q| text.push(q.as_bytes())),
+            )
+        } else {
+            (None, None)
+        };
+        let authority = if f.contains(Field::Host) && host.is_none() {
+            uri.authority().map(|a| text.push(a.as_str().as_bytes()))
+        } else {
+            None
+        };
+        self.custom.clear();
+        self.custom
+            .extend(fmt.custom.iter().map(|c| match &c.source {
+                CustomSource::RequestHeader(name) => {
+                    join_header(h, name).map(|v| CustomValue::Request(text.push(v.as_bytes())))
+                }
                 _ => None,
-            })
-            .collect();
-        Record {
-            end_unix: 0,
-            method: f.contains(Field::Method).then(|| req.method().clone()),
-            uri: want_uri.then(|| req.uri().clone()),
-            version: req.version(),
-            user_agent: get(Field::UserAgent, header::USER_AGENT),
-            cookie: get(Field::Cookie, header::COOKIE),
-            referer: get(Field::Referer, header::REFERER),
-            host: get(Field::Host, header::HOST),
-            conn: connection_info(req),
-            user: if f.contains(Field::UserName) {
-                req.extensions().get::<LogonUser>().cloned()
-            } else {
-                None
-            },
-            status: 0,
-            substatus: 0,
-            win32: 0,
-            sc_bytes: 0,
-            cs_bytes,
-            time_taken_ms: 0,
-            custom,
-        }
+            }));
+        self.end_unix = 0;
+        self.method = f.contains(Field::Method).then(|| req.method().clone());
+        self.path = path;
+        self.query = query;
+        self.authority = authority;
+        self.version = req.version();
+        self.user_agent = user_agent;
+        self.cookie = cookie;
+        self.referer = referer;
+        self.host = host;
+        self.conn = connection_info(req);
+        self.user = if f.contains(Field::UserName) {
+            req.extensions().get::<LogonUser>().cloned()
+        } else {
+            None
+        };
+        self.status = 0;
+        self.substatus = 0;
+        self.win32 = 0;
+        self.sc_bytes = 0;
+        self.cs_bytes = cs_bytes;
+        self.time_taken_ms = 0;
     }
 
     /// Captures the response side: status, the `IisError` detail, user, custom values
@@ -236,6 +387,7 @@ impl Record {
             first = false;
             let bytes = match value {
                 Some(CustomValue::Header(v)) => v.as_bytes(),
+                Some(CustomValue::Request(span)) => self.text.get(Some(*span)),
                 Some(CustomValue::Text(s)) => s.as_bytes(),
                 None => b"",
             };
@@ -244,9 +396,7 @@ impl Record {
     }
 
     fn write_field(&self, out: &mut Vec<u8>, field: Field, fmt: &LineFormat, dt: &[u8; 19]) {
-        let header = |out: &mut Vec<u8>, v: &Option<HeaderValue>| {
-            push_value(out, v.as_ref().map_or(&b""[..], HeaderValue::as_bytes));
-        };
+        let text = |span: Option<Span>| self.text.get(span);
         match field {
             Field::Date => out.extend_from_slice(&dt[..10]),
             Field::Time => out.extend_from_slice(&dt[11..]),
@@ -257,15 +407,8 @@ impl Record {
                 out,
                 self.method.as_ref().map_or("", Method::as_str).as_bytes(),
             ),
-            Field::UriStem => push_value(out, self.uri.as_ref().map_or("", Uri::path).as_bytes()),
-            Field::UriQuery => push_value(
-                out,
-                self.uri
-                    .as_ref()
-                    .and_then(Uri::query)
-                    .unwrap_or("")
-                    .as_bytes(),
-            ),
+            Field::UriStem => push_value(out, text(self.path)),
+            Field::UriQuery => push_value(out, text(self.query)),
             Field::ServerPort => match self.conn.map(|c| c.local.port()) {
                 Some(port) if port != 0 => push_int(out, u64::from(port)),
                 _ => out.push(b'-'),
@@ -276,12 +419,12 @@ impl Record {
             ),
             Field::ClientIp => push_ip(out, self.conn.map(|c| c.remote)),
             Field::ProtocolVersion => out.extend_from_slice(version_str(self.version).as_bytes()),
-            Field::UserAgent => header(out, &self.user_agent),
-            Field::Cookie => header(out, &self.cookie),
-            Field::Referer => header(out, &self.referer),
-            Field::Host => match (&self.host, self.uri.as_ref().and_then(Uri::authority)) {
-                (Some(h), _) => push_value(out, h.as_bytes()),
-                (None, Some(a)) => push_value(out, a.as_str().as_bytes()),
+            Field::UserAgent => push_value(out, text(self.user_agent)),
+            Field::Cookie => push_value(out, text(self.cookie)),
+            Field::Referer => push_value(out, text(self.referer)),
+            Field::Host => match (self.host, self.authority) {
+                (Some(h), _) => push_value(out, text(Some(h))),
+                (None, Some(a)) => push_value(out, text(Some(a))),
                 (None, None) => out.push(b'-'),
             },
             Field::HttpStatus => push_int(out, u64::from(self.status)),
@@ -315,12 +458,33 @@ fn push_int(out: &mut Vec<u8>, v: u64) {
 
 fn push_ip(out: &mut Vec<u8>, addr: Option<SocketAddr>) {
     match addr.map(|a| a.ip().to_canonical()) {
-        Some(ip) if !ip.is_unspecified() => {
-            let _ = match ip {
-                IpAddr::V4(v4) => write!(out, "{v4}"),
-                IpAddr::V6(v6) => write!(out, "{v6}"),
-            };
-        }
+        Some(ip) if !ip.is_unspecified() => match ip {
+            IpAddr::V4(v4) => {
+                // Dotted decimal without the formatting machinery: every line has two.
+                let mut text = [0u8; 15];
+                let mut n = 0;
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        text[n] = b'.';
+                        n += 1;
+                    }
+                    if octet >= 100 {
+                        text[n] = b'0' + octet / 100;
+                        n += 1;
+                    }
+                    if octet >= 10 {
+                        text[n] = b'0' + octet / 10 % 10;
+                        n += 1;
+                    }
+                    text[n] = b'0' + octet % 10;
+                    n += 1;
+                }
+                out.extend_from_slice(&text[..n]);
+            }
+            IpAddr::V6(v6) => {
+                let _ = write!(out, "{v6}");
+            }
+        },
         _ => out.push(b'-'),
     }
 }

@@ -45,7 +45,8 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
-        let rec = Box::new(Record::capture(&req, &self.shared.format));
+        let mut rec = self.shared.queue.record();
+        rec.fill(&req, &self.shared.format);
         let pending = Pending {
             shared: self.shared.clone(),
             start,

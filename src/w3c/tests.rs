@@ -182,3 +182,46 @@ fn a_line_never_starts_with_a_hash() {
     );
     assert_eq!(line(&fmt, &req, &Response::new(()), 0), "GET #Fields:+date");
 }
+
+#[test]
+fn long_values_spill_out_of_the_record() {
+    let fmt = format(
+        FieldSet::parse(["cs-uri-stem", "cs(User-Agent)", "cs(Cookie)", "cs-host"]).unwrap(),
+        vec![CustomField::request_header(
+            "X-Long",
+            http::HeaderName::from_static("x-long"),
+        )],
+    );
+    let path = format!("/{}", "p".repeat(300));
+    let cookie = format!("session={}", "c".repeat(3000));
+    let long = "l".repeat(500);
+    let mut req = request(&path);
+    let h = req.headers_mut();
+    h.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
+    h.insert("x-long", HeaderValue::from_str(&long).unwrap());
+    // No Host header: the URI's authority is logged.
+    *req.uri_mut() = format!("http://example.com:8080{path}").parse().unwrap();
+    assert_eq!(
+        line(&fmt, &req, &Response::new(()), 0),
+        format!("{path} Mozilla/5.0+(X11;+Linux) {cookie} example.com:8080 {long}")
+    );
+}
+
+#[test]
+fn ipv4_addresses_of_every_width() {
+    let fmt = format(FieldSet::parse(["s-ip", "c-ip"]).unwrap(), vec![]);
+    for (remote, local) in [
+        ("203.0.113.255", "1.20.100.0"),
+        ("9.99.199.254", "255.255.255.255"),
+    ] {
+        let mut req = Request::new(());
+        req.extensions_mut().insert(ConnectionInfo::new(
+            format!("{remote}:1").parse().unwrap(),
+            format!("{local}:80").parse().unwrap(),
+        ));
+        assert_eq!(
+            line(&fmt, &req, &Response::new(()), 0),
+            format!("{local} {remote}")
+        );
+    }
+}

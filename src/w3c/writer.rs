@@ -7,6 +7,17 @@
 //! default) has passed, on [`W3cLogHandle::flush`], and when the [`W3cLogGuard`] is
 //! dropped.
 //!
+//! A finishing request does not wake the writer. While lines wait for their flush the
+//! writer naps (a few milliseconds at a time) and then takes whatever has queued up
+//! in one go; it is woken early only by a full queue, a flush request or shutdown.
+//! Only an idle writer (nothing buffered) sleeps in the queue and is woken by the
+//! next line. Waking a thread costs a system call, far more than the line itself.
+//!
+//! What a request leaves for its line (about 1 KB, its text values copied out of
+//! the request) is recycled: the writer hands written records back to a pool that
+//! requests take from, so a warm log allocates nothing per request. The pool keeps
+//! at most as many records as the queue holds.
+//!
 //! When the queue is full, a finishing request waits for room by default, so no line
 //! is lost. [`QueueFull::Drop`] makes it drop the line and count it instead.
 //!
@@ -28,9 +39,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use super::record::{LineFormat, Record};
@@ -43,6 +54,10 @@ pub const BUFFER_SIZE: usize = 64 * 1024;
 /// The most unwritten data kept while the sink keeps failing; beyond it lines are
 /// dropped (and counted).
 const MAX_PENDING: usize = 16 * BUFFER_SIZE;
+/// The longest nap of a writer holding buffered lines before it looks at the queue
+/// again. Short enough that the default queue (1024 lines) does not fill below
+/// about 200 000 lines per second; a full queue wakes the writer anyway.
+const NAP: Duration = Duration::from_millis(5);
 
 /// What a finishing request does when the writer's queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -169,22 +184,73 @@ pub(crate) enum Msg {
     Shutdown(SyncSender<()>),
 }
 
+/// Records the writer is done with, for the next requests: a request takes one
+/// instead of allocating, and the writer frees none.
+// The records stay boxed: a box moves through the queue and back as one pointer.
+#[allow(clippy::vec_box)]
+#[derive(Debug)]
+pub(crate) struct Pool {
+    records: Mutex<Vec<Box<Record>>>,
+    max: usize,
+}
+
+impl Pool {
+    fn new(max: usize) -> Self {
+        Pool {
+            records: Mutex::new(Vec::new()),
+            max,
+        }
+    }
+
+    /// Returns `spare` records to the pool (freeing those beyond its size).
+    #[allow(clippy::vec_box)]
+    fn put(&self, spare: &mut Vec<Box<Record>>) {
+        if spare.is_empty() {
+            return;
+        }
+        if let Ok(mut records) = self.records.lock() {
+            let room = self.max.saturating_sub(records.len());
+            let keep = spare.len().min(room);
+            records.extend(spare.drain(..keep));
+        }
+        spare.clear();
+    }
+}
+
 /// The request side of the queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Queue {
     tx: SyncSender<Msg>,
     policy: QueueFull,
     counters: Arc<Counters>,
+    writer: Thread,
+    pool: Arc<Pool>,
 }
 
 impl Queue {
+    /// A record to fill: a recycled one when the pool has one at hand.
+    pub(crate) fn record(&self) -> Box<Record> {
+        // Never wait for the pool: a new record is cheaper than a wait.
+        if let Ok(mut records) = self.pool.records.try_lock() {
+            if let Some(rec) = records.pop() {
+                return rec;
+            }
+        }
+        Box::new(Record::empty())
+    }
+
     pub(crate) fn send(&self, rec: Box<Record>) {
-        let sent = match self.policy {
-            QueueFull::Wait => self.tx.send(Msg::Line(rec)).is_ok(),
-            QueueFull::Drop => match self.tx.try_send(Msg::Line(rec)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            },
+        let sent = match self.tx.try_send(Msg::Line(rec)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(msg)) => {
+                // The writer is napping on a full queue: wake it.
+                self.writer.unpark();
+                match self.policy {
+                    QueueFull::Wait => self.tx.send(msg).is_ok(),
+                    QueueFull::Drop => false,
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => false,
         };
         if !sent {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -195,6 +261,7 @@ impl Queue {
         W3cLogHandle {
             tx: self.tx.clone(),
             counters: self.counters.clone(),
+            writer: self.writer.clone(),
         }
     }
 }
@@ -204,6 +271,7 @@ impl Queue {
 pub struct W3cLogHandle {
     tx: SyncSender<Msg>,
     counters: Arc<Counters>,
+    writer: Thread,
 }
 
 impl W3cLogHandle {
@@ -221,6 +289,7 @@ impl W3cLogHandle {
         self.tx.send(Msg::Flush(ack_tx)).map_err(|_| {
             io::Error::new(io::ErrorKind::BrokenPipe, "the W3C log writer has stopped")
         })?;
+        self.writer.unpark();
         match ack_rx.recv_timeout(timeout) {
             Ok(true) => Ok(()),
             Ok(false) => Err(io::Error::other(
@@ -290,8 +359,9 @@ impl fmt::Debug for W3cLogGuard {
 impl Drop for W3cLogGuard {
     fn drop(&mut self) {
         let (ack_tx, ack_rx) = mpsc::sync_channel(1);
-        if self.tx.send(Msg::Shutdown(ack_tx)).is_ok() && ack_rx.recv_timeout(self.timeout).is_ok()
-        {
+        let sent = self.tx.send(Msg::Shutdown(ack_tx)).is_ok();
+        self.handle.writer.unpark();
+        if sent && ack_rx.recv_timeout(self.timeout).is_ok() {
             if let Some(t) = self.thread.take() {
                 let _ = t.join();
             }
@@ -331,16 +401,20 @@ pub(crate) struct WriterConfig {
 pub(crate) fn spawn(cfg: WriterConfig) -> io::Result<(Queue, W3cLogGuard)> {
     let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity);
     let counters = Arc::new(Counters::default());
-    let queue = Queue {
-        tx: tx.clone(),
-        policy: cfg.policy,
-        counters: counters.clone(),
-    };
+    let policy = cfg.policy;
     let timeout = cfg.shutdown_timeout;
-    let mut worker = Worker::new(cfg, counters);
+    let pool = Arc::new(Pool::new(cfg.queue_capacity));
+    let mut worker = Worker::new(cfg, counters.clone(), pool.clone());
     let thread = std::thread::Builder::new()
         .name("w3c-log-writer".into())
         .spawn(move || worker.run(&rx))?;
+    let queue = Queue {
+        tx: tx.clone(),
+        policy,
+        counters,
+        writer: thread.thread().clone(),
+        pool,
+    };
     let guard = W3cLogGuard {
         tx,
         thread: Some(thread),
@@ -371,15 +445,23 @@ struct Worker {
     counters: Arc<Counters>,
     interval: Duration,
     buf: Vec<u8>,
+    /// A line held aside while the lines before it go to the previous file.
     line: Vec<u8>,
     cached_sec: i64,
     cached_dt: [u8; 19],
     last_flush: Instant,
     retry_at: Option<Instant>,
+    pool: Arc<Pool>,
+    /// Written records on their way back to the pool.
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Record>>,
 }
 
+/// How many written records the writer gathers before returning them to the pool.
+const SPARE_BATCH: usize = 32;
+
 impl Worker {
-    fn new(cfg: WriterConfig, counters: Arc<Counters>) -> Self {
+    fn new(cfg: WriterConfig, counters: Arc<Counters>, pool: Arc<Pool>) -> Self {
         let out = match cfg.sink {
             SinkKind::Files(_) => {
                 Output::Files(FileOutput::new(cfg.files, cfg.format.has_custom()))
@@ -399,26 +481,47 @@ impl Worker {
             clock: cfg.clock,
             counters,
             interval: cfg.flush_interval,
-            buf: Vec::with_capacity(BUFFER_SIZE),
-            line: Vec::with_capacity(1024),
+            buf: Vec::with_capacity(BUFFER_SIZE + 4096),
+            line: Vec::new(),
             cached_sec: i64::MIN,
             cached_dt: [b'0'; 19],
             last_flush: Instant::now(),
             retry_at: None,
+            pool,
+            spare: Vec::with_capacity(SPARE_BATCH),
         }
     }
 
     fn run(&mut self, rx: &Receiver<Msg>) {
         loop {
             let msg = if self.buf.is_empty() {
+                // Idle: sleep in the queue; the next line wakes the writer.
+                self.pool.put(&mut self.spare);
                 rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
             } else {
-                let wait = self.interval.saturating_sub(self.last_flush.elapsed());
-                rx.recv_timeout(wait)
+                match rx.try_recv() {
+                    Ok(msg) => Ok(msg),
+                    Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                    Err(TryRecvError::Empty) => {
+                        self.pool.put(&mut self.spare);
+                        // Lines are buffered: nap rather than wait in the queue, so
+                        // that requests queue their lines without waking this thread.
+                        let wait = self.interval.saturating_sub(self.last_flush.elapsed());
+                        if !wait.is_zero() {
+                            std::thread::park_timeout(wait.min(NAP));
+                        }
+                        Err(RecvTimeoutError::Timeout)
+                    }
+                }
             };
             match msg {
-                Ok(Msg::Line(rec)) => {
+                Ok(Msg::Line(mut rec)) => {
                     self.line(&rec);
+                    rec.release();
+                    self.spare.push(rec);
+                    if self.spare.len() >= SPARE_BATCH {
+                        self.pool.put(&mut self.spare);
+                    }
                     if self.buf.len() >= BUFFER_SIZE {
                         self.flush(false);
                     }
@@ -456,15 +559,17 @@ impl Worker {
 
     fn line(&mut self, rec: &Record) {
         let dt = self.datetime(rec.end_unix);
-        self.line.clear();
-        rec.write_line(&mut self.line, &self.format, &dt);
+        // Formatted straight into the batch buffer; taken back out if it cannot stay.
+        let mut start = self.buf.len();
+        rec.write_line(&mut self.buf, &self.format, &dt);
+        let line_len = self.buf.len() - start;
         if self.also_tracing || matches!(self.out, Output::Tracing) {
-            let line = String::from_utf8_lossy(&self.line);
+            let line = String::from_utf8_lossy(&self.buf[start..]);
             tracing::info!(target: "tower_iis::w3c::access", w3c_fields = %self.fields_line, "{line}");
         }
         let switched = match &mut self.out {
             Output::Files(files) => {
-                let len = self.line.len() as u64 + 2;
+                let len = line_len as u64 + 2;
                 let switched = files.select(rec.end_unix, len, &self.format);
                 files.size += len;
                 switched
@@ -472,23 +577,29 @@ impl Worker {
             _ => false,
         };
         if switched {
-            // A new file: what is buffered belongs to the old one.
-            if !self.buf.is_empty() {
+            // A new file: what is buffered before this line belongs to the old one.
+            if start > 0 {
+                self.line.clear();
+                self.line.extend_from_slice(&self.buf[start..]);
+                self.buf.truncate(start);
                 self.write_out();
+                start = self.buf.len();
+                self.buf.extend_from_slice(&self.line);
             }
             if let Output::Files(files) = &mut self.out {
                 files.switch();
             }
         }
         if matches!(self.out, Output::Tracing) {
+            self.buf.truncate(start);
             self.counters.lines.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if self.buf.len() + self.line.len() + 2 > MAX_PENDING {
+        if self.buf.len() + 2 > MAX_PENDING {
+            self.buf.truncate(start);
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.buf.extend_from_slice(&self.line);
         self.buf.extend_from_slice(b"\r\n");
         self.counters.lines.fetch_add(1, Ordering::Relaxed);
     }
@@ -698,6 +809,8 @@ struct FileOutput {
     retained_once: bool,
     /// The latest line time seen (time-based periods).
     latest: i64,
+    /// The second whose lines are known to belong to the current file.
+    checked: i64,
 }
 
 impl FileOutput {
@@ -721,6 +834,7 @@ impl FileOutput {
             header_len: 0,
             retained_once: false,
             latest: i64::MIN,
+            checked: i64::MIN,
         }
     }
 
@@ -762,6 +876,10 @@ impl FileOutput {
         // Lines finish slightly out of order; never go back to an earlier file.
         let unix = unix.max(self.latest);
         self.latest = unix;
+        // Most lines fall in the second of the line before: no calendar work.
+        if self.key.is_some() && unix == self.checked {
+            return false;
+        }
         let local = unix + self.zone.offset_secs(unix);
         let c = Civil::from_unix(local);
         let month = u64::from(c.year.max(0).unsigned_abs()) * 100 + u64::from(c.month);
@@ -772,6 +890,7 @@ impl FileOutput {
             _ => month,
         };
         if self.key == Some(key) {
+            self.checked = unix;
             return false;
         }
         let name = period_name(self.opts.period, &c, self.custom).unwrap_or_default();

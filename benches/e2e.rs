@@ -1,0 +1,330 @@
+//! End to end over loopback: hyper serving the trivial handler bare, behind the full
+//! tower-iis stack logging to a real file, and behind tower-http's `TraceLayer`
+//! logging to a real file through `tracing-appender`. Debian's `wrk` drives each
+//! server over real keep-alive connections on 127.0.0.1, the stacks taking turns
+//! (A B C A B C …), and the median requests per second of each is reported.
+//!
+//! ```text
+//! cargo bench --features hyper --bench e2e
+//! E2E_SECS=3 E2E_ROUNDS=5 E2E_CONNECTIONS=32 cargo bench --features hyper --bench e2e
+//! ```
+//!
+//! Each run lasts `E2E_SECS` seconds (default 3); there are `E2E_ROUNDS` rounds
+//! (default 5) after a one-second warm-up of each server. `E2E_ONLY=0|1|2` loads
+//! only the bare, full-stack or `TraceLayer` server (for profiling).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use http::Request;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::{service_fn, ServiceBuilder};
+use tower_iis::w3c::W3cLogLayer;
+use tower_iis::{ConnectionInfo, HttpErrorsLayer, RequestFilteringLayer};
+
+mod support;
+
+/// Accepts connections on `listener`, serving each with the service `make` builds
+/// for it.
+async fn serve<F, S, B>(listener: TcpListener, make: F)
+where
+    F: Fn(ConnectionInfo) -> S + Send + 'static,
+    S: tower::Service<Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let local = listener.local_addr().expect("bound");
+    loop {
+        let Ok((stream, remote)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = TowerToHyperService::new(make(ConnectionInfo::new(remote, local)));
+        tokio::spawn(async move {
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    rps: f64,
+    p99_ms: f64,
+    requests: u64,
+    errors: u64,
+    load: f64,
+    /// CPU time this process (the server, its log writers) spent per response.
+    cpu_us: f64,
+}
+
+/// User plus system CPU time of this process (all threads), in microseconds.
+fn process_cpu_us() -> f64 {
+    // Fields 14 and 15 of /proc/self/stat, in clock ticks (100 per second on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the command name, field 14 (utime) is the 12th value (index 11).
+    (ticks(11) + ticks(12)) * 10_000.0
+}
+
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn wrk(wrk: &Path, addr: SocketAddr, secs: u64, connections: u32) -> Run {
+    let load = load_average();
+    let cpu_before = process_cpu_us();
+    let url = format!("http://{addr}{}", support::TARGET);
+    let out = Command::new(wrk)
+        .args([
+            "-t1",
+            &format!("-c{connections}"),
+            &format!("-d{secs}s"),
+            "--latency",
+        ])
+        .args(["-H", &format!("User-Agent: {}", support::USER_AGENT)])
+        .args([
+            "-H",
+            "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        ])
+        .args(["-H", "Accept-Language: en-US,en;q=0.9"])
+        .args(["-H", "Accept-Encoding: gzip, deflate, br"])
+        .args(["-H", "Referer: https://www.example.com/shop/products/"])
+        .arg(&url)
+        .output()
+        .expect("wrk runs");
+    let cpu = process_cpu_us() - cpu_before;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "wrk failed: {text}");
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let rps = field("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Requests/sec in {text}"));
+    let p99_ms = field("99%").map_or(f64::NAN, parse_latency);
+    let requests = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let errors = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+        + u64::from(text.contains("Socket errors:"));
+    #[allow(clippy::cast_precision_loss)]
+    let cpu_us = cpu / requests.max(1) as f64;
+    Run {
+        rps,
+        p99_ms,
+        requests,
+        errors,
+        load,
+        cpu_us,
+    }
+}
+
+/// `123.45us`, `1.20ms`, `2.00s` in milliseconds.
+fn parse_latency(v: &str) -> f64 {
+    let (num, scale) = if let Some(n) = v.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (v, f64::NAN)
+    };
+    num.parse::<f64>().map_or(f64::NAN, |n| n * scale)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Lines (not `#` directives) in the files under `dir`.
+fn count_lines(dir: &Path) -> u64 {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            n += count_lines(&path);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            n += text.lines().filter(|l| !l.starts_with('#')).count() as u64;
+        }
+    }
+    n
+}
+
+fn main() {
+    let wrk_path = ["/usr/bin/wrk", "/usr/local/bin/wrk"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let Some(wrk_path) = wrk_path else {
+        eprintln!("e2e: wrk not found (Debian: apt-get install wrk); skipped");
+        return;
+    };
+    let secs: u64 = env_or("E2E_SECS", 3);
+    let rounds: usize = env_or("E2E_ROUNDS", 5);
+    let connections: u32 = env_or("E2E_CONNECTIONS", 32);
+
+    let dir = std::env::temp_dir().join(format!("tower-iis-e2e-{}", std::process::id()));
+    let trace_dir = dir.join("trace");
+    let w3c_dir = dir.join("w3c");
+    let trace_guard =
+        support::install_tracing(tracing_appender::rolling::never(&trace_dir, "access.log"));
+    let (log, log_guard) = W3cLogLayer::builder()
+        .directory(&w3c_dir)
+        .build()
+        .expect("valid log configuration");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let names = ["bare hyper", "full stack, W3C file", "TraceLayer, file"];
+    let addrs: Vec<SocketAddr> = rt.block_on(async {
+        let bare = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ours = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let trace = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addrs = vec![
+            bare.local_addr().unwrap(),
+            ours.local_addr().unwrap(),
+            trace.local_addr().unwrap(),
+        ];
+        tokio::spawn(serve(bare, |_conn| service_fn(support::hello::<Incoming>)));
+        let errors = HttpErrorsLayer::new();
+        let filtering = RequestFilteringLayer::iis_defaults();
+        tokio::spawn(serve(ours, move |conn| {
+            ServiceBuilder::new()
+                .map_request(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(conn);
+                    req
+                })
+                .layer(log.clone())
+                .layer(errors.clone())
+                .layer(filtering.clone())
+                .service_fn(support::hello)
+        }));
+        tokio::spawn(serve(trace, |_conn| {
+            ServiceBuilder::new()
+                .layer(support::trace_layer())
+                .service_fn(support::hello::<Incoming>)
+        }));
+        addrs
+    });
+
+    println!(
+        "e2e: wrk -t1 -c{connections} -d{secs}s, {rounds} rounds, {} CPUs",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    // E2E_ONLY=1 (say) loads one server only, e.g. to profile it.
+    let only: Option<usize> = std::env::var("E2E_ONLY").ok().and_then(|v| v.parse().ok());
+    let chosen = |i: &usize| only.is_none_or(|o| o == *i);
+    let warm: Vec<Run> = addrs
+        .iter()
+        .map(|addr| wrk(&wrk_path, *addr, 1, connections))
+        .collect();
+    let mut runs: Vec<Vec<Run>> = vec![Vec::new(); names.len()];
+    for round in 1..=rounds {
+        for (i, addr) in addrs.iter().enumerate().filter(|(i, _)| chosen(i)) {
+            let run = wrk(&wrk_path, *addr, secs, connections);
+            println!(
+                "round {round} {:<22} {:>9.0} req/s  p99 {:>6.2} ms  server CPU {:>5.1} us/req  load {:.2}{}",
+                names[i],
+                run.rps,
+                run.p99_ms,
+                run.cpu_us,
+                run.load,
+                if run.errors > 0 { "  ERRORS" } else { "" }
+            );
+            runs[i].push(run);
+        }
+    }
+
+    log_guard.handle().flush().expect("the W3C log flushes");
+    let stats = log_guard.handle().stats();
+    drop(log_guard);
+    drop(trace_guard);
+    let logged = count_lines(&w3c_dir);
+
+    if only.is_some() {
+        rt.shutdown_timeout(Duration::from_secs(1));
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let bare = median(runs[0].iter().map(|r| r.rps).collect());
+    println!();
+    let bare_cpu = median(runs[0].iter().map(|r| r.cpu_us).collect());
+    println!(
+        "| server | median req/s | min | max | ratio to bare | median p99 (ms) | server CPU µs/req | CPU ratio to bare |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, rs) in names.iter().zip(&runs) {
+        let rps: Vec<f64> = rs.iter().map(|r| r.rps).collect();
+        let m = median(rps.clone());
+        let cpu = median(rs.iter().map(|r| r.cpu_us).collect());
+        println!(
+            "| {name} | {m:.0} | {:.0} | {:.0} | {:.3} | {:.2} | {cpu:.1} | {:.3} |",
+            rps.iter().copied().fold(f64::INFINITY, f64::min),
+            rps.iter().copied().fold(0.0, f64::max),
+            m / bare,
+            median(rs.iter().map(|r| r.p99_ms).collect()),
+            cpu / bare_cpu,
+        );
+    }
+    println!(
+        "load average during the runs: {:.2} to {:.2}",
+        runs.iter()
+            .flatten()
+            .map(|r| r.load)
+            .fold(f64::INFINITY, f64::min),
+        runs.iter().flatten().map(|r| r.load).fold(0.0, f64::max)
+    );
+    let answered = warm[1].requests + runs[1].iter().map(|r| r.requests).sum::<u64>();
+    println!(
+        "W3C log: wrk counted {answered} responses of the full stack; {logged} lines in the \
+         files ({} written, {} dropped, {} I/O errors)",
+        stats.lines, stats.dropped, stats.io_errors
+    );
+    rt.shutdown_timeout(Duration::from_secs(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
