@@ -585,6 +585,25 @@ struct Origin {
     attribute: &'static str,
 }
 
+impl Origin {
+    /// The value of an `<add>` entry's key attribute, and where it came from.
+    fn of_add(
+        node: Node<'_, '_>,
+        setting: &'static str,
+        attribute: &'static str,
+    ) -> (String, Self) {
+        let value = node.attribute(attribute).unwrap_or_default().to_owned();
+        let origin = Self {
+            setting,
+            value: value.clone(),
+            pos: node.range().start,
+            element: "add".into(),
+            attribute,
+        };
+        (value, origin)
+    }
+}
+
 struct Parser<'a, 'input> {
     text: &'a str,
     doc: &'a Document<'input>,
@@ -1163,14 +1182,9 @@ impl<'input> Parser<'_, 'input> {
                         self.collection(limits, "add", "header", &mut header_limits, |p, n| {
                             p.attributes(n, &["header", "sizeLimit"], &[])?;
                             let size = p.u32_attr(n, "sizeLimit")?.unwrap_or(0);
-                            let header = n.attribute("header").unwrap_or_default().to_owned();
-                            origins.push(Origin {
-                                setting: "headerLimits/add@header",
-                                value: header.clone(),
-                                pos: n.range().start,
-                                element: "add".into(),
-                                attribute: "header",
-                            });
+                            let (header, origin) =
+                                Origin::of_add(n, "headerLimits/add@header", "header");
+                            origins.push(origin);
                             Ok((header, size))
                         })?;
                     }
@@ -1187,14 +1201,12 @@ impl<'input> Parser<'_, 'input> {
                         &mut file_extensions,
                         |p, n| {
                             p.attributes(n, &["fileExtension", "allowed"], &[])?;
-                            let ext = n.attribute("fileExtension").unwrap_or_default().to_owned();
-                            origins.push(Origin {
-                                setting: "fileExtensions/add@fileExtension",
-                                value: ext.clone(),
-                                pos: n.range().start,
-                                element: "add".into(),
-                                attribute: "fileExtension",
-                            });
+                            let (ext, origin) = Origin::of_add(
+                                n,
+                                "fileExtensions/add@fileExtension",
+                                "fileExtension",
+                            );
+                            origins.push(origin);
                             Ok((ext, p.bool_attr(n, "allowed")?.unwrap_or(true)))
                         },
                     )?;
@@ -1206,14 +1218,8 @@ impl<'input> Parser<'_, 'input> {
                     }
                     self.collection(child, "add", "verb", &mut verbs, |p, n| {
                         p.attributes(n, &["verb", "allowed"], &[])?;
-                        let verb = n.attribute("verb").unwrap_or_default().to_owned();
-                        origins.push(Origin {
-                            setting: "verbs/add@verb",
-                            value: verb.clone(),
-                            pos: n.range().start,
-                            element: "add".into(),
-                            attribute: "verb",
-                        });
+                        let (verb, origin) = Origin::of_add(n, "verbs/add@verb", "verb");
+                        origins.push(origin);
                         Ok((verb, p.bool_attr(n, "allowed")?.unwrap_or(true)))
                     })?;
                 }
@@ -1221,14 +1227,9 @@ impl<'input> Parser<'_, 'input> {
                     self.attributes(child, &[], &["applyToWebDAV"])?;
                     self.collection(child, "add", "segment", &mut hidden, |p, n| {
                         p.attributes(n, &["segment"], &[])?;
-                        let seg = n.attribute("segment").unwrap_or_default().to_owned();
-                        origins.push(Origin {
-                            setting: "hiddenSegments/add@segment",
-                            value: seg.clone(),
-                            pos: n.range().start,
-                            element: "add".into(),
-                            attribute: "segment",
-                        });
+                        let (seg, origin) =
+                            Origin::of_add(n, "hiddenSegments/add@segment", "segment");
+                        origins.push(origin);
                         Ok(seg)
                     })?;
                 }
@@ -1241,14 +1242,8 @@ impl<'input> Parser<'_, 'input> {
                     };
                     self.collection(child, "add", "sequence", coll, |p, n| {
                         p.attributes(n, &["sequence"], &[])?;
-                        let seq = n.attribute("sequence").unwrap_or_default().to_owned();
-                        origins.push(Origin {
-                            setting,
-                            value: seq.clone(),
-                            pos: n.range().start,
-                            element: "add".into(),
-                            attribute: "sequence",
-                        });
+                        let (seq, origin) = Origin::of_add(n, setting, "sequence");
+                        origins.push(origin);
                         Ok(seq)
                     })?;
                 }
@@ -1256,14 +1251,8 @@ impl<'input> Parser<'_, 'input> {
                     self.attributes(child, &[], &[])?;
                     self.collection(child, "add", "url", &mut allowed_urls, |p, n| {
                         p.attributes(n, &["url"], &[])?;
-                        let url = n.attribute("url").unwrap_or_default().to_owned();
-                        origins.push(Origin {
-                            setting: "alwaysAllowedUrls/add@url",
-                            value: url.clone(),
-                            pos: n.range().start,
-                            element: "add".into(),
-                            attribute: "url",
-                        });
+                        let (url, origin) = Origin::of_add(n, "alwaysAllowedUrls/add@url", "url");
+                        origins.push(origin);
                         Ok(url)
                     })?;
                 }
@@ -1378,14 +1367,8 @@ impl<'input> Parser<'_, 'input> {
             let mut values: Collection<String> = Collection::new(true);
             self.collection(part, "add", key, &mut values, |p, n| {
                 p.attributes(n, &[key], &[])?;
-                let v = n.attribute(key).unwrap_or_default().to_owned();
-                origins.push(Origin {
-                    setting,
-                    value: v.clone(),
-                    pos: n.range().start,
-                    element: "add".into(),
-                    attribute: key,
-                });
+                let (v, origin) = Origin::of_add(n, setting, key);
+                origins.push(origin);
                 Ok(v)
             })?;
             for v in values.into_values() {
