@@ -1,37 +1,19 @@
 //! On 1xx–3xx responses the error-page layer passes the inner body through and
 //! allocates nothing: counted with a global allocator around one request.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
+use counting_alloc::all_allocations;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use http::{Request, Response, StatusCode};
 use tower::{service_fn, Layer, Service};
 use tower_iis::{ConnectionInfo, HttpErrorsLayer};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 /// The tests of this file measure one at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -65,14 +47,14 @@ where
     let mut best = usize::MAX;
     for _ in 0..5 {
         let req = request();
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = all_allocations();
         assert!(svc.poll_ready(&mut cx).is_ready());
         let mut fut = pin!(svc.call(req));
         let res = match fut.as_mut().poll(&mut cx) {
             Poll::Ready(res) => res.unwrap(),
             Poll::Pending => panic!("the test service answers at once"),
         };
-        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        let after = all_allocations();
         assert_eq!(res.status(), status);
         drop(res);
         best = best.min(after - before);

@@ -4,12 +4,12 @@
 //! one request, built beforehand, goes through a trivial `service_fn` with and
 //! without the default filter in front. The difference is the filter's cost.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
+use counting_alloc::{now, thread_allocations};
+
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -17,52 +17,15 @@ use http_body_util::Full;
 use tower::{service_fn, Service, ServiceBuilder};
 use tower_iis::request_filtering::{LimitedBody, RequestFilteringLayer};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-/// Polls a future that is ready without waiting (the handler never waits).
-fn now<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    match fut.as_mut().poll(&mut cx) {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("the service was expected to answer at once"),
-    }
-}
-
 /// Counts the allocations of one call: readiness, call and response.
 fn count<S, B>(svc: &mut S, req: Request<B>) -> (usize, Response<Full<Bytes>>)
 where
     S: Service<Request<B>, Response = Response<Full<Bytes>>, Error = Infallible>,
 {
-    let before = allocations();
+    let before = thread_allocations();
     now(std::future::poll_fn(|cx| svc.poll_ready(cx))).unwrap();
     let res = now(svc.call(req)).unwrap();
-    (allocations() - before, res)
+    (thread_allocations() - before, res)
 }
 
 /// The trivial handler: an empty 200.

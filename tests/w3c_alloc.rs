@@ -2,12 +2,14 @@
 //! amortised, writer thread included (records are recycled, so a warm log usually
 //! allocates next to nothing). Counted with a global allocator over many requests.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
+use counting_alloc::{all_allocations, now};
+
 use std::convert::Infallible;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, Uri};
@@ -16,35 +18,6 @@ use http_body_util::Full;
 use tower::{service_fn, Layer, Service};
 use tower_iis::w3c::{Sink, W3cLogLayer};
 use tower_iis::ConnectionInfo;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn now<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("the service answers at once"),
-    }
-}
 
 fn request() -> Request<String> {
     let mut req = Request::new(String::new());
@@ -78,7 +51,7 @@ where
     B: Body,
 {
     let reqs: Vec<_> = (0..n).map(|_| request()).collect();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = all_allocations();
     for req in reqs {
         let Ok(()) = now(poll_fn(|cx| svc.poll_ready(cx)));
         let Ok(res) = now(svc.call(req));
@@ -88,7 +61,7 @@ where
         }
     }
     settle();
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    all_allocations() - before
 }
 
 #[test]
