@@ -5,7 +5,9 @@
 //! header block. (`tests/w3c_files.rs` covers a removed directory and a file in the
 //! directory's place.)
 
-use std::convert::Infallible;
+mod common;
+
+use common::{start, Svc, TempDir};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,10 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::Request;
 use http_body_util::BodyExt;
-use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_iis::w3c::{reader, ManualClock, Period, Sink, W3cLogBuilder, W3cLogGuard, W3cLogLayer};
+use tower::{Service, ServiceExt};
+use tower_iis::w3c::{reader, ManualClock, Period, Sink, W3cLogLayer};
 
 /// Warnings the writer reported through `tracing` (target `tower_iis::w3c`).
 static WARNINGS: AtomicU64 = AtomicU64::new(0);
@@ -42,22 +44,6 @@ impl tracing::Subscriber for CountWarnings {
 fn count_warnings() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| tracing::subscriber::set_global_default(CountWarnings).unwrap());
-}
-
-type Svc = tower_iis::w3c::W3cLog<
-    tower::util::ServiceFn<
-        fn(Request<String>) -> std::future::Ready<Result<Response<String>, Infallible>>,
-    >,
->;
-
-fn handler(_req: Request<String>) -> std::future::Ready<Result<Response<String>, Infallible>> {
-    std::future::ready(Ok(Response::new("hello".to_owned())))
-}
-
-fn start(builder: W3cLogBuilder) -> (Svc, W3cLogGuard) {
-    let (layer, guard) = builder.build().unwrap();
-    let f: fn(Request<String>) -> _ = handler;
-    (ServiceBuilder::new().layer(layer).service_fn(f), guard)
 }
 
 /// Sends `/<n>` and reads the whole answer: the service must keep answering.
@@ -228,24 +214,6 @@ async fn a_failing_writer_loses_and_tears_nothing() {
     );
     let stats = handle.stats();
     assert_eq!((stats.lines, stats.dropped), (n as u64, 0));
-}
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("tower-iis-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn site_files(dir: &Path) -> Vec<PathBuf> {

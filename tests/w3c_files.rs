@@ -1,40 +1,23 @@
 //! W3C log files: IIS's names for every period and the size limit, header blocks,
 //! reopening, retention, and recovery from I/O errors. Time comes from a fake clock.
 
-use std::convert::Infallible;
+mod common;
+
+use common::{start, Svc};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::Request;
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_iis::w3c::{
-    reader, ConfigError, CustomField, ManualClock, Period, W3cLogBuilder, W3cLogGuard,
-};
+use tower_iis::w3c::{reader, ConfigError, CustomField, ManualClock, Period};
 use tower_iis::W3cLogLayer;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tower-iis-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-type Svc = tower_iis::w3c::W3cLog<
-    tower::util::ServiceFn<
-        fn(Request<String>) -> std::future::Ready<Result<Response<String>, Infallible>>,
-    >,
->;
-
-fn handler(_req: Request<String>) -> std::future::Ready<Result<Response<String>, Infallible>> {
-    std::future::ready(Ok(Response::new("hello".to_owned())))
-}
-
-fn start(builder: W3cLogBuilder) -> (Svc, W3cLogGuard) {
-    let (layer, guard) = builder.build().unwrap();
-    let f: fn(Request<String>) -> _ = handler;
-    let svc = ServiceBuilder::new().layer(layer).service_fn(f);
-    (svc, guard)
 }
 
 async fn hit(svc: &mut Svc, path: &str, user_agent: &str) {
@@ -389,7 +372,7 @@ async fn oneshot_through_the_crate_root_export() {
         ])
         .build()
         .unwrap();
-    let svc = ServiceBuilder::new().layer(layer).service_fn(handler);
+    let svc = ServiceBuilder::new().layer(layer).service_fn(common::hello);
     let res = svc
         .oneshot(Request::post("/").body(String::new()).unwrap())
         .await

@@ -4,8 +4,32 @@
 #[cfg(feature = "axum")]
 pub mod server;
 
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use http::{Request, Response};
+use tower::ServiceBuilder;
+use tower_iis::w3c::{W3cLogBuilder, W3cLogGuard};
+
+/// A log layer in front of a handler that answers `200 hello`, as a nameable type.
+pub type Svc = tower_iis::w3c::W3cLog<
+    tower::util::ServiceFn<
+        fn(Request<String>) -> std::future::Ready<Result<Response<String>, Infallible>>,
+    >,
+>;
+
+/// Answers `200 hello`.
+pub fn hello(_req: Request<String>) -> std::future::Ready<Result<Response<String>, Infallible>> {
+    std::future::ready(Ok(Response::new("hello".to_owned())))
+}
+
+/// Builds the log from `builder` in front of [`hello`].
+pub fn start(builder: W3cLogBuilder) -> (Svc, W3cLogGuard) {
+    let (layer, guard) = builder.build().unwrap();
+    let f: fn(Request<String>) -> _ = hello;
+    (ServiceBuilder::new().layer(layer).service_fn(f), guard)
+}
 
 /// Valid and failed requests, and hits per status code, as GoAccess counted them.
 pub struct GoAccessCounts {
@@ -86,13 +110,14 @@ pub fn entries(dir: &Path) -> Vec<tower_iis::w3c::reader::Entry> {
         .collect()
 }
 
-/// A fresh temporary directory for one test, removed on drop.
+/// A fresh, empty temporary directory for one test, removed on drop.
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("tower-iis-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
 }
