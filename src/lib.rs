@@ -60,6 +60,8 @@
 //! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
 //! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
 //! - `site`: `site::IisSite` (implies both).
+//! - `failed-request-tracing`: [`freb`]: IIS's Failed Request Tracing, a trace file
+//!   for each request that fails, from `tracing` events (pulls tracing-subscriber).
 //! - `test-site`: `test_site::TestSite` (implies `site` and `hyper`; pulls hyper's
 //!   server, hyper-util and a tokio runtime).
 #![deny(missing_docs)]
@@ -73,6 +75,9 @@ pub mod catalog;
 pub mod connection;
 pub mod custom_headers;
 pub mod error;
+#[cfg(feature = "failed-request-tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
+pub mod freb;
 pub mod http_errors;
 pub mod ip_security;
 pub mod limits;

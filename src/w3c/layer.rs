@@ -380,7 +380,7 @@ impl W3cLogBuilder {
 }
 
 /// This machine's host name, from the kernel or the environment; `-` if unknown.
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     let from_file = |p: &str| std::fs::read_to_string(p).ok();
     from_file("/proc/sys/kernel/hostname")
         .or_else(|| from_file("/etc/hostname"))

@@ -1,0 +1,266 @@
+//! [`FailedRequestTracing`]: the service the layer wraps around yours.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{header, HeaderMap, Request, Response};
+use tower_service::Service;
+
+use super::collector::{open_span, RequestBuffer, TARGET};
+use super::future::ResponseFuture;
+use super::layer::Shared;
+use super::writer::{notification_number, Job, TraceHead};
+use super::TraceBody;
+use crate::http_errors::render::RequestContext;
+use crate::IisError;
+
+/// Buffers the `tracing` events of each request a rule covers and writes them as a
+/// trace file when the request fails. Built by
+/// [`FailedRequestTracingLayer`](super::FailedRequestTracingLayer); see the
+/// [module docs](super).
+#[derive(Debug, Clone)]
+pub struct FailedRequestTracing<S> {
+    pub(crate) inner: S,
+    pub(crate) shared: Option<Arc<Shared>>,
+}
+
+impl<S> FailedRequestTracing<S> {
+    define_inner_service_accessors!();
+}
+
+/// A header block as HTTP/1.1 writes it, formatted only when an event is recorded.
+struct HeaderText<'a>(&'a HeaderMap);
+
+impl fmt::Display for HeaderText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, value) in self.0 {
+            f.write_str(name.as_str())?;
+            f.write_str(": ")?;
+            f.write_str(&String::from_utf8_lossy(value.as_bytes()))?;
+            f.write_str("\r\n")?;
+        }
+        Ok(())
+    }
+}
+
+fn headers_len(headers: &HeaderMap) -> u64 {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str().len() + v.len() + 4) as u64)
+        .sum()
+}
+
+/// `{00000000-0000-0000-XXXX-XXXXXXXXXXXX}`: unique in the process, different
+/// from one run to the next.
+fn activity_id() -> String {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        (nanos << 16) ^ (u64::from(std::process::id()) << 40)
+    });
+    let n = seed.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed));
+    format!(
+        "{{00000000-0000-0000-{:04X}-{:012X}}}",
+        (n >> 48) as u16,
+        n & 0xFFFF_FFFF_FFFF
+    )
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for FailedRequestTracing<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: http_body::Body,
+{
+    type Response = Response<TraceBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let Some(shared) = &self.shared else {
+            return ResponseFuture::new(self.inner.call(req), None);
+        };
+        let Some(rule) = shared.rules.iter().position(|r| r.covers(req.uri().path())) else {
+            return ResponseFuture::new(self.inner.call(req), None);
+        };
+        let buf = Arc::new(RequestBuffer::new(shared.budget));
+        let span = open_span(&buf);
+        if !buf.attached.load(Ordering::Relaxed) {
+            if !shared.warned_no_collector.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    target: "tower_iis::freb::setup",
+                    "failed request tracing has rules but no TraceCollector in the tracing subscriber: nothing is traced"
+                );
+            }
+            return ResponseFuture::new(self.inner.call(req), None);
+        }
+        let start = Instant::now();
+        let url = RequestContext::capture(&req).full_url();
+        let h = req.headers();
+        let uri_len = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len()) as u64;
+        let body_len = h
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let bytes_received =
+            req.method().as_str().len() as u64 + uri_len + 12 + headers_len(h) + 2 + body_len;
+        span.in_scope(|| {
+            tracing::info!(
+                name: "GENERAL_REQUEST_START",
+                target: TARGET,
+                SiteId = shared.site_id,
+                AppPoolId = %shared.app_pool_id,
+                RequestURL = %url,
+                RequestVerb = req.method().as_str(),
+            );
+            if let Some(c) = crate::connection::connection_info(&req) {
+                tracing::info!(
+                    name: "GENERAL_ENDPOINT_INFORMATION",
+                    target: TARGET,
+                    RemoteAddress = %c.remote.ip(),
+                    RemotePort = c.remote.port(),
+                    LocalAddress = %c.local.ip(),
+                    LocalPort = c.local.port(),
+                );
+            }
+            tracing::debug!(name: "GENERAL_REQUEST_HEADERS", target: TARGET, Headers = %HeaderText(h));
+        });
+        let verb = req.method().as_str().to_owned();
+        let fut = {
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        let pending = Pending {
+            shared: shared.clone(),
+            rule,
+            buf,
+            span,
+            start,
+            url,
+            verb,
+            bytes_received,
+            bytes_sent: 0,
+            status: 500,
+            substatus: 0,
+            user: String::new(),
+        };
+        ResponseFuture::new(fut, Some(pending))
+    }
+}
+
+/// A traced request whose outcome is not known yet.
+pub(crate) struct Pending {
+    shared: Arc<Shared>,
+    rule: usize,
+    buf: Arc<RequestBuffer>,
+    pub(crate) span: tracing::Span,
+    start: Instant,
+    url: String,
+    verb: String,
+    bytes_received: u64,
+    pub(crate) bytes_sent: u64,
+    status: u16,
+    substatus: u16,
+    user: String,
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("url", &self.url)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pending {
+    /// The response is known: records who set its error status, and its headers.
+    pub(crate) fn on_response<B>(&mut self, res: &Response<B>) {
+        let ext = res.extensions();
+        let err = ext.get::<IisError>();
+        self.status = res.status().as_u16();
+        self.substatus = err.map_or(0, IisError::substatus);
+        if let Some(u) = ext.get::<crate::w3c::LogonUser>() {
+            self.user = u.name().to_owned();
+        }
+        let reason = res.status().canonical_reason().unwrap_or("");
+        self.bytes_sent = 8 + 1 + 3 + 1 + reason.len() as u64 + 2 + headers_len(res.headers()) + 2;
+        let _entered = self.span.enter();
+        if let Some(e) = err {
+            // The single place a module's error status becomes a trace event: every
+            // layer of this crate marks its errors with an `IisError`.
+            tracing::warn!(
+                name: "MODULE_SET_RESPONSE_ERROR_STATUS",
+                target: TARGET,
+                ModuleName = e.module(),
+                Notification = notification_number(e.notification()),
+                HttpStatus = self.status,
+                HttpReason = reason,
+                HttpSubStatus = self.substatus,
+                ErrorCode = u64::from(e.hresult()),
+                ConfigExceptionInfo = "",
+            );
+        }
+        tracing::debug!(name: "GENERAL_RESPONSE_HEADERS", target: TARGET, Headers = %HeaderText(res.headers()));
+    }
+
+    /// The inner service failed or the request was dropped before its response.
+    pub(crate) fn no_response(&mut self) {
+        self.status = crate::w3c::NO_RESPONSE_STATUS;
+        self.substatus = 0;
+    }
+
+    /// The request is over: writes its end event and, if a rule says it failed,
+    /// hands the trace to the writer.
+    pub(crate) fn finish(self) {
+        let taken = self.start.elapsed();
+        self.span.in_scope(|| {
+            tracing::info!(
+                name: "GENERAL_REQUEST_END",
+                target: TARGET,
+                BytesSent = self.bytes_sent,
+                BytesReceived = self.bytes_received,
+                HttpStatus = self.status,
+                HttpSubStatus = self.substatus,
+            );
+        });
+        drop(self.span);
+        let worst = self
+            .buf
+            .recorded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .worst;
+        let rules = &self.shared.rules;
+        let Some(reason) = rules[self.rule].failure(self.status, self.substatus, taken, worst)
+        else {
+            return;
+        };
+        let job = Job {
+            head: TraceHead {
+                url: self.url,
+                verb: self.verb,
+                status: self.status,
+                substatus: self.substatus,
+                reason,
+                time_taken_ms: u64::try_from(taken.as_millis()).unwrap_or(u64::MAX),
+                activity_id: activity_id(),
+                user: self.user,
+            },
+            rules: rules.clone(),
+            rule: self.rule,
+            recorded: self.buf.take(),
+        };
+        self.shared.queue.send(job);
+    }
+}
