@@ -769,4 +769,22 @@ fn the_stylesheet_renders_a_report_with_the_failing_event_picked_out() {
     assert!(html[failing..].contains("MODULE_SET_RESPONSE_ERROR_STATUS"));
     assert_eq!(html.matches("class=\"failing\"").count(), 1);
     assert!(html.contains("GENERAL_REQUEST_START") && html.contains("GENERAL_REQUEST_END"));
+    // Every event shows its data, renderings in place of the raw values.
+    let events = &html[html.find("<h2>Events</h2>").unwrap()..];
+    let compact = events
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("> <", "><");
+    for item in [
+        "<dt>RequestURL</dt><dd>http://localhost:80/report.xyz</dd>",
+        "<dt>path</dt><dd>/report.xyz</dd>",
+        "<dt>Message</dt><dd>checking the session cookie</dd>",
+        "<dt>ModuleName</dt><dd>StaticFileModule</dd>",
+        "<dt>Notification</dt><dd>EXECUTE_REQUEST_HANDLER</dd>",
+        "<dt>ErrorCode</dt><dd>Not supported (0x80070032)</dd>",
+        "<dt>HttpSubStatus</dt><dd>3</dd>",
+    ] {
+        assert!(compact.contains(item), "{item} in {compact}");
+    }
 }

@@ -24,9 +24,11 @@
           table { border-collapse: collapse; }
           th, td { text-align: left; vertical-align: top; padding: 3px 8px; }
           table.facts th { color: #555; font-weight: normal; width: 170px; }
-          table.events { width: 100%; }
+          table.events { width: 100%; table-layout: fixed; }
+          col.no { width: 40px; } col.time { width: 95px; } col.level { width: 90px; }
+          col.provider { width: 120px; } col.name { width: 300px; }
           table.events th { background: #eee; border-bottom: 1px solid #bbb; }
-          table.events td { border-bottom: 1px solid #e4e4e4; }
+          table.events td { border-bottom: 1px solid #e4e4e4; word-break: break-word; }
           tr.warning td { background: #fff8e1; }
           tr.failing td { background: #fde0dc; }
           tr.failing td.name { font-weight: bold; color: #b3261e; }
@@ -79,6 +81,7 @@
 
           <h2>Events</h2>
           <table class="events">
+            <col class="no"/><col class="time"/><col class="level"/><col class="provider"/><col class="name"/><col class="data"/>
             <tr><th>No.</th><th>Time</th><th>Level</th><th>Provider</th><th>Event</th><th>Data</th></tr>
             <xsl:for-each select="ev:Event">
               <xsl:variable name="opcode" select="ev:RenderingInfo/ev:Opcode"/>
@@ -99,7 +102,14 @@
                   <dl>
                     <xsl:for-each select="ev:EventData/ev:Data[@Name != 'ContextId']">
                       <dt><xsl:value-of select="@Name"/></dt>
-                      <dd><xsl:call-template name="data-text"><xsl:with-param name="name" select="@Name"/></xsl:call-template></dd>
+                      <xsl:variable name="n" select="@Name"/>
+                      <xsl:variable name="rendered" select="../../ev:RenderingInfo/freb:Description[@Data = $n]"/>
+                      <dd>
+                        <xsl:choose>
+                          <xsl:when test="$rendered"><xsl:value-of select="$rendered"/></xsl:when>
+                          <xsl:otherwise><xsl:value-of select="."/></xsl:otherwise>
+                        </xsl:choose>
+                      </dd>
                     </xsl:for-each>
                   </dl>
                 </td>
