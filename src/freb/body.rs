@@ -18,7 +18,7 @@ pin_project! {
     pub struct TraceBody<B> {
         #[pin]
         inner: B,
-        pending: Option<Pending>,
+        pending: Option<Box<Pending>>,
     }
 
     impl<B> PinnedDrop for TraceBody<B> {
@@ -31,7 +31,7 @@ pin_project! {
 }
 
 impl<B: Body> TraceBody<B> {
-    pub(crate) fn new(inner: B, status: http::StatusCode, pending: Option<Pending>) -> Self {
+    pub(crate) fn new(inner: B, status: http::StatusCode, pending: Option<Box<Pending>>) -> Self {
         let bodiless = status.is_informational()
             || status == http::StatusCode::NO_CONTENT
             || status == http::StatusCode::NOT_MODIFIED;

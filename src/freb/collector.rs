@@ -159,8 +159,29 @@ pub(crate) struct Recorded {
     pub(crate) worst: Option<Verbosity>,
 }
 
+/// A field whose value is filled in only when the trace is written.
+const DEFERRED: u32 = u32::MAX;
+
 impl Recorded {
+    /// Fills the deferred values (this crate's header blocks): `fill` gets the
+    /// event's name and appends the value.
+    pub(crate) fn fill_deferred(&mut self, mut fill: impl FnMut(&str, &mut String)) {
+        for e in &self.events {
+            for f in &mut self.fields[e.fields.start as usize..e.fields.end as usize] {
+                if f.start == DEFERRED {
+                    let start = self.text.len();
+                    fill(e.name, &mut self.text);
+                    f.start = start as u32;
+                    f.end = self.text.len() as u32;
+                }
+            }
+        }
+    }
+
     pub(crate) fn value(&self, f: &FieldRef) -> &str {
+        if f.start == DEFERRED {
+            return "";
+        }
         &self.text[f.start as usize..f.end as usize]
     }
 
@@ -179,10 +200,18 @@ pub(crate) struct RequestBuffer {
 
 impl RequestBuffer {
     pub(crate) fn new(budget: Budget) -> Self {
+        // Room for this crate's events of a plain request, so the common case
+        // allocates once per vector.
+        let recorded = Recorded {
+            events: Vec::with_capacity(8),
+            fields: Vec::with_capacity(32),
+            text: String::with_capacity(1024),
+            ..Recorded::default()
+        };
         Self {
             budget,
             attached: std::sync::atomic::AtomicBool::new(false),
-            recorded: Mutex::new(Recorded::default()),
+            recorded: Mutex::new(recorded),
         }
     }
 
@@ -222,6 +251,7 @@ impl RequestBuffer {
         let (text_mark, field_mark) = (rec.text.len(), rec.fields.len());
         let mut visitor = Visitor {
             rec,
+            iis,
             used: 0,
             cap,
             cut: 0,
@@ -257,6 +287,8 @@ impl RequestBuffer {
 
 struct Visitor<'a> {
     rec: &'a mut Recorded,
+    /// One of this crate's events: its header blocks are deferred.
+    iis: bool,
     /// Bytes of this event's values (and names) so far.
     used: usize,
     cap: usize,
@@ -337,6 +369,15 @@ impl Visit for Visitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.iis && field.name() == "Headers" {
+            // The service formats the header block itself if the trace is written.
+            self.rec.fields.push(FieldRef {
+                name: field.name(),
+                start: DEFERRED,
+                end: DEFERRED,
+            });
+            return;
+        }
         self.push(field, |w| {
             let _ = write!(w, "{value:?}");
         });

@@ -19,7 +19,7 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        pending: Option<Pending>,
+        pending: Option<Box<Pending>>,
     }
 
     impl<F> PinnedDrop for ResponseFuture<F> {
@@ -33,7 +33,7 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, pending: Option<Pending>) -> Self {
+    pub(crate) fn new(inner: F, pending: Option<Box<Pending>>) -> Self {
         Self { inner, pending }
     }
 }

@@ -39,10 +39,48 @@ impl fmt::Display for HeaderText<'_> {
         for (name, value) in self.0 {
             f.write_str(name.as_str())?;
             f.write_str(": ")?;
-            f.write_str(&String::from_utf8_lossy(value.as_bytes()))?;
+            match value.to_str() {
+                Ok(v) => f.write_str(v)?,
+                Err(_) => f.write_str(&String::from_utf8_lossy(value.as_bytes()))?,
+            }
             f.write_str("\r\n")?;
         }
         Ok(())
+    }
+}
+
+/// An IP address, IPv4 without the formatter's padding machinery.
+struct Ip(std::net::IpAddr);
+
+impl fmt::Display for Ip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            std::net::IpAddr::V4(v4) => {
+                let mut buf = [0u8; 15];
+                let mut len = 0;
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        buf[len] = b'.';
+                        len += 1;
+                    }
+                    let mut b = itoa::Buffer::new();
+                    let s = b.format(octet).as_bytes();
+                    buf[len..len + s.len()].copy_from_slice(s);
+                    len += s.len();
+                }
+                f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
+            }
+            ip => fmt::Display::fmt(&ip, f),
+        }
+    }
+}
+
+/// The requested URL, formatted only when an event is recorded.
+struct Url<'a>(&'a RequestContext);
+
+impl fmt::Display for Url<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.full_url())
     }
 }
 
@@ -104,7 +142,7 @@ where
             return ResponseFuture::new(self.inner.call(req), None);
         }
         let start = Instant::now();
-        let url = RequestContext::capture(&req).full_url();
+        let ctx = RequestContext::capture(&req);
         let h = req.headers();
         let uri_len = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len()) as u64;
         let body_len = h
@@ -120,40 +158,43 @@ where
                 target: TARGET,
                 SiteId = shared.site_id,
                 AppPoolId = %shared.app_pool_id,
-                RequestURL = %url,
+                RequestURL = %Url(&ctx),
                 RequestVerb = req.method().as_str(),
             );
             if let Some(c) = crate::connection::connection_info(&req) {
                 tracing::info!(
                     name: "GENERAL_ENDPOINT_INFORMATION",
                     target: TARGET,
-                    RemoteAddress = %c.remote.ip(),
+                    RemoteAddress = %Ip(c.remote.ip()),
                     RemotePort = c.remote.port(),
-                    LocalAddress = %c.local.ip(),
+                    LocalAddress = %Ip(c.local.ip()),
                     LocalPort = c.local.port(),
                 );
             }
             tracing::debug!(name: "GENERAL_REQUEST_HEADERS", target: TARGET, Headers = %HeaderText(h));
         });
-        let verb = req.method().as_str().to_owned();
+        let verb = req.method().clone();
+        let request_headers = h.clone();
         let fut = {
             let _entered = span.enter();
             self.inner.call(req)
         };
-        let pending = Pending {
+        let pending = Box::new(Pending {
             shared: shared.clone(),
             rule,
             buf,
             span,
             start,
-            url,
+            ctx,
             verb,
             bytes_received,
             bytes_sent: 0,
             status: 500,
             substatus: 0,
             user: String::new(),
-        };
+            request_headers,
+            response_headers: HeaderMap::new(),
+        });
         ResponseFuture::new(fut, Some(pending))
     }
 }
@@ -165,19 +206,22 @@ pub(crate) struct Pending {
     buf: Arc<RequestBuffer>,
     pub(crate) span: tracing::Span,
     start: Instant,
-    url: String,
-    verb: String,
+    ctx: RequestContext,
+    verb: http::Method,
     bytes_received: u64,
     pub(crate) bytes_sent: u64,
     status: u16,
     substatus: u16,
     user: String,
+    /// Formatted into the trace only when it is written.
+    request_headers: HeaderMap,
+    response_headers: HeaderMap,
 }
 
 impl fmt::Debug for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pending")
-            .field("url", &self.url)
+            .field("uri", &self.ctx.uri)
             .field("status", &self.status)
             .finish_non_exhaustive()
     }
@@ -212,6 +256,8 @@ impl Pending {
             );
         }
         tracing::debug!(name: "GENERAL_RESPONSE_HEADERS", target: TARGET, Headers = %HeaderText(res.headers()));
+        drop(_entered);
+        self.response_headers = res.headers().clone();
     }
 
     /// The inner service failed or the request was dropped before its response.
@@ -222,7 +268,7 @@ impl Pending {
 
     /// The request is over: writes its end event and, if a rule says it failed,
     /// hands the trace to the writer.
-    pub(crate) fn finish(self) {
+    pub(crate) fn finish(self: Box<Self>) {
         let taken = self.start.elapsed();
         self.span.in_scope(|| {
             tracing::info!(
@@ -248,8 +294,8 @@ impl Pending {
         };
         let job = Job {
             head: TraceHead {
-                url: self.url,
-                verb: self.verb,
+                url: self.ctx.full_url(),
+                verb: self.verb.as_str().to_owned(),
                 status: self.status,
                 substatus: self.substatus,
                 reason,
@@ -259,7 +305,18 @@ impl Pending {
             },
             rules: rules.clone(),
             rule: self.rule,
-            recorded: self.buf.take(),
+            recorded: {
+                let mut rec = self.buf.take();
+                rec.fill_deferred(|event, out| {
+                    let h = match event {
+                        "GENERAL_REQUEST_HEADERS" => &self.request_headers,
+                        "GENERAL_RESPONSE_HEADERS" => &self.response_headers,
+                        _ => return,
+                    };
+                    let _ = fmt::Write::write_fmt(out, format_args!("{}", HeaderText(h)));
+                });
+                rec
+            },
         };
         self.shared.queue.send(job);
     }
