@@ -162,15 +162,19 @@ pub(crate) struct Recorded {
 /// A field whose value is filled in only when the trace is written.
 const DEFERRED: u32 = u32::MAX;
 
+/// The fields of this crate's events that the service fills in itself, and only
+/// for the traces it writes: what the request and connection already hold.
+const DEFERRED_FIELDS: &[&str] = &["Headers", "RequestURL", "RemoteAddress", "LocalAddress"];
+
 impl Recorded {
     /// Fills the deferred values (this crate's header blocks): `fill` gets the
     /// event's name and appends the value.
-    pub(crate) fn fill_deferred(&mut self, mut fill: impl FnMut(&str, &mut String)) {
+    pub(crate) fn fill_deferred(&mut self, mut fill: impl FnMut(&str, &str, &mut String)) {
         for e in &self.events {
             for f in &mut self.fields[e.fields.start as usize..e.fields.end as usize] {
                 if f.start == DEFERRED {
                     let start = self.text.len();
-                    fill(e.name, &mut self.text);
+                    fill(e.name, f.name, &mut self.text);
                     f.start = start as u32;
                     f.end = self.text.len() as u32;
                 }
@@ -369,8 +373,8 @@ impl Visit for Visitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.iis && field.name() == "Headers" {
-            // The service formats the header block itself if the trace is written.
+        if self.iis && DEFERRED_FIELDS.contains(&field.name()) {
+            // The service formats these itself if the trace is written.
             self.rec.fields.push(FieldRef {
                 name: field.name(),
                 start: DEFERRED,

@@ -1,6 +1,6 @@
 //! [`FailedRequestTracing`]: the service the layer wraps around yours.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -307,13 +307,24 @@ impl Pending {
             rule: self.rule,
             recorded: {
                 let mut rec = self.buf.take();
-                rec.fill_deferred(|event, out| {
-                    let h = match event {
-                        "GENERAL_REQUEST_HEADERS" => &self.request_headers,
-                        "GENERAL_RESPONSE_HEADERS" => &self.response_headers,
-                        _ => return,
+                rec.fill_deferred(|event, field, out| {
+                    let conn = self.ctx.conn;
+                    let _ = match (event, field) {
+                        ("GENERAL_REQUEST_HEADERS", _) => {
+                            write!(out, "{}", HeaderText(&self.request_headers))
+                        }
+                        ("GENERAL_RESPONSE_HEADERS", _) => {
+                            write!(out, "{}", HeaderText(&self.response_headers))
+                        }
+                        (_, "RequestURL") => write!(out, "{}", Url(&self.ctx)),
+                        (_, "RemoteAddress") => {
+                            conn.map_or(Ok(()), |c| write!(out, "{}", Ip(c.remote.ip())))
+                        }
+                        (_, "LocalAddress") => {
+                            conn.map_or(Ok(()), |c| write!(out, "{}", Ip(c.local.ip())))
+                        }
+                        _ => Ok(()),
                     };
-                    let _ = fmt::Write::write_fmt(out, format_args!("{}", HeaderText(h)));
                 });
                 rec
             },
