@@ -96,7 +96,7 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::limits::{Guard, GuardedBody, GuardedFuture};
+use crate::gate::{Denial, Guard};
 use crate::request_filtering::ConfigError;
 use crate::{connection, IisError, IisStatus};
 
@@ -138,10 +138,7 @@ pub enum IpSecurityCodes {
     Iis7,
 }
 
-/// Marks a response whose `denyAction` is `AbortRequest`: IIS would have reset the
-/// connection instead of answering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestAborted;
+pub use crate::gate::RequestAborted;
 
 /// Put in the request's extensions when `enableLoggingOnlyMode` let a request
 /// through that a dynamic rule would have denied; holds the code it would have had.
@@ -512,9 +509,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Default,
 {
-    type Response = Response<GuardedBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = GuardedFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -523,7 +520,7 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let ip = connection::client_addr(&req).map(|a| a.ip());
         match judge(&self.config, &self.clients, ip) {
-            Verdict::Pass(guard) => GuardedFuture::inner(self.inner.call(req), guard),
+            Verdict::Pass(guard) => ResponseFuture::call(self.inner.call(req), guard),
             Verdict::Mark(sub, guard) => {
                 let status = self.config.status(sub);
                 tracing::warn!(
@@ -533,7 +530,7 @@ where
                     "dynamic IP restrictions (logging only): request would have been denied"
                 );
                 req.extensions_mut().insert(DynamicIpDenial(status));
-                GuardedFuture::inner(self.inner.call(req), guard)
+                ResponseFuture::call(self.inner.call(req), guard)
             }
             Verdict::Deny(sub) => {
                 let status = self.config.status(sub);
@@ -549,11 +546,17 @@ where
                     .with_module(MODULE)
                     .with_notification("BeginRequest")
                     .with_hresult(0);
-                GuardedFuture::denied(err, abort)
+                ResponseFuture::deny(if abort {
+                    Denial::abort(err)
+                } else {
+                    Denial::new(err)
+                })
             }
         }
     }
 }
+
+define_guarded_response!("IpSecurity");
 
 #[cfg(test)]
 mod tests {
@@ -613,7 +616,7 @@ mod tests {
         Harness,
         impl Service<
                 Request<()>,
-                Response = Response<GuardedBody<String>>,
+                Response = Response<ResponseBody<String>>,
                 Error = Infallible,
                 Future = impl Send,
             > + Clone,
@@ -634,7 +637,7 @@ mod tests {
     }
 
     #[track_caller]
-    fn assert_denied(res: &Response<GuardedBody<String>>, code: &str) {
+    fn assert_denied(res: &Response<ResponseBody<String>>, code: &str) {
         let err = res.extensions().get::<IisError>().expect("denied");
         assert_eq!(err.status().to_string(), code);
         assert_eq!(res.status().as_u16(), err.status().code());

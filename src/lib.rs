@@ -73,6 +73,8 @@ pub mod catalog;
 pub mod connection;
 pub mod custom_headers;
 pub mod error;
+#[macro_use]
+mod gate;
 pub mod http_errors;
 pub mod ip_security;
 pub mod limits;
