@@ -421,7 +421,7 @@ pub fn response_for_panic<B: Default>(
     } else {
         "unknown panic payload".to_owned()
     };
-    IisError::new(IisStatus::new(500, 0))
+    IisError::new(IisStatus::INTERNAL_SERVER_ERROR)
         .with_source(PanicMessage(message))
         .into_response()
 }

@@ -21,8 +21,12 @@
 //! | IIS 7 codes ([`IpSecurityCodes::Iis7`]) | – | 403.6 for every denial |
 //! | `enableLoggingOnlyMode` | false | – (let through, marked) |
 //!
-//! Denials carry an [`IisError`] naming module `IpRestrictionModule`, notification
-//! `BeginRequest` and HRESULT 0 (what IIS shows on these pages is not documented).
+//! Denials carry an [`IisError`] with the module, notification and HRESULT of the
+//! code's [`catalog`](crate::catalog) entry: `DynamicIpRestrictionModule` for the
+//! dynamic rules (`.501`, `.502`), `IpRestrictionModule` for the static ones (`.503`,
+//! 403.6), `BeginRequest` and HRESULT 0 (what IIS shows on these pages is not
+//! documented). The `400.50x` answers of `AbortRequest`, which IIS never sends, take
+//! the detail of the matching `403.50x` entry.
 //!
 //! # Choices where IIS cannot be copied
 //!
@@ -99,9 +103,6 @@ use tower_service::Service;
 use crate::gate::{Denial, Guard};
 use crate::request_filtering::ConfigError;
 use crate::{connection, IisError, IisStatus};
-
-/// The module named on IP-restriction denials.
-pub const MODULE: &str = "IpRestrictionModule";
 
 /// IIS's default `maxConcurrentRequests` when `denyByConcurrentRequests` is on.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 5;
@@ -422,6 +423,13 @@ impl<S> IpSecurity<S> {
     define_inner_service_accessors!();
 }
 
+/// The substatus of a `denyByConcurrentRequests` denial.
+const SUB_CONCURRENT: u16 = IisStatus::FORBIDDEN_DYNAMIC_IP_CONCURRENT_LIMIT.substatus();
+/// The substatus of a `denyByRequestRate` denial.
+const SUB_RATE: u16 = IisStatus::FORBIDDEN_DYNAMIC_IP_RATE_LIMIT.substatus();
+/// The substatus of a denial by the `ipSecurity` entries or `allowUnlisted`.
+const SUB_IP_DENIED: u16 = IisStatus::FORBIDDEN_IP_DENIED.substatus();
+
 enum Verdict {
     Pass(Option<Guard>),
     Deny(u16),
@@ -432,11 +440,29 @@ enum Verdict {
 impl Config {
     fn status(&self, sub: u16) -> IisStatus {
         match (self.codes, self.deny_action) {
-            (IpSecurityCodes::Iis7, _) => IisStatus::new(403, 6),
+            (IpSecurityCodes::Iis7, _) => IisStatus::FORBIDDEN_IP_ADDRESS_REJECTED,
             (_, DenyAction::AbortRequest) => IisStatus::new(400, sub),
             (_, DenyAction::Unauthorized) => IisStatus::new(401, sub),
             (_, DenyAction::Forbidden) => IisStatus::new(403, sub),
             (_, DenyAction::NotFound) => IisStatus::new(404, sub),
+        }
+    }
+
+    /// The error for a denial with substatus `sub`: the catalog's entry for its
+    /// code, or for `403.sub` when the code has none (the `400.50x` of
+    /// `AbortRequest`).
+    fn error(&self, sub: u16) -> IisError {
+        let status = self.status(sub);
+        let err = IisError::new(status);
+        if status.info().is_some() {
+            return err;
+        }
+        match IisStatus::new(403, sub).info() {
+            Some(info) => err
+                .with_module(info.module().unwrap_or(crate::error::DEFAULT_MODULE))
+                .with_notification(info.notification().unwrap_or("BeginRequest"))
+                .with_hresult(info.hresult().unwrap_or(0)),
+            None => err,
         }
     }
 
@@ -449,7 +475,7 @@ fn judge(cfg: &Config, clients: &Clients, ip: Option<IpAddr>) -> Verdict {
     let listed = ip.and_then(|ip| cfg.entries.iter().find(|(net, _)| net.contains(ip)));
     let allowed = listed.map_or(cfg.allow_unlisted, |(_, allowed)| *allowed);
     if !allowed {
-        return Verdict::Deny(503);
+        return Verdict::Deny(SUB_IP_DENIED);
     }
     let Some(ip) = ip.filter(|_| cfg.dynamic()).map(unmap) else {
         return Verdict::Pass(None);
@@ -484,14 +510,14 @@ fn judge(cfg: &Config, clients: &Clients, ip: Option<IpAddr>) -> Verdict {
         }
         client.requests = client.requests.saturating_add(1);
         if client.requests > max {
-            over = Some(502);
+            over = Some(SUB_RATE);
         }
     }
     let guard = match cfg.max_concurrent {
         Some(max) => match Guard::try_acquire(&client.in_flight, max as usize) {
             Some(g) => Some(g),
             None => {
-                over = over.or(Some(501));
+                over = over.or(Some(SUB_CONCURRENT));
                 None
             }
         },
@@ -542,10 +568,7 @@ where
                 );
                 let abort = self.config.deny_action == DenyAction::AbortRequest
                     && self.config.codes == IpSecurityCodes::Iis8;
-                let err = IisError::new(status)
-                    .with_module(MODULE)
-                    .with_notification("BeginRequest")
-                    .with_hresult(0);
+                let err = self.config.error(sub);
                 ResponseFuture::deny(if abort {
                     Denial::abort(err)
                 } else {
@@ -641,7 +664,16 @@ mod tests {
         let err = res.extensions().get::<IisError>().expect("denied");
         assert_eq!(err.status().to_string(), code);
         assert_eq!(res.status().as_u16(), err.status().code());
-        assert_eq!(err.module(), "IpRestrictionModule");
+        // The catalog decides the module: the dynamic rules' own for .501 and .502.
+        let module = match err.substatus() {
+            501 | 502 => "DynamicIpRestrictionModule",
+            _ => "IpRestrictionModule",
+        };
+        assert_eq!(err.module(), module);
+        let entry = IisStatus::new(403, err.substatus())
+            .info()
+            .expect("catalog entry");
+        assert_eq!(Some(err.module()), entry.module());
         assert_eq!(err.notification(), "BeginRequest");
         assert_eq!(err.hresult(), 0);
     }

@@ -18,36 +18,70 @@ pub(crate) struct Denial {
     pub(crate) reason: &'static str,
 }
 
-const fn deny(status: u16, sub: u16, reason: &'static str) -> Denial {
-    Denial {
-        status: IisStatus::new(status, sub),
-        reason,
-    }
+const fn deny(status: IisStatus, reason: &'static str) -> Denial {
+    Denial { status, reason }
 }
 
-pub(crate) const URL_SEQUENCE: Denial = deny(404, 5, "URL_SEQUENCE_DENIED");
-pub(crate) const VERB: Denial = deny(404, 6, "VERB_DENIED");
-pub(crate) const FILE_EXTENSION: Denial = deny(404, 7, "FILE_EXTENSION_DENIED");
-pub(crate) const HIDDEN_SEGMENT: Denial = deny(404, 8, "HIDDEN_NAMESPACE");
-pub(crate) const DOUBLE_ESCAPED: Denial = deny(404, 11, "URL_DOUBLE_ESCAPED");
-pub(crate) const HIGH_BIT: Denial = deny(404, 12, "URL_HAS_HIGH_BIT_CHARS");
-pub(crate) const URL_TOO_LONG: Denial = deny(404, 14, "URL_TOO_LONG");
-pub(crate) const QUERY_TOO_LONG: Denial = deny(404, 15, "QUERY_STRING_TOO_LONG");
-pub(crate) const QUERY_SEQUENCE: Denial = deny(404, 18, "QUERY_STRING_SEQUENCE_DENIED");
-pub(crate) const FILTERING_RULE: Denial = deny(404, 19, "FILTERING_RULE");
-pub(crate) const TOO_MANY_SEGMENTS: Denial = deny(404, 20, "TOO_MANY_URL_SEGMENTS");
+pub(crate) const URL_SEQUENCE: Denial = deny(
+    IisStatus::NOT_FOUND_DENIED_BY_REQUEST_FILTERING,
+    "URL_SEQUENCE_DENIED",
+);
+pub(crate) const VERB: Denial = deny(IisStatus::NOT_FOUND_VERB_DENIED, "VERB_DENIED");
+pub(crate) const FILE_EXTENSION: Denial = deny(
+    IisStatus::NOT_FOUND_FILE_EXTENSION_DENIED,
+    "FILE_EXTENSION_DENIED",
+);
+pub(crate) const HIDDEN_SEGMENT: Denial =
+    deny(IisStatus::NOT_FOUND_HIDDEN_NAMESPACE, "HIDDEN_NAMESPACE");
+pub(crate) const DOUBLE_ESCAPED: Denial = deny(
+    IisStatus::NOT_FOUND_URL_DOUBLE_ESCAPED,
+    "URL_DOUBLE_ESCAPED",
+);
+pub(crate) const HIGH_BIT: Denial = deny(
+    IisStatus::NOT_FOUND_HIGH_BIT_CHARACTERS,
+    "URL_HAS_HIGH_BIT_CHARS",
+);
+pub(crate) const URL_TOO_LONG: Denial = deny(IisStatus::NOT_FOUND_URL_TOO_LONG, "URL_TOO_LONG");
+pub(crate) const QUERY_TOO_LONG: Denial = deny(
+    IisStatus::NOT_FOUND_QUERY_STRING_TOO_LONG,
+    "QUERY_STRING_TOO_LONG",
+);
+pub(crate) const QUERY_SEQUENCE: Denial = deny(
+    IisStatus::NOT_FOUND_QUERY_STRING_SEQUENCE_DENIED,
+    "QUERY_STRING_SEQUENCE_DENIED",
+);
+pub(crate) const FILTERING_RULE: Denial = deny(
+    IisStatus::NOT_FOUND_DENIED_BY_FILTERING_RULE,
+    "FILTERING_RULE",
+);
+pub(crate) const TOO_MANY_SEGMENTS: Denial = deny(
+    IisStatus::NOT_FOUND_TOO_MANY_URL_SEGMENTS,
+    "TOO_MANY_URL_SEGMENTS",
+);
 
 pub(crate) fn content_too_long(codes: LimitCodes) -> Denial {
     match codes {
-        LimitCodes::Iis10 => deny(413, 1, "CONTENT_LENGTH_TOO_LARGE"),
-        LimitCodes::Legacy => deny(404, 13, "CONTENT_LENGTH_TOO_LARGE"),
+        LimitCodes::Iis10 => deny(
+            IisStatus::PAYLOAD_TOO_LARGE_CONTENT_LENGTH,
+            "CONTENT_LENGTH_TOO_LARGE",
+        ),
+        LimitCodes::Legacy => deny(
+            IisStatus::NOT_FOUND_CONTENT_LENGTH_TOO_LARGE,
+            "CONTENT_LENGTH_TOO_LARGE",
+        ),
     }
 }
 
 pub(crate) fn header_too_long(codes: LimitCodes) -> Denial {
     match codes {
-        LimitCodes::Iis10 => deny(431, 0, "HEADER_TOO_LONG"),
-        LimitCodes::Legacy => deny(404, 10, "HEADER_TOO_LONG"),
+        LimitCodes::Iis10 => deny(
+            IisStatus::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "HEADER_TOO_LONG",
+        ),
+        LimitCodes::Legacy => deny(
+            IisStatus::NOT_FOUND_REQUEST_HEADER_TOO_LONG,
+            "HEADER_TOO_LONG",
+        ),
     }
 }
 

@@ -18,11 +18,6 @@ use super::config::{Config, LimitCodes};
 use crate::gate::Gate;
 use crate::IisError;
 
-/// The module IIS names for request-filtering rejections.
-pub const MODULE: &str = "RequestFilteringModule";
-/// The notification IIS names for request-filtering rejections.
-pub const NOTIFICATION: &str = "BeginRequest";
-
 /// The service built by [`RequestFilteringLayer`](super::RequestFilteringLayer).
 ///
 /// A request that breaks a rule is answered at once (the inner service is not
@@ -43,8 +38,8 @@ impl<S> RequestFiltering<S> {
 }
 
 /// The response IIS's request-filtering module leaves: the status, an empty body,
-/// the [`IisError`] with module `RequestFilteringModule`, notification
-/// `BeginRequest` and HRESULT 0, and `Connection: close`.
+/// the [`IisError`] (its module `RequestFilteringModule`, notification
+/// `BeginRequest` and HRESULT 0 come from the catalog) and `Connection: close`.
 pub(crate) fn rejection<B: Default>(denial: Denial) -> Response<B> {
     tracing::debug!(
         target: "tower_iis::request_filtering",
@@ -52,11 +47,7 @@ pub(crate) fn rejection<B: Default>(denial: Denial) -> Response<B> {
         reason = denial.reason,
         "request denied by request filtering"
     );
-    let mut res = IisError::new(denial.status)
-        .with_module(MODULE)
-        .with_notification(NOTIFICATION)
-        .with_hresult(0)
-        .into_response::<B>();
+    let mut res = IisError::new(denial.status).into_response::<B>();
     res.headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
     res
