@@ -348,7 +348,12 @@ impl IpSecurityBuilder {
                 ));
             }
         }
-        Ok(IpSecurityLayer {
+        Ok(self.into_layer(entries))
+    }
+
+    /// The layer, once the entries are parsed and the limits checked.
+    fn into_layer(self, entries: Vec<(Net, bool)>) -> IpSecurityLayer {
+        IpSecurityLayer {
             config: Arc::new(Config {
                 entries,
                 allow_unlisted: self.allow_unlisted,
@@ -360,7 +365,7 @@ impl IpSecurityBuilder {
                 max_tracked: self.max_tracked,
             }),
             clients: Arc::new(Mutex::new(HashMap::new())),
-        })
+        }
     }
 }
 
@@ -384,6 +389,18 @@ pub struct IpSecurityLayer {
 }
 
 impl IpSecurityLayer {
+    /// The layer with IIS's defaults: no entries, unlisted clients allowed, dynamic
+    /// rules off, so every client is let through. The same as
+    /// [`iis_defaults`](Self::iis_defaults) and [`Default`].
+    pub fn new() -> Self {
+        Self::iis_defaults()
+    }
+
+    /// The layer with IIS's defaults (see [`new`](Self::new)).
+    pub fn iis_defaults() -> Self {
+        IpSecurityBuilder::default().into_layer(Vec::new())
+    }
+
     /// A builder with IIS's defaults.
     pub fn builder() -> IpSecurityBuilder {
         IpSecurityBuilder::default()
@@ -396,6 +413,12 @@ impl IpSecurityLayer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+}
+
+impl Default for IpSecurityLayer {
+    fn default() -> Self {
+        Self::iis_defaults()
     }
 }
 
@@ -712,6 +735,14 @@ mod tests {
 
     #[tokio::test]
     async fn defaults_allow_everyone_and_no_address_is_unlisted() {
+        for layer in [IpSecurityLayer::new(), IpSecurityLayer::default()] {
+            let (h, svc) = service(layer);
+            assert_eq!(
+                svc.oneshot(from("203.0.113.1")).await.unwrap().status(),
+                200
+            );
+            assert_eq!(h.calls.load(Ordering::SeqCst), 1);
+        }
         let (_, svc) = service(IpSecurityLayer::builder().build().unwrap());
         assert_eq!(
             svc.clone()

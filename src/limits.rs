@@ -81,7 +81,7 @@ impl ConcurrentRequestLimitLayer {
     }
 
     /// IIS's default limit, 5000.
-    pub fn iis_default() -> Self {
+    pub fn iis_defaults() -> Self {
         Self::new(DEFAULT_APP_CONCURRENT_REQUEST_LIMIT)
     }
 
@@ -100,7 +100,7 @@ impl ConcurrentRequestLimitLayer {
 
 impl Default for ConcurrentRequestLimitLayer {
     fn default() -> Self {
-        Self::iis_default()
+        Self::iis_defaults()
     }
 }
 
@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn default_is_5000() {
         assert_eq!(DEFAULT_APP_CONCURRENT_REQUEST_LIMIT, 5000);
-        assert_eq!(ConcurrentRequestLimitLayer::iis_default().limit(), 5000);
+        assert_eq!(ConcurrentRequestLimitLayer::iis_defaults().limit(), 5000);
         assert_eq!(ConcurrentRequestLimitLayer::default().limit(), 5000);
     }
 

@@ -206,7 +206,7 @@ mod tests {
                     .unwrap(),
             )
             .layer(RequireSslLayer::new())
-            .layer(ConcurrentRequestLimitLayer::iis_default());
+            .layer(ConcurrentRequestLimitLayer::iis_defaults());
         let conn = ConnectionInfo::new(
             "198.51.100.1:1".parse().unwrap(),
             "198.51.100.2:443".parse().unwrap(),

@@ -140,7 +140,7 @@ fn socket_addr() -> impl Strategy<Value = SocketAddr> {
 fn field_set() -> impl Strategy<Value = FieldSet> {
     prop_oneof![
         Just(FieldSet::all()),
-        Just(FieldSet::iis_default()),
+        Just(FieldSet::iis_defaults()),
         // Sets whose first column comes from the request.
         Just(FieldSet::empty()),
         Just(

@@ -259,7 +259,7 @@ fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<B
         Pages::Single(page) => Some(page.clone()),
         Pages::Localized {
             by_language,
-            fallback,
+            default_language,
         } => {
             if !ctx.has_accept_language() {
                 let lang = config.no_header_language.as_ref()?;
@@ -268,7 +268,7 @@ fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<B
             ctx.languages()
                 .iter()
                 .find_map(|l| by_language.get(l))
-                .or_else(|| fallback.as_ref().and_then(|f| by_language.get(f)))
+                .or_else(|| default_language.as_ref().and_then(|d| by_language.get(d)))
                 .cloned()
         }
     }
