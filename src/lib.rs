@@ -81,6 +81,7 @@ pub mod error;
 #[macro_use]
 mod gate;
 pub mod http_errors;
+mod http_util;
 pub mod ip_security;
 pub mod limits;
 mod percent;

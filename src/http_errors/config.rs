@@ -380,7 +380,7 @@ impl HttpErrorsBuilder {
         let mut rows = HashMap::new();
         let mut has_execute_url = false;
         if !self.clear_defaults {
-            for status in render::DEFAULT_PAGE_STATUSES {
+            for status in crate::http_util::DEFAULT_ERROR_STATUSES {
                 if self.removed.contains(&(status, None)) {
                     continue;
                 }

@@ -227,7 +227,7 @@ where
                 Ok(value) => {
                     parts.status = StatusCode::FOUND;
                     parts.headers.insert(header::LOCATION, value);
-                    let body = render::redirect_page(&location);
+                    let body = crate::http_util::redirect_page(&location);
                     Outcome::Done(page_response(
                         ctx,
                         parts,

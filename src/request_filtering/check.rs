@@ -6,7 +6,7 @@ use http::{HeaderMap, Request};
 use http_body::Body;
 
 use super::config::{Config, LimitCodes};
-use crate::IisStatus;
+use crate::{http_util, IisStatus};
 
 /// Paths and queries up to this many bytes are percent-decoded on the stack.
 pub(crate) const STACK_DECODE: usize = 1024;
@@ -151,7 +151,7 @@ fn verb<B>(cfg: &Config, req: &Request<B>) -> Phase {
 /// 2.–4. Request limits: the content length, the URL and query lengths, the headers.
 fn sizes<B: Body>(cfg: &Config, req: &Request<B>, path: &[u8], query: &[u8]) -> Phase {
     // 2. Declared content length (413.1 / 404.13), and a body that says it is longer.
-    if declared_length(req.headers()).is_some_and(|n| n > cfg.max_allowed_content_length)
+    if http_util::content_length(req.headers()).is_some_and(|n| n > cfg.max_allowed_content_length)
         || req.body().size_hint().lower() > cfg.max_allowed_content_length
     {
         return Err(content_too_long(cfg.limit_codes));
@@ -288,13 +288,6 @@ fn filtering_rules(cfg: &Config, headers: &HeaderMap, path: Part<'_>, query: Par
         }
     }
     Ok(())
-}
-
-/// The declared `Content-Length`, when there is a well-formed one.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    let v = headers.get(http::header::CONTENT_LENGTH)?;
-    let s = v.to_str().ok()?;
-    s.trim().parse().ok()
 }
 
 /// Whether `s` holds a `%HH` escape.
