@@ -458,7 +458,7 @@ impl HttpErrorsBuilder {
         // The version was checked above: letters, digits and dots only.
         let server_header = self
             .server_header
-            .then(|| HeaderValue::from_str(&format!("Microsoft-IIS/{}", self.server_version)).ok())
+            .then(|| crate::custom_headers::server_header(&self.server_version))
             .flatten();
         Ok(Resolved {
             error_mode: self.error_mode,

@@ -136,8 +136,7 @@ const BODY_HEADERS: [header::HeaderName; 9] = [
 
 fn add_server_headers(config: &Resolved, headers: &mut HeaderMap) {
     if let Some(server) = &config.server_header {
-        headers.insert(header::SERVER, server.clone());
-        headers.insert("x-powered-by", HeaderValue::from_static("ASP.NET"));
+        crate::custom_headers::insert_server_headers(headers, server);
     }
 }
 
