@@ -123,7 +123,7 @@ pub use config::{
     DEFAULT_MAX_QUERY_STRING, DEFAULT_MAX_URL,
 };
 pub use layer::RequestFilteringLayer;
-pub use service::{RequestFiltering, ResponseFuture, MODULE, NOTIFICATION};
+pub use service::{RequestFiltering, ResponseFuture};
 
 #[cfg(test)]
 mod tests;
