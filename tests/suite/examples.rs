@@ -1,14 +1,14 @@
 //! The demo (axum) and the plain hyper example, served over real loopback sockets.
 #![cfg(all(feature = "axum", feature = "hyper", feature = "site"))]
 
-mod common;
+use crate::common;
 
 #[allow(dead_code)]
-#[path = "../examples/demo.rs"]
+#[path = "../../examples/demo.rs"]
 mod demo;
 
 #[allow(dead_code)]
-#[path = "../examples/hyper.rs"]
+#[path = "../../examples/hyper.rs"]
 mod hyper_example;
 
 use std::net::SocketAddr;

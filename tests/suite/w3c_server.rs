@@ -1,8 +1,6 @@
 //! The W3C log layer in front of an axum router, over real loopback sockets, writing
 //! real files; checked with our reader, GoAccess and the Filebeat IIS grok pattern.
 
-mod common;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -208,7 +206,7 @@ fn filebeat_default_pattern() -> regex::Regex {
     regex::Regex::new(&p).unwrap()
 }
 
-use common::status_counts_from_goaccess;
+use crate::common::status_counts_from_goaccess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n_requests_n_lines_goaccess_and_filebeat_agree() {

@@ -4,14 +4,14 @@
 //! requests in flight. Each request that reached the stack has exactly one line.
 #![cfg(feature = "axum")]
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::server::{app, get_once, read_response, Handled, Server};
-use common::{entries, TempDir};
+use crate::common::server::{app, get_once, read_response, Handled, Server};
+use crate::common::{entries, TempDir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tower_iis::w3c::reader::Entry;

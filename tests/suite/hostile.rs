@@ -11,13 +11,11 @@
 //! from the request, and every XHTML page parses.
 #![cfg(feature = "axum")]
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use common::server::{app, send_raw, Server};
-use common::{entries, TempDir};
+use crate::common::server::{app, send_raw, Server};
+use crate::common::{entries, TempDir};
 use http::HeaderName;
 use tower_iis::w3c::{CustomField, FieldSet, W3cLogLayer};
 
