@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "axum")]
+pub mod load;
+#[cfg(feature = "axum")]
 pub mod server;
 
 use std::convert::Infallible;

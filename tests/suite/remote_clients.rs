@@ -5,7 +5,7 @@
 //! them sees the physical path, the source error or the details table, and the
 //! log records the real client address.
 //!
-//! Needs root and `ip` (iproute2); skipped elsewhere. `tests/examples.rs` covers
+//! Needs root and `ip` (iproute2); skipped elsewhere. `tests/suite/examples.rs` covers
 //! the same rule by rewriting the client address, which runs anywhere.
 #![cfg(feature = "axum")]
 
