@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod body;
 #[cfg(feature = "axum")]
 pub mod load;
 #[cfg(feature = "axum")]
