@@ -5,9 +5,9 @@
 //! it is installed), and peak memory and open files are reported.
 //!
 //! ```text
-//! cargo run --release --features axum --example load      # 100 000 requests, 64 connections
-//! cargo run --release --features axum --example load -- --requests 20000 --connections 32
-//! cargo run --release --features axum --example load -- --soak 300   # 5 minutes: memory and fds flat?
+//! cargo run --release --features axum,test-site --example load      # 100 000 requests, 64 connections
+//! cargo run --release --features axum,test-site --example load -- --requests 20000 --connections 32
+//! cargo run --release --features axum,test-site --example load -- --soak 300   # 5 minutes: memory and fds flat?
 //! ```
 //!
 //! The run itself is `tests/common/load.rs`; `tests/load.rs` runs it with 5 000

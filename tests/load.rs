@@ -5,7 +5,7 @@
 //! RELIABILITY.md).
 //!
 //! A process of its own: it checks the process's open files and peak memory.
-#![cfg(feature = "axum")]
+#![cfg(all(feature = "axum", feature = "test-site"))]
 
 mod common;
 

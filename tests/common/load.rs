@@ -13,9 +13,10 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::server::{app, read_response, Server};
+use super::server::{app, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tower_iis::test_site::read_response;
 use tower_iis::w3c::{ManualClock, Period, W3cLogLayer};
 
 /// How the log is made to roll over during the run.

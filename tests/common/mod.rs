@@ -2,9 +2,9 @@
 #![allow(dead_code)]
 
 pub mod body;
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "test-site"))]
 pub mod load;
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "test-site"))]
 pub mod server;
 
 use std::convert::Infallible;

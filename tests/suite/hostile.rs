@@ -9,7 +9,7 @@
 //! log layer cannot see them. Every request that reached the stack has exactly one
 //! line, found by a request id logged as a custom field. No page carries markup
 //! from the request, and every XHTML page parses.
-#![cfg(feature = "axum")]
+#![cfg(all(feature = "axum", feature = "test-site"))]
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

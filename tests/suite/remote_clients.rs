@@ -7,7 +7,7 @@
 //!
 //! Needs root and `ip` (iproute2); skipped elsewhere. `tests/suite/examples.rs` covers
 //! the same rule by rewriting the client address, which runs anywhere.
-#![cfg(feature = "axum")]
+#![cfg(all(feature = "axum", feature = "test-site"))]
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
