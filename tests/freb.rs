@@ -35,7 +35,8 @@ use tower_iis::static_files::StaticFiles;
 use tower_iis::{HttpErrorsLayer, IisError, IisStatus};
 use tracing_subscriber::prelude::*;
 
-use common::server::{get_once, read_response, Server};
+use common::server::{get_once, Server};
+use tower_iis::test_site::read_response;
 
 // ---- live bytes on this thread, for the memory bound ----
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use http::{header, HeaderMap, Request, Response};
+use http::{HeaderMap, Request, Response};
 use tower_service::Service;
 
 use super::collector::{open_span, RequestBuffer, TARGET};
@@ -145,11 +145,7 @@ where
         let ctx = RequestContext::capture(&req);
         let h = req.headers();
         let uri_len = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len()) as u64;
-        let body_len = h
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
+        let body_len = crate::http_util::content_length(h).unwrap_or(0);
         let bytes_received =
             req.method().as_str().len() as u64 + uri_len + 12 + headers_len(h) + 2 + body_len;
         span.in_scope(|| {
