@@ -3,7 +3,7 @@
 //! The site stacks every layer of this crate in IIS's order, outermost first:
 //!
 //! ```text
-//! W3C log → customHeaders → httpErrors → (500.19 while web.config is bad)
+//! W3C log → (failed request tracing) → customHeaders → httpErrors → (500.19 while web.config is bad)
 //!   → requestFiltering → ipSecurity / dynamicIpSecurity → appConcurrentRequestLimit
 //!   → static files (StaticFileModule, default documents, directory listing)
 //!   → your application, for paths that name no file or folder
@@ -23,6 +23,11 @@
 //!
 //! Without a log directory or layer, log lines go to `tracing` (target
 //! `tower_iis::w3c::access`).
+//!
+//! With the `failed-request-tracing` feature,
+//! [`failed_request_logging`](IisSiteBuilder::failed_request_logging) turns on IIS's
+//! Failed Request Tracing with the rules of web.config's `<traceFailedRequests>`
+//! (see [`freb`](crate::freb)).
 //!
 //! # Example
 //!
@@ -82,14 +87,19 @@ use crate::w3c::{Sink, W3cLog, W3cLogGuard, W3cLogHandle, W3cLogLayer};
 use crate::web_config::{ConfigWarning, WebConfig, WebConfigError};
 use crate::IisError;
 
-/// The layers of a site, outermost first.
-pub type SiteStack<S> = W3cLog<
-    CustomHeaders<
-        HttpErrors<
-            ConfigFailure<RequestFiltering<IpSecurity<ConcurrentRequestLimit<StaticFiles<S>>>>>,
-        >,
-    >,
+/// The layers of a site inside the log (and failed request tracing), outermost
+/// first.
+pub type SiteLayers<S> = CustomHeaders<
+    HttpErrors<ConfigFailure<RequestFiltering<IpSecurity<ConcurrentRequestLimit<StaticFiles<S>>>>>>,
 >;
+
+/// The layers of a site, outermost first.
+#[cfg(feature = "failed-request-tracing")]
+pub type SiteStack<S> = W3cLog<crate::freb::FailedRequestTracing<SiteLayers<S>>>;
+
+/// The layers of a site, outermost first.
+#[cfg(not(feature = "failed-request-tracing"))]
+pub type SiteStack<S> = W3cLog<SiteLayers<S>>;
 
 /// Why a site could not be built.
 #[derive(Debug)]
@@ -103,6 +113,9 @@ pub enum SiteError {
     HttpErrors(crate::http_errors::ConfigError),
     /// The W3C log cannot be set up.
     Log(crate::w3c::ConfigError),
+    /// Failed request tracing cannot be set up.
+    #[cfg(feature = "failed-request-tracing")]
+    Tracing(crate::freb::ConfigError),
 }
 
 impl fmt::Display for SiteError {
@@ -112,6 +125,8 @@ impl fmt::Display for SiteError {
             Self::StaticFiles(e) => write!(f, "bad content root: {e}"),
             Self::HttpErrors(e) => e.fmt(f),
             Self::Log(e) => write!(f, "cannot set up the W3C log: {e}"),
+            #[cfg(feature = "failed-request-tracing")]
+            Self::Tracing(e) => write!(f, "cannot set up failed request tracing: {e}"),
         }
     }
 }
@@ -123,6 +138,8 @@ impl std::error::Error for SiteError {
             Self::StaticFiles(e) => Some(e),
             Self::HttpErrors(e) => Some(e),
             Self::Log(e) => Some(e),
+            #[cfg(feature = "failed-request-tracing")]
+            Self::Tracing(e) => Some(e),
         }
     }
 }
@@ -146,6 +163,8 @@ pub struct IisSiteBuilder<S = NoFallback> {
     concurrent_request_limit: usize,
     directory_browse: Option<bool>,
     log: LogChoice,
+    #[cfg(feature = "failed-request-tracing")]
+    tracing: Option<crate::freb::FailedRequestTracingBuilder>,
 }
 
 impl<S> fmt::Debug for IisSiteBuilder<S> {
@@ -172,6 +191,8 @@ impl<S> IisSiteBuilder<S> {
             concurrent_request_limit: self.concurrent_request_limit,
             directory_browse: self.directory_browse,
             log: self.log,
+            #[cfg(feature = "failed-request-tracing")]
+            tracing: self.tracing,
         }
     }
 
@@ -230,6 +251,28 @@ impl<S> IisSiteBuilder<S> {
     /// closes them when its last clone is dropped.
     pub fn log_directory(mut self, dir: impl Into<PathBuf>) -> Self {
         self.log = LogChoice::Directory(dir.into());
+        self
+    }
+
+    /// Turns failed request tracing on (IIS's `traceFailedRequestsLogging
+    /// enabled="true"`): trace files under `dir/W3SVC1/`, IIS's other defaults
+    /// (`maxLogFiles` 50), the rules of web.config's `<traceFailedRequests>`.
+    ///
+    /// The events are collected by a [`TraceCollector`](crate::freb::TraceCollector)
+    /// that must be in the process's `tracing` subscriber.
+    #[cfg(feature = "failed-request-tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
+    pub fn failed_request_logging(self, dir: impl Into<PathBuf>) -> Self {
+        self.failed_request_tracing(crate::freb::FailedRequestTracingLayer::builder().directory(dir))
+    }
+
+    /// Turns failed request tracing on with your settings and rules; the rules of
+    /// web.config's `<traceFailedRequests>` come after yours. Without any rule the
+    /// site traces nothing.
+    #[cfg(feature = "failed-request-tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
+    pub fn failed_request_tracing(mut self, builder: crate::freb::FailedRequestTracingBuilder) -> Self {
+        self.tracing = Some(builder);
         self
     }
 
@@ -302,6 +345,21 @@ impl<S> IisSiteBuilder<S> {
                 (l, Some(Arc::new(g)))
             }
         };
+        #[cfg(feature = "failed-request-tracing")]
+        let (tracing_layer, trace_guard) = match self.tracing {
+            None => (crate::freb::FailedRequestTracingLayer::disabled(), None),
+            Some(mut b) => {
+                if let Some(c) = &config {
+                    b = b.rules(c.trace_failed_requests.iter().cloned());
+                }
+                if b.has_rules() {
+                    let (l, g) = b.build().map_err(SiteError::Tracing)?;
+                    (l, Some(Arc::new(g)))
+                } else {
+                    (crate::freb::FailedRequestTracingLayer::disabled(), None)
+                }
+            }
+        };
         let files = files.with_fallback(self.app);
         let inner = ConcurrentRequestLimitLayer::new(self.concurrent_request_limit).layer(files);
         let inner = ip_security.layer(inner);
@@ -312,6 +370,8 @@ impl<S> IisSiteBuilder<S> {
         };
         let inner = http_errors.layer(inner);
         let inner = custom_headers.layer(inner);
+        #[cfg(feature = "failed-request-tracing")]
+        let inner = tracing_layer.layer(inner);
         let handle = log.handle();
         let service = log.layer(inner);
         Ok(IisSite {
@@ -319,6 +379,8 @@ impl<S> IisSiteBuilder<S> {
             shared: Arc::new(Shared {
                 handle,
                 _guard: guard,
+                #[cfg(feature = "failed-request-tracing")]
+                trace_guard,
                 warnings: config.map(|c| c.warnings).unwrap_or_default(),
                 config_error: failure,
             }),
@@ -329,6 +391,8 @@ impl<S> IisSiteBuilder<S> {
 struct Shared {
     handle: W3cLogHandle,
     _guard: Option<Arc<W3cLogGuard>>,
+    #[cfg(feature = "failed-request-tracing")]
+    trace_guard: Option<Arc<crate::freb::TraceGuard>>,
     warnings: Vec<ConfigWarning>,
     config_error: Option<WebConfigError>,
 }
@@ -373,6 +437,8 @@ impl IisSite {
             concurrent_request_limit: crate::limits::DEFAULT_APP_CONCURRENT_REQUEST_LIMIT,
             directory_browse: None,
             log: LogChoice::Tracing,
+            #[cfg(feature = "failed-request-tracing")]
+            tracing: None,
         }
     }
 
@@ -389,6 +455,15 @@ impl<S> IisSite<S> {
     #[must_use]
     pub fn log_handle(&self) -> W3cLogHandle {
         self.shared.handle.clone()
+    }
+
+    /// A handle on the failed request trace writer, when tracing is on and has
+    /// rules: flush it, list and read the trace files.
+    #[cfg(feature = "failed-request-tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
+    #[must_use]
+    pub fn trace_handle(&self) -> Option<crate::freb::TraceHandle> {
+        self.shared.trace_guard.as_ref().map(|g| g.handle())
     }
 
     /// What the web.config held that this crate does not emulate.

@@ -12,6 +12,7 @@
 //! | `directoryBrowse@enabled` | [`WebConfig::directory_browse`] |
 //! | `staticContent` (`<mimeMap>`, `<remove>`, `<clear>`) | [`MimeMap`] |
 //! | `httpProtocol/customHeaders` | [`CustomHeadersLayer`] |
+//! | `tracing/traceFailedRequests` (`<add path>` with `<traceAreas>` and `<failureDefinitions statusCodes timeTaken verbosity>`; feature `failed-request-tracing`) | `WebConfig::trace_failed_requests`, [`Rule`](crate::freb::Rule)s |
 //!
 //! Collections start from what IIS inherits from its server-level configuration
 //! (the nine `httpErrors` rows, the request-filtering defaults, IIS's six default
@@ -73,6 +74,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use roxmltree::{Document, Node};
+
+#[cfg(feature = "failed-request-tracing")]
+mod trace_failed_requests;
 
 use crate::custom_headers::CustomHeadersLayer;
 use crate::error::{ConfigErrorDetail, ConfigSourceLine};
@@ -393,6 +397,11 @@ pub struct WebConfig {
     pub mime_map: MimeMap,
     /// `<httpProtocol><customHeaders>`, in order.
     pub custom_headers: Vec<(String, String)>,
+    /// `<tracing><traceFailedRequests>`: the failed request tracing rules, in
+    /// order (none when absent). They take effect where the site turns tracing
+    /// on, as `traceFailedRequestsLogging` does on IIS.
+    #[cfg(feature = "failed-request-tracing")]
+    pub trace_failed_requests: Vec<crate::freb::Rule>,
     /// What the file holds that this crate does not emulate.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -865,6 +874,8 @@ impl<'input> Parser<'_, 'input> {
             directory_browse: false,
             mime_map: MimeMap::iis_defaults(),
             custom_headers: Vec::new(),
+            #[cfg(feature = "failed-request-tracing")]
+            trace_failed_requests: Vec::new(),
             warnings: Vec::new(),
         };
         let mut seen_web_server = false;
@@ -899,7 +910,7 @@ impl<'input> Parser<'_, 'input> {
                     | "directoryBrowse"
                     | "staticContent"
                     | "httpProtocol"
-            );
+            ) || (cfg!(feature = "failed-request-tracing") && name == "tracing");
             if !supported {
                 self.warn(child, None);
                 continue;
@@ -924,6 +935,8 @@ impl<'input> Parser<'_, 'input> {
                     config.directory_browse = self.bool_attr(child, "enabled")?.unwrap_or(false);
                 }
                 "staticContent" => config.mime_map = self.static_content(child)?,
+                #[cfg(feature = "failed-request-tracing")]
+                "tracing" => self.tracing(child, config)?,
                 _ => config.custom_headers = self.http_protocol(child)?,
             }
         }

@@ -153,6 +153,12 @@ impl FailedRequestTracingBuilder {
         self
     }
 
+    /// Whether any rule has been added.
+    #[must_use]
+    pub fn has_rules(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
     /// Adds rules.
     pub fn rules(mut self, rules: impl IntoIterator<Item = Rule>) -> Self {
         self.rules.extend(rules);

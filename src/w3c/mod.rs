@@ -144,6 +144,7 @@ use std::sync::Arc;
 pub use body::LogBody;
 pub use fields::{push_value, CustomField, CustomSource, Field, FieldSet, MAX_CUSTOM_FIELD_LENGTH};
 pub use future::{ResponseFuture, NO_RESPONSE_STATUS};
+#[cfg(feature = "failed-request-tracing")]
 pub(crate) use layer::host_name;
 pub use layer::{ConfigError, W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
 pub use record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
