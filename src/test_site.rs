@@ -102,6 +102,8 @@ pub struct TestSite {
     handle: W3cLogHandle,
     _guard: W3cLogGuard,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    #[cfg(feature = "failed-request-tracing")]
+    traces: Option<crate::freb::TraceHandle>,
 }
 
 impl TestSite {
@@ -149,6 +151,17 @@ impl TestSite {
             .map_err(SiteError::Log)?;
         let handle = log.handle();
         let site = builder.log(log).build()?;
+        #[cfg(feature = "failed-request-tracing")]
+        let traces = site.trace_handle();
+        // Without a global subscriber the site's requests run under one that
+        // collects their traces; with one, it must hold a `TraceCollector`.
+        #[cfg(feature = "failed-request-tracing")]
+        let dispatch = (traces.is_some() && !tracing::dispatcher::has_been_set()).then(|| {
+            use tracing_subscriber::layer::SubscriberExt as _;
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(crate::freb::TraceCollector::new()),
+            )
+        });
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -163,7 +176,7 @@ impl TestSite {
                 };
                 let info = ConnectionInfo::new(remote, addr);
                 let site = site.clone();
-                tokio::spawn(async move {
+                let connection = async move {
                     let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                         req.extensions_mut().insert(info);
                         let mut site = site.clone();
@@ -176,7 +189,14 @@ impl TestSite {
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(io, svc)
                         .await;
-                });
+                };
+                #[cfg(feature = "failed-request-tracing")]
+                if let Some(d) = &dispatch {
+                    use tracing::instrument::WithSubscriber as _;
+                    tokio::spawn(connection.with_subscriber(d.clone()));
+                    continue;
+                }
+                tokio::spawn(connection);
             }
         });
         Ok(Self {
@@ -185,7 +205,53 @@ impl TestSite {
             handle,
             _guard: guard,
             stop: Some(stop),
+            #[cfg(feature = "failed-request-tracing")]
+            traces,
         })
+    }
+
+    /// Every failed request trace written so far, oldest first, parsed (the
+    /// writer is flushed first). Empty when the site has no tracing rules.
+    ///
+    /// # Panics
+    ///
+    /// When the trace writer cannot be flushed or a file cannot be read.
+    #[cfg(feature = "failed-request-tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
+    pub async fn traces(&self) -> Vec<crate::freb::reader::Trace> {
+        let Some(handle) = self.traces.clone() else {
+            return Vec::new();
+        };
+        tokio::task::spawn_blocking(move || {
+            handle.flush().expect("the trace writer flushes");
+            handle
+                .files()
+                .expect("the trace folder reads")
+                .iter()
+                .map(|f| {
+                    let text = std::fs::read_to_string(f).expect("the trace file reads");
+                    crate::freb::reader::Trace::parse(&text).expect("the trace file parses")
+                })
+                .collect()
+        })
+        .await
+        .expect("the trace reader runs")
+    }
+
+    /// The latest trace of a request for `path` (path and query as sent), waiting
+    /// up to a second for it: the trace is written once the response's last byte
+    /// has gone, which the client may see first.
+    #[cfg(feature = "failed-request-tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
+    pub async fn trace_for(&self, path: &str) -> Option<crate::freb::reader::Trace> {
+        let suffix = format!("{}{path}", self.addr.port());
+        for _ in 0..20 {
+            if let Some(t) = self.traces().await.into_iter().rev().find(|t| t.url.ends_with(&suffix)) {
+                return Some(t);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 
     /// The address served.
