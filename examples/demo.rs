@@ -11,6 +11,11 @@
 //! custom page. Files that exist are served by the static file module; other paths
 //! go to the handlers below. Every request is written to a W3C log under
 //! `./logs/W3SVC1/` (a second argument names another log directory).
+//!
+//! With `--features axum,site,failed-request-tracing`, every request answered
+//! 400–599 (the rule in `wwwroot/web.config`'s `<traceFailedRequests>`) also gets
+//! a failed request trace, `./logs/FailedReqLogFiles/W3SVC1/frNNNNNN.xml`; open it
+//! in a browser (it comes with `freb.xsl`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,6 +76,12 @@ pub fn broken_web_config() -> PathBuf {
 /// The demo site with its W3C log: wwwroot's files, its web.config, the handlers.
 pub fn app_with_log(log: W3cLogLayer) -> Router {
     into_router(site().log(log).build())
+}
+
+/// The demo site with its W3C log and failed request tracing under `trace_dir`.
+#[cfg(feature = "failed-request-tracing")]
+pub fn app_with_logs(log: W3cLogLayer, trace_dir: PathBuf) -> Router {
+    into_router(site().log(log).failed_request_logging(trace_dir).build())
 }
 
 /// The demo site, its log lines going to `tracing`.
@@ -197,6 +208,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The guard flushes and closes the log when it is dropped, after the server stops.
     let (log, guard) = W3cLogLayer::builder().directory(&log_dir).build()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    #[cfg(feature = "failed-request-tracing")]
+    let app = {
+        use tracing_subscriber::prelude::*;
+        // The collector buffers each request's events for its trace.
+        tracing_subscriber::registry()
+            .with(tower_iis::freb::TraceCollector::new())
+            .init();
+        let trace_dir = PathBuf::from(&log_dir).join("FailedReqLogFiles");
+        println!(
+            "failed request traces (400-599): {}/W3SVC1/frNNNNNN.xml",
+            trace_dir.display()
+        );
+        app_with_logs(log, trace_dir)
+    };
+    #[cfg(not(feature = "failed-request-tracing"))]
+    let app = app_with_log(log);
     println!(
         "tower-iis demo listening on http://{}/",
         listener.local_addr()?
@@ -205,7 +232,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "W3C log: {}/W3SVC1/u_exYYMMDD.log (UTC date; the file appears with the first request)",
         log_dir.trim_end_matches('/')
     );
-    serve(listener, app_with_log(log), async {
+    serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

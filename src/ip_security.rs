@@ -584,7 +584,9 @@ where
             Verdict::Deny(sub) => {
                 let status = self.config.status(sub);
                 tracing::debug!(
+                    name: "IP_RESTRICTION_DENIED",
                     target: "tower_iis::ip_security",
+                    area = "Security",
                     client = ?ip,
                     status = %status,
                     "client denied by IP restrictions"

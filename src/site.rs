@@ -263,7 +263,9 @@ impl<S> IisSiteBuilder<S> {
     #[cfg(feature = "failed-request-tracing")]
     #[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
     pub fn failed_request_logging(self, dir: impl Into<PathBuf>) -> Self {
-        self.failed_request_tracing(crate::freb::FailedRequestTracingLayer::builder().directory(dir))
+        self.failed_request_tracing(
+            crate::freb::FailedRequestTracingLayer::builder().directory(dir),
+        )
     }
 
     /// Turns failed request tracing on with your settings and rules; the rules of
@@ -271,7 +273,10 @@ impl<S> IisSiteBuilder<S> {
     /// site traces nothing.
     #[cfg(feature = "failed-request-tracing")]
     #[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
-    pub fn failed_request_tracing(mut self, builder: crate::freb::FailedRequestTracingBuilder) -> Self {
+    pub fn failed_request_tracing(
+        mut self,
+        builder: crate::freb::FailedRequestTracingBuilder,
+    ) -> Self {
         self.tracing = Some(builder);
         self
     }

@@ -246,7 +246,13 @@ impl TestSite {
     pub async fn trace_for(&self, path: &str) -> Option<crate::freb::reader::Trace> {
         let suffix = format!("{}{path}", self.addr.port());
         for _ in 0..20 {
-            if let Some(t) = self.traces().await.into_iter().rev().find(|t| t.url.ends_with(&suffix)) {
+            if let Some(t) = self
+                .traces()
+                .await
+                .into_iter()
+                .rev()
+                .find(|t| t.url.ends_with(&suffix))
+            {
                 return Some(t);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -789,3 +789,119 @@ fn the_stylesheet_renders_a_report_with_the_failing_event_picked_out() {
         assert!(compact.contains(item), "{item} in {compact}");
     }
 }
+
+// ---- the whole site, configured by web.config ----
+
+const TRACING_WEB_CONFIG: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <system.webServer>
+    <tracing>
+      <traceFailedRequests>
+        <add path="*.htm">
+          <failureDefinitions statusCodes="500" />
+        </add>
+        <add path="*">
+          <traceAreas>
+            <add provider="WWW Server" areas="Security,StaticFile,Module" verbosity="Verbose" />
+          </traceAreas>
+          <failureDefinitions statusCodes="403-404" timeTaken="00:00:30" verbosity="Ignore" />
+        </add>
+      </traceFailedRequests>
+    </tracing>
+  </system.webServer>
+</configuration>
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_traces_by_its_web_config_and_test_site_reads_the_traces() {
+    install_collector();
+    let root = temp_dir("site-root");
+    std::fs::write(root.join("web.config"), TRACING_WEB_CONFIG).unwrap();
+    std::fs::write(root.join("report.xyz"), "no MIME map").unwrap();
+    std::fs::write(root.join("index.htm"), "<p>home</p>").unwrap();
+    let traces = temp_dir("site-traces");
+    let site = tower_iis::test_site::TestSite::start(
+        tower_iis::site::IisSite::from_web_config(&root).failed_request_logging(&traces),
+    )
+    .await;
+
+    assert_eq!(site.get("/index.htm").await.status, 200);
+    // Covered by the `*.htm` rule, where only 500 is a failure.
+    assert_eq!(site.get("/missing.htm").await.status, 404);
+    assert_eq!(site.get("/x.cs").await.status, 404);
+    assert_eq!(site.get("/report.xyz").await.status, 404);
+    let all = site.traces().await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(traces.join("W3SVC1/freb.xsl").is_file());
+
+    // Request filtering's denial, with the rule, and who set the status.
+    let denied = site.trace_for("/x.cs").await.unwrap();
+    assert_eq!(denied.status_code, "404.7");
+    let set = denied.error_status().unwrap();
+    assert_eq!(set.data("ModuleName"), Some("RequestFilteringModule"));
+    assert_eq!(set.description("Notification"), Some("BEGIN_REQUEST"));
+    let rf = denied
+        .events_named("REQUEST_FILTERING_DENIED")
+        .next()
+        .unwrap();
+    assert_eq!(rf.provider, "WWW Server");
+    assert_eq!(rf.data("status"), Some("404.7"));
+    assert!(rf.data("reason").is_some_and(|r| !r.is_empty()));
+    assert_eq!(
+        rf.data("area"),
+        None,
+        "the area decides filtering; it is not data"
+    );
+    assert!(
+        denied.events_named("STATIC_FILE_START").next().is_none(),
+        "denied before the file system"
+    );
+
+    // The static file lookup, with the physical path.
+    let mime = site.trace_for("/report.xyz").await.unwrap();
+    assert_eq!(mime.status_code, "404.3");
+    let lookup = mime.events_named("STATIC_FILE_START").next().unwrap();
+    assert_eq!(lookup.data("Found"), Some("true"));
+    assert_eq!(
+        lookup.data("PhysicalPath"),
+        Some(root.join("report.xyz").display().to_string().as_str())
+    );
+    assert_eq!(
+        mime.error_status().unwrap().data("ModuleName"),
+        Some("StaticFileModule")
+    );
+    // traceAreas: Verbose for these areas; the general events are kept.
+    assert_eq!(mime.events.first().unwrap().opcode, "GENERAL_REQUEST_START");
+    assert_eq!(mime.events.last().unwrap().opcode, "GENERAL_REQUEST_END");
+}
+
+#[test]
+fn web_config_tracing_values_are_checked() {
+    let bad = TRACING_WEB_CONFIG.replace("403-404", "403-40x");
+    let err = tower_iis::web_config::WebConfig::parse(&bad, "/site/web.config").unwrap_err();
+    assert_eq!(err.element(), "failureDefinitions");
+    assert_eq!(err.attribute(), Some("statusCodes"));
+    assert_eq!(err.line(), 13);
+    assert!(err.message().contains("'403-40x'"), "{}", err.message());
+    let bad = TRACING_WEB_CONFIG.replace("00:00:30", "30s");
+    let err = tower_iis::web_config::WebConfig::parse(&bad, "/site/web.config").unwrap_err();
+    assert_eq!(err.attribute(), Some("timeTaken"));
+    let bad = TRACING_WEB_CONFIG.replace("verbosity=\"Ignore\"", "verbosity=\"Loud\"");
+    let err = tower_iis::web_config::WebConfig::parse(&bad, "/site/web.config").unwrap_err();
+    assert_eq!(err.attribute(), Some("verbosity"));
+    let bad = TRACING_WEB_CONFIG.replace("<add path=\"*\">", "<add path=\"*.htm\">");
+    let err = tower_iis::web_config::WebConfig::parse(&bad, "/site/web.config").unwrap_err();
+    assert!(err.message().contains("duplicate"), "{}", err.message());
+
+    let ok =
+        tower_iis::web_config::WebConfig::parse(TRACING_WEB_CONFIG, "/site/web.config").unwrap();
+    assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
+    let rules = &ok.trace_failed_requests;
+    assert_eq!(
+        rules.iter().map(Rule::path).collect::<Vec<_>>(),
+        ["*.htm", "*"]
+    );
+    let demo = tower_iis::web_config::WebConfig::load(wwwroot().join("web.config")).unwrap();
+    assert_eq!(demo.trace_failed_requests.len(), 1);
+    assert!(demo.warnings.is_empty(), "{:?}", demo.warnings);
+}

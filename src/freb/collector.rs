@@ -82,6 +82,13 @@ pub(crate) fn open_span(buf: &Arc<RequestBuffer>) -> tracing::Span {
 
 struct Slot(Arc<RequestBuffer>);
 
+/// This crate's IIS events: those of the tracing layer, and the modules' events
+/// given an IIS-style name (`name: "STATIC_FILE_START"`).
+fn is_iis_event(meta: &tracing::Metadata<'_>) -> bool {
+    let target = meta.target();
+    target == TARGET || (target.starts_with("tower_iis::") && !meta.name().starts_with("event "))
+}
+
 impl<S> tracing_subscriber::Layer<S> for TraceCollector
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -231,7 +238,7 @@ impl RequestBuffer {
     fn record(&self, event: &Event<'_>) {
         let meta = event.metadata();
         let level = Verbosity::from_tracing(*meta.level());
-        let iis = meta.target() == TARGET;
+        let iis = is_iis_event(meta);
         let mut rec = self
             .recorded
             .lock()

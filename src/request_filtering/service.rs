@@ -42,7 +42,9 @@ impl<S> RequestFiltering<S> {
 /// `BeginRequest` and HRESULT 0 come from the catalog) and `Connection: close`.
 pub(crate) fn rejection<B: Default>(denial: Denial) -> Response<B> {
     tracing::debug!(
+        name: "REQUEST_FILTERING_DENIED",
         target: "tower_iis::request_filtering",
+        area = "Security",
         status = %denial.status,
         reason = denial.reason,
         "request denied by request filtering"

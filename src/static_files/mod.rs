@@ -553,6 +553,18 @@ where
             Lookup::Missing(cfg.root.join(raw_path.trim_start_matches('/')))
         }
     };
+    let (Lookup::Missing(p)
+    | Lookup::File { physical: p, .. }
+    | Lookup::Dir { physical: p, .. }
+    | Lookup::Failed(_, p)) = &found;
+    tracing::debug!(
+        name: "STATIC_FILE_START",
+        target: "tower_iis::static_files",
+        area = "StaticFile",
+        RequestURL = raw_path,
+        PhysicalPath = %p.display(),
+        Found = matches!(found, Lookup::File { .. } | Lookup::Dir { .. }),
+    );
     if let (Lookup::Missing(_), Some(mut fallback)) = (&found, fallback) {
         std::future::poll_fn(|cx| fallback.poll_ready(cx)).await?;
         let res = fallback.call(req).await?;

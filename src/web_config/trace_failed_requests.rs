@@ -26,7 +26,11 @@ const AREA_VERBOSITY: [(&str, Verbosity); 6] = [
 impl<'input> Parser<'_, 'input> {
     /// `<tracing>`: reads `<traceFailedRequests>`; `<traceProviderDefinitions>` is
     /// IIS's list of providers, not emulated (warned).
-    pub(super) fn tracing(&mut self, node: Node<'_, 'input>, config: &mut WebConfig) -> Result2<()> {
+    pub(super) fn tracing(
+        &mut self,
+        node: Node<'_, 'input>,
+        config: &mut WebConfig,
+    ) -> Result2<()> {
         self.attributes(node, &[], &[])?;
         for child in Self::elements(node) {
             match child.tag_name().name() {
@@ -51,7 +55,12 @@ impl<'input> Parser<'_, 'input> {
         self.attributes(
             node,
             &["path"],
-            &["name", "customActionExe", "customActionParams", "customActionTriggerLimit"],
+            &[
+                "name",
+                "customActionExe",
+                "customActionParams",
+                "customActionTriggerLimit",
+            ],
         )?;
         let mut rule = Rule::new(self.required(node, "path")?);
         let mut seen_failure = false;
@@ -80,9 +89,9 @@ impl<'input> Parser<'_, 'input> {
                     seen_failure = true;
                     self.attributes(child, &["statusCodes", "timeTaken", "verbosity"], &[])?;
                     if let Some(codes) = child.attribute("statusCodes") {
-                        rule = rule.status_codes(codes).map_err(|e| {
-                            self.invalid(child, "statusCodes", codes, &e.reason)
-                        })?;
+                        rule = rule
+                            .status_codes(codes)
+                            .map_err(|e| self.invalid(child, "statusCodes", codes, &e.reason))?;
                     }
                     if let Some(t) = child.attribute("timeTaken") {
                         let limit = parse_time_taken(t)
