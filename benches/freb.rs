@@ -52,7 +52,7 @@ async fn hello_with_event<B>(req: Request<B>) -> Result<Response<Full<Bytes>>, I
 fn count(variant: &str, n: u64) {
     let (l, guard) = layer(Rule::new("*").status_codes("404").unwrap());
     let (l2, _g2) = layer(Rule::new("/api/*").status_codes("404").unwrap());
-    let mut run = |f: &mut dyn FnMut()| {
+    let run = |f: &mut dyn FnMut()| {
         for _ in 0..100 {
             f();
         }
@@ -63,19 +63,27 @@ fn count(variant: &str, n: u64) {
     match variant {
         "bare" => {
             let mut s = service_fn(hello);
-            run(&mut || drop(black_box(call(&mut s, request()))));
+            run(&mut || {
+                black_box(call(&mut s, request()));
+            });
         }
         "disabled" => {
             let mut s = FailedRequestTracingLayer::disabled().layer(service_fn(hello));
-            run(&mut || drop(black_box(call(&mut s, request()))));
+            run(&mut || {
+                black_box(call(&mut s, request()));
+            });
         }
         "no-path-match" => {
             let mut s = l2.layer(service_fn(hello));
-            run(&mut || drop(black_box(call(&mut s, request()))));
+            run(&mut || {
+                black_box(call(&mut s, request()));
+            });
         }
         "on-no-match" => {
             let mut s = l.layer(service_fn(hello));
-            run(&mut || drop(black_box(call(&mut s, request()))));
+            run(&mut || {
+                black_box(call(&mut s, request()));
+            });
         }
         "trace" => {
             let mut s = l.layer(service_fn(not_found_mime));
@@ -84,7 +92,7 @@ fn count(variant: &str, n: u64) {
             run(&mut || {
                 black_box(call(&mut s, request()));
                 i += 1;
-                if i % 256 == 0 {
+                if i.is_multiple_of(256) {
                     handle.flush().unwrap();
                 }
             });
@@ -162,7 +170,7 @@ fn benches(c: &mut Criterion) {
             for i in 1..=iters {
                 black_box(call(&mut failing, request()));
                 // The queue holds 1024: wait for the writer well before it fills.
-                if i % 256 == 0 {
+                if i.is_multiple_of(256) {
                     handle.flush().unwrap();
                 }
             }

@@ -474,9 +474,8 @@ fn render(out: &mut String, job: &Job, opts: &WriterOptions, process_id: u32) {
         escape_into(out, &opts.computer, false);
         out.push_str("</Computer>\r\n  </System>\r\n  <EventData>\r\n");
         data(out, "ContextId", &head.activity_id);
-        let opcode = if event.iis {
-            event.name
-        } else if !event.name.starts_with("event ") {
+        // An event without an explicit `name:` is named by its place in the code.
+        let opcode = if event.iis || !event.name.starts_with("event ") {
             event.name
         } else {
             "APPLICATION_EVENT"
