@@ -17,7 +17,7 @@
 //! `FREB_COUNT=<variant> FREB_N=<requests>` runs one variant `N` times without
 //! criterion, for `valgrind --tool=callgrind` (run it with `N` and with 0 and
 //! subtract). Variants: `bare`, `disabled`, `no-path-match`, `on-no-match`,
-//! `trace`.
+//! `on-no-match-event`, `trace`.
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -85,7 +85,13 @@ fn count(variant: &str, n: u64) {
                 black_box(call(&mut s, request()));
             });
         }
-        "trace" => {
+        "on-no-match-event" => {
+            let mut s = l.clone().layer(service_fn(hello_with_event));
+            run(&mut || {
+                black_box(call(&mut s, request()));
+            });
+        }
+                "trace" => {
             let mut s = l.layer(service_fn(not_found_mime));
             let handle = guard.handle();
             let mut i = 0u64;
