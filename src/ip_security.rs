@@ -97,7 +97,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::limits::{Guard, GuardedBody, GuardedFuture};
-use crate::request_filtering::ConfigError;
+use crate::ConfigError;
 use crate::{connection, IisError, IisStatus};
 
 /// The module named on IP-restriction denials.

@@ -465,7 +465,7 @@ impl WebConfig {
     ///
     /// A row whose page file cannot be read, and the other checks of
     /// [`HttpErrorsBuilder::build`].
-    pub fn http_errors_layer(&self) -> Result<HttpErrorsLayer, crate::http_errors::ConfigError> {
+    pub fn http_errors_layer(&self) -> Result<HttpErrorsLayer, crate::ConfigError> {
         self.http_errors.builder().build()
     }
 

@@ -1,7 +1,6 @@
 //! `<httpErrors>` configuration: modes, rows, and the checks done at build time.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use bytes::Bytes;
 use http::HeaderValue;
 
 use super::render::{self, PageSettings};
+use crate::ConfigError;
 
 /// IIS `errorMode`: who sees the detailed page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -132,28 +132,6 @@ impl ErrorRow {
         }
     }
 }
-
-/// Why an `<httpErrors>` configuration was rejected. The message names the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    message: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid httpErrors configuration: {}", self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// A row's target, loaded and checked.
 #[derive(Debug, Clone)]
@@ -355,10 +333,11 @@ impl HttpErrorsBuilder {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'.')
         {
-            return Err(ConfigError::new(format!(
-                "server version {:?} must be letters, digits and dots, such as \"10.0\"",
-                self.server_version
-            )));
+            return Err(ConfigError::new(
+                "server version",
+                self.server_version,
+                "must be letters, digits and dots, such as \"10.0\"",
+            ));
         }
         if !(self.more_information_link.starts_with("http://")
             || self.more_information_link.starts_with("https://"))
@@ -367,10 +346,11 @@ impl HttpErrorsBuilder {
                 .bytes()
                 .any(|b| b <= b' ' || b == b'"' || b == b'<' || b == b'>')
         {
-            return Err(ConfigError::new(format!(
-                "detailedMoreInformationLink {:?} must be an absolute http(s) URL without spaces or quotes",
-                self.more_information_link
-            )));
+            return Err(ConfigError::new(
+                "httpErrors@detailedMoreInformationLink",
+                self.more_information_link,
+                "must be an absolute http(s) URL without spaces or quotes",
+            ));
         }
         let mut rows = HashMap::new();
         let mut has_execute_url = false;
@@ -398,23 +378,35 @@ impl HttpErrorsBuilder {
         let mut seen = Vec::new();
         for row in &self.rows {
             if !(400..=999).contains(&row.status) {
-                return Err(ConfigError::new(format!(
-                    "error row {}: statusCode must be from 400 to 999",
-                    row.key()
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@statusCode",
+                    row.status.to_string(),
+                    format!(
+                        "error row {}: statusCode must be from 400 to 999",
+                        row.key()
+                    ),
+                ));
             }
             if row.substatus.is_some_and(|s| s > 999) {
-                return Err(ConfigError::new(format!(
-                    "error row {}: subStatusCode must be from -1 to 999",
-                    row.key()
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@subStatusCode",
+                    row.substatus.unwrap_or_default().to_string(),
+                    format!(
+                        "error row {}: subStatusCode must be from -1 to 999",
+                        row.key()
+                    ),
+                ));
             }
             let key = (row.status, row.substatus);
             if seen.contains(&key) {
-                return Err(ConfigError::new(format!(
-                    "error row {}: cannot add duplicate collection entry (remove the first one before adding it again)",
-                    row.key()
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@statusCode",
+                    row.status.to_string(),
+                    format!(
+                        "error row {}: cannot add duplicate collection entry (remove the first one before adding it again)",
+                        row.key()
+                    ),
+                ));
             }
             seen.push(key);
             has_execute_url |= row.mode == ResponseMode::ExecuteUrl;
@@ -442,9 +434,11 @@ impl HttpErrorsBuilder {
             Some(lang) => {
                 let lang = lang.to_ascii_lowercase();
                 if !valid_language(&lang) {
-                    return Err(ConfigError::new(format!(
-                        "fallback language {lang:?} is not a language tag such as \"en-US\""
-                    )));
+                    return Err(ConfigError::new(
+                        "fallback language",
+                        lang,
+                        "not a language tag such as \"en-US\"",
+                    ));
                 }
                 Some(lang)
             }
@@ -502,10 +496,12 @@ fn content_type_for(path: &Path) -> HeaderValue {
 
 fn read_page(key: &str, path: &Path) -> Result<Bytes, ConfigError> {
     fs::read(path).map(Bytes::from).map_err(|e| {
-        ConfigError::new(format!(
-            "error row {key}: cannot read page file {}: {e}",
-            path.display()
-        ))
+        ConfigError::new(
+            "httpErrors/error@path",
+            path.display().to_string(),
+            format!("error row {key}: cannot read page file {}", path.display()),
+        )
+        .with_io(e)
     })
 }
 
@@ -516,12 +512,18 @@ fn resolve_target(
     language_prefix: Option<&Path>,
 ) -> Result<Target, ConfigError> {
     if path.is_empty() {
-        return Err(ConfigError::new(format!("error row {key}: path is empty")));
+        return Err(ConfigError::new(
+            "httpErrors/error@path",
+            path,
+            format!("error row {key}: path is empty"),
+        ));
     }
     if path.bytes().any(|b| b.is_ascii_control()) {
-        return Err(ConfigError::new(format!(
-            "error row {key}: path {path:?} contains a control character"
-        )));
+        return Err(ConfigError::new(
+            "httpErrors/error@path",
+            path,
+            format!("error row {key}: path {path:?} contains a control character"),
+        ));
     }
     match mode {
         ResponseMode::File => {
@@ -537,15 +539,22 @@ fn resolve_target(
                             .components()
                             .any(|c| matches!(c, std::path::Component::ParentDir))
                     {
-                        return Err(ConfigError::new(format!(
-                            "error row {key}: path {path:?} must be relative to prefixLanguageFilePath"
-                        )));
+                        return Err(ConfigError::new(
+                            "httpErrors/error@path",
+                            path,
+                            format!("error row {key}: path {path:?} must be relative to prefixLanguageFilePath"),
+                        ));
                     }
                     let dir = fs::read_dir(prefix).map_err(|e| {
-                        ConfigError::new(format!(
-                            "error row {key}: cannot read prefixLanguageFilePath {}: {e}",
-                            prefix.display()
-                        ))
+                        ConfigError::new(
+                            "httpErrors/error@prefixLanguageFilePath",
+                            prefix.display().to_string(),
+                            format!(
+                                "error row {key}: cannot read prefixLanguageFilePath {}",
+                                prefix.display()
+                            ),
+                        )
+                        .with_io(e)
                     })?;
                     let mut by_language = HashMap::new();
                     for entry in dir.flatten() {
@@ -559,10 +568,14 @@ fn resolve_target(
                         }
                     }
                     if by_language.is_empty() {
-                        return Err(ConfigError::new(format!(
-                            "error row {key}: no language folder under {} holds {path:?}",
-                            prefix.display()
-                        )));
+                        return Err(ConfigError::new(
+                            "httpErrors/error@path",
+                            path,
+                            format!(
+                                "error row {key}: no language folder under {} holds {path:?}",
+                                prefix.display()
+                            ),
+                        ));
                     }
                     let fallback = ["en-us", "en"]
                         .into_iter()
@@ -580,14 +593,18 @@ fn resolve_target(
         }
         ResponseMode::ExecuteUrl => {
             if !path.starts_with('/') || path.starts_with("//") || path.contains("://") {
-                return Err(ConfigError::new(format!(
-                    "error row {key}: ExecuteURL path {path:?} must be site-absolute, such as \"/errors/404\""
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@path",
+                    path,
+                    format!("error row {key}: ExecuteURL path {path:?} must be site-absolute, such as \"/errors/404\""),
+                ));
             }
             if path.parse::<http::uri::PathAndQuery>().is_err() {
-                return Err(ConfigError::new(format!(
-                    "error row {key}: ExecuteURL path {path:?} is not a valid URL path"
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@path",
+                    path,
+                    format!("error row {key}: ExecuteURL path {path:?} is not a valid URL path"),
+                ));
             }
             Ok(Target::ExecuteUrl(path.to_owned()))
         }
@@ -597,9 +614,11 @@ fn resolve_target(
                 || HeaderValue::from_str(path).is_err()
                 || path.contains(' ')
             {
-                return Err(ConfigError::new(format!(
-                    "error row {key}: Redirect path {path:?} must be an absolute URL or a site-absolute path"
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@path",
+                    path,
+                    format!("error row {key}: Redirect path {path:?} must be an absolute URL or a site-absolute path"),
+                ));
             }
             Ok(Target::Redirect(path.to_owned()))
         }

@@ -90,8 +90,8 @@ mod service;
 
 pub use body::ResponseBody;
 pub use config::{
-    ConfigError, ErrorMode, ErrorRow, ExistingResponse, HttpErrorsBuilder, ResponseMode,
-    DEFAULT_BUILD, DEFAULT_MORE_INFORMATION_LINK, DEFAULT_SERVER_VERSION,
+    ErrorMode, ErrorRow, ExistingResponse, HttpErrorsBuilder, ResponseMode, DEFAULT_BUILD,
+    DEFAULT_MORE_INFORMATION_LINK, DEFAULT_SERVER_VERSION,
 };
 pub use future::ResponseFuture;
 pub use layer::HttpErrorsLayer;

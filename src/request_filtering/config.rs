@@ -1,13 +1,13 @@
 //! The `<requestFiltering>` configuration: a builder with IIS's names, validated on
 //! [`build`](RequestFilteringBuilder::build).
 
-use std::fmt;
 use std::sync::Arc;
 
 use http::header::HeaderName;
 use http::Method;
 
 use super::layer::RequestFilteringLayer;
+use crate::ConfigError;
 
 /// IIS 10's default `maxAllowedContentLength`: 30,000,000 bytes (about 28.6 MB).
 pub const DEFAULT_MAX_ALLOWED_CONTENT_LENGTH: u64 = 30_000_000;
@@ -170,59 +170,6 @@ impl FilteringRule {
     }
 }
 
-/// A configuration value [`RequestFilteringBuilder::build`] refused, with the
-/// setting's IIS name, the value and the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    setting: &'static str,
-    value: String,
-    reason: &'static str,
-}
-
-impl ConfigError {
-    pub(crate) fn new(
-        setting: &'static str,
-        value: impl Into<String>,
-        reason: &'static str,
-    ) -> Self {
-        Self {
-            setting,
-            value: value.into(),
-            reason,
-        }
-    }
-
-    /// The IIS name of the setting, e.g. `fileExtensions/add@fileExtension`.
-    #[must_use]
-    pub fn setting(&self) -> &str {
-        self.setting
-    }
-
-    /// The refused value.
-    #[must_use]
-    pub fn value(&self) -> &str {
-        &self.value
-    }
-
-    /// Why it was refused.
-    #[must_use]
-    pub fn reason(&self) -> &str {
-        self.reason
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid {} {:?}: {}",
-            self.setting, self.value, self.reason
-        )
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// Builds a [`RequestFilteringLayer`]. Starts from the IIS 10 defaults; every method
 /// carries the IIS attribute or collection name it sets.
 ///
@@ -244,7 +191,7 @@ impl std::error::Error for ConfigError {}
 /// // A bad value is named in the error.
 /// let err = RequestFilteringLayer::builder().deny_file_extension("bak").build().unwrap_err();
 /// assert_eq!(err.value(), "bak");
-/// # Ok::<(), tower_iis::request_filtering::ConfigError>(())
+/// # Ok::<(), tower_iis::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]

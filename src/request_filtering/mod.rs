@@ -116,11 +116,11 @@ mod config;
 mod layer;
 mod service;
 
-pub use body::{BoxError, LimitedBody};
+pub use body::LimitedBody;
 pub use config::{
-    Config, ConfigError, FilteringRule, LimitCodes, RequestFilteringBuilder,
-    DEFAULT_DENIED_FILE_EXTENSIONS, DEFAULT_HIDDEN_SEGMENTS, DEFAULT_MAX_ALLOWED_CONTENT_LENGTH,
-    DEFAULT_MAX_QUERY_STRING, DEFAULT_MAX_URL,
+    Config, FilteringRule, LimitCodes, RequestFilteringBuilder, DEFAULT_DENIED_FILE_EXTENSIONS,
+    DEFAULT_HIDDEN_SEGMENTS, DEFAULT_MAX_ALLOWED_CONTENT_LENGTH, DEFAULT_MAX_QUERY_STRING,
+    DEFAULT_MAX_URL,
 };
 pub use layer::RequestFilteringLayer;
 pub use service::{RequestFiltering, ResponseFuture, MODULE, NOTIFICATION};

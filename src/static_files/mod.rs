@@ -111,7 +111,7 @@ use tower_service::Service;
 
 pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES};
 use self::path::PathProblem;
-use crate::{IisError, IisStatus};
+use crate::{BoxError, IisError, IisStatus};
 
 /// IIS's default documents, in IIS's order.
 pub const DEFAULT_DOCUMENTS: [&str; 6] = [
@@ -125,9 +125,6 @@ pub const DEFAULT_DOCUMENTS: [&str; 6] = [
 
 /// The verbs the static file handler answers, as its `Allow` header lists them.
 pub const ALLOW: &str = "GET, HEAD, OPTIONS, TRACE";
-
-/// The error type of a [`StaticBody`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A static-files configuration [`StaticFilesBuilder::build`] refused.
 #[derive(Debug)]

@@ -7,65 +7,16 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
-use super::fields::{check_custom_name, CustomField, CustomSource, FieldSet};
+use super::fields::{
+    check_custom_name, duplicate_field, invalid_custom_name, CustomField, CustomSource, FieldSet,
+};
 use super::record::LineFormat;
 use super::rollover::{Clock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE};
 use super::service::W3cLog;
 use super::writer::{
     self, FileOptions, Queue, QueueFull, Sink, SinkKind, W3cLogGuard, W3cLogHandle,
 };
-
-/// A configuration value the layer cannot be built with. The message names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A field name that is not one of the 22 standard W3C fields.
-    UnknownField(String),
-    /// A custom field named like a standard field or like another custom field.
-    DuplicateField(String),
-    /// A custom field name that is empty, starts with `#`, or holds white space or
-    /// control characters.
-    InvalidCustomFieldName(String),
-    /// No standard and no custom field.
-    NoFields,
-    /// A queue capacity of zero.
-    ZeroQueueCapacity,
-    /// A queue capacity above [`MAX_QUEUE_CAPACITY`] (the queue's slots are
-    /// allocated up front).
-    QueueCapacityTooLarge(usize),
-    /// A flush interval of zero.
-    ZeroFlushInterval,
-    /// Keeping zero files.
-    ZeroRetention,
-    /// The writer thread could not be started (the OS error).
-    Spawn(String),
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::UnknownField(name) => {
-                write!(f, "unknown W3C log field `{name}` (not one of the 22 standard fields)")
-            }
-            ConfigError::DuplicateField(name) => write!(f, "W3C log field `{name}` is given twice"),
-            ConfigError::InvalidCustomFieldName(name) => write!(
-                f,
-                "invalid custom W3C log field name `{name}` (must be non-empty, not start with `#`, and hold no spaces or control characters)"
-            ),
-            ConfigError::NoFields => f.write_str("the W3C log has no fields"),
-            ConfigError::ZeroQueueCapacity => f.write_str("the W3C log queue capacity must be at least 1"),
-            ConfigError::QueueCapacityTooLarge(n) => write!(
-                f,
-                "the W3C log queue capacity {n} is above the limit of {MAX_QUEUE_CAPACITY}"
-            ),
-            ConfigError::ZeroFlushInterval => f.write_str("the W3C log flush interval must not be zero"),
-            ConfigError::ZeroRetention => f.write_str("the W3C log must keep at least 1 file"),
-            ConfigError::Spawn(e) => write!(f, "could not start the W3C log writer thread: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
+use crate::ConfigError;
 
 /// The largest [`queue_capacity`](W3cLogBuilder::queue_capacity): about a million
 /// finished requests waiting for the writer (a few tens of MB of slots).
@@ -312,29 +263,49 @@ impl W3cLogBuilder {
             check_custom_name(c.name())?;
             let lower = c.name().to_ascii_lowercase();
             if seen.contains(&lower) {
-                return Err(ConfigError::DuplicateField(c.name().to_owned()));
+                return Err(duplicate_field(c.name()));
             }
             seen.push(lower);
             if let CustomSource::AppValue(key) = c.source() {
                 if key.is_empty() {
-                    return Err(ConfigError::InvalidCustomFieldName(c.name().to_owned()));
+                    return Err(invalid_custom_name(c.name()));
                 }
             }
         }
         if fields.is_empty() && self.custom.is_empty() {
-            return Err(ConfigError::NoFields);
+            return Err(ConfigError::new(
+                "logExtFileFlags",
+                "",
+                "the W3C log has no fields",
+            ));
         }
         if self.queue_capacity == 0 {
-            return Err(ConfigError::ZeroQueueCapacity);
+            return Err(ConfigError::new(
+                "queue_capacity",
+                "0",
+                "the W3C log queue capacity must be at least 1",
+            ));
         }
         if self.queue_capacity > MAX_QUEUE_CAPACITY {
-            return Err(ConfigError::QueueCapacityTooLarge(self.queue_capacity));
+            return Err(ConfigError::new(
+                "queue_capacity",
+                self.queue_capacity.to_string(),
+                format!("the W3C log queue capacity is above the limit of {MAX_QUEUE_CAPACITY}"),
+            ));
         }
         if self.flush_interval.is_zero() {
-            return Err(ConfigError::ZeroFlushInterval);
+            return Err(ConfigError::new(
+                "flush_interval",
+                "0s",
+                "the W3C log flush interval must not be zero",
+            ));
         }
         if self.retain == Some(0) {
-            return Err(ConfigError::ZeroRetention);
+            return Err(ConfigError::new(
+                "retain_files",
+                "0",
+                "the W3C log must keep at least 1 file",
+            ));
         }
         let site_name = format!("W3SVC{}", self.site_id);
         let format = Arc::new(LineFormat {
@@ -367,7 +338,14 @@ impl W3cLogBuilder {
             policy: self.on_full,
             shutdown_timeout: self.shutdown_timeout,
         })
-        .map_err(|e| ConfigError::Spawn(e.to_string()))?;
+        .map_err(|e| {
+            ConfigError::new(
+                "W3C log writer thread",
+                "tower-iis-w3c",
+                "could not start the W3C log writer thread",
+            )
+            .with_io(e)
+        })?;
         let layer = W3cLogLayer {
             shared: Arc::new(Shared {
                 format,

@@ -125,7 +125,7 @@ use std::sync::Arc;
 pub use body::LogBody;
 pub use fields::{CustomField, CustomSource, Field, FieldSet};
 pub use future::{ResponseFuture, NO_RESPONSE_STATUS};
-pub use layer::{ConfigError, W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
+pub use layer::{W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
 pub use record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
 pub use rollover::{Clock, ManualClock, Period, SystemClock};
 pub use service::W3cLog;
