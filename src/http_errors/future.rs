@@ -13,8 +13,8 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::config::{ErrorMode, ExistingResponse, Pages, Resolved, Target};
+use super::execute_url::ExecuteUrlBody;
 use super::render::{self, RequestContext};
-use super::service::ExecuteUrlBody;
 use super::ResponseBody;
 use crate::error::IisError;
 use crate::status::IisStatus;

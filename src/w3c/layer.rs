@@ -10,32 +10,16 @@ use tower_layer::Layer;
 use super::fields::{
     check_custom_name, duplicate_field, invalid_custom_name, CustomField, CustomSource, FieldSet,
 };
+use super::pending::Shared;
 use super::record::LineFormat;
 use super::rollover::{Clock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE};
 use super::service::W3cLog;
-use super::writer::{
-    self, FileOptions, Queue, QueueFull, Sink, SinkKind, W3cLogGuard, W3cLogHandle,
-};
+use super::writer::{self, FileOptions, QueueFull, Sink, SinkKind, W3cLogGuard, W3cLogHandle};
 use crate::ConfigError;
 
 /// The largest [`queue_capacity`](W3cLogBuilder::queue_capacity): about a million
 /// finished requests waiting for the writer (a few tens of MB of slots).
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
-
-/// What every [`W3cLog`] service built from one layer shares.
-pub(crate) struct Shared {
-    pub(crate) format: Arc<LineFormat>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) queue: Queue,
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("fields", &self.format.fields_line())
-            .finish_non_exhaustive()
-    }
-}
 
 /// Writes one W3C extended log line per request, as IIS does. Put it outermost.
 ///

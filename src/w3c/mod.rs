@@ -113,6 +113,7 @@ mod body;
 pub mod fields;
 mod future;
 mod layer;
+mod pending;
 pub mod reader;
 mod record;
 pub mod rollover;
