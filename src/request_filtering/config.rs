@@ -448,17 +448,7 @@ impl RequestFilteringBuilder {
     fn validate(self) -> Result<Config, ConfigError> {
         let mut verbs = Vec::with_capacity(self.verbs.len());
         for (verb, allowed) in self.verbs {
-            let method = Method::from_bytes(verb.as_bytes())
-                .ok()
-                .filter(|_| !verb.is_empty())
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "verbs/add@verb",
-                        &verb,
-                        "a verb is one HTTP token: no spaces or separators",
-                    )
-                })?;
-            verbs.push((method, allowed));
+            verbs.push((check_verb(&verb)?, allowed));
         }
         let mut file_extensions = Vec::with_capacity(self.file_extensions.len());
         for (ext, allowed) in self.file_extensions {
@@ -466,13 +456,7 @@ impl RequestFilteringBuilder {
             file_extensions.push((ext, allowed));
         }
         for seg in &self.hidden_segments {
-            if seg.is_empty() || seg.contains(['/', '\\']) {
-                return Err(ConfigError::new(
-                    "hiddenSegments/add@segment",
-                    seg,
-                    "a hidden segment is one non-empty path segment without `/` or `\\`",
-                ));
-            }
+            check_hidden_segment(seg)?;
         }
         for seq in &self.deny_url_sequences {
             non_empty("denyUrlSequences/add@sequence", seq)?;
@@ -481,13 +465,7 @@ impl RequestFilteringBuilder {
             non_empty("denyQueryStringSequences/add@sequence", seq)?;
         }
         for url in &self.always_allowed_urls {
-            if !url.starts_with('/') {
-                return Err(ConfigError::new(
-                    "alwaysAllowedUrls/add@url",
-                    url,
-                    "an always-allowed URL is a path starting with `/`",
-                ));
-            }
+            check_always_allowed_url(url)?;
         }
         let mut header_limits = Vec::with_capacity(self.header_limits.len());
         for (name, limit) in self.header_limits {
@@ -496,13 +474,7 @@ impl RequestFilteringBuilder {
         }
         let mut rules = Vec::with_capacity(self.filtering_rules.len());
         for rule in self.filtering_rules {
-            if rule.name.is_empty() {
-                return Err(ConfigError::new(
-                    "filteringRules/filteringRule@name",
-                    "",
-                    "a filtering rule needs a name",
-                ));
-            }
+            check_rule_name(&rule.name)?;
             let mut scan_headers = Vec::with_capacity(rule.scan_headers.len());
             for h in &rule.scan_headers {
                 scan_headers.push(header_name(
@@ -513,13 +485,7 @@ impl RequestFilteringBuilder {
             for ext in &rule.applies_to {
                 check_extension("filteringRule/appliesTo/add@fileExtension", ext)?;
             }
-            if rule.deny_strings.is_empty() {
-                return Err(ConfigError::new(
-                    "filteringRule/denyStrings",
-                    rule.name,
-                    "a filtering rule needs at least one deny string",
-                ));
-            }
+            check_rule_has_deny_strings(&rule.name, rule.deny_strings.len())?;
             for s in &rule.deny_strings {
                 non_empty("filteringRule/denyStrings/add@string", s)?;
             }
@@ -643,7 +609,70 @@ fn set_row(rows: &mut Vec<(String, bool)>, key: String, allowed: bool, ignore_ca
     }
 }
 
-fn check_extension(setting: &'static str, ext: &str) -> Result<(), ConfigError> {
+/// A `<verbs>` entry: one HTTP token.
+pub(crate) fn check_verb(verb: &str) -> Result<Method, ConfigError> {
+    Method::from_bytes(verb.as_bytes())
+        .ok()
+        .filter(|_| !verb.is_empty())
+        .ok_or_else(|| {
+            ConfigError::new(
+                "verbs/add@verb",
+                verb,
+                "a verb is one HTTP token: no spaces or separators",
+            )
+        })
+}
+
+/// A `<hiddenSegments>` entry: one non-empty path segment.
+pub(crate) fn check_hidden_segment(seg: &str) -> Result<(), ConfigError> {
+    if seg.is_empty() || seg.contains(['/', '\\']) {
+        return Err(ConfigError::new(
+            "hiddenSegments/add@segment",
+            seg,
+            "a hidden segment is one non-empty path segment without `/` or `\\`",
+        ));
+    }
+    Ok(())
+}
+
+/// An `<alwaysAllowedUrls>` entry: a path starting with `/`.
+pub(crate) fn check_always_allowed_url(url: &str) -> Result<(), ConfigError> {
+    if !url.starts_with('/') {
+        return Err(ConfigError::new(
+            "alwaysAllowedUrls/add@url",
+            url,
+            "an always-allowed URL is a path starting with `/`",
+        ));
+    }
+    Ok(())
+}
+
+/// A `<filteringRule>` name: not empty.
+pub(crate) fn check_rule_name(name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() {
+        return Err(ConfigError::new(
+            "filteringRules/filteringRule@name",
+            "",
+            "a filtering rule needs a name",
+        ));
+    }
+    Ok(())
+}
+
+/// A `<filteringRule>` denies something: at least one deny string.
+pub(crate) fn check_rule_has_deny_strings(name: &str, count: usize) -> Result<(), ConfigError> {
+    if count == 0 {
+        return Err(ConfigError::new(
+            "filteringRule/denyStrings",
+            name,
+            "a filtering rule needs at least one deny string",
+        ));
+    }
+    Ok(())
+}
+
+/// A file extension: a leading `.`, no other `.`, no `/` or `\`.
+pub(crate) fn check_extension(setting: &'static str, ext: &str) -> Result<(), ConfigError> {
     if !ext.starts_with('.') {
         return Err(ConfigError::new(
             setting,
@@ -661,7 +690,8 @@ fn check_extension(setting: &'static str, ext: &str) -> Result<(), ConfigError> 
     Ok(())
 }
 
-fn non_empty(setting: &'static str, s: &str) -> Result<(), ConfigError> {
+/// A sequence or deny string: not empty.
+pub(crate) fn non_empty(setting: &'static str, s: &str) -> Result<(), ConfigError> {
     if s.is_empty() {
         Err(ConfigError::new(setting, s, "must not be empty"))
     } else {
@@ -669,7 +699,8 @@ fn non_empty(setting: &'static str, s: &str) -> Result<(), ConfigError> {
     }
 }
 
-fn header_name(setting: &'static str, name: &str) -> Result<HeaderName, ConfigError> {
+/// A header name of `<headerLimits>` or a rule's `<scanHeaders>`.
+pub(crate) fn header_name(setting: &'static str, name: &str) -> Result<HeaderName, ConfigError> {
     HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| ConfigError::new(setting, name, "not a valid HTTP header name"))
 }
