@@ -327,6 +327,50 @@ impl HttpErrorsBuilder {
     }
 
     pub(crate) fn resolve(self) -> Result<Resolved, ConfigError> {
+        self.check_page_settings()?;
+        let mut rows = if self.clear_defaults {
+            HashMap::new()
+        } else {
+            self.default_rows()
+        };
+        let mut has_execute_url = self.resolve_rows(&mut rows)?;
+        let default_target = match &self.default_path {
+            Some(path) => {
+                has_execute_url |= self.default_response_mode == ResponseMode::ExecuteUrl;
+                Some(resolve_target(
+                    "defaultPath",
+                    self.default_response_mode,
+                    path,
+                    None,
+                )?)
+            }
+            None => None,
+        };
+        let no_header_language = self.no_header_language()?;
+        // The version was checked above: letters, digits and dots only.
+        let server_header = self
+            .server_header
+            .then(|| HeaderValue::from_str(&format!("Microsoft-IIS/{}", self.server_version)).ok())
+            .flatten();
+        Ok(Resolved {
+            error_mode: self.error_mode,
+            existing_response: self.existing_response,
+            rows,
+            default_target,
+            settings: PageSettings {
+                server_version: self.server_version,
+                build: self.build,
+                more_information_link: self.more_information_link,
+            },
+            problem_details: self.problem_details,
+            server_header,
+            has_execute_url,
+            no_header_language,
+        })
+    }
+
+    /// The server version and the "More Information" link: safe in a header and a page.
+    fn check_page_settings(&self) -> Result<(), ConfigError> {
         if self.server_version.is_empty()
             || !self
                 .server_version
@@ -335,7 +379,7 @@ impl HttpErrorsBuilder {
         {
             return Err(ConfigError::new(
                 "server version",
-                self.server_version,
+                self.server_version.clone(),
                 "must be letters, digits and dots, such as \"10.0\"",
             ));
         }
@@ -348,33 +392,45 @@ impl HttpErrorsBuilder {
         {
             return Err(ConfigError::new(
                 "httpErrors@detailedMoreInformationLink",
-                self.more_information_link,
+                self.more_information_link.clone(),
                 "must be an absolute http(s) URL without spaces or quotes",
             ));
         }
+        Ok(())
+    }
+
+    /// IIS's inherited rows (the built-in custom pages), less those removed.
+    fn default_rows(&self) -> HashMap<(u16, Option<u16>), Target> {
         let mut rows = HashMap::new();
-        let mut has_execute_url = false;
-        if !self.clear_defaults {
-            for status in render::DEFAULT_PAGE_STATUSES {
-                if self.removed.contains(&(status, None)) {
-                    continue;
-                }
-                let mut by_language = HashMap::new();
-                if let Some(page) = render::custom_page(status) {
-                    by_language.insert("en-us".to_owned(), page);
-                }
-                rows.insert(
-                    (status, None),
-                    Target::File {
-                        content_type: HeaderValue::from_static("text/html"),
-                        pages: Pages::Localized {
-                            by_language,
-                            fallback: Some("en-us".to_owned()),
-                        },
-                    },
-                );
+        for status in render::DEFAULT_PAGE_STATUSES {
+            if self.removed.contains(&(status, None)) {
+                continue;
             }
+            let mut by_language = HashMap::new();
+            if let Some(page) = render::custom_page(status) {
+                by_language.insert("en-us".to_owned(), page);
+            }
+            rows.insert(
+                (status, None),
+                Target::File {
+                    content_type: HeaderValue::from_static("text/html"),
+                    pages: Pages::Localized {
+                        by_language,
+                        fallback: Some("en-us".to_owned()),
+                    },
+                },
+            );
         }
+        rows
+    }
+
+    /// Checks and loads the configured rows into `rows`. Returns whether one is an
+    /// ExecuteURL row.
+    fn resolve_rows(
+        &self,
+        rows: &mut HashMap<(u16, Option<u16>), Target>,
+    ) -> Result<bool, ConfigError> {
+        let mut has_execute_url = false;
         let mut seen = Vec::new();
         for row in &self.rows {
             if !(400..=999).contains(&row.status) {
@@ -418,19 +474,12 @@ impl HttpErrorsBuilder {
             )?;
             rows.insert(key, target);
         }
-        let default_target = match &self.default_path {
-            Some(path) => {
-                has_execute_url |= self.default_response_mode == ResponseMode::ExecuteUrl;
-                Some(resolve_target(
-                    "defaultPath",
-                    self.default_response_mode,
-                    path,
-                    None,
-                )?)
-            }
-            None => None,
-        };
-        let no_header_language = match &self.fallback_language {
+        Ok(has_execute_url)
+    }
+
+    /// The language of pages for a request without `Accept-Language`, checked.
+    fn no_header_language(&self) -> Result<Option<String>, ConfigError> {
+        Ok(match &self.fallback_language {
             Some(lang) => {
                 let lang = lang.to_ascii_lowercase();
                 if !valid_language(&lang) {
@@ -443,26 +492,6 @@ impl HttpErrorsBuilder {
                 Some(lang)
             }
             None => None,
-        };
-        // The version was checked above: letters, digits and dots only.
-        let server_header = self
-            .server_header
-            .then(|| HeaderValue::from_str(&format!("Microsoft-IIS/{}", self.server_version)).ok())
-            .flatten();
-        Ok(Resolved {
-            error_mode: self.error_mode,
-            existing_response: self.existing_response,
-            rows,
-            default_target,
-            settings: PageSettings {
-                server_version: self.server_version,
-                build: self.build,
-                more_information_link: self.more_information_link,
-            },
-            problem_details: self.problem_details,
-            server_header,
-            has_execute_url,
-            no_header_language,
         })
     }
 }
@@ -533,62 +562,7 @@ fn resolve_target(
                     content_type: content_type_for(rel),
                     pages: Pages::Single(read_page(key, rel)?),
                 }),
-                Some(prefix) => {
-                    if rel.is_absolute()
-                        || rel
-                            .components()
-                            .any(|c| matches!(c, std::path::Component::ParentDir))
-                    {
-                        return Err(ConfigError::new(
-                            "httpErrors/error@path",
-                            path,
-                            format!("error row {key}: path {path:?} must be relative to prefixLanguageFilePath"),
-                        ));
-                    }
-                    let dir = fs::read_dir(prefix).map_err(|e| {
-                        ConfigError::new(
-                            "httpErrors/error@prefixLanguageFilePath",
-                            prefix.display().to_string(),
-                            format!(
-                                "error row {key}: cannot read prefixLanguageFilePath {}",
-                                prefix.display()
-                            ),
-                        )
-                        .with_io(e)
-                    })?;
-                    let mut by_language = HashMap::new();
-                    for entry in dir.flatten() {
-                        let Some(lang) = entry.file_name().to_str().map(str::to_ascii_lowercase)
-                        else {
-                            continue;
-                        };
-                        let file = entry.path().join(rel);
-                        if valid_language(&lang) && file.is_file() {
-                            by_language.insert(lang, read_page(key, &file)?);
-                        }
-                    }
-                    if by_language.is_empty() {
-                        return Err(ConfigError::new(
-                            "httpErrors/error@path",
-                            path,
-                            format!(
-                                "error row {key}: no language folder under {} holds {path:?}",
-                                prefix.display()
-                            ),
-                        ));
-                    }
-                    let fallback = ["en-us", "en"]
-                        .into_iter()
-                        .find(|l| by_language.contains_key(*l))
-                        .map(str::to_owned);
-                    Ok(Target::File {
-                        content_type: content_type_for(rel),
-                        pages: Pages::Localized {
-                            by_language,
-                            fallback,
-                        },
-                    })
-                }
+                Some(prefix) => localized_target(key, path, prefix),
             }
         }
         ResponseMode::ExecuteUrl => {
@@ -623,4 +597,63 @@ fn resolve_target(
             Ok(Target::Redirect(path.to_owned()))
         }
     }
+}
+
+/// A File row with `prefixLanguageFilePath`: the page in every language folder
+/// under `prefix` that holds `path`.
+fn localized_target(key: &str, path: &str, prefix: &Path) -> Result<Target, ConfigError> {
+    let rel = Path::new(path);
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(ConfigError::new(
+            "httpErrors/error@path",
+            path,
+            format!("error row {key}: path {path:?} must be relative to prefixLanguageFilePath"),
+        ));
+    }
+    let dir = fs::read_dir(prefix).map_err(|e| {
+        ConfigError::new(
+            "httpErrors/error@prefixLanguageFilePath",
+            prefix.display().to_string(),
+            format!(
+                "error row {key}: cannot read prefixLanguageFilePath {}",
+                prefix.display()
+            ),
+        )
+        .with_io(e)
+    })?;
+    let mut by_language = HashMap::new();
+    for entry in dir.flatten() {
+        let Some(lang) = entry.file_name().to_str().map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        let file = entry.path().join(rel);
+        if valid_language(&lang) && file.is_file() {
+            by_language.insert(lang, read_page(key, &file)?);
+        }
+    }
+    if by_language.is_empty() {
+        return Err(ConfigError::new(
+            "httpErrors/error@path",
+            path,
+            format!(
+                "error row {key}: no language folder under {} holds {path:?}",
+                prefix.display()
+            ),
+        ));
+    }
+    let fallback = ["en-us", "en"]
+        .into_iter()
+        .find(|l| by_language.contains_key(*l))
+        .map(str::to_owned);
+    Ok(Target::File {
+        content_type: content_type_for(rel),
+        pages: Pages::Localized {
+            by_language,
+            fallback,
+        },
+    })
 }

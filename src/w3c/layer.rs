@@ -242,20 +242,7 @@ impl W3cLogBuilder {
             FieldSpec::Set(set) => set,
             FieldSpec::Names(names) => FieldSet::parse(&names)?,
         };
-        let mut seen: Vec<String> = Vec::new();
-        for c in &self.custom {
-            check_custom_name(c.name())?;
-            let lower = c.name().to_ascii_lowercase();
-            if seen.contains(&lower) {
-                return Err(duplicate_field(c.name()));
-            }
-            seen.push(lower);
-            if let CustomSource::AppValue(key) = c.source() {
-                if key.is_empty() {
-                    return Err(invalid_custom_name(c.name()));
-                }
-            }
-        }
+        check_custom_fields(&self.custom)?;
         if fields.is_empty() && self.custom.is_empty() {
             return Err(ConfigError::new(
                 "logExtFileFlags",
@@ -263,34 +250,7 @@ impl W3cLogBuilder {
                 "the W3C log has no fields",
             ));
         }
-        if self.queue_capacity == 0 {
-            return Err(ConfigError::new(
-                "queue_capacity",
-                "0",
-                "the W3C log queue capacity must be at least 1",
-            ));
-        }
-        if self.queue_capacity > MAX_QUEUE_CAPACITY {
-            return Err(ConfigError::new(
-                "queue_capacity",
-                self.queue_capacity.to_string(),
-                format!("the W3C log queue capacity is above the limit of {MAX_QUEUE_CAPACITY}"),
-            ));
-        }
-        if self.flush_interval.is_zero() {
-            return Err(ConfigError::new(
-                "flush_interval",
-                "0s",
-                "the W3C log flush interval must not be zero",
-            ));
-        }
-        if self.retain == Some(0) {
-            return Err(ConfigError::new(
-                "retain_files",
-                "0",
-                "the W3C log must keep at least 1 file",
-            ));
-        }
+        check_writer_settings(self.queue_capacity, self.flush_interval, self.retain)?;
         let site_name = format!("W3SVC{}", self.site_id);
         let format = Arc::new(LineFormat {
             fields,
@@ -339,6 +299,62 @@ impl W3cLogBuilder {
         };
         Ok((layer, guard))
     }
+}
+
+/// Custom field names: valid, unique, and an app value's key not empty.
+fn check_custom_fields(custom: &[CustomField]) -> Result<(), ConfigError> {
+    let mut seen: Vec<String> = Vec::new();
+    for c in custom {
+        check_custom_name(c.name())?;
+        let lower = c.name().to_ascii_lowercase();
+        if seen.contains(&lower) {
+            return Err(duplicate_field(c.name()));
+        }
+        seen.push(lower);
+        if let CustomSource::AppValue(key) = c.source() {
+            if key.is_empty() {
+                return Err(invalid_custom_name(c.name()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The writer's queue capacity, flush interval and retention count.
+fn check_writer_settings(
+    queue_capacity: usize,
+    flush_interval: Duration,
+    retain: Option<usize>,
+) -> Result<(), ConfigError> {
+    if queue_capacity == 0 {
+        return Err(ConfigError::new(
+            "queue_capacity",
+            "0",
+            "the W3C log queue capacity must be at least 1",
+        ));
+    }
+    if queue_capacity > MAX_QUEUE_CAPACITY {
+        return Err(ConfigError::new(
+            "queue_capacity",
+            queue_capacity.to_string(),
+            format!("the W3C log queue capacity is above the limit of {MAX_QUEUE_CAPACITY}"),
+        ));
+    }
+    if flush_interval.is_zero() {
+        return Err(ConfigError::new(
+            "flush_interval",
+            "0s",
+            "the W3C log flush interval must not be zero",
+        ));
+    }
+    if retain == Some(0) {
+        return Err(ConfigError::new(
+            "retain_files",
+            "0",
+            "the W3C log must keep at least 1 file",
+        ));
+    }
+    Ok(())
 }
 
 /// This machine's host name, from the kernel or the environment; `-` if unknown.
