@@ -338,6 +338,7 @@ impl<F> StaticFiles<F> {
     }
 
     /// Replaces the fallback, or removes it.
+    #[cfg(feature = "site")]
     pub(crate) fn with_fallback<G>(self, fallback: Option<G>) -> StaticFiles<G> {
         StaticFiles {
             config: self.config,
