@@ -339,3 +339,63 @@ impl<'input> Parser<'_, 'input> {
         Ok(rule)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::web_config::{WebConfig, WebConfigError, HRESULT_INVALID_DATA};
+
+    fn bad(section: &str) -> WebConfigError {
+        let text = format!(
+            "<configuration>\n<system.webServer>\n<security><requestFiltering>\n{section}\n</requestFiltering></security>\n</system.webServer>\n</configuration>\n"
+        );
+        WebConfig::parse(&text, "/srv/site/web.config").unwrap_err()
+    }
+
+    fn assert_at(err: &WebConfigError, line: u32, element: &str, attribute: &str, value: &str) {
+        assert_eq!(err.line(), line, "{err}");
+        assert_eq!(err.element(), element, "{err}");
+        assert_eq!(err.attribute(), Some(attribute), "{err}");
+        assert_eq!(err.hresult(), HRESULT_INVALID_DATA, "{err}");
+        assert!(err.message().contains(&format!("{value:?}")), "{err}");
+    }
+
+    #[test]
+    fn each_add_is_refused_at_its_own_line() {
+        let err = bad("<verbs>\n<add verb=\"GET\" allowed=\"true\" />\n<add verb=\"BAD VERB\" allowed=\"false\" />\n</verbs>");
+        assert_at(&err, 6, "add", "verb", "BAD VERB");
+        assert!(err.message().contains("verbs/add@verb"), "{err}");
+
+        let err = bad("<requestLimits>\n<headerLimits>\n<add header=\"Bad Header\" sizeLimit=\"10\" />\n</headerLimits>\n</requestLimits>");
+        assert_at(&err, 6, "add", "header", "Bad Header");
+
+        let err = bad("<hiddenSegments>\n<add segment=\"a/b\" />\n</hiddenSegments>");
+        assert_at(&err, 5, "add", "segment", "a/b");
+
+        let err = bad("<alwaysAllowedUrls>\n<add url=\"nope\" />\n</alwaysAllowedUrls>");
+        assert_at(&err, 5, "add", "url", "nope");
+
+        let err =
+            bad("<denyQueryStringSequences>\n<add sequence=\"\" />\n</denyQueryStringSequences>");
+        assert_at(&err, 5, "add", "sequence", "");
+    }
+
+    #[test]
+    fn filtering_rules_are_refused_where_they_are_wrong() {
+        // A bad entry inside a rule: its own <add>.
+        let err = bad("<filteringRules>\n<filteringRule name=\"r\">\n<scanHeaders>\n<add requestHeader=\"No Good\" />\n</scanHeaders>\n<denyStrings><add string=\"x\" /></denyStrings>\n</filteringRule>\n</filteringRules>");
+        assert_at(&err, 7, "add", "requestHeader", "No Good");
+        assert!(
+            err.message()
+                .contains("filteringRule/scanHeaders/add@requestHeader"),
+            "{err}"
+        );
+
+        let err = bad("<filteringRules>\n<filteringRule name=\"r\">\n<appliesTo>\n<add fileExtension=\"asp\" />\n</appliesTo>\n<denyStrings><add string=\"x\" /></denyStrings>\n</filteringRule>\n</filteringRules>");
+        assert_at(&err, 7, "add", "fileExtension", "asp");
+
+        // A rule that denies nothing: the rule itself, at its name.
+        let err = bad("<filteringRules>\n<filteringRule name=\"empty\" scanUrl=\"true\">\n</filteringRule>\n</filteringRules>");
+        assert_at(&err, 5, "filteringRule", "name", "empty");
+        assert!(err.message().contains("at least one deny string"), "{err}");
+    }
+}
