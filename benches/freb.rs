@@ -91,7 +91,7 @@ fn count(variant: &str, n: u64) {
                 black_box(call(&mut s, request()));
             });
         }
-                "trace" => {
+        "trace" => {
             let mut s = l.layer(service_fn(not_found_mime));
             let handle = guard.handle();
             let mut i = 0u64;

@@ -110,12 +110,12 @@ pub enum SiteError {
     /// The content root cannot be served.
     StaticFiles(StaticFilesError),
     /// The `<httpErrors>` rows cannot be loaded (a page file is missing …).
-    HttpErrors(crate::http_errors::ConfigError),
+    HttpErrors(crate::ConfigError),
     /// The W3C log cannot be set up.
-    Log(crate::w3c::ConfigError),
+    Log(crate::ConfigError),
     /// Failed request tracing cannot be set up.
     #[cfg(feature = "failed-request-tracing")]
-    Tracing(crate::freb::ConfigError),
+    Tracing(crate::ConfigError),
 }
 
 impl fmt::Display for SiteError {

@@ -687,14 +687,17 @@ fn numbering_continues_after_a_restart_and_bad_settings_are_named() {
         .rule(Rule::new("*"))
         .build()
         .unwrap_err();
-    assert_eq!(err.to_string(), "maxLogFiles=\"0\": must be at least 1");
+    assert_eq!(
+        err.to_string(),
+        "invalid maxLogFiles \"0\": must be at least 1"
+    );
     let err = Rule::new("*").status_codes("404,5xx").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "statusCodes=\"404,5xx\": `5xx` is not a status code from 100 to 999"
+        "invalid statusCodes \"404,5xx\": `5xx` is not a status code from 100 to 999"
     );
     let err = FailedRequestTracingLayer::builder().build().unwrap_err();
-    assert_eq!(err.setting, "traceFailedRequests");
+    assert_eq!(err.setting(), "traceFailedRequests");
     let file = dir.join("a-file");
     std::fs::write(&file, "").unwrap();
     let err = FailedRequestTracingLayer::builder()
@@ -702,7 +705,11 @@ fn numbering_continues_after_a_restart_and_bad_settings_are_named() {
         .rule(Rule::new("*"))
         .build()
         .unwrap_err();
-    assert_eq!(err.setting, "directory");
+    assert_eq!(err.setting(), "directory");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the OS error comes along"
+    );
 }
 
 #[test]

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::collector::Budget;
-use super::rules::{ConfigError, Rule, Rules};
+use super::rules::{Rule, Rules};
 use super::service::FailedRequestTracing;
 use super::writer::{self, Queue, TraceGuard, WriterOptions};
+use crate::ConfigError;
 
 /// IIS's default `maxLogFiles`.
 pub const DEFAULT_MAX_LOG_FILES: usize = 50;
@@ -209,8 +210,9 @@ impl FailedRequestTracingBuilder {
             ConfigError::new(
                 "directory",
                 site_dir.display().to_string(),
-                format!("cannot be written: {e}"),
+                "cannot be created or written",
             )
+            .with_io(e)
         })?;
         let shared = Shared {
             rules: self.rules.into(),

@@ -110,8 +110,7 @@ pub use layer::{
     DEFAULT_MAX_LOG_FILES, DEFAULT_QUEUE_CAPACITY,
 };
 pub use rules::{
-    parse_time_taken, ConfigError, FailureReason, Rule, StatusCodes, TraceArea, Verbosity,
-    WWW_SERVER,
+    parse_time_taken, FailureReason, Rule, StatusCodes, TraceArea, Verbosity, WWW_SERVER,
 };
 pub use service::FailedRequestTracing;
 pub use writer::{

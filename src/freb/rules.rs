@@ -1,42 +1,10 @@
 //! The rules of `<traceFailedRequests>`: which requests are traced, which events kept.
 
 use std::fmt;
+
+use crate::ConfigError;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A configuration value failed request tracing cannot be built with: the setting,
-/// the value given and why it is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The setting, named as in `web.config` (`statusCodes`, `timeTaken` …).
-    pub setting: &'static str,
-    /// The value given.
-    pub value: String,
-    /// Why it is refused.
-    pub reason: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(
-        setting: &'static str,
-        value: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self {
-            setting,
-            value: value.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}=\"{}\": {}", self.setting, self.value, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// The level of a trace event, as FREB numbers them (1 most severe).
 ///
@@ -149,7 +117,9 @@ impl StatusItem {
 /// assert!(codes.matches(404, 3));
 /// assert!(!codes.matches(404, 0));
 /// assert!(codes.matches(503, 2));
-/// assert!("404.x".parse::<StatusCodes>().unwrap_err().to_string().contains("statusCodes=\"404.x\""));
+/// let err = "404.x".parse::<StatusCodes>().unwrap_err();
+/// assert_eq!((err.setting(), err.value()), ("statusCodes", "404.x"));
+/// assert!(err.to_string().starts_with("invalid statusCodes \"404.x\": "));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StatusCodes {
@@ -181,7 +151,7 @@ impl std::str::FromStr for StatusCodes {
     type Err = ConfigError;
 
     fn from_str(text: &str) -> Result<Self, ConfigError> {
-        let bad = |reason: &str| ConfigError::new("statusCodes", text, reason);
+        let bad = |reason: &str| ConfigError::new("statusCodes", text, reason.to_owned());
         let one = |s: &str| -> Result<(u16, Option<u16>), ConfigError> {
             let s = s.trim();
             let (code, sub) = match s.split_once('.') {
@@ -519,7 +489,7 @@ mod tests {
         assert!(c.matches(401, 1) && c.matches(401, 5) && !c.matches(401, 6) && !c.matches(401, 0));
         for bad in ["abc", "99", "404.", "500-400", "1000", "404.x-405"] {
             let e = bad.parse::<StatusCodes>().unwrap_err();
-            assert_eq!((e.setting, e.value.as_str()), ("statusCodes", bad));
+            assert_eq!((e.setting(), e.value()), ("statusCodes", bad));
         }
     }
 
@@ -534,7 +504,7 @@ mod tests {
             Duration::new(93_784, 500_000_000)
         );
         for bad in ["30", "00:60:00", "a:b:c", "00:00:01.x"] {
-            assert_eq!(parse_time_taken(bad).unwrap_err().setting, "timeTaken");
+            assert_eq!(parse_time_taken(bad).unwrap_err().setting(), "timeTaken");
         }
     }
 

@@ -132,6 +132,7 @@ mod body;
 mod fields;
 mod future;
 mod layer;
+mod pending;
 pub mod reader;
 mod record;
 mod rollover;
@@ -146,7 +147,7 @@ pub use fields::{push_value, CustomField, CustomSource, Field, FieldSet, MAX_CUS
 pub use future::{ResponseFuture, NO_RESPONSE_STATUS};
 #[cfg(feature = "failed-request-tracing")]
 pub(crate) use layer::host_name;
-pub use layer::{ConfigError, W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
+pub use layer::{W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
 pub use record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
 pub use rollover::{
     Clock, ManualClock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE,

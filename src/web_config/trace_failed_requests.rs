@@ -2,7 +2,9 @@
 
 use roxmltree::Node;
 
-use super::{Collection, Parser, Result2, WebConfig};
+use super::error::WebConfigError;
+use super::parse::{Collection, Parser};
+use super::WebConfig;
 use crate::freb::{parse_time_taken, Rule, TraceArea, Verbosity};
 
 /// `failureDefinitions@verbosity`: `Ignore` sets none.
@@ -30,7 +32,7 @@ impl<'input> Parser<'_, 'input> {
         &mut self,
         node: Node<'_, 'input>,
         config: &mut WebConfig,
-    ) -> Result2<()> {
+    ) -> Result<(), WebConfigError> {
         self.attributes(node, &[], &[])?;
         for child in Self::elements(node) {
             match child.tag_name().name() {
@@ -44,14 +46,17 @@ impl<'input> Parser<'_, 'input> {
         Ok(())
     }
 
-    fn trace_failed_requests(&mut self, node: Node<'_, 'input>) -> Result2<Vec<Rule>> {
+    fn trace_failed_requests(
+        &mut self,
+        node: Node<'_, 'input>,
+    ) -> Result<Vec<Rule>, WebConfigError> {
         self.attributes(node, &[], &[])?;
         let mut rules: Collection<Rule> = Collection::new(true);
         self.collection(node, "add", "path", &mut rules, |p, add| p.trace_rule(add))?;
         Ok(rules.into_values())
     }
 
-    fn trace_rule(&mut self, node: Node<'_, 'input>) -> Result2<Rule> {
+    fn trace_rule(&mut self, node: Node<'_, 'input>) -> Result<Rule, WebConfigError> {
         self.attributes(
             node,
             &["path"],
@@ -91,11 +96,11 @@ impl<'input> Parser<'_, 'input> {
                     if let Some(codes) = child.attribute("statusCodes") {
                         rule = rule
                             .status_codes(codes)
-                            .map_err(|e| self.invalid(child, "statusCodes", codes, &e.reason))?;
+                            .map_err(|e| self.invalid(child, "statusCodes", codes, e.reason()))?;
                     }
                     if let Some(t) = child.attribute("timeTaken") {
                         let limit = parse_time_taken(t)
-                            .map_err(|e| self.invalid(child, "timeTaken", t, &e.reason))?;
+                            .map_err(|e| self.invalid(child, "timeTaken", t, e.reason()))?;
                         // IIS: 00:00:00 means no time limit.
                         if !limit.is_zero() {
                             rule = rule.time_taken(limit);
