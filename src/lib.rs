@@ -13,6 +13,9 @@
 //! - [`W3cLogLayer`]: IIS's W3C extended access log (`u_ex*.log` files, IIS's
 //!   fields and rollover periods, written off the request path), and
 //!   [`w3c::reader`] to read such logs back.
+//! - `freb` (feature `failed-request-tracing`): IIS's Failed Request Tracing, the
+//!   `frNNNNNN.xml` trace of each request that fails a rule, from its `tracing`
+//!   events, with a stylesheet for the browser.
 //! - [`CustomHeadersLayer`]: IIS's `<httpProtocol><customHeaders>`, headers added to
 //!   every response.
 //! - [`ConnectionInfo`]: the client and server addresses, which decide who is local.
@@ -65,7 +68,7 @@
 //! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
 //! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
 //! - `site`: `site::IisSite` (implies both).
-//! - `failed-request-tracing`: [`freb`]: IIS's Failed Request Tracing, a trace file
+//! - `failed-request-tracing`: `freb`: IIS's Failed Request Tracing, a trace file
 //!   for each request that fails, from `tracing` events (pulls tracing-subscriber).
 //! - `test-site`: `test_site::TestSite` (implies `site` and `hyper`; pulls hyper's
 //!   server, hyper-util and a tokio runtime).
