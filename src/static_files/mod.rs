@@ -109,7 +109,7 @@ use tower_http::services::fs::ServeFileSystemResponseBody;
 use tower_http::services::ServeFile;
 use tower_service::Service;
 
-pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES};
+pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES, MODERN_MIME_TYPES};
 use self::path::PathProblem;
 use crate::{IisError, IisStatus};
 
