@@ -386,7 +386,7 @@ async fn config_error_page_shows_config_source() {
     assert!(page.contains("<tr class=\"alt\"><th>Config Error</th><td>&nbsp;&nbsp;&nbsp;Cannot add duplicate collection entry of type &#39;error&#39;</td></tr>"));
     assert!(page.contains("<tr><th>Config File</th><td>&nbsp;&nbsp;&nbsp;\\\\?\\C:\\inetpub\\wwwroot\\web.config</td></tr>"));
     assert!(page.contains("<h4>Config Source:</h4>"));
-    assert!(page.contains("<span class=\"highlight-code\">    8:   &#60;error statusCode=&#34;404&#34; path=&#34;b.htm&#34; /&#62;</span>"));
+    assert!(page.contains("<span class=\"highlight-code\">    8: &#60;error statusCode=&#34;404&#34; path=&#34;b.htm&#34; /&#62;</span>"));
     assert!(page.contains("IIS70Error=500,19,0x800700b7,20348"));
     // IIS fails on configuration before it authenticates anyone.
     assert!(page.contains(

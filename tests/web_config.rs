@@ -308,7 +308,7 @@ fn unknown_attribute_or_element() {
 
 #[test]
 fn missing_required_attribute() {
-    let err = bad("<staticContent>\n<mimeMap fileExtension=\".x\" />\n</staticContent>");
+    let err = bad("<staticContent>\n<mimeMap fileExtension=\".zzz\" />\n</staticContent>");
     assert_names(
         &err,
         5,
