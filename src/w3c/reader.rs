@@ -44,7 +44,7 @@
 //!     match item? {
 //!         Item::Entry(e) => entries.push(e),
 //!         Item::Skipped(s) => skipped.push((s.line, s.reason)),
-//!         Item::Header(_) => {}
+//!         _ => {} // header blocks
 //!     }
 //! }
 //! assert_eq!(entries.len(), 2);

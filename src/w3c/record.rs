@@ -407,7 +407,7 @@ impl Record {
                 out,
                 self.method.as_ref().map_or("", Method::as_str).as_bytes(),
             ),
-            Field::UriStem => push_value(out, text(self.path)),
+            Field::UriStem => super::stem::push_stem(out, text(self.path)),
             Field::UriQuery => push_value(out, text(self.query)),
             Field::ServerPort => match self.conn.map(|c| c.local.port()) {
                 Some(port) if port != 0 => push_int(out, u64::from(port)),
