@@ -2,6 +2,8 @@
 //! pages' stylesheet and sections, the custom error files, the one-line bodies.
 #![cfg(feature = "test-site")]
 
+mod common;
+
 use std::path::PathBuf;
 
 use tower_iis::site::IisSite;
@@ -233,4 +235,123 @@ async fn more_information_differs_per_status_family() {
     let verb = paragraph(verb.text());
     assert_ne!(verb, not_found);
     assert_ne!(verb, forbidden);
+}
+
+/// Filebeat's `iis` access pattern 1 (IIS's 15 default fields), its grok turned into
+/// a regex: every line must match, with the stem in `path`.
+fn filebeat_default_pattern() -> regex::Regex {
+    let ts = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?";
+    let ip = r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)";
+    let host = r"[0-9A-Za-z][0-9A-Za-z-]{0,62}(?:\.[0-9A-Za-z][0-9A-Za-z-]{0,62})*\.?";
+    let iporhost = format!("(?:{ip}|{host})");
+    let word = r"[A-Za-z0-9_]+";
+    let ns = r"[^ \t\r\n]+";
+    let num = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)";
+    let p = format!(
+        "^(?P<time>{ts}) (?:-|{iporhost}) (?:-|(?P<method>{word})) (?:-|(?P<path>{ns})) (?:-|(?P<query>{ns})) \
+         (?:-|(?P<port>{num})) (?:-|{ns}) (?:-|(?P<client>{iporhost})) (?:-|{ns}) (?:-|{ns}) \
+         (?:-|(?P<status>{num})) (?:-|(?P<sub>{num})) (?:-|(?P<win32>{num})) (?:-|(?P<duration>{num}))\
+         (?: (?:-|{iporhost}))?$"
+    );
+    regex::Regex::new(&p).unwrap()
+}
+
+/// Requests over a socket with `%20`, `+`, UTF-8 escapes, raw UTF-8 and `%23` in the path: the
+/// stems are written as IIS writes them, one way per file whatever the spelling, the
+/// query raw; GoAccess and Filebeat's grok read every line.
+#[tokio::test]
+async fn stems_over_sockets_as_iis_writes_them() {
+    let video = "\u{627}\u{644}\u{641}\u{64a}\u{62f}\u{64a}\u{648}";
+    let arabic_file = format!("arabic/{video}.txt");
+    let root = Root::new(
+        "stems",
+        &[
+            ("nice ports,/Trinity.txt", "t"),
+            (&arabic_file, "a"),
+            ("x#y.txt", "h"),
+            ("site.css", "c"),
+        ],
+    );
+    let site = TestSite::start(IisSite::builder(&root.0)).await;
+    let arabic_stem = format!("/{arabic_file}");
+    let cases: &[(&str, u16, &str, &str)] = &[
+        (
+            "/nice%20ports%2C/Trinity.txt",
+            200,
+            "/nice+ports,/Trinity.txt",
+            "-",
+        ),
+        (
+            "/nice%20ports,/Tri%6Eity.txt?a=1+2&b=%20",
+            200,
+            "/nice+ports,/Trinity.txt",
+            "a=1+2&b=%20",
+        ),
+        // `+` in a path is refused by request filtering (404.11); logged decoded all the same.
+        (
+            "/nice+ports,/Trinity.txt.bak",
+            404,
+            "/nice+ports,/Trinity.txt.bak",
+            "-",
+        ),
+        (
+            "/arabic/%D8%A7%D9%84%D9%81%D9%8A%D8%AF%D9%8A%D9%88.txt",
+            200,
+            &arabic_stem,
+            "-",
+        ),
+        ("/x%23y.txt", 200, "/x#y.txt", "-"),
+        ("/images/../site.css", 200, "/site.css", "-"),
+        ("/caf%C3%A9%FF.txt", 400, "/caf\u{e9}+.txt", "-"),
+    ];
+    for (path, status, _, _) in cases {
+        let res = site.get(path).await;
+        assert_eq!(res.status, *status, "{path}");
+    }
+    let lines = site.log_lines().await;
+    assert_eq!(lines.len(), cases.len());
+    for (line, (path, _, stem, query)) in lines.iter().zip(cases) {
+        assert_eq!(line.get("cs-uri-stem"), Some(*stem), "{path}");
+        assert_eq!(line.get("cs-uri-query"), Some(*query), "{path}");
+    }
+    assert_eq!(lines[2].substatus(), Some(11));
+
+    // Raw UTF-8 in the request line: served, and logged like its escaped spelling.
+    let raw = site
+        .send_raw(
+            format!(
+                "GET /arabic/{video}.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+    assert_eq!(raw.status, 200);
+    let lines = site.log_lines().await;
+    assert_eq!(lines.len(), cases.len() + 1);
+    assert_eq!(
+        lines[cases.len()].get("cs-uri-stem"),
+        Some(arabic_stem.as_str())
+    );
+
+    let text = site.log_text().await;
+    let pattern = filebeat_default_pattern();
+    let entries: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(entries.len(), cases.len() + 1);
+    for line in &entries {
+        let m = pattern
+            .captures(line)
+            .unwrap_or_else(|| panic!("Filebeat: {line}"));
+        assert!(m["path"].starts_with('/'), "{line}");
+    }
+    let dir = std::env::temp_dir().join(format!("tower-iis-fid-goaccess-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("u_ex240501.log");
+    std::fs::write(&file, &text).unwrap();
+    let valid = common::goaccess_valid(&[file], &dir.join("report.json"));
+    assert_eq!(
+        valid,
+        Some(cases.len() as u64 + 1),
+        "GoAccess reads every line"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

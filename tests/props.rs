@@ -273,8 +273,7 @@ fn token(value: &[u8], max: usize) -> String {
 }
 
 /// What the log promises for `cs-uri-stem`: the path percent-decoded, its `.` and
-/// `..` segments resolved (never above the root), then a token in which a decoded
-/// byte that is not UTF-8 is written `%XX`.
+/// `..` segments resolved (never above the root), then a token like any value.
 fn stem(path: &str) -> String {
     let raw = path.as_bytes();
     let mut bytes = Vec::new();
@@ -317,16 +316,7 @@ fn stem(path: &str) -> String {
     if slash_end || resolved.is_empty() {
         resolved.push(b'/');
     }
-    let mut out = String::new();
-    for chunk in resolved.utf8_chunks() {
-        if !chunk.valid().is_empty() {
-            out.push_str(&token(chunk.valid().as_bytes(), usize::MAX));
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    token(&resolved, usize::MAX)
 }
 
 fn ip_token(addr: Option<SocketAddr>) -> String {

@@ -375,10 +375,14 @@ async fn path_traversal_never_leaves_the_root() {
         assert!(res.header("x-injected").is_none(), "{target}");
         seen.push((*target, res.status));
     }
-    // The plain dot-dot forms are refused outright, before the file system.
+    // The encoded dot-dot forms are refused outright, before the file system; the
+    // literal ones are resolved as http.sys resolves them, never above the root,
+    // where there is no secret.txt.
     for (target, status) in &seen {
-        if target.contains("/../") || target.contains("%2e%2e/") || target.contains("%c0%ae") {
+        if target.contains("%2e%2e/") || target.contains("%c0%ae") {
             assert_eq!(*status, 400, "{target}");
+        } else if target.starts_with("/../") || target.starts_with("/images/../") {
+            assert_eq!(*status, 404, "{target}");
         }
     }
     // A request whose target hyper itself refuses never reaches the site; every

@@ -33,12 +33,13 @@
 //! call. `/` and `\` separate segments whether raw or encoded (`%2f`, `%5c`), as on
 //! IIS.
 //!
+//! - `.` and `..` segments written literally are **resolved** first, as http.sys
+//!   resolves them before IIS sees the URL: `/images/../site.css` serves
+//!   `/site.css`, and nothing climbs above the root (`/../x` is `/x`).
 //! - **400.0** (what http.sys answers for URLs it cannot canonicalize): a `.` or
-//!   `..` segment in any spelling (`..`, `%2e%2e`, `.%2E`, `..%5c`, `..\`); a `%`
+//!   `..` segment in an encoded spelling (`%2e%2e`, `.%2E`, `..%5c`, `..\`); a `%`
 //!   not followed by two hex digits; bytes that are not UTF-8 once decoded,
 //!   overlong forms included (`%c0%ae`, `%e0%80%ae`); NUL or any control character.
-//!   IIS resolves a `..` that stays inside the site; this module refuses every one:
-//!   browsers never send them, so only a crafted request has them.
 //! - **Not found** (404.0, or the fallback): segments Windows would alias to another
 //!   name: a `:` (drive letters `C:`, streams `::$DATA`), a trailing `.` or space
 //!   (`web.config.`), `* ? " < > |`, device names (`CON`, `nul.txt`, `LPT1`).

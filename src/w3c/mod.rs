@@ -72,8 +72,7 @@
 //! - `cs-uri-stem`: the path as IIS writes it, decoded: percent-escapes decoded to
 //!   UTF-8, `.` and `..` segments resolved, a space as `+`
 //!   (`/nice+ports,/Trinity.txt.bak`, `/arabic/الفيديو`, `/x#y`); a decoded byte
-//!   that is not valid UTF-8 stays escaped (`%FF`) and a control character becomes
-//!   `+`. So a file is logged one way whatever spelling the client used.
+//!   that is not valid UTF-8 and a control character become `+`, as in every value. So a file is logged one way whatever spelling the client used.
 //!   `cs-uri-query`: the query as received (not decoded, as IIS), without `?`, `-`
 //!   when there is none.
 //! - `c-ip`, `s-ip`, `s-port`: from [`ConnectionInfo`](crate::ConnectionInfo) (or

@@ -8,10 +8,10 @@
 //!
 //! - Percent-escapes are decoded; the result is read as UTF-8.
 //! - `.` and `..` segments are resolved (after decoding), never above the root.
-//! - Spaces, control characters and other white space become `+`, as in every
-//!   value ([`push_value`]).
-//! - A decoded byte that is not part of valid UTF-8 stays escaped, as `%XX` with
-//!   upper-case hex digits: the line stays UTF-8 and nothing is lost.
+//! - Spaces, control characters and other white space become `+`, and so does a
+//!   decoded byte that is not part of valid UTF-8, as in every value
+//!   ([`push_value`]): the line stays UTF-8, and log tools that decode escapes
+//!   again (GoAccess does) never meet a stray byte.
 
 use super::fields::push_value;
 
@@ -22,23 +22,8 @@ pub(crate) fn push_stem(out: &mut Vec<u8>, raw: &[u8]) {
     }
     let mut decoded = decode(raw);
     resolve_dots(&mut decoded);
-    if decoded.is_empty() {
-        return push_value(out, b"/");
-    }
-    #[cfg(debug_assertions)]
-    let start = out.len();
-    for chunk in decoded.utf8_chunks() {
-        if !chunk.valid().is_empty() {
-            push_value(out, chunk.valid().as_bytes());
-        }
-        for b in chunk.invalid() {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
-    }
-    debug_assert!(out.len() > start, "a decoded stem is never empty");
+    push_value(out, &decoded);
 }
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 fn decode(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
@@ -132,9 +117,9 @@ mod tests {
     }
 
     #[test]
-    fn bad_bytes_stay_escaped_and_controls_become_plus() {
-        assert_eq!(stem("/a%FFb%C3"), "/a%FFb%C3");
-        assert_eq!(stem("/caf%C3%A9%FF"), "/café%FF");
+    fn bad_bytes_and_controls_become_plus() {
+        assert_eq!(stem("/a%FFb%C3"), "/a+b+");
+        assert_eq!(stem("/caf%C3%A9%FF"), "/café+");
         assert_eq!(stem("/a%00b%0D%0Ac%09d"), "/a+b++c+d");
         assert_eq!(stem("/%E2%80%A8x"), "/+x"); // U+2028, a line separator
         assert_eq!(stem("/100%"), "/100%");
