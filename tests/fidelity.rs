@@ -355,3 +355,80 @@ async fn stems_over_sockets_as_iis_writes_them() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn requested_url_keeps_the_query_escaped() {
+    let root = Root::new("query", &[("index.htm", "home")]);
+    let site = TestSite::start(IisSite::builder(&root.0)).await;
+    let res = site.get("/page.asp?a=1&b=2").await;
+    assert_eq!(res.status, 404);
+    let page = res.text();
+    let url = format!("http://{}/page.asp?a=1&amp;b=2", site.addr());
+    assert!(
+        page.contains(&format!(
+            "<tr class=\"alt\"><th>Requested URL</th><td>&nbsp;&nbsp;&nbsp;{url}</td></tr>"
+        )),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn config_error_page_and_its_log_line() {
+    let root = Root::new("config-error", &[("index.htm", "home")]);
+    std::fs::write(
+        root.0.join("web.config"),
+        "<configuration>\n  <system.webServer>\n    <staticContent>\n      <mimeMap fileExtension=\".json\" mimeType=\"application/json\" />\n    </staticContent>\n  </system.webServer>\n</configuration>\n",
+    )
+    .unwrap();
+    let site = TestSite::start(IisSite::from_web_config(&root.0).serve_config_errors(true)).await;
+    let res = site.get("/").await;
+    assert_eq!(res.status, 500);
+    let page = res.text();
+    // Config Source: `{number right-aligned to 5}: {text}`, one space after the colon.
+    let source = section(&page, "Config Source:");
+    assert!(
+        source.contains(
+            "<pre><code>    3:     &lt;staticContent&gt;\n<span class=\"highlight-code\">    4:       &lt;mimeMap fileExtension=&quot;.json&quot; mimeType=&quot;application/json&quot; /&gt;</span>\n    5:     &lt;/staticContent&gt;\n</code></pre>"
+        ),
+        "{source}"
+    );
+    // The log: `500 19 183`, and no user name (the page's "Not yet determined" is none).
+    let line = site.log_lines().await.pop().unwrap();
+    assert_eq!(
+        (line.status(), line.substatus(), line.win32_status()),
+        (Some(500), Some(19), Some(183))
+    );
+    assert_eq!(line.get("cs-username"), Some("-"));
+}
+
+#[tokio::test]
+async fn custom_404_is_iis_shaped_crlf_with_named_entities() {
+    let root = Root::new("custom-404", &[("index.htm", "home")]);
+    let config = WebConfig::parse(
+        r#"<configuration><system.webServer><httpErrors errorMode="Custom" /></system.webServer></configuration>"#,
+        root.0.join("web.config"),
+    )
+    .unwrap();
+    let site = TestSite::start(IisSite::builder(&root.0).web_config(config)).await;
+    let res = site
+        .request(
+            "GET",
+            "/missing?a=1&b=2",
+            &[("Accept-Language", "en-US")],
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 404);
+    assert_eq!(res.header("content-type"), Some("text/html"));
+    let page = res.text();
+    assert!(page.starts_with("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n"));
+    assert!(page.ends_with("</body>\r\n</html>\r\n"));
+    assert!(
+        !page.replace("\r\n", "").contains('\n'),
+        "every line ends with CRLF"
+    );
+    assert!(page.contains("<title>404 - File or directory not found.</title>\r\n"));
+    assert!(page.contains("<div id=\"header\"><h1>Server Error</h1></div>\r\n"));
+    assert!(page.contains("  <h2>404 - File or directory not found.</h2>\r\n"));
+    assert!(!page.contains("&#"), "named entities only: {page}");
+}

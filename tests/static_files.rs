@@ -207,7 +207,7 @@ async fn directory_listing_when_browsing_is_on() {
     assert!(page.contains("<title>127.0.0.1 - /docs/</title>"), "{page}");
     assert!(page.contains("<a href=\"/\">[To Parent Directory]</a>"));
     // Names are escaped in text and encoded in links.
-    assert!(page.contains(">a&#38;b &#39;c&#39;.txt</a>"), "{page}");
+    assert!(page.contains(">a&amp;b &#39;c&#39;.txt</a>"), "{page}");
     assert!(
         page.contains("href=\"/docs/a%26b%20&#39;c&#39;.txt\""),
         "{page}"

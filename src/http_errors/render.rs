@@ -93,23 +93,23 @@ impl RequestContext {
         out.push_str(itoa::Buffer::new().format(port));
     }
 
-    /// The requested URL as IIS shows it: absolute, explicit port, no query.
+    /// The requested URL as IIS shows it: absolute, explicit port, with the query.
     pub(crate) fn requested_url(&self) -> String {
         let path = self.uri.path();
-        let mut url = String::with_capacity(64 + path.len());
+        let query = self.uri.query();
+        let mut url = String::with_capacity(64 + path.len() + query.map_or(0, |q| q.len() + 1));
         self.write_origin(&mut url);
         url.push_str(path);
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
         url
     }
 
     /// The original URL with its query, as ExecuteURL passes it on.
     pub(crate) fn full_url(&self) -> String {
-        let mut url = self.requested_url();
-        if let Some(q) = self.uri.query() {
-            url.push('?');
-            url.push_str(q);
-        }
-        url
+        self.requested_url()
     }
 
     /// The language tags of `Accept-Language`, best first (q=0 dropped).
@@ -212,12 +212,13 @@ impl fmt::Display for Hex {
     }
 }
 
-/// The pages' escaper: askama's HTML escaping (`<`, `>`, `&`, `"`, `'` become
-/// character references), and every character XML 1.0 does not allow (C0 controls
-/// other than tab, CR and LF; U+FFFE; U+FFFF) becomes U+FFFD. Such a character
-/// cannot be written even as a character reference, so without this an error
-/// detail holding one (a NUL in a path, a control byte in an error message) would
-/// make the page ill-formed.
+/// The pages' escaper: `&`, `<`, `>` and `"` become the named entities IIS writes
+/// (`&amp;`, `&lt;`, `&gt;`, `&quot;`), `'` becomes `&#39;` (XHTML served as HTML
+/// has no `&apos;`), and every character XML 1.0 does not allow (C0 controls other
+/// than tab, CR and LF; U+FFFE; U+FFFF) becomes U+FFFD. Such a character cannot be
+/// written even as a character reference, so without this an error detail holding
+/// one (a NUL in a path, a control byte in an error message) would make the page
+/// ill-formed.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Xhtml;
 
@@ -225,23 +226,37 @@ fn xml_allowed(c: char) -> bool {
     !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
+/// The replacement for a character that needs one, `None` for the rest.
+fn xhtml_escape(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        c if !xml_allowed(c) => Some("\u{fffd}"),
+        _ => None,
+    }
+}
+
 impl askama::filters::Escaper for Xhtml {
     fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, string: &str) -> fmt::Result {
         let mut rest = string;
-        while let Some(i) = rest.find(|c| !xml_allowed(c)) {
-            askama::filters::Html.write_escaped_str(&mut dest, &rest[..i])?;
-            dest.write_char(char::REPLACEMENT_CHARACTER)?;
-            let bad = rest[i..].chars().next().map_or(1, char::len_utf8);
-            rest = &rest[i + bad..];
+        while let Some((i, c)) = rest
+            .char_indices()
+            .find(|&(_, c)| matches!(c, '&' | '<' | '>' | '"' | '\'') || !xml_allowed(c))
+        {
+            dest.write_str(&rest[..i])?;
+            dest.write_str(xhtml_escape(c).unwrap_or_default())?;
+            rest = &rest[i + c.len_utf8()..];
         }
-        askama::filters::Html.write_escaped_str(&mut dest, rest)
+        dest.write_str(rest)
     }
 
     fn write_escaped_char<W: fmt::Write>(&self, mut dest: W, c: char) -> fmt::Result {
-        if xml_allowed(c) {
-            askama::filters::Html.write_escaped_char(dest, c)
-        } else {
-            dest.write_char(char::REPLACEMENT_CHARACTER)
+        match xhtml_escape(c) {
+            Some(text) => dest.write_str(text),
+            None => dest.write_char(c),
         }
     }
 }
@@ -637,6 +652,10 @@ mod tests {
     fn requested_url_has_explicit_port() {
         assert_eq!(
             ctx(Some("example.com"), "/a/b?x=1").requested_url(),
+            "http://example.com:80/a/b?x=1"
+        );
+        assert_eq!(
+            ctx(Some("example.com"), "/a/b").requested_url(),
             "http://example.com:80/a/b"
         );
         assert_eq!(
@@ -703,7 +722,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             out,
-            "a&#60;b&#62;&#38;&#34;&#39;\u{fffd}\u{fffd}\t\r\n\u{fffd}\u{fffd}\u{fffd}\u{e9}\u{10000}z"
+            "a&lt;b&gt;&amp;&quot;&#39;\u{fffd}\u{fffd}\t\r\n\u{fffd}\u{fffd}\u{fffd}\u{e9}\u{10000}z"
         );
         let settings = PageSettings {
             server_version: "10.0".into(),
