@@ -432,3 +432,28 @@ async fn custom_404_is_iis_shaped_crlf_with_named_entities() {
     assert!(page.contains("  <h2>404 - File or directory not found.</h2>\r\n"));
     assert!(!page.contains("&#"), "named entities only: {page}");
 }
+
+/// A verb the static file handler does not support: `405 0 1` in the log, as IIS.
+#[tokio::test]
+async fn unsupported_verbs_log_405_0_1() {
+    let root = Root::new("verbs", &[("index.htm", "home"), ("site.css", "c")]);
+    let site = TestSite::start(IisSite::builder(&root.0)).await;
+    for (verb, path) in [
+        ("MTWT", "/"),
+        ("PROPFIND", "/"),
+        ("PUT", "/site.css"),
+        ("DELETE", "/site.css"),
+    ] {
+        let res = site.request(verb, path, &[], &[]).await;
+        assert_eq!(res.status, 405, "{verb} {path}");
+        assert_eq!(res.header("allow"), Some("GET, HEAD, OPTIONS, TRACE"));
+        assert!(res.text().contains("0x80070001"), "{verb}");
+        let line = site.log_lines().await.pop().unwrap();
+        assert_eq!(line.get("cs-method"), Some(verb));
+        assert_eq!(
+            (line.status(), line.substatus(), line.win32_status()),
+            (Some(405), Some(0), Some(1)),
+            "{verb} {path}"
+        );
+    }
+}

@@ -16,7 +16,7 @@
 //! | the same, `directoryBrowse` on | a listing page in IIS's format (`host - /path/`, `[To Parent Directory]`, date, time, size or `<dir>`) |
 //! | `OPTIONS` | `200` with `Allow: GET, HEAD, OPTIONS, TRACE` |
 //! | `TRACE` | **501.0** (IIS's `TRACEVerbHandler`) |
-//! | any other verb (`PUT`, `DELETE`, `POST` …) | **405.0** with `Allow: GET, HEAD, OPTIONS, TRACE` |
+//! | any other verb (`PUT`, `DELETE`, `POST`, `PROPFIND`, unknown …) | **405.0** (error code 0x80070001, logged `405 0 1`) with `Allow: GET, HEAD, OPTIONS, TRACE` |
 //! | a path that tries to leave the root | **400.0**, before the file system is touched (below) |
 //!
 //! # The fallback: files first, then the application
