@@ -2,8 +2,6 @@
 //! pages' stylesheet and sections, the custom error files, the one-line bodies.
 #![cfg(feature = "test-site")]
 
-mod common;
-
 use std::path::PathBuf;
 
 use tower_iis::site::IisSite;
@@ -347,7 +345,7 @@ async fn stems_over_sockets_as_iis_writes_them() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("u_ex240501.log");
     std::fs::write(&file, &text).unwrap();
-    let valid = common::goaccess_valid(&[file], &dir.join("report.json"));
+    let valid = crate::common::goaccess_valid(&[file], &dir.join("report.json"));
     assert_eq!(
         valid,
         Some(cases.len() as u64 + 1),
