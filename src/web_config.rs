@@ -270,6 +270,7 @@ struct ErrorInner {
     element: String,
     attribute: Option<String>,
     message: String,
+    detail: Option<String>,
     hresult: u32,
     source_lines: Vec<ConfigSourceLine>,
 }
@@ -306,10 +307,18 @@ impl WebConfigError {
         self.0.attribute.as_deref()
     }
 
-    /// IIS's "Config Error" text.
+    /// IIS's "Config Error" text, as the 500.19 page shows it.
     #[must_use]
     pub fn message(&self) -> &str {
         &self.0.message
+    }
+
+    /// What this crate's parser adds to IIS's text (the XML parser's message, the
+    /// values an attribute accepts, the I/O error); shown by `Display` and in the
+    /// `tracing` event a site logs, not on the page.
+    #[must_use]
+    pub fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
     }
 
     /// The HRESULT IIS shows ("Error Code").
@@ -367,7 +376,11 @@ impl fmt::Display for WebConfigError {
         if let Some(a) = &self.0.attribute {
             write!(f, ", attribute '{a}'")?;
         }
-        write!(f, ": {}", self.0.message)
+        write!(f, ": {}", self.0.message)?;
+        if let Some(detail) = &self.0.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
     }
 }
 
@@ -412,7 +425,13 @@ impl WebConfig {
                 line: 0,
                 element: String::new(),
                 attribute: None,
-                message: format!("Cannot read configuration file ({e})"),
+                message: if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    "Cannot read configuration file due to insufficient permissions"
+                } else {
+                    "Cannot read configuration file"
+                }
+                .to_owned(),
+                detail: Some(e.to_string()),
                 hresult: if e.kind() == std::io::ErrorKind::PermissionDenied {
                     HRESULT_ACCESS_DENIED
                 } else {
@@ -439,7 +458,8 @@ impl WebConfig {
                 line,
                 element: String::new(),
                 attribute: None,
-                message: format!("Configuration file is not well-formed XML ({e})"),
+                message: "Configuration file is not well-formed XML".to_owned(),
+                detail: Some(e.to_string()),
                 hresult: HRESULT_INVALID_DATA,
                 source_lines: source_lines(text, line),
             })
@@ -644,6 +664,7 @@ impl<'input> Parser<'_, 'input> {
             element: element.to_owned(),
             attribute: attribute.map(str::to_owned),
             message,
+            detail: None,
             hresult,
             source_lines: source_lines(self.text, line),
         })
@@ -730,11 +751,13 @@ impl<'input> Parser<'_, 'input> {
         value: &str,
         expected: &str,
     ) -> WebConfigError {
-        self.error(
+        let mut err = self.error(
             node,
             Some(attr),
-            format!("The attribute '{attr}' has an invalid value '{value}': {expected}"),
-        )
+            format!("The attribute '{attr}' has an invalid value '{value}'"),
+        );
+        err.0.detail = Some(expected.to_owned());
+        err
     }
 
     fn bool_attr(&self, node: Node<'_, '_>, attr: &str) -> Result2<Option<bool>> {
