@@ -448,6 +448,9 @@ struct Worker {
     /// A line held aside while the lines before it go to the previous file.
     line: Vec<u8>,
     cached_sec: i64,
+    /// The time of the first line waiting in `buf`: a header block written with
+    /// them never carries a later `#Date`.
+    first_pending: Option<i64>,
     cached_dt: [u8; 19],
     last_flush: Instant,
     retry_at: Option<Instant>,
@@ -484,6 +487,7 @@ impl Worker {
             buf: Vec::with_capacity(BUFFER_SIZE + 4096),
             line: Vec::new(),
             cached_sec: i64::MIN,
+            first_pending: None,
             cached_dt: [b'0'; 19],
             last_flush: Instant::now(),
             retry_at: None,
@@ -600,6 +604,9 @@ impl Worker {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        if start == 0 {
+            self.first_pending = Some(rec.end_unix);
+        }
         self.buf.extend_from_slice(b"\r\n");
         self.counters.lines.fetch_add(1, Ordering::Relaxed);
     }
@@ -618,7 +625,13 @@ impl Worker {
     }
 
     fn write_out(&mut self) -> bool {
-        let header_dt = rollover_dt(self.clock.now());
+        // IIS writes `#Date` when it opens the file for the first line; lines wait
+        // here up to a flush interval, so the block takes the earlier of now and
+        // the first waiting line's time.
+        let now = unix_secs(self.clock.now());
+        let header_dt = super::rollover::datetime_string(
+            self.first_pending.map_or(now, |first| first.min(now)),
+        );
         let result = match &mut self.out {
             Output::Tracing => Ok(()),
             Output::Writer {
@@ -640,6 +653,7 @@ impl Worker {
         match result {
             Ok(()) => {
                 self.buf.clear();
+                self.first_pending = None;
                 self.retry_at = None;
                 true
             }
@@ -673,10 +687,6 @@ impl Worker {
             files.file = None;
         }
     }
-}
-
-fn rollover_dt(t: std::time::SystemTime) -> String {
-    super::rollover::datetime_string(unix_secs(t))
 }
 
 /// Writes as much of `data` as the sink takes. Returns the bytes it took and the
