@@ -174,6 +174,7 @@ struct Config {
     default_documents: Vec<String>,
     directory_browse: bool,
     mime_map: MimeMap,
+    case_insensitive: bool,
 }
 
 /// Builds [`StaticFiles`]; starts from IIS's defaults (default documents on, in
@@ -187,6 +188,7 @@ pub struct StaticFilesBuilder {
     directory_browse: bool,
     mime_map: MimeMap,
     bad_mime_entry: Option<MimeMapError>,
+    case_insensitive: bool,
 }
 
 impl StaticFilesBuilder {
@@ -220,6 +222,16 @@ impl StaticFilesBuilder {
     /// `<files><clear/>`: drops every default document, IIS's six included.
     pub fn clear_default_documents(mut self) -> Self {
         self.default_documents.clear();
+        self
+    }
+
+    /// Case-insensitive paths, as on NTFS: `/SITE.CSS` serves `site.css` (default
+    /// false here; [`IisSite`](crate::site::IisSite) turns it on). A path is
+    /// first looked up as written; only when that misses is each segment matched
+    /// against its folder's entries ignoring case (the exact spelling first, else
+    /// the first matching name in sorted order).
+    pub fn case_insensitive(mut self, enabled: bool) -> Self {
+        self.case_insensitive = enabled;
         self
     }
 
@@ -283,6 +295,7 @@ impl StaticFilesBuilder {
                 default_documents: self.default_documents,
                 directory_browse: self.directory_browse,
                 mime_map: self.mime_map,
+                case_insensitive: self.case_insensitive,
             }),
             fallback: None,
         })
@@ -323,6 +336,7 @@ impl StaticFiles {
             directory_browse: false,
             mime_map: MimeMap::iis_defaults(),
             bad_mime_entry: None,
+            case_insensitive: false,
         }
     }
 
@@ -450,6 +464,7 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
     for s in segments {
         physical.push(s);
     }
+    let mut name = segments.last().cloned().unwrap_or_default();
     let canonical = match tokio::fs::canonicalize(&physical).await {
         Ok(c) => c,
         Err(e)
@@ -458,7 +473,23 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
             ) =>
         {
-            return Lookup::Missing(physical)
+            let found = if cfg.case_insensitive {
+                find_ignoring_case(&cfg.root, segments).await
+            } else {
+                None
+            };
+            match found {
+                Some(found) => match tokio::fs::canonicalize(&found).await {
+                    Ok(c) => {
+                        if let Some(n) = found.file_name() {
+                            name = n.to_string_lossy().into_owned();
+                        }
+                        c
+                    }
+                    Err(_) => return Lookup::Missing(physical),
+                },
+                None => return Lookup::Missing(physical),
+            }
         }
         Err(e) => return Lookup::Failed(e, physical),
     };
@@ -476,13 +507,49 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
             physical,
         },
         Ok(m) if m.is_file() => Lookup::File {
-            name: segments.last().cloned().unwrap_or_default(),
+            name,
             canonical,
             physical,
         },
         Ok(_) => Lookup::Missing(physical),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Lookup::Missing(physical),
         Err(e) => Lookup::Failed(e, physical),
+    }
+}
+
+/// The path under `root` whose segments match `segments` ignoring case, as NTFS
+/// matches names: at each level the exact spelling if it exists, else the first
+/// entry, in sorted order, equal to it ignoring case.
+async fn find_ignoring_case(root: &Path, segments: &[String]) -> Option<PathBuf> {
+    let mut dir = root.to_path_buf();
+    for seg in segments {
+        let exact = dir.join(seg);
+        if tokio::fs::symlink_metadata(&exact).await.is_ok() {
+            dir = exact;
+            continue;
+        }
+        let wanted = fold_case(seg);
+        let mut entries = tokio::fs::read_dir(&dir).await.ok()?;
+        let mut best: Option<std::ffi::OsString> = None;
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let name = entry.file_name();
+            let matches = name.to_str().is_some_and(|n| fold_case(n) == wanted);
+            if matches && best.as_ref().is_none_or(|b| name < *b) {
+                best = Some(name);
+            }
+        }
+        dir.push(best?);
+    }
+    Some(dir)
+}
+
+/// A name folded for a case-insensitive comparison (Unicode upper case, as NTFS's
+/// up-case table compares names).
+fn fold_case(name: &str) -> String {
+    if name.is_ascii() {
+        name.to_ascii_uppercase()
+    } else {
+        name.to_uppercase()
     }
 }
 

@@ -455,3 +455,38 @@ async fn unsupported_verbs_log_405_0_1() {
         );
     }
 }
+
+/// Paths compare ignoring case, as on NTFS: on by default in `IisSite`, with a switch.
+#[tokio::test]
+async fn case_insensitive_paths_by_default() {
+    let root = Root::new(
+        "case",
+        &[
+            ("site.css", "body{}"),
+            ("Images/Logo.png", "png"),
+            ("docs/Index.htm", "docs home"),
+            ("bin/secret.txt", "no"),
+        ],
+    );
+    let site = TestSite::start(IisSite::builder(&root.0)).await;
+    let res = site.get("/SITE.CSS").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "body{}");
+    assert_eq!(res.header("content-type"), Some("text/css"));
+    let res = site.get("/images/LOGO.PNG").await;
+    assert_eq!((res.status, res.text().as_str()), (200, "png"));
+    assert_eq!(res.header("content-type"), Some("image/png"));
+    assert_eq!(site.get("/DOCS/").await.text(), "docs home");
+    let res = site.get("/IMAGES").await;
+    assert_eq!(res.status, 301, "the courtesy redirect for a folder");
+    assert_eq!(site.get("/Images/Missing.png").await.status, 404);
+    // Hidden segments and denied extensions stay refused in any case.
+    let res = site.get("/BIN/secret.txt").await;
+    assert_eq!(res.status, 404);
+    assert_eq!(site.log_lines().await.pop().unwrap().substatus(), Some(8));
+    assert_eq!(site.get("/Web.Config").await.status, 404);
+
+    let strict = TestSite::start(IisSite::builder(&root.0).case_insensitive_paths(false)).await;
+    assert_eq!(strict.get("/SITE.CSS").await.status, 404);
+    assert_eq!(strict.get("/site.css").await.status, 200);
+}
