@@ -498,10 +498,8 @@ impl<R: BufRead> Reader<R> {
         self.line += 1;
         let line = self.line;
         let mut raw = &self.buf[..];
-        if complete {
-            raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-            raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        }
+        raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
@@ -814,6 +812,12 @@ mod tests {
             parse("#Fields: time-taken\n12.5\n").unwrap().entries[0].time_taken(),
             None
         );
+    }
+
+    #[test]
+    fn strict_reads_an_unterminated_last_line_like_any_other() {
+        let log = parse("#Fields: date sc-status\r\n2024-01-01 200\r").unwrap();
+        assert_eq!(log.entries[0].status(), Some(200));
     }
 
     #[test]
