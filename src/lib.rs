@@ -75,6 +75,7 @@
 mod macros;
 
 pub mod catalog;
+mod config_error;
 pub mod connection;
 pub mod custom_headers;
 pub mod error;
@@ -102,6 +103,7 @@ pub mod w3c;
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
 pub mod web_config;
 
+pub use config_error::{BoxError, ConfigError};
 pub use connection::ConnectionInfo;
 pub use custom_headers::CustomHeadersLayer;
 pub use error::IisError;

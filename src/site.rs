@@ -100,9 +100,9 @@ pub enum SiteError {
     /// The content root cannot be served.
     StaticFiles(StaticFilesError),
     /// The `<httpErrors>` rows cannot be loaded (a page file is missing …).
-    HttpErrors(crate::http_errors::ConfigError),
+    HttpErrors(crate::ConfigError),
     /// The W3C log cannot be set up.
-    Log(crate::w3c::ConfigError),
+    Log(crate::ConfigError),
 }
 
 impl fmt::Display for SiteError {

@@ -48,9 +48,9 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_service::Service;
 
-use crate::request_filtering::BoxError;
 use crate::site::{IisSite, IisSiteBuilder, SiteError};
 use crate::w3c::{reader, MemorySink, Sink, W3cLogGuard, W3cLogHandle, W3cLogLayer};
+use crate::BoxError;
 use crate::ConnectionInfo;
 
 /// How long a request may take before the client gives up.

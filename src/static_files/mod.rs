@@ -112,7 +112,7 @@ use tower_service::Service;
 
 pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES, MODERN_MIME_TYPES};
 use self::path::PathProblem;
-use crate::{http_util, IisError, IisStatus};
+use crate::{http_util, BoxError, IisError, IisStatus};
 
 /// The POSIX `errno` for "permission denied".
 const EACCES: i32 = 13;
@@ -131,9 +131,6 @@ pub const DEFAULT_DOCUMENTS: [&str; 6] = [
 
 /// The verbs the static file handler answers, as its `Allow` header lists them.
 pub const ALLOW: &str = "GET, HEAD, OPTIONS, TRACE";
-
-/// The error type of a [`StaticBody`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A static-files configuration [`StaticFilesBuilder::build`] refused.
 #[derive(Debug)]
@@ -592,34 +589,9 @@ where
     B: Send + 'static,
     F: Service<Request<B>, Response = Response<FB>>,
 {
-    let raw_path = req.uri().path();
-    let found = match path::split(raw_path) {
-        Ok(segs) => {
-            let found = lookup(&cfg, &segs.segments).await;
-            match found {
-                // `/file.htm/` names no folder.
-                Lookup::File { physical, .. } if segs.trailing_slash => Lookup::Missing(physical),
-                other => other,
-            }
-        }
-        Err(PathProblem::Invalid(why)) => {
-            tracing::debug!(
-                target: "tower_iis::static_files",
-                path = raw_path,
-                why,
-                "request path refused: 400"
-            );
-            return Ok(error(IisError::new(IisStatus::BAD_REQUEST).with_hresult(0)));
-        }
-        Err(PathProblem::Unmappable(why)) => {
-            tracing::debug!(
-                target: "tower_iis::static_files",
-                path = raw_path,
-                why,
-                "request path names no file"
-            );
-            Lookup::Missing(cfg.root.join(raw_path.trim_start_matches('/')))
-        }
+    let found = match locate(&cfg, req.uri().path()).await {
+        Ok(found) => found,
+        Err(res) => return Ok(res),
     };
     if let (Lookup::Missing(_), Some(mut fallback)) = (&found, fallback) {
         std::future::poll_fn(|cx| fallback.poll_ready(cx)).await?;
@@ -633,21 +605,7 @@ where
             }
             return Ok(error(with_physical(IisStatus::NOT_FOUND, &physical)));
         }
-        Lookup::Failed(e, physical) => {
-            let status = if e.kind() == io::ErrorKind::PermissionDenied {
-                IisStatus::UNAUTHORIZED_ACL_ON_RESOURCE
-            } else {
-                IisStatus::INTERNAL_SERVER_ERROR
-            };
-            let win32 =
-                e.raw_os_error()
-                    .map_or(0, |c| if c == EACCES { ERROR_ACCESS_DENIED } else { 0 });
-            let mut err = with_physical(status, &physical).with_source(e);
-            if win32 != 0 {
-                err = err.with_win32_status(win32);
-            }
-            return Ok(error(err));
-        }
+        Lookup::Failed(e, physical) => return Ok(lookup_failed(e, &physical)),
         Lookup::File {
             canonical,
             physical,
@@ -664,6 +622,71 @@ where
     if !is_dir {
         return Ok(serve_file(&cfg, canonical, &physical, &name, req).await);
     }
+    Ok(serve_directory(&cfg, canonical, physical, req).await)
+}
+
+/// Maps the request path to what is on disk; a path refused outright is the
+/// response (400).
+async fn locate<FB>(cfg: &Config, raw_path: &str) -> Result<Lookup, Response<StaticBody<FB>>> {
+    Ok(match path::split(raw_path) {
+        Ok(segs) => {
+            let found = lookup(cfg, &segs.segments).await;
+            match found {
+                // `/file.htm/` names no folder.
+                Lookup::File { physical, .. } if segs.trailing_slash => Lookup::Missing(physical),
+                other => other,
+            }
+        }
+        Err(PathProblem::Invalid(why)) => {
+            tracing::debug!(
+                target: "tower_iis::static_files",
+                path = raw_path,
+                why,
+                "request path refused: 400"
+            );
+            return Err(error(IisError::new(IisStatus::BAD_REQUEST).with_hresult(0)));
+        }
+        Err(PathProblem::Unmappable(why)) => {
+            tracing::debug!(
+                target: "tower_iis::static_files",
+                path = raw_path,
+                why,
+                "request path names no file"
+            );
+            Lookup::Missing(cfg.root.join(raw_path.trim_start_matches('/')))
+        }
+    })
+}
+
+/// The answer when the file system refused to say what is there.
+fn lookup_failed<FB>(e: io::Error, physical: &Path) -> Response<StaticBody<FB>> {
+    let status = if e.kind() == io::ErrorKind::PermissionDenied {
+        IisStatus::UNAUTHORIZED_ACL_ON_RESOURCE
+    } else {
+        IisStatus::INTERNAL_SERVER_ERROR
+    };
+    let win32 = e
+        .raw_os_error()
+        .map_or(0, |c| if c == EACCES { ERROR_ACCESS_DENIED } else { 0 });
+    let mut err = with_physical(status, physical).with_source(e);
+    if win32 != 0 {
+        err = err.with_win32_status(win32);
+    }
+    error(err)
+}
+
+/// A folder: the courtesy redirect to its `/` form, a default document, a listing,
+/// or 403.14.
+async fn serve_directory<B, FB>(
+    cfg: &Config,
+    canonical: PathBuf,
+    physical: PathBuf,
+    req: Request<B>,
+) -> Response<StaticBody<FB>>
+where
+    B: Send + 'static,
+{
+    let raw_path = req.uri().path();
     let segs = path::split(raw_path)
         .map(|s| s.segments)
         .unwrap_or_default();
@@ -671,16 +694,16 @@ where
     dir_physical.push(std::path::MAIN_SEPARATOR_STR);
     let dir_physical = PathBuf::from(dir_physical);
     if !raw_path.ends_with(['/', '\\']) {
-        return Ok(courtesy_redirect(&req));
+        return courtesy_redirect(&req);
     }
     if cfg.default_document_enabled && !cfg.default_documents.is_empty() {
-        if let Ok(Some(doc)) = find_default_document(&cfg, &canonical).await {
+        if let Ok(Some(doc)) = find_default_document(cfg, &canonical).await {
             let physical = dir_physical.join(&doc);
             let file = canonical.join(&doc);
             // A default document that links outside the root is not served.
             if let Ok(c) = tokio::fs::canonicalize(&file).await {
                 if c.starts_with(&cfg.root) {
-                    return Ok(serve_file(&cfg, c, &physical, &doc, req).await);
+                    return serve_file(cfg, c, &physical, &doc, req).await;
                 }
             }
         }
@@ -696,7 +719,7 @@ where
             url_path.push_str(s);
             url_path.push('/');
         }
-        return Ok(match listing::render(&canonical, host, &url_path).await {
+        return match listing::render(&canonical, host, &url_path).await {
             Ok(page) => {
                 let mut res = Response::new(StaticBody::page(Bytes::from(page)));
                 res.headers_mut().insert(
@@ -711,12 +734,12 @@ where
             Err(e) => {
                 error(with_physical(IisStatus::INTERNAL_SERVER_ERROR, &dir_physical).with_source(e))
             }
-        });
+        };
     }
-    Ok(error(with_physical(
+    error(with_physical(
         IisStatus::FORBIDDEN_DIRECTORY_LISTING_DENIED,
         &dir_physical,
-    )))
+    ))
 }
 
 /// `host` of `host:port` (IPv6 literals kept whole).

@@ -136,6 +136,7 @@ mod body;
 mod fields;
 mod future;
 mod layer;
+mod pending;
 pub mod reader;
 mod record;
 mod rollover;
@@ -149,7 +150,7 @@ use std::sync::Arc;
 pub use body::LogBody;
 pub use fields::{push_value, CustomField, CustomSource, Field, FieldSet, MAX_CUSTOM_FIELD_LENGTH};
 pub use future::{ResponseFuture, NO_RESPONSE_STATUS};
-pub use layer::{ConfigError, W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
+pub use layer::{W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
 pub use record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
 pub use rollover::{
     Clock, ManualClock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE,

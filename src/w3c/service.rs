@@ -8,8 +8,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::layer::Shared;
-use super::record::Record;
+use super::pending::{Pending, Shared};
 use super::LogBody;
 
 /// Writes one W3C log line per request handled by the inner service.
@@ -54,28 +53,5 @@ where
             rec,
         };
         ResponseFuture::new(self.inner.call(req), pending)
-    }
-}
-
-/// A request whose line is not written yet.
-#[derive(Debug)]
-pub(crate) struct Pending {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) start: Instant,
-    /// A `HEAD` request: its response body is never sent.
-    pub(crate) head: bool,
-    pub(crate) rec: Box<Record>,
-}
-
-impl Pending {
-    /// Sends the line: now is the time of the last byte.
-    pub(crate) fn finish(mut self, win32: Option<u32>) {
-        let rec = &mut self.rec;
-        rec.time_taken_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        rec.end_unix = super::rollover::unix_secs(self.shared.clock.now());
-        if let Some(w) = win32 {
-            rec.win32 = w;
-        }
-        self.shared.queue.send(self.rec);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::Request;
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_iis::w3c::{reader, ConfigError, CustomField, ManualClock, Period};
+use tower_iis::w3c::{reader, CustomField, ManualClock, Period};
 use tower_iis::W3cLogLayer;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -341,21 +341,36 @@ fn bad_configuration_is_named() {
         .fields(["date", "time", "cs-uri-stemm"])
         .build()
         .unwrap_err();
-    assert_eq!(err, ConfigError::UnknownField("cs-uri-stemm".into()));
-    assert!(err.to_string().contains("`cs-uri-stemm`"));
+    assert_eq!(
+        (err.setting(), err.value()),
+        ("logExtFileFlags", "cs-uri-stemm")
+    );
+    assert!(err.reason().contains("unknown W3C log field"), "{err}");
+    assert!(err.to_string().contains("\"cs-uri-stemm\""));
     let err = W3cLogLayer::builder()
         .custom_field(CustomField::app_value("Tenant Id", "tenant"))
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("`Tenant Id`"), "{err}");
+    assert_eq!(err.value(), "Tenant Id");
+    assert!(err.to_string().contains("\"Tenant Id\""), "{err}");
     let err = W3cLogLayer::builder()
         .custom_field(CustomField::app_value("X", "a"))
         .custom_field(CustomField::app_value("x", "b"))
         .build()
         .unwrap_err();
-    assert_eq!(err, ConfigError::DuplicateField("x".into()));
+    assert_eq!(
+        (err.setting(), err.value(), err.reason()),
+        (
+            "customFields/add@logFieldName",
+            "x",
+            "W3C log field is given twice"
+        )
+    );
     let err = W3cLogLayer::builder().retain_files(0).build().unwrap_err();
-    assert_eq!(err, ConfigError::ZeroRetention);
+    assert_eq!(
+        (err.setting(), err.value(), err.reason()),
+        ("retain_files", "0", "the W3C log must keep at least 1 file")
+    );
 }
 
 #[tokio::test]
