@@ -162,6 +162,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     ip_security: Option<IpSecurityLayer>,
     concurrent_request_limit: usize,
     directory_browse: Option<bool>,
+    case_insensitive_paths: bool,
     log: LogChoice,
     #[cfg(feature = "failed-request-tracing")]
     tracing: Option<crate::freb::FailedRequestTracingBuilder>,
@@ -190,6 +191,7 @@ impl<S> IisSiteBuilder<S> {
             ip_security: self.ip_security,
             concurrent_request_limit: self.concurrent_request_limit,
             directory_browse: self.directory_browse,
+            case_insensitive_paths: self.case_insensitive_paths,
             log: self.log,
             #[cfg(feature = "failed-request-tracing")]
             tracing: self.tracing,
@@ -244,6 +246,15 @@ impl<S> IisSiteBuilder<S> {
     /// `directoryBrowse@enabled`, over web.config's.
     pub fn directory_browse(mut self, enabled: bool) -> Self {
         self.directory_browse = Some(enabled);
+        self
+    }
+
+    /// Paths compare ignoring case, as on NTFS (`/SITE.CSS` serves `site.css`); on
+    /// by default, so a site moved from Windows keeps its links. `false` makes
+    /// them case-sensitive, as the file system here is. Hidden segments, file
+    /// extensions and default documents compare ignoring case either way.
+    pub fn case_insensitive_paths(mut self, enabled: bool) -> Self {
+        self.case_insensitive_paths = enabled;
         self
     }
 
@@ -311,6 +322,7 @@ impl<S> IisSiteBuilder<S> {
         if let Some(b) = self.directory_browse {
             files = files.directory_browse(b);
         }
+        files = files.case_insensitive(self.case_insensitive_paths);
         let files = files.build().map_err(SiteError::StaticFiles)?;
         let http_errors = match (self.http_errors, &config) {
             (Some(l), _) => l,
@@ -441,6 +453,7 @@ impl IisSite {
             ip_security: None,
             concurrent_request_limit: crate::limits::DEFAULT_APP_CONCURRENT_REQUEST_LIMIT,
             directory_browse: None,
+            case_insensitive_paths: true,
             log: LogChoice::Tracing,
             #[cfg(feature = "failed-request-tracing")]
             tracing: None,

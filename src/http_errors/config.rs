@@ -301,8 +301,11 @@ impl HttpErrorsBuilder {
         self
     }
 
-    /// Opt-in: add `Server: Microsoft-IIS/<version>` and `X-Powered-By: ASP.NET` to
-    /// every response, as IIS with ASP.NET does.
+    /// Opt-in: add `Server: Microsoft-IIS/<version>` to every response, as IIS
+    /// does (an emulation then looks like IIS to a fingerprinting tool).
+    /// `X-Powered-By` is not implied; add it as IIS does, as a custom header
+    /// ([`CustomHeadersLayer`](crate::custom_headers::CustomHeadersLayer) or
+    /// web.config's `<customHeaders>`).
     pub fn emulate_server_header(mut self, enable: bool) -> Self {
         self.server_header = enable;
         self

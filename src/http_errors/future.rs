@@ -136,7 +136,7 @@ const BODY_HEADERS: [header::HeaderName; 9] = [
 
 fn add_server_headers(config: &Resolved, headers: &mut HeaderMap) {
     if let Some(server) = &config.server_header {
-        crate::custom_headers::insert_server_headers(headers, server);
+        crate::custom_headers::insert_server_header(headers, server);
     }
 }
 

@@ -16,7 +16,7 @@
 //! | the same, `directoryBrowse` on | a listing page in IIS's format (`host - /path/`, `[To Parent Directory]`, date, time, size or `<dir>`) |
 //! | `OPTIONS` | `200` with `Allow: GET, HEAD, OPTIONS, TRACE` |
 //! | `TRACE` | **501.0** (IIS's `TRACEVerbHandler`) |
-//! | any other verb (`PUT`, `DELETE`, `POST` …) | **405.0** with `Allow: GET, HEAD, OPTIONS, TRACE` |
+//! | any other verb (`PUT`, `DELETE`, `POST`, `PROPFIND`, unknown …) | **405.0** (error code 0x80070001, logged `405 0 1`) with `Allow: GET, HEAD, OPTIONS, TRACE` |
 //! | a path that tries to leave the root | **400.0**, before the file system is touched (below) |
 //!
 //! # The fallback: files first, then the application
@@ -33,12 +33,13 @@
 //! call. `/` and `\` separate segments whether raw or encoded (`%2f`, `%5c`), as on
 //! IIS.
 //!
+//! - `.` and `..` segments written literally are **resolved** first, as http.sys
+//!   resolves them before IIS sees the URL: `/images/../site.css` serves
+//!   `/site.css`, and nothing climbs above the root (`/../x` is `/x`).
 //! - **400.0** (what http.sys answers for URLs it cannot canonicalize): a `.` or
-//!   `..` segment in any spelling (`..`, `%2e%2e`, `.%2E`, `..%5c`, `..\`); a `%`
+//!   `..` segment in an encoded spelling (`%2e%2e`, `.%2E`, `..%5c`, `..\`); a `%`
 //!   not followed by two hex digits; bytes that are not UTF-8 once decoded,
 //!   overlong forms included (`%c0%ae`, `%e0%80%ae`); NUL or any control character.
-//!   IIS resolves a `..` that stays inside the site; this module refuses every one:
-//!   browsers never send them, so only a crafted request has them.
 //! - **Not found** (404.0, or the fallback): segments Windows would alias to another
 //!   name: a `:` (drive letters `C:`, streams `::$DATA`), a trailing `.` or space
 //!   (`web.config.`), `* ? " < > |`, device names (`CON`, `nul.txt`, `LPT1`).
@@ -109,7 +110,7 @@ use tower_http::services::fs::ServeFileSystemResponseBody;
 use tower_http::services::ServeFile;
 use tower_service::Service;
 
-pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES};
+pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES, MODERN_MIME_TYPES};
 use self::path::PathProblem;
 use crate::{http_util, BoxError, IisError, IisStatus};
 
@@ -170,6 +171,7 @@ struct Config {
     default_documents: Vec<String>,
     directory_browse: bool,
     mime_map: MimeMap,
+    case_insensitive: bool,
 }
 
 /// Builds [`StaticFiles`]; starts from IIS's defaults (default documents on, in
@@ -183,6 +185,7 @@ pub struct StaticFilesBuilder {
     directory_browse: bool,
     mime_map: MimeMap,
     bad_mime_entry: Option<MimeMapError>,
+    case_insensitive: bool,
 }
 
 impl StaticFilesBuilder {
@@ -216,6 +219,16 @@ impl StaticFilesBuilder {
     /// `<files><clear/>`: drops every default document, IIS's six included.
     pub fn clear_default_documents(mut self) -> Self {
         self.default_documents.clear();
+        self
+    }
+
+    /// Case-insensitive paths, as on NTFS: `/SITE.CSS` serves `site.css` (default
+    /// false here; [`IisSite`](crate::site::IisSite) turns it on). A path is
+    /// first looked up as written; only when that misses is each segment matched
+    /// against its folder's entries ignoring case (the exact spelling first, else
+    /// the first matching name in sorted order).
+    pub fn case_insensitive(mut self, enabled: bool) -> Self {
+        self.case_insensitive = enabled;
         self
     }
 
@@ -279,6 +292,7 @@ impl StaticFilesBuilder {
                 default_documents: self.default_documents,
                 directory_browse: self.directory_browse,
                 mime_map: self.mime_map,
+                case_insensitive: self.case_insensitive,
             }),
             fallback: None,
         })
@@ -319,6 +333,7 @@ impl StaticFiles {
             directory_browse: false,
             mime_map: MimeMap::iis_defaults(),
             bad_mime_entry: None,
+            case_insensitive: false,
         }
     }
 
@@ -446,6 +461,7 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
     for s in segments {
         physical.push(s);
     }
+    let mut name = segments.last().cloned().unwrap_or_default();
     let canonical = match tokio::fs::canonicalize(&physical).await {
         Ok(c) => c,
         Err(e)
@@ -454,7 +470,23 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
             ) =>
         {
-            return Lookup::Missing(physical)
+            let found = if cfg.case_insensitive {
+                find_ignoring_case(&cfg.root, segments).await
+            } else {
+                None
+            };
+            match found {
+                Some(found) => match tokio::fs::canonicalize(&found).await {
+                    Ok(c) => {
+                        if let Some(n) = found.file_name() {
+                            name = n.to_string_lossy().into_owned();
+                        }
+                        c
+                    }
+                    Err(_) => return Lookup::Missing(physical),
+                },
+                None => return Lookup::Missing(physical),
+            }
         }
         Err(e) => return Lookup::Failed(e, physical),
     };
@@ -472,13 +504,49 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
             physical,
         },
         Ok(m) if m.is_file() => Lookup::File {
-            name: segments.last().cloned().unwrap_or_default(),
+            name,
             canonical,
             physical,
         },
         Ok(_) => Lookup::Missing(physical),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Lookup::Missing(physical),
         Err(e) => Lookup::Failed(e, physical),
+    }
+}
+
+/// The path under `root` whose segments match `segments` ignoring case, as NTFS
+/// matches names: at each level the exact spelling if it exists, else the first
+/// entry, in sorted order, equal to it ignoring case.
+async fn find_ignoring_case(root: &Path, segments: &[String]) -> Option<PathBuf> {
+    let mut dir = root.to_path_buf();
+    for seg in segments {
+        let exact = dir.join(seg);
+        if tokio::fs::symlink_metadata(&exact).await.is_ok() {
+            dir = exact;
+            continue;
+        }
+        let wanted = fold_case(seg);
+        let mut entries = tokio::fs::read_dir(&dir).await.ok()?;
+        let mut best: Option<std::ffi::OsString> = None;
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let name = entry.file_name();
+            let matches = name.to_str().is_some_and(|n| fold_case(n) == wanted);
+            if matches && best.as_ref().is_none_or(|b| name < *b) {
+                best = Some(name);
+            }
+        }
+        dir.push(best?);
+    }
+    Some(dir)
+}
+
+/// A name folded for a case-insensitive comparison (Unicode upper case, as NTFS's
+/// up-case table compares names).
+fn fold_case(name: &str) -> String {
+    if name.is_ascii() {
+        name.to_ascii_uppercase()
+    } else {
+        name.to_uppercase()
     }
 }
 

@@ -69,8 +69,12 @@
 //! - `date`, `time`: UTC, to the second, when the line is written (the last byte).
 //! - `time-taken`: whole milliseconds from the moment the layer received the request
 //!   to the last body byte handed to the server (or the drop).
-//! - `cs-uri-stem`: the path as received (still percent-encoded). `cs-uri-query`: the
-//!   query without `?`, `-` when there is none.
+//! - `cs-uri-stem`: the path as IIS writes it, decoded: percent-escapes decoded to
+//!   UTF-8, `.` and `..` segments resolved, a space as `+`
+//!   (`/nice+ports,/Trinity.txt.bak`, `/arabic/الفيديو`, `/x#y`); a decoded byte
+//!   that is not valid UTF-8 and a control character become `+`, as in every value. So a file is logged one way whatever spelling the client used.
+//!   `cs-uri-query`: the query as received (not decoded, as IIS), without `?`, `-`
+//!   when there is none.
 //! - `c-ip`, `s-ip`, `s-port`: from [`ConnectionInfo`](crate::ConnectionInfo) (or
 //!   axum's `ConnectInfo`), `-` when unknown; IPv4-mapped IPv6 addresses are written
 //!   as IPv4.
@@ -137,6 +141,7 @@ pub mod reader;
 mod record;
 mod rollover;
 mod service;
+mod stem;
 mod writer;
 
 use std::borrow::Cow;

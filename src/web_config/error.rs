@@ -55,6 +55,7 @@ pub(super) struct ErrorInner {
     pub(super) element: String,
     pub(super) attribute: Option<String>,
     pub(super) message: String,
+    pub(super) detail: Option<String>,
     pub(super) hresult: u32,
     pub(super) source_lines: Vec<ConfigSourceLine>,
 }
@@ -91,10 +92,24 @@ impl WebConfigError {
         self.0.attribute.as_deref()
     }
 
-    /// IIS's "Config Error" text.
+    /// IIS's "Config Error" text, as the 500.19 page shows it.
     #[must_use]
     pub fn message(&self) -> &str {
         &self.0.message
+    }
+
+    /// Adds the parser's own detail to IIS's text.
+    pub(super) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.detail = Some(detail.into());
+        self
+    }
+
+    /// What this crate's parser adds to IIS's text (the XML parser's message, the
+    /// values an attribute accepts, the I/O error); shown by `Display` and in the
+    /// `tracing` event a site logs, not on the page.
+    #[must_use]
+    pub fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
     }
 
     /// The HRESULT IIS shows ("Error Code").
@@ -152,7 +167,11 @@ impl fmt::Display for WebConfigError {
         if let Some(a) = &self.0.attribute {
             write!(f, ", attribute '{a}'")?;
         }
-        write!(f, ": {}", self.0.message)
+        write!(f, ": {}", self.0.message)?;
+        if let Some(detail) = &self.0.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
     }
 }
 

@@ -144,7 +144,13 @@ impl WebConfig {
                 line: 0,
                 element: String::new(),
                 attribute: None,
-                message: format!("Cannot read configuration file ({e})"),
+                message: if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    "Cannot read configuration file due to insufficient permissions"
+                } else {
+                    "Cannot read configuration file"
+                }
+                .to_owned(),
+                detail: Some(e.to_string()),
                 hresult: if e.kind() == std::io::ErrorKind::PermissionDenied {
                     HRESULT_ACCESS_DENIED
                 } else {
@@ -171,7 +177,8 @@ impl WebConfig {
                 line,
                 element: String::new(),
                 attribute: None,
-                message: format!("Configuration file is not well-formed XML ({e})"),
+                message: "Configuration file is not well-formed XML".to_owned(),
+                detail: Some(e.to_string()),
                 hresult: HRESULT_INVALID_DATA,
                 source_lines: source_lines(text, line),
             })

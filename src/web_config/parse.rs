@@ -106,6 +106,7 @@ impl<'input> Parser<'_, 'input> {
             element: element.to_owned(),
             attribute: attribute.map(str::to_owned),
             message,
+            detail: None,
             hresult,
             source_lines: source_lines(self.text, line),
         })
@@ -199,8 +200,9 @@ impl<'input> Parser<'_, 'input> {
         self.error(
             node,
             Some(attr),
-            format!("The attribute '{attr}' has an invalid value '{value}': {expected}"),
+            format!("The attribute '{attr}' has an invalid value '{value}'"),
         )
+        .with_detail(expected)
     }
 
     pub(super) fn bool_attr(

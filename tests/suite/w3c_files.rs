@@ -403,3 +403,32 @@ async fn oneshot_through_the_crate_root_export() {
     );
     let _ = guard;
 }
+
+/// `#Date` is when the file got its first line, never later than that line's time,
+/// even when the line waited for the flush.
+#[tokio::test]
+async fn header_date_is_never_later_than_the_first_line() {
+    let dir = temp_dir("header-date");
+    let clock = Arc::new(ManualClock::at(2024, 5, 1, 10, 0, 0).unwrap());
+    let (mut svc, guard) = start(
+        W3cLogLayer::builder()
+            .directory(&dir)
+            .flush_interval(std::time::Duration::from_secs(3600))
+            .clock(clock.clone()),
+    );
+    hit(&mut svc, "/first", "t").await;
+    clock.advance(std::time::Duration::from_secs(59));
+    hit(&mut svc, "/second", "t").await;
+    guard.handle().flush().unwrap();
+    drop(guard);
+    let text = read(&dir, "u_ex240501.log");
+    let log = reader::parse(&text).unwrap();
+    assert_eq!(log.blocks[0].date.as_deref(), Some("2024-05-01 10:00:00"));
+    let first = &log.entries[0];
+    assert_eq!(
+        (first.get("date"), first.get("time")),
+        (Some("2024-05-01"), Some("10:00:00"))
+    );
+    assert_eq!(log.entries[1].get("time"), Some("10:00:59"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -45,6 +45,9 @@ pub(super) struct Worker {
     /// A line held aside while the lines before it go to the previous file.
     line: Vec<u8>,
     cached_sec: i64,
+    /// The time of the first line waiting in `buf`: a header block written with
+    /// them never carries a later `#Date`.
+    first_pending: Option<i64>,
     cached_dt: [u8; 19],
     last_flush: Instant,
     retry_at: Option<Instant>,
@@ -81,6 +84,7 @@ impl Worker {
             buf: Vec::with_capacity(BUFFER_SIZE + 4096),
             line: Vec::new(),
             cached_sec: i64::MIN,
+            first_pending: None,
             cached_dt: [b'0'; 19],
             last_flush: Instant::now(),
             retry_at: None,
@@ -197,6 +201,9 @@ impl Worker {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        if start == 0 {
+            self.first_pending = Some(rec.end_unix);
+        }
         self.buf.extend_from_slice(b"\r\n");
         self.counters.lines.fetch_add(1, Ordering::Relaxed);
     }
@@ -215,7 +222,13 @@ impl Worker {
     }
 
     fn write_out(&mut self) -> bool {
-        let header_dt = rollover_dt(self.clock.now());
+        // IIS writes `#Date` when it opens the file for the first line; lines wait
+        // here up to a flush interval, so the block takes the earlier of now and
+        // the first waiting line's time.
+        let now = unix_secs(self.clock.now());
+        let header_dt = crate::w3c::rollover::datetime_string(
+            self.first_pending.map_or(now, |first| first.min(now)),
+        );
         let result = match &mut self.out {
             Output::Tracing => Ok(()),
             Output::Writer {
@@ -237,6 +250,7 @@ impl Worker {
         match result {
             Ok(()) => {
                 self.buf.clear();
+                self.first_pending = None;
                 self.retry_at = None;
                 true
             }
@@ -270,10 +284,6 @@ impl Worker {
             files.file = None;
         }
     }
-}
-
-fn rollover_dt(t: std::time::SystemTime) -> String {
-    crate::w3c::rollover::datetime_string(unix_secs(t))
 }
 
 /// Writes the buffer to a plain writer. After a failure the lines the writer took
