@@ -227,6 +227,17 @@ async fn report_xyz_writes_fr000001_and_a_200_writes_nothing() {
     let res = get_once(server.addr, "/report.xyz").await;
     assert_eq!(res.status, 404);
     assert!(res.text().contains("404.3"));
+    // The detailed page, to this local client, names the trace file.
+    let file = handle
+        .directory()
+        .join("fr000001.xml")
+        .display()
+        .to_string();
+    let item = format!(
+        "<li>The trace of this request is written to <a href=\"file://{file}\">{file}</a>.</li>"
+    );
+    assert!(res.text().contains(&item), "{}", res.text());
+    assert!(!res.text().contains("the tower-iis documentation"));
     flush(&handle).await;
     assert_eq!(file_names(&handle), ["fr000001.xml"]);
     let path = handle.directory().join("fr000001.xml");
@@ -440,8 +451,12 @@ async fn a_handler_error_with_a_warning_traces_the_handler_and_verbosity_trigger
     let handle = guard.handle();
     let server = Server::start(app, None).await;
     assert_eq!(get_once(server.addr, "/orders/7").await.status, 404);
-    // Covered by the second rule only: a 404 is not a failure there.
-    assert_eq!(get_once(server.addr, "/missing.htm").await.status, 404);
+    // Covered by the second rule only: a 404 is not a failure there, and the
+    // page's tracing item points to the documentation.
+    let res = get_once(server.addr, "/missing.htm").await;
+    assert_eq!(res.status, 404);
+    assert!(res.text().contains("How: <a href=\"https://docs.rs/tower-iis/latest/tower_iis/\">the tower-iis documentation</a>."));
+    assert!(!res.text().contains("The trace of this request"));
     flush(&handle).await;
     assert_eq!(file_names(&handle), ["fr000001.xml"]);
     let (_, trace) = read_trace(&handle.directory().join("fr000001.xml"));
@@ -911,4 +926,39 @@ fn web_config_tracing_values_are_checked() {
     let demo = tower_iis::web_config::WebConfig::load(wwwroot().join("web.config")).unwrap();
     assert_eq!(demo.trace_failed_requests.len(), 1);
     assert!(demo.warnings.is_empty(), "{:?}", demo.warnings);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_client_is_not_told_where_the_trace_is() {
+    install_collector();
+    let dir = temp_dir("remote");
+    let (layer, guard) = FailedRequestTracingLayer::builder()
+        .directory(&dir)
+        .rule(Rule::new("*").status_codes("404").unwrap())
+        .build()
+        .unwrap();
+    // Detailed pages for everyone, so the remote client sees the tracing item.
+    let errors = HttpErrorsLayer::builder()
+        .error_mode(tower_iis::http_errors::ErrorMode::Detailed)
+        .build()
+        .unwrap();
+    let stack = ServiceBuilder::new()
+        .layer(layer)
+        .layer(errors)
+        .service(application());
+    let remote: std::net::SocketAddr = "203.0.113.7:50000".parse().unwrap();
+    let server = Server::start(Router::new().fallback_service(stack), Some(remote)).await;
+    let res = get_once(server.addr, "/report.xyz").await;
+    assert_eq!(res.status, 404);
+    let page = res.text();
+    assert!(page.contains("IIS 10.0 Detailed Error - 404.3 - Not Found"));
+    assert!(page.contains("the tower-iis documentation"));
+    assert!(
+        !page.contains("fr000001") && !page.contains("file://"),
+        "{page}"
+    );
+    // The trace is written all the same.
+    flush(&guard.handle()).await;
+    assert_eq!(file_names(&guard.handle()), ["fr000001.xml"]);
+    server.shutdown().await;
 }

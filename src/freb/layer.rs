@@ -1,7 +1,7 @@
 //! [`FailedRequestTracingLayer`] and its builder.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use tower_layer::Layer;
@@ -30,6 +30,10 @@ pub(crate) struct Shared {
     pub(crate) budget: Budget,
     pub(crate) queue: Queue,
     pub(crate) warned_no_collector: AtomicBool,
+    /// The number of the next trace file.
+    pub(crate) next_number: AtomicU64,
+    /// `<directory>/W3SVC<siteId>`, absolute.
+    pub(crate) site_dir: PathBuf,
 }
 
 /// Writes a trace of every request that matches a rule: IIS's Failed Request
@@ -197,7 +201,8 @@ impl FailedRequestTracingBuilder {
                 "has no rule (add one, or use FailedRequestTracingLayer::disabled())",
             ));
         }
-        let site_dir = self.directory.join(format!("W3SVC{}", self.site_id));
+        let directory = std::path::absolute(&self.directory).unwrap_or(self.directory);
+        let site_dir = directory.join(format!("W3SVC{}", self.site_id));
         let opts = WriterOptions {
             site_dir: site_dir.clone(),
             site_id: self.site_id,
@@ -206,7 +211,7 @@ impl FailedRequestTracingBuilder {
             max_log_files: self.max_log_files,
             queue_capacity: self.queue_capacity,
         };
-        let (queue, guard) = writer::start(opts).map_err(|e| {
+        let (queue, guard, next) = writer::start(opts).map_err(|e| {
             ConfigError::new(
                 "directory",
                 site_dir.display().to_string(),
@@ -224,6 +229,8 @@ impl FailedRequestTracingBuilder {
             },
             queue,
             warned_no_collector: AtomicBool::new(false),
+            next_number: AtomicU64::new(next),
+            site_dir,
         };
         Ok((
             FailedRequestTracingLayer {

@@ -113,6 +113,7 @@ pub use rules::{
     parse_time_taken, FailureReason, Rule, StatusCodes, TraceArea, Verbosity, WWW_SERVER,
 };
 pub use service::FailedRequestTracing;
+pub(crate) use service::TracePlan;
 pub use writer::{
     TraceGuard, TraceHandle, TraceStats, EVENT_NS, FREB_NS, STYLESHEET, TOWER_NS, WWW_SERVER_GUID,
 };

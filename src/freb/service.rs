@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -12,6 +12,7 @@ use tower_service::Service;
 use super::collector::{open_span, RequestBuffer, TARGET};
 use super::future::ResponseFuture;
 use super::layer::Shared;
+use super::rules::FailureReason;
 use super::writer::{notification_number, Job, TraceHead};
 use super::TraceBody;
 use crate::http_errors::render::RequestContext;
@@ -141,7 +142,14 @@ where
             }
             return ResponseFuture::new(self.inner.call(req), None);
         }
-        let start = Instant::now();
+        let plan = TracePlan(Arc::new(Plan {
+            shared: shared.clone(),
+            rule,
+            buf,
+            start: Instant::now(),
+            number: OnceLock::new(),
+        }));
+        let mut req = req;
         let ctx = RequestContext::capture(&req);
         let h = req.headers();
         let uri_len = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len()) as u64;
@@ -171,16 +179,15 @@ where
         });
         let verb = req.method().clone();
         let request_headers = h.clone();
+        // The error page inside may name the trace file this request will get.
+        req.extensions_mut().insert(plan.clone());
         let fut = {
             let _entered = span.enter();
             self.inner.call(req)
         };
         let pending = Box::new(Pending {
-            shared: shared.clone(),
-            rule,
-            buf,
+            plan,
             span,
-            start,
             ctx,
             verb,
             bytes_received,
@@ -197,11 +204,8 @@ where
 
 /// A traced request whose outcome is not known yet.
 pub(crate) struct Pending {
-    shared: Arc<Shared>,
-    rule: usize,
-    buf: Arc<RequestBuffer>,
+    plan: TracePlan,
     pub(crate) span: tracing::Span,
-    start: Instant,
     ctx: RequestContext,
     verb: http::Method,
     bytes_received: u64,
@@ -265,7 +269,8 @@ impl Pending {
     /// The request is over: writes its end event and, if a rule says it failed,
     /// hands the trace to the writer.
     pub(crate) fn finish(self: Box<Self>) {
-        let taken = self.start.elapsed();
+        let plan = &self.plan.0;
+        let taken = plan.start.elapsed();
         self.span.in_scope(|| {
             tracing::info!(
                 name: "GENERAL_REQUEST_END",
@@ -277,18 +282,20 @@ impl Pending {
             );
         });
         drop(self.span);
-        let worst = self
-            .buf
-            .recorded
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .worst;
-        let rules = &self.shared.rules;
-        let Some(reason) = rules[self.rule].failure(self.status, self.substatus, taken, worst)
-        else {
-            return;
+        let worst = plan.worst();
+        let rules = &plan.shared.rules;
+        let failure = rules[plan.rule].failure(self.status, self.substatus, taken, worst);
+        // A trace the error page already named is written whatever the end.
+        let reason = match (failure, plan.number.get()) {
+            (Some(reason), _) => reason,
+            (None, Some(_)) => FailureReason::StatusCode,
+            (None, None) => return,
         };
+        let number = *plan
+            .number
+            .get_or_init(|| plan.shared.next_number.fetch_add(1, Ordering::Relaxed));
         let job = Job {
+            number,
             head: TraceHead {
                 url: self.ctx.full_url(),
                 verb: self.verb.as_str().to_owned(),
@@ -300,9 +307,9 @@ impl Pending {
                 user: self.user,
             },
             rules: rules.clone(),
-            rule: self.rule,
+            rule: plan.rule,
             recorded: {
-                let mut rec = self.buf.take();
+                let mut rec = plan.buf.take();
                 rec.fill_deferred(|event, field, out| {
                     let conn = self.ctx.conn;
                     let _ = match (event, field) {
@@ -325,6 +332,62 @@ impl Pending {
                 rec
             },
         };
-        self.shared.queue.send(job);
+        plan.shared.queue.send(job);
+    }
+}
+
+/// What a traced request's error page needs to name its trace file: the rule
+/// that covers the request and what the request recorded so far. The layer puts
+/// it in the request's extensions.
+#[derive(Clone)]
+pub(crate) struct TracePlan(Arc<Plan>);
+
+struct Plan {
+    shared: Arc<Shared>,
+    rule: usize,
+    buf: Arc<RequestBuffer>,
+    start: Instant,
+    /// The trace file's number, once one is promised.
+    number: OnceLock<u64>,
+}
+
+impl fmt::Debug for TracePlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TracePlan")
+            .field("rule", &self.0.rule)
+            .field("number", &self.0.number.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plan {
+    fn worst(&self) -> Option<super::Verbosity> {
+        self.buf
+            .recorded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .worst
+    }
+}
+
+impl TracePlan {
+    /// The trace file this request gets if it ends with `status` now: the rule
+    /// says it failed (by status, time so far, or an event so far). The number is
+    /// promised, so the file is written under it however the request ends.
+    pub(crate) fn file_for(&self, status: crate::IisStatus) -> Option<std::path::PathBuf> {
+        let plan = &self.0;
+        if plan.number.get().is_none() {
+            let rule = &plan.shared.rules[plan.rule];
+            rule.failure(
+                status.code(),
+                status.substatus(),
+                plan.start.elapsed(),
+                plan.worst(),
+            )?;
+        }
+        let number = *plan
+            .number
+            .get_or_init(|| plan.shared.next_number.fetch_add(1, Ordering::Relaxed));
+        Some(plan.shared.site_dir.join(super::writer::file_name(number)))
     }
 }

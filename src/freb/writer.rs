@@ -1,6 +1,6 @@
 //! The trace files: `frNNNNNN.xml` in IIS's schema, written by a background thread.
 
-use std::collections::VecDeque;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
@@ -41,6 +41,8 @@ pub(crate) struct TraceHead {
 
 /// One trace waiting to be written.
 pub(crate) struct Job {
+    /// The file's number (`fr000042.xml`), given by the layer.
+    pub(crate) number: u64,
     pub(crate) head: TraceHead,
     pub(crate) rules: super::rules::Rules,
     pub(crate) rule: usize,
@@ -221,11 +223,13 @@ fn existing(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(nums)
 }
 
-/// Creates the folder, writes `freb.xsl` and starts the writer thread.
-pub(crate) fn start(opts: WriterOptions) -> io::Result<(Queue, TraceGuard)> {
+/// Creates the folder, writes `freb.xsl` and starts the writer thread; also
+/// returns the number the next trace file gets (after those already there).
+pub(crate) fn start(opts: WriterOptions) -> io::Result<(Queue, TraceGuard, u64)> {
     fs::create_dir_all(&opts.site_dir)?;
     fs::write(opts.site_dir.join("freb.xsl"), STYLESHEET)?;
-    let files: VecDeque<u64> = existing(&opts.site_dir)?.into();
+    let files: BTreeSet<u64> = existing(&opts.site_dir)?.into_iter().collect();
+    let next = files.last().map_or(1, |n| n + 1);
     let (tx, rx) = mpsc::sync_channel(opts.queue_capacity);
     let counters = Arc::new(Counters::default());
     let queue = Queue {
@@ -246,11 +250,11 @@ pub(crate) fn start(opts: WriterOptions) -> io::Result<(Queue, TraceGuard)> {
             handle,
             thread: Some(thread),
         },
+        next,
     ))
 }
 
-fn run(opts: &WriterOptions, rx: &Receiver<Msg>, counters: &Counters, mut files: VecDeque<u64>) {
-    let mut next = files.back().map_or(1, |n| n + 1);
+fn run(opts: &WriterOptions, rx: &Receiver<Msg>, counters: &Counters, mut files: BTreeSet<u64>) {
     let mut xml = String::new();
     let process_id = std::process::id();
     for msg in rx {
@@ -261,12 +265,11 @@ fn run(opts: &WriterOptions, rx: &Receiver<Msg>, counters: &Counters, mut files:
             Msg::Trace(job) => {
                 xml.clear();
                 render(&mut xml, &job, opts, process_id);
-                let path = opts.site_dir.join(file_name(next));
+                let path = opts.site_dir.join(file_name(job.number));
                 match write_file(&path, xml.as_bytes()) {
                     Ok(()) => {
                         counters.written.fetch_add(1, Ordering::Relaxed);
-                        files.push_back(next);
-                        next += 1;
+                        files.insert(job.number);
                     }
                     Err(e) => {
                         let n = counters.failed.fetch_add(1, Ordering::Relaxed);
@@ -277,7 +280,7 @@ fn run(opts: &WriterOptions, rx: &Receiver<Msg>, counters: &Counters, mut files:
                     }
                 }
                 while files.len() > opts.max_log_files {
-                    let old = files.pop_front().expect("more files than the limit");
+                    let old = files.pop_first().expect("more files than the limit");
                     match fs::remove_file(opts.site_dir.join(file_name(old))) {
                         Ok(()) => {
                             counters.deleted.fetch_add(1, Ordering::Relaxed);

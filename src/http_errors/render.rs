@@ -27,6 +27,9 @@ pub(crate) struct RequestContext {
     pub(crate) accept_language: Option<HeaderValue>,
     pub(crate) conn: Option<ConnectionInfo>,
     pub(crate) local: bool,
+    /// Failed request tracing's plan for this request, when a rule covers it.
+    #[cfg(feature = "failed-request-tracing")]
+    pub(crate) trace: Option<crate::freb::TracePlan>,
 }
 
 impl RequestContext {
@@ -41,6 +44,8 @@ impl RequestContext {
             accept_language: headers.get(header::ACCEPT_LANGUAGE).cloned(),
             local: conn.is_some_and(|c| c.is_local()),
             conn,
+            #[cfg(feature = "failed-request-tracing")]
+            trace: req.extensions().get::<crate::freb::TracePlan>().cloned(),
         }
     }
 
@@ -236,6 +241,9 @@ struct DetailedPage<'a> {
     source_error: Option<String>,
     tracing_advice: &'a str,
     tracing_link: &'a str,
+    /// The trace file this request gets, shown to local clients only.
+    trace_file: Option<String>,
+    trace_url: String,
     more_information: &'a str,
     link: &'a str,
     build: u32,
@@ -247,6 +255,41 @@ see, step by step, which module handled the request and what it decided.";
 
 /// Where that item points: the crate's documentation of failed request tracing.
 const TRACING_LINK: &str = "https://docs.rs/tower-iis/latest/tower_iis/";
+
+/// The failed request trace this request gets, for a local client.
+#[cfg(feature = "failed-request-tracing")]
+fn trace_file(ctx: &RequestContext, status: IisStatus) -> Option<String> {
+    if !ctx.local {
+        return None;
+    }
+    let file = ctx.trace.as_ref()?.file_for(status)?;
+    Some(file.display().to_string())
+}
+
+#[cfg(not(feature = "failed-request-tracing"))]
+fn trace_file(_ctx: &RequestContext, _status: IisStatus) -> Option<String> {
+    None
+}
+
+/// A `file://` URL for an absolute path (the characters a URL path cannot hold
+/// as they are percent-encoded).
+fn file_url(path: &str) -> String {
+    let mut url = String::from("file://");
+    if !path.starts_with('/') {
+        url.push('/');
+    }
+    for c in path.chars() {
+        match c {
+            '%' => url.push_str("%25"),
+            ' ' => url.push_str("%20"),
+            '#' => url.push_str("%23"),
+            '?' => url.push_str("%3F"),
+            '\\' => url.push('/'),
+            c => url.push(c),
+        }
+    }
+    url
+}
 
 /// The "More Information" paragraph of a status family, in our words.
 pub(crate) fn more_information(status: IisStatus) -> &'static str {
@@ -329,6 +372,8 @@ pub(crate) fn detailed_page(
         _ => None,
     };
     let requested_url = ctx.requested_url();
+    let trace_file = trace_file(ctx, status);
+    let trace_url = trace_file.as_deref().map(file_url).unwrap_or_default();
     let page = DetailedPage {
         version: &settings.server_version,
         status,
@@ -361,6 +406,8 @@ pub(crate) fn detailed_page(
         source_error,
         tracing_advice: TRACING_ADVICE,
         tracing_link: TRACING_LINK,
+        trace_file,
+        trace_url,
         more_information: more_information(status),
         link: &settings.more_information_link,
         build: settings.build,
