@@ -30,6 +30,11 @@
 //!   browser shows a summary, the request's details and the event list with the
 //!   failing event picked out. No runtime thread touches the disk.
 //!
+//! The [detailed error page](crate::http_errors) of a request that will be traced
+//! names its trace file to a local client ("Things you can try"): when the page is
+//! rendered, the rule already says the request failed, so the file's number is
+//! promised then and the trace is written under it.
+//!
 //! The cost: without rules ([`FailedRequestTracingLayer::disabled`]) the layer is a
 //! pass-through; a request no rule's path covers pays one comparison per rule; a
 //! covered request that does not fail pays for its span and the buffering of its
