@@ -137,7 +137,7 @@ where
             if !shared.warned_no_collector.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     target: "tower_iis::freb::setup",
-                    "failed request tracing has rules but no TraceCollector in the tracing subscriber: nothing is traced"
+                    "failed request tracing has rules, but the tracing subscriber has no TraceCollector or filters out the span `tower_iis::freb` at INFO: nothing is traced"
                 );
             }
             return ResponseFuture::new(self.inner.call(req), None);

@@ -175,7 +175,8 @@ impl TraceHandle {
     }
 }
 
-/// Keeps the trace writer running; dropping it writes what is queued and stops it.
+/// The trace writer's guard: dropping it waits until every trace queued so far is
+/// written. The writer thread itself ends when the last layer is dropped.
 #[derive(Debug)]
 #[must_use = "dropping the guard stops the trace writer"]
 pub struct TraceGuard {
