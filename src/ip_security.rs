@@ -587,7 +587,7 @@ where
                     name: "IP_RESTRICTION_DENIED",
                     target: "tower_iis::ip_security",
                     area = "Security",
-                    client = ?ip,
+                    client = ip.map(tracing::field::display),
                     status = %status,
                     "client denied by IP restrictions"
                 );

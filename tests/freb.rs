@@ -962,3 +962,32 @@ async fn a_remote_client_is_not_told_where_the_trace_is() {
     assert_eq!(file_names(&guard.handle()), ["fr000001.xml"]);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ip_restriction_denial_is_in_the_trace() {
+    install_collector();
+    let root = temp_dir("ip-root");
+    std::fs::write(
+        root.join("web.config"),
+        r#"<configuration><system.webServer>
+  <security><ipSecurity allowUnlisted="false" /></security>
+  <tracing><traceFailedRequests><add path="*"><failureDefinitions statusCodes="403" /></add></traceFailedRequests></tracing>
+</system.webServer></configuration>"#,
+    )
+    .unwrap();
+    let traces = temp_dir("ip-traces");
+    let site = tower_iis::test_site::TestSite::start(
+        tower_iis::site::IisSite::from_web_config(&root).failed_request_logging(&traces),
+    )
+    .await;
+    assert_eq!(site.get("/").await.status, 403);
+    let trace = site.trace_for("/").await.unwrap();
+    assert_eq!(trace.status_code, "403.503");
+    let denied = trace.events_named("IP_RESTRICTION_DENIED").next().unwrap();
+    assert_eq!(denied.provider, "WWW Server");
+    assert_eq!(denied.data("client"), Some("127.0.0.1"));
+    assert_eq!(denied.data("status"), Some("403.503"));
+    let set = trace.error_status().unwrap();
+    assert_eq!(set.data("HttpSubStatus"), Some("503"));
+    assert_eq!(set.data("ModuleName"), Some("IpRestrictionModule"));
+}
