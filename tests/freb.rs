@@ -578,6 +578,7 @@ fn a_flood_of_events_stays_within_the_budget() {
         drop(res);
     });
     let peak = PEAK.with(Cell::get) - before;
+    eprintln!("peak heap growth on the request's thread: {peak} bytes");
     // 100 000 events of over 200 bytes each would be 20 MB and more unbounded.
     assert!(peak < 3 << 20, "peak growth {peak} bytes");
     guard.handle().flush().unwrap();
