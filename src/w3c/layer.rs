@@ -8,7 +8,7 @@ use std::time::Duration;
 use tower_layer::Layer;
 
 use super::fields::{check_custom_name, CustomField, CustomSource, FieldSet};
-use super::record::LineFormat;
+use super::record::{LineFormat, LogKind};
 use super::rollover::{Clock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE};
 use super::service::W3cLog;
 use super::writer::{
@@ -338,6 +338,7 @@ impl W3cLogBuilder {
         }
         let site_name = format!("W3SVC{}", self.site_id);
         let format = Arc::new(LineFormat {
+            kind: LogKind::W3c,
             fields,
             custom: self.custom.into(),
             computer_name: self.computer_name.unwrap_or_else(host_name),

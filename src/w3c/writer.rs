@@ -46,7 +46,8 @@ use std::time::{Duration, Instant};
 
 use super::record::{LineFormat, Record};
 use super::rollover::{
-    is_own_name, parse_size_name, period_name, size_name, unix_secs, Civil, Clock, Period, Zone,
+    is_own_name, parse_size_name, period_name, size_name, unix_secs, Civil, Clock, Naming, Period,
+    Zone,
 };
 
 /// The size of the batch buffer: what IIS buffers before a flush by default.
@@ -464,7 +465,7 @@ impl Worker {
     fn new(cfg: WriterConfig, counters: Arc<Counters>, pool: Arc<Pool>) -> Self {
         let out = match cfg.sink {
             SinkKind::Files(_) => {
-                Output::Files(FileOutput::new(cfg.files, cfg.format.has_custom()))
+                Output::Files(FileOutput::new(cfg.files, cfg.format.naming()))
             }
             SinkKind::Writer(w) => Output::Writer {
                 w,
@@ -793,7 +794,7 @@ fn cut_torn_tail(file: &mut File) -> io::Result<u64> {
 /// The file side of the writer: which file, its size, the open handle.
 struct FileOutput {
     opts: FileOptions,
-    custom: bool,
+    custom: Naming,
     zone: Zone,
     /// The key (time-based) or number (size-based) of the current file.
     key: Option<u64>,
@@ -814,7 +815,7 @@ struct FileOutput {
 }
 
 impl FileOutput {
-    fn new(opts: FileOptions, custom: bool) -> Self {
+    fn new(opts: FileOptions, custom: Naming) -> Self {
         let zone = if opts.local_time {
             Zone::local()
         } else {
