@@ -8,6 +8,7 @@
 //! byte counts of the wire (status line and every header the server added, chunk
 //! framing). Without a `Wire` (under `axum::serve` or plain hyper) the layer works
 //! as before.
+#![cfg_attr(not(feature = "server"), allow(dead_code))]
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -100,10 +101,6 @@ impl WireState {
 
     pub(crate) fn written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn read(&self) -> u64 {
-        self.read.load(Ordering::Relaxed)
     }
 
     /// The server cut the connection: lines still open log `win32`.

@@ -113,6 +113,8 @@ mod body;
 pub mod fields;
 mod future;
 mod layer;
+#[cfg(feature = "server")]
+pub(crate) mod plain;
 pub mod reader;
 mod record;
 pub mod rollover;

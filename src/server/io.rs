@@ -1,0 +1,679 @@
+//! [`WireIo`]: the connection as hyper sees it. It counts bytes on the wire, hands
+//! hyper only request heads that passed http.sys's checks, follows the body framing
+//! to find the next head, and runs http.sys's timers.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::{Instant, Sleep};
+
+use super::head::{self, Framing, Refused, Seen};
+use super::limits::Limits;
+use super::reason::Reason;
+use crate::w3c::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
+use crate::wire::WireState;
+use crate::ConnectionInfo;
+
+/// The HTTP/2 connection preface (h2c with prior knowledge).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// What one read from the socket asks for at least.
+const READ_CHUNK: usize = 8 * 1024;
+/// The longest chunk-size line (with its extensions).
+const MAX_CHUNK_LINE: usize = 4096;
+
+/// What the server decided about a connection it will close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub(crate) reason: Reason,
+    pub(crate) seen: Seen,
+}
+
+/// What the connection task and the IO share.
+#[derive(Debug)]
+pub(crate) struct ConnShared {
+    pub(crate) info: ConnectionInfo,
+    pub(crate) wire: Arc<WireState>,
+    /// Requests handed to the application whose response body is not done.
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) verdict: Mutex<Option<Verdict>>,
+    /// Wakes the connection task when a verdict is given.
+    pub(crate) notify: Notify,
+    pub(crate) h2: AtomicBool,
+}
+
+impl ConnShared {
+    pub(crate) fn new(info: ConnectionInfo) -> Self {
+        ConnShared {
+            info,
+            wire: Arc::new(WireState::default()),
+            in_flight: AtomicUsize::new(0),
+            verdict: Mutex::new(None),
+            notify: Notify::new(),
+            h2: AtomicBool::new(false),
+        }
+    }
+
+    /// Records the first verdict (later ones are ignored) and wakes the task.
+    pub(crate) fn decide(&self, reason: Reason, seen: Seen) {
+        if let Ok(mut v) = self.verdict.lock() {
+            if v.is_none() {
+                *v = Some(Verdict { reason, seen });
+            }
+        }
+        self.notify.notify_one();
+    }
+
+    pub(crate) fn take_verdict(&self) -> Option<Verdict> {
+        self.verdict.lock().ok().and_then(|mut v| v.take())
+    }
+
+    fn has_page_pending(&self) -> bool {
+        self.verdict
+            .lock()
+            .is_ok_and(|v| v.as_ref().is_some_and(|v| v.reason.status().is_some()))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Waiting for (or reading) a request head.
+    Head,
+    /// `n` body bytes to go.
+    Length(u64),
+    Chunked(Chunk),
+    /// Passed through unchecked: h2c, or an upgraded connection.
+    Tunnel { h2: bool },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Chunk {
+    Size {
+        value: u64,
+        digits: u8,
+        ext: bool,
+        cr: bool,
+        len: usize,
+    },
+    Data(u64),
+    DataCr,
+    DataLf,
+    /// Trailer lines after the last chunk; `line` bytes into the current one.
+    Trailer {
+        line: usize,
+        cr: bool,
+        total: usize,
+    },
+}
+
+const NEW_SIZE: Chunk = Chunk::Size {
+    value: 0,
+    digits: 0,
+    ext: false,
+    cr: false,
+    len: 0,
+};
+
+/// Why processing stopped.
+enum Stop {
+    /// A head that http.sys would refuse.
+    Refuse(Refused),
+    /// The body's chunk framing broke after the application got the request.
+    BadBody,
+}
+
+/// The connection's IO, between the socket and hyper. See the [module docs](super).
+#[derive(Debug)]
+pub(crate) struct WireIo {
+    sock: Arc<TcpStream>,
+    shared: Arc<ConnShared>,
+    limits: Limits,
+    over_limit: bool,
+    /// Bytes read from the socket that hyper has not taken yet.
+    buf: Vec<u8>,
+    /// `buf[pos..ready]` may be handed to hyper.
+    pos: usize,
+    ready: usize,
+    /// `buf[..cursor]` has been followed by the state machine.
+    cursor: usize,
+    state: State,
+    /// A chunked head is held back until its first chunk size is read.
+    hold: bool,
+    /// Where the search for the end of the head goes on.
+    scan: usize,
+    head_start: Option<Instant>,
+    last_activity: Instant,
+    read_timer: Option<Pin<Box<Sleep>>>,
+    write_timer: Option<Pin<Box<Sleep>>>,
+    /// When a send started to stall, and the bytes written by then.
+    stall: Option<(Instant, u64)>,
+    /// A verdict was given: nothing more is handed to hyper.
+    stopped: bool,
+    /// The next read returns this error (after what was ready).
+    fail: Option<io::ErrorKind>,
+    first: bool,
+}
+
+impl WireIo {
+    pub(crate) fn new(
+        sock: Arc<TcpStream>,
+        shared: Arc<ConnShared>,
+        limits: Limits,
+        over_limit: bool,
+    ) -> Self {
+        WireIo {
+            sock,
+            shared,
+            limits,
+            over_limit,
+            buf: Vec::new(),
+            pos: 0,
+            ready: 0,
+            cursor: 0,
+            state: State::Head,
+            hold: false,
+            scan: 0,
+            head_start: None,
+            last_activity: Instant::now(),
+            read_timer: None,
+            write_timer: None,
+            stall: None,
+            stopped: false,
+            fail: None,
+            first: true,
+        }
+    }
+
+    /// Follows the framing over the unprocessed bytes.
+    fn process(&mut self) -> Result<(), Stop> {
+        while self.cursor < self.buf.len() {
+            match self.state {
+                State::Head => {
+                    if !self.head()? {
+                        return Ok(());
+                    }
+                }
+                State::Length(n) => {
+                    let take = n.min((self.buf.len() - self.cursor) as u64);
+                    self.advance(take as usize);
+                    self.state = if n == take {
+                        State::Head
+                    } else {
+                        State::Length(n - take)
+                    };
+                    self.ready = self.cursor;
+                }
+                State::Chunked(_) => self.chunks()?,
+                State::Tunnel { .. } => {
+                    self.advance(self.buf.len() - self.cursor);
+                    self.ready = self.cursor;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.cursor += n;
+        self.shared.wire.add_request_bytes(n);
+    }
+
+    /// Reads a head. `Ok(false)`: it is not complete yet.
+    fn head(&mut self) -> Result<bool, Stop> {
+        let bytes = &self.buf[self.cursor..];
+        if self.first {
+            // h2c with prior knowledge: the connection is hyper's (h2's) alone.
+            let n = bytes.len().min(H2_PREFACE.len());
+            if n > 0 && bytes[..n] == H2_PREFACE[..n] {
+                if n < H2_PREFACE.len() {
+                    return Ok(false);
+                }
+                self.first = false;
+                self.shared.h2.store(true, Ordering::Relaxed);
+                self.state = State::Tunnel { h2: true };
+                return Ok(true);
+            }
+        }
+        if self.head_start.is_none() {
+            self.head_start = Some(Instant::now());
+            self.shared.wire.new_request();
+        }
+        let Some(end) = head::find_end(bytes, self.scan) else {
+            self.scan = bytes.len();
+            if let Some(refused) = head::check_partial(bytes, &self.limits) {
+                return Err(Stop::Refuse(refused));
+            }
+            return Ok(false);
+        };
+        let accepted =
+            head::check(&bytes[..end], &self.limits, self.over_limit).map_err(Stop::Refuse)?;
+        self.first = false;
+        self.scan = 0;
+        self.head_start = None;
+        self.advance(end);
+        self.state = match accepted.framing {
+            Framing::None => State::Head,
+            Framing::Length(n) => State::Length(n),
+            Framing::Chunked => State::Chunked(NEW_SIZE),
+            Framing::Tunnel => State::Tunnel { h2: false },
+        };
+        if matches!(self.state, State::Chunked(_)) && !accepted.expect_continue {
+            // Hold the head until the first chunk size is known to be good, so a
+            // broken one is refused before the application sees the request.
+            self.hold = true;
+            self.head_start = Some(Instant::now());
+        } else {
+            self.ready = self.cursor;
+        }
+        Ok(true)
+    }
+
+    /// Follows chunked framing.
+    fn chunks(&mut self) -> Result<(), Stop> {
+        let State::Chunked(mut c) = self.state else {
+            return Ok(());
+        };
+        let start = self.cursor;
+        let data = &self.buf[start..];
+        let mut i = 0;
+        let mut done = false;
+        let mut sized = false;
+        while i < data.len() && !done {
+            match &mut c {
+                Chunk::Size {
+                    value,
+                    digits,
+                    ext,
+                    cr,
+                    len,
+                } => {
+                    let b = data[i];
+                    i += 1;
+                    *len += 1;
+                    if *len > MAX_CHUNK_LINE {
+                        return Err(self.bad_chunk());
+                    }
+                    if *cr {
+                        if b != b'\n' || *digits == 0 {
+                            return Err(self.bad_chunk());
+                        }
+                        sized = true;
+                        c = if *value == 0 {
+                            Chunk::Trailer {
+                                line: 0,
+                                cr: false,
+                                total: 0,
+                            }
+                        } else {
+                            Chunk::Data(*value)
+                        };
+                    } else if b == b'\r' {
+                        *cr = true;
+                    } else if *ext {
+                        if b < b' ' && b != b'\t' {
+                            return Err(self.bad_chunk());
+                        }
+                    } else if b == b';' || b == b' ' || b == b'\t' {
+                        *ext = true;
+                    } else if let Some(d) = (b as char).to_digit(16) {
+                        if *digits >= 16 {
+                            return Err(self.bad_chunk());
+                        }
+                        *value = (*value << 4) | u64::from(d);
+                        *digits += 1;
+                    } else {
+                        return Err(self.bad_chunk());
+                    }
+                }
+                Chunk::Data(n) => {
+                    let take = (*n).min((data.len() - i) as u64);
+                    i += take as usize;
+                    *n -= take;
+                    if *n == 0 {
+                        c = Chunk::DataCr;
+                    }
+                }
+                Chunk::DataCr => {
+                    if data[i] != b'\r' {
+                        return Err(self.bad_chunk());
+                    }
+                    i += 1;
+                    c = Chunk::DataLf;
+                }
+                Chunk::DataLf => {
+                    if data[i] != b'\n' {
+                        return Err(self.bad_chunk());
+                    }
+                    i += 1;
+                    c = NEW_SIZE;
+                }
+                Chunk::Trailer { line, cr, total } => {
+                    let b = data[i];
+                    i += 1;
+                    *total += 1;
+                    if *total > self.limits.max_request_bytes {
+                        return Err(self.bad_chunk());
+                    }
+                    if b == b'\n' {
+                        if *line == 0 {
+                            done = true;
+                        } else {
+                            *line = 0;
+                            *cr = false;
+                        }
+                    } else if b == b'\r' && *line == 0 && !*cr {
+                        *cr = true;
+                    } else {
+                        *line += 1;
+                    }
+                }
+            }
+        }
+        self.advance(i);
+        self.state = if done {
+            State::Head
+        } else {
+            State::Chunked(c)
+        };
+        if self.hold && (sized || done) {
+            self.hold = false;
+            self.head_start = None;
+        }
+        if !self.hold {
+            self.ready = self.cursor;
+        }
+        Ok(())
+    }
+
+    fn bad_chunk(&self) -> Stop {
+        if self.hold {
+            // The application has not seen the request: refuse it.
+            Stop::Refuse(Refused {
+                reason: Reason::BadRequest,
+                seen: Seen::default(),
+            })
+        } else {
+            Stop::BadBody
+        }
+    }
+
+    /// When the read side gives up, and with what reason.
+    fn read_deadline(&self) -> Option<(Instant, Reason)> {
+        let idle = || {
+            let busy = self.shared.in_flight.load(Ordering::Relaxed) > 0
+                || self.shared.wire.has_deferred();
+            (!busy).then_some((
+                self.last_activity + self.limits.connection_timeout,
+                Reason::TimerConnectionIdle,
+            ))
+        };
+        let header = || {
+            self.head_start.map(|t| {
+                (
+                    t + self.limits.header_wait_timeout,
+                    Reason::TimerHeaderWait,
+                )
+            })
+        };
+        if self.hold {
+            return header();
+        }
+        match self.state {
+            State::Head if self.cursor < self.buf.len() => header(),
+            State::Head => idle(),
+            State::Length(_) | State::Chunked(_) => Some((
+                self.last_activity + self.limits.entity_body_timeout,
+                Reason::TimerEntityBody,
+            )),
+            State::Tunnel { h2: true } => idle(),
+            State::Tunnel { h2: false } => None,
+        }
+    }
+
+    /// The read side timed out: decide, and tell hyper what to do.
+    fn timed_out(&mut self, reason: Reason) -> Poll<io::Result<()>> {
+        self.stopped = true;
+        self.shared.decide(reason, Seen::default());
+        if reason == Reason::TimerEntityBody {
+            self.shared.wire.cut(WIN32_CONNECTION_ABORTED);
+            return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+        }
+        // An idle hyper stays idle until the task shuts the connection down.
+        Poll::Pending
+    }
+
+    /// Reads what the socket has into `buf`.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        loop {
+            ready!(self.sock.poll_read_ready(cx))?;
+            match self.sock.try_read_buf(&mut self.buf) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Bytes of an unfinished head are waiting: the client went away mid-head.
+    fn partial_head(&self) -> bool {
+        self.hold || (matches!(self.state, State::Head) && self.cursor < self.buf.len())
+    }
+}
+
+/// Polls `timer` towards `deadline`. `true` when the deadline has passed.
+fn poll_timer(
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    deadline: Instant,
+    cx: &mut Context<'_>,
+) -> bool {
+    if Instant::now() >= deadline {
+        return true;
+    }
+    let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    // A timer set for an earlier deadline may stay: it fires, and is moved on then.
+    if t.deadline() > deadline || t.is_elapsed() {
+        t.as_mut().reset(deadline);
+    }
+    if t.as_mut().poll(cx).is_ready() {
+        t.as_mut().reset(deadline);
+        let _ = t.as_mut().poll(cx);
+    }
+    false
+}
+
+impl AsyncRead for WireIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if this.pos < this.ready {
+                let n = (this.ready - this.pos).min(out.remaining());
+                out.put_slice(&this.buf[this.pos..this.pos + n]);
+                this.pos += n;
+                if this.pos == this.buf.len() {
+                    this.buf.clear();
+                    this.pos = 0;
+                    this.ready = 0;
+                    this.cursor = 0;
+                    this.scan = 0;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            if let Some(kind) = this.fail.take() {
+                return Poll::Ready(Err(kind.into()));
+            }
+            if this.stopped {
+                return Poll::Pending;
+            }
+            if this.pos > 0 {
+                this.buf.drain(..this.pos);
+                this.ready -= this.pos;
+                this.cursor -= this.pos;
+                this.pos = 0;
+            }
+            match this.poll_fill(cx) {
+                Poll::Ready(Ok(0)) => {
+                    if this.partial_head() {
+                        this.stopped = true;
+                        this.shared.decide(Reason::ConnectionDropped, Seen::default());
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Ready(Ok(n)) => {
+                    this.shared.wire.add_read(n);
+                    this.last_activity = Instant::now();
+                    match this.process() {
+                        Ok(()) => {}
+                        Err(Stop::Refuse(refused)) => {
+                            this.stopped = true;
+                            this.shared.decide(refused.reason, refused.seen);
+                        }
+                        Err(Stop::BadBody) => {
+                            this.stopped = true;
+                            this.fail = Some(io::ErrorKind::InvalidData);
+                        }
+                    }
+                }
+                Poll::Ready(Err(e)) => {
+                    if this.partial_head() {
+                        this.stopped = true;
+                        let reason = if e.kind() == io::ErrorKind::ConnectionReset {
+                            Reason::ClientReset
+                        } else {
+                            Reason::ConnectionDropped
+                        };
+                        this.shared.decide(reason, Seen::default());
+                    }
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => {
+                    if let Some((deadline, reason)) = this.read_deadline() {
+                        if poll_timer(&mut this.read_timer, deadline, cx) {
+                            return this.timed_out(reason);
+                        }
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl WireIo {
+    fn wrote(&mut self, n: usize, wanted: usize) {
+        self.shared.wire.add_written(n);
+        self.last_activity = Instant::now();
+        if n == wanted {
+            self.stall = None;
+        }
+    }
+
+    /// The socket is not taking bytes: apply the minimum send rate.
+    fn stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let rate = self.limits.min_bytes_per_second;
+        if rate == 0 {
+            return Poll::Pending;
+        }
+        let written = self.shared.wire.written();
+        let (since, at) = *self.stall.get_or_insert((Instant::now(), written));
+        let worth = std::time::Duration::from_secs_f64((written - at) as f64 / f64::from(rate));
+        let deadline = since + self.limits.send_grace + worth;
+        if poll_timer(&mut self.write_timer, deadline, cx) {
+            self.stopped = true;
+            self.shared.wire.cut(WIN32_CONNECTION_ABORTED);
+            self.shared
+                .decide(Reason::TimerMinBytesPerSecond, Seen::default());
+            return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+        }
+        Poll::Pending
+    }
+
+    fn write_failed(&self, e: io::Error) -> Poll<io::Result<usize>> {
+        self.shared.wire.closed(WIN32_CLIENT_GONE);
+        Poll::Ready(Err(e))
+    }
+}
+
+impl AsyncWrite for WireIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        loop {
+            match this.sock.poll_write_ready(cx) {
+                Poll::Ready(Ok(())) => match this.sock.try_write(data) {
+                    Ok(n) => {
+                        this.wrote(n, data.len());
+                        return Poll::Ready(Ok(n));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return this.write_failed(e),
+                },
+                Poll::Ready(Err(e)) => return this.write_failed(e),
+                Poll::Pending => return this.stalled(cx),
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let wanted: usize = bufs.iter().map(|b| b.len()).sum();
+        loop {
+            match this.sock.poll_write_ready(cx) {
+                Poll::Ready(Ok(())) => match this.sock.try_write_vectored(bufs) {
+                    Ok(n) => {
+                        this.wrote(n, wanted);
+                        return Poll::Ready(Ok(n));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return this.write_failed(e),
+                },
+                Poll::Ready(Err(e)) => return this.write_failed(e),
+                Poll::Pending => return this.stalled(cx),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The socket has no buffer of its own: every byte written is handed over.
+        self.shared.wire.flushed();
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shared.wire.flushed();
+        // A page still to send: the connection task sends it and closes.
+        if !self.shared.has_page_pending() {
+            let _ = socket2::SockRef::from(&*self.sock).shutdown(std::net::Shutdown::Write);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for WireIo {
+    fn drop(&mut self) {
+        self.shared.wire.closed(WIN32_CLIENT_GONE);
+    }
+}
