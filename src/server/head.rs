@@ -77,17 +77,19 @@ pub(crate) fn find_end(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Checks an incomplete head against the size limits: `Some` when it is already
-/// too long to be accepted.
+/// too long to be accepted. The line still arriving counts against
+/// `MaxFieldLength`, the lines before it against `MaxRequestBytes`, so a head held
+/// in memory never passes the sum of the two.
 pub(crate) fn check_partial(buf: &[u8], limits: &Limits) -> Option<Refused> {
-    if buf.len() > limits.max_request_bytes {
-        return Some(refuse(Reason::RequestLength, &seen_of_line(buf)));
+    let line_start = buf.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1);
+    let current = buf.len() - line_start;
+    if line_start > 0 && current > limits.max_field_length + 1 {
+        return Some(refuse(Reason::FieldLength, &seen_of_line(buf)));
     }
-    // The line in progress (after the request line) must fit MaxFieldLength.
-    let last_nl = buf.iter().rposition(|&b| b == b'\n');
-    if let Some(nl) = last_nl {
-        if buf.len() - nl - 1 > limits.max_field_length {
-            return Some(refuse(Reason::FieldLength, &seen_of_line(buf)));
-        }
+    if line_start > limits.max_request_bytes
+        || (line_start == 0 && current > limits.max_request_bytes)
+    {
+        return Some(refuse(Reason::RequestLength, &seen_of_line(buf)));
     }
     None
 }
@@ -148,9 +150,6 @@ fn is_tchar(b: u8) -> bool {
 /// Checks a complete head (`head` ends with its blank line).
 pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Accepted, Refused> {
     let seen = seen_of_line(head);
-    if head.len() > limits.max_request_bytes {
-        return Err(refuse(Reason::RequestLength, &seen));
-    }
     if head.contains(&0) {
         return Err(refuse(Reason::BadRequest, &seen));
     }
@@ -199,6 +198,9 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
             // A folded line (obs-fold).
             return Err(refuse(Reason::Header, &seen));
         }
+    }
+    if head.len() > limits.max_request_bytes {
+        return Err(refuse(Reason::RequestLength, &seen));
     }
     let mut storage = [httparse::EMPTY_HEADER; 64];
     let mut more;
