@@ -78,7 +78,10 @@ async fn start(limits: Limits) -> Harness {
     let svc = ServiceBuilder::new()
         .layer(log)
         .service_fn(app);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // A deep accept queue: the tests open a thousand connections at once.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(4096).unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = serve(listener, svc)
@@ -397,7 +400,10 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
     let rss_before = rss_kb();
     // 500 connections trickling a head, a byte every 100 ms.
     let mut trickle = Vec::new();
-    for _ in 0..500 {
+    for i in 0..500 {
+        if i % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         trickle.push(tokio::spawn(async move {
             let mut s = TcpStream::connect(addr).await.unwrap();
             let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ").await;
@@ -408,19 +414,24 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             let mut rest = Vec::new();
-            let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+            let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+            assert!(closed.is_ok(), "a trickling connection is closed by the server");
             rest.len()
         }));
     }
     // 500 keep-alive connections: one request each, then idle.
     let mut idle = Vec::new();
-    for _ in 0..500 {
+    for i in 0..500 {
+        if i % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         idle.push(tokio::spawn(async move {
             let mut s = TcpStream::connect(addr).await.unwrap();
             s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await.unwrap();
             let first = read_response(&mut s, false).await;
             let mut rest = Vec::new();
-            let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+            let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+            assert!(closed.is_ok(), "an idle connection is closed by the server");
             (first.len(), rest.len())
         }));
     }
@@ -472,8 +483,16 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
         "slowloris figures: RSS before {rss_before} KB, during {rss_during} KB, after {rss_after} KB; \
          slowest normal answer {worst:?}; slow reader got {slow_got} bytes"
     );
-    let (_, w3c, httperr) = h.stop().await;
+    let (report, w3c, httperr) = h.stop().await;
     let count = |r: &str| httperr.iter().filter(|e| e.get("s-reason") == Some(r)).count();
+    assert_eq!(report.connections, 1011, "every connection reached the listener");
+    eprintln!(
+        "HTTPERR: {} header wait, {} idle, {} min rate, {} in all",
+        count("Timer_HeaderWait"),
+        count("Timer_ConnectionIdle"),
+        count("Timer_MinBytesPerSecond"),
+        httperr.len()
+    );
     assert_eq!(count("Timer_HeaderWait"), 500);
     assert_eq!(count("Timer_ConnectionIdle"), 500);
     assert_eq!(count("Timer_MinBytesPerSecond"), 1);

@@ -403,21 +403,22 @@ impl WireIo {
         }
     }
 
-    /// When the read side gives up, and with what reason.
-    fn read_deadline(&self) -> Option<(Instant, Reason)> {
+    /// When the read side gives up, and with what reason. `None` as the reason:
+    /// look again then (a request is in flight; the idle timer starts after it).
+    fn read_deadline(&self) -> Option<(Instant, Option<Reason>)> {
         let idle = || {
             let busy = self.shared.in_flight.load(Ordering::Relaxed) > 0
                 || self.shared.wire.has_deferred();
-            (!busy).then_some((
+            Some((
                 self.last_activity + self.limits.connection_timeout,
-                Reason::TimerConnectionIdle,
+                (!busy).then_some(Reason::TimerConnectionIdle),
             ))
         };
         let header = || {
             self.head_start.map(|t| {
                 (
                     t + self.limits.header_wait_timeout,
-                    Reason::TimerHeaderWait,
+                    Some(Reason::TimerHeaderWait),
                 )
             })
         };
@@ -429,7 +430,7 @@ impl WireIo {
             State::Head => idle(),
             State::Length(_) | State::Chunked(_) => Some((
                 self.last_activity + self.limits.entity_body_timeout,
-                Reason::TimerEntityBody,
+                Some(Reason::TimerEntityBody),
             )),
             State::Tunnel { h2: true } => idle(),
             State::Tunnel { h2: false } => None,
@@ -558,14 +559,19 @@ impl AsyncRead for WireIo {
                     }
                     return Poll::Ready(Err(e));
                 }
-                Poll::Pending => {
-                    if let Some((deadline, reason)) = this.read_deadline() {
-                        if poll_timer(&mut this.read_timer, deadline, cx) {
-                            return this.timed_out(reason);
-                        }
+                Poll::Pending => loop {
+                    let Some((deadline, reason)) = this.read_deadline() else {
+                        return Poll::Pending;
+                    };
+                    if !poll_timer(&mut this.read_timer, deadline, cx) {
+                        return Poll::Pending;
                     }
-                    return Poll::Pending;
-                }
+                    match reason {
+                        Some(reason) => return this.timed_out(reason),
+                        // Busy: the idle time starts again from now at the latest.
+                        None => this.last_activity = Instant::now(),
+                    }
+                },
             }
         }
     }
