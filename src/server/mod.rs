@@ -175,7 +175,7 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
         listener,
         service,
         limits: Limits::default(),
-        httperr: None,
+        httperr: HttpErrChoice::None,
         w3c: None,
         shutdown: None,
         signals: true,
@@ -190,12 +190,55 @@ pub struct Serve<S> {
     listener: TcpListener,
     service: S,
     limits: Limits,
-    httperr: Option<Sink>,
+    httperr: HttpErrChoice,
     w3c: Option<W3cLogHandle>,
     shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     signals: bool,
     deadline: Duration,
     site_id: u32,
+}
+
+#[derive(Debug)]
+enum HttpErrChoice {
+    None,
+    Sink(Sink),
+    Log(HttpErrLog),
+}
+
+/// The HTTPERR log, built ahead of the server (to keep its handle: flush it, read
+/// its counters). [`Serve::httperr_log`] builds one for you.
+///
+/// ```
+/// use tower_iis::server::HttpErrLog;
+/// use tower_iis::w3c::{MemorySink, Sink};
+///
+/// let memory = MemorySink::new();
+/// let (log, guard) = HttpErrLog::new(Sink::memory(&memory)).unwrap();
+/// log.handle().flush().unwrap();
+/// assert_eq!(log.handle().stats().lines, 0);
+/// # drop(guard);
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpErrLog(PlainLog);
+
+impl HttpErrLog {
+    /// Starts the log's writer. With [`Sink::directory`]`(dir)` the files are
+    /// `dir/HTTPERR/httperrN.log`. Keep the guard until the server has stopped.
+    ///
+    /// # Errors
+    ///
+    /// The writer thread could not start.
+    pub fn new(sink: Sink) -> std::io::Result<(HttpErrLog, W3cLogGuard)> {
+        let (log, guard) =
+            spawn_httperr(sink, "HTTPERR", &HTTPERR_FIELDS, HTTPERR_TRUNCATE_SIZE)?;
+        Ok((HttpErrLog(log), guard))
+    }
+
+    /// A handle to flush the log and read its counters.
+    #[must_use]
+    pub fn handle(&self) -> W3cLogHandle {
+        self.0.handle()
+    }
 }
 
 impl<S> fmt::Debug for Serve<S> {
@@ -222,7 +265,13 @@ impl<S> Serve<S> {
     /// `dir/HTTPERR/httperr1.log`, `httperr2.log` … (a new one after 1 MB, numbering
     /// going on from the highest file found). Without it no HTTPERR log is kept.
     pub fn httperr_log(mut self, sink: Sink) -> Self {
-        self.httperr = Some(sink);
+        self.httperr = HttpErrChoice::Sink(sink);
+        self
+    }
+
+    /// An HTTPERR log you built (you keep its guard and handle).
+    pub fn httperr(mut self, log: HttpErrLog) -> Self {
+        self.httperr = HttpErrChoice::Log(log);
         self
     }
 
@@ -354,13 +403,12 @@ where
     async fn run(self) -> Result<ShutdownReport, ServeError> {
         self.limits.check().map_err(ServeError::Limits)?;
         let (httperr, guard): (Option<PlainLog>, Option<W3cLogGuard>) = match self.httperr {
-            Some(sink) => {
-                let (log, guard) =
-                    spawn_httperr(sink, "HTTPERR", &HTTPERR_FIELDS, HTTPERR_TRUNCATE_SIZE)
-                        .map_err(ServeError::Log)?;
-                (Some(log), Some(guard))
+            HttpErrChoice::Sink(sink) => {
+                let (log, guard) = HttpErrLog::new(sink).map_err(ServeError::Log)?;
+                (Some(log.0), Some(guard))
             }
-            None => (None, None),
+            HttpErrChoice::Log(log) => (Some(log.0), None),
+            HttpErrChoice::None => (None, None),
         };
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
