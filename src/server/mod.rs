@@ -606,12 +606,13 @@ impl Server {
             }
         }
         if let Some(verdict) = shared.take_verdict() {
+            // The line first: a client that has read the answer finds it logged.
+            self.log(&shared.info, &verdict);
             if verdict.reason.status().is_some() {
                 let date = httpdate::fmt_http_date(SystemTime::now());
                 let page = reason::response(verdict.reason, verdict.seen.head_request, &date);
                 send_and_close(&sock, &page).await;
             }
-            self.log(&shared.info, &verdict);
         }
     }
 
