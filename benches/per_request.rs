@@ -10,54 +10,20 @@
 //! allocations of the whole process (writer threads included) divided by the number
 //! of requests, once every line has been written out.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use http::Request;
 use http_body::Body;
 use tower::Service;
 
+// The tests' counting allocator: every allocation of this process is counted.
+#[path = "../tests/common/counting_alloc.rs"]
+mod counting_alloc;
 mod support;
+
+use counting_alloc::{all_allocations, thread_allocations};
 use support::{call, request};
-
-struct Counting;
-
-static PROCESS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static THREAD: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count() {
-    PROCESS.fetch_add(1, Ordering::Relaxed);
-    // `try_with`: the allocator also runs while thread-locals are torn down.
-    let _ = THREAD.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every call is passed on unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 /// What one stack did over `n` requests.
 struct Counts {
@@ -107,17 +73,17 @@ where
     }
     settle();
     let reqs: Vec<_> = (0..n).map(|_| request()).collect();
-    let thread_before = THREAD.with(Cell::get);
-    let process_before = PROCESS.load(Ordering::Relaxed);
+    let thread_before = thread_allocations();
+    let process_before = all_allocations();
     let start = Instant::now();
     black_box(measured_requests(svc, reqs));
     let elapsed = start.elapsed();
-    let thread = THREAD.with(Cell::get) - thread_before;
+    let thread = thread_allocations() - thread_before;
     // Every line written: the writers' allocations are counted too.
     settle();
-    let process = PROCESS.load(Ordering::Relaxed) - process_before;
+    let process = all_allocations() - process_before;
     #[allow(clippy::cast_precision_loss)]
-    let per = |x: u64| x as f64 / n as f64;
+    let per = |x: usize| x as f64 / n as f64;
     Counts {
         thread: per(thread),
         process: per(process),

@@ -159,7 +159,7 @@ async fn own_body() -> impl IntoResponse {
 async fn skip() -> impl IntoResponse {
     (
         StatusCode::GONE,
-        Extension(IisError::new(IisStatus::new(410, 0)).try_skip_custom_errors(true)),
+        Extension(IisError::new(IisStatus::new(410, 0)).with_try_skip_custom_errors(true)),
         "This body always reaches the client.\n",
     )
 }

@@ -33,11 +33,27 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
+
+/// `X-Powered-By`, which IIS's ASP.NET configuration adds.
+const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
+
+/// `Server: Microsoft-IIS/<version>`; `None` when `version` cannot be a header value.
+pub(crate) fn server_header(version: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("Microsoft-IIS/{version}")).ok()
+}
+
+/// Sets the headers IIS with ASP.NET sends on every response: `Server` (made by
+/// [`server_header`]) and `X-Powered-By: ASP.NET`, replacing any already there.
+/// The error-page layer's `emulate_server_header` uses them.
+pub(crate) fn insert_server_headers(headers: &mut HeaderMap, server: &HeaderValue) {
+    headers.insert(http::header::SERVER, server.clone());
+    headers.insert(X_POWERED_BY, HeaderValue::from_static("ASP.NET"));
+}
 
 /// A header name or value [`CustomHeadersLayer::header`] refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -195,7 +195,7 @@ impl IisError {
     /// Sets IIS's `fTrySkipCustomErrors` flag (ASP.NET's `TrySkipIisCustomErrors`):
     /// with `existingResponse="Auto"` the response passes through untouched.
     #[must_use]
-    pub fn try_skip_custom_errors(self, skip: bool) -> Self {
+    pub fn with_try_skip_custom_errors(self, skip: bool) -> Self {
         self.edit(|i| i.try_skip_custom_errors = skip)
     }
 
@@ -421,7 +421,7 @@ pub fn response_for_panic<B: Default>(
     } else {
         "unknown panic payload".to_owned()
     };
-    IisError::new(IisStatus::new(500, 0))
+    IisError::new(IisStatus::INTERNAL_SERVER_ERROR)
         .with_source(PanicMessage(message))
         .into_response()
 }
@@ -461,7 +461,7 @@ mod tests {
 
     #[test]
     fn response_is_empty_with_extension() {
-        let e = IisError::new(IisStatus::new(403, 14)).try_skip_custom_errors(true);
+        let e = IisError::new(IisStatus::new(403, 14)).with_try_skip_custom_errors(true);
         let res: Response<String> = e.into_response();
         assert_eq!(res.status(), 403);
         assert!(res.body().is_empty());

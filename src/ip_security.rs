@@ -21,8 +21,12 @@
 //! | IIS 7 codes ([`IpSecurityCodes::Iis7`]) | – | 403.6 for every denial |
 //! | `enableLoggingOnlyMode` | false | – (let through, marked) |
 //!
-//! Denials carry an [`IisError`] naming module `IpRestrictionModule`, notification
-//! `BeginRequest` and HRESULT 0 (what IIS shows on these pages is not documented).
+//! Denials carry an [`IisError`] with the module, notification and HRESULT of the
+//! code's [`catalog`](crate::catalog) entry: `DynamicIpRestrictionModule` for the
+//! dynamic rules (`.501`, `.502`), `IpRestrictionModule` for the static ones (`.503`,
+//! 403.6), `BeginRequest` and HRESULT 0 (what IIS shows on these pages is not
+//! documented). The `400.50x` answers of `AbortRequest`, which IIS never sends, take
+//! the detail of the matching `403.50x` entry.
 //!
 //! # Choices where IIS cannot be copied
 //!
@@ -96,12 +100,9 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::limits::{Guard, GuardedBody, GuardedFuture};
+use crate::gate::{Denial, Guard};
 use crate::request_filtering::ConfigError;
 use crate::{connection, IisError, IisStatus};
-
-/// The module named on IP-restriction denials.
-pub const MODULE: &str = "IpRestrictionModule";
 
 /// IIS's default `maxConcurrentRequests` when `denyByConcurrentRequests` is on.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 5;
@@ -138,10 +139,7 @@ pub enum IpSecurityCodes {
     Iis7,
 }
 
-/// Marks a response whose `denyAction` is `AbortRequest`: IIS would have reset the
-/// connection instead of answering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestAborted;
+pub use crate::gate::RequestAborted;
 
 /// Put in the request's extensions when `enableLoggingOnlyMode` let a request
 /// through that a dynamic rule would have denied; holds the code it would have had.
@@ -350,7 +348,12 @@ impl IpSecurityBuilder {
                 ));
             }
         }
-        Ok(IpSecurityLayer {
+        Ok(self.into_layer(entries))
+    }
+
+    /// The layer, once the entries are parsed and the limits checked.
+    fn into_layer(self, entries: Vec<(Net, bool)>) -> IpSecurityLayer {
+        IpSecurityLayer {
             config: Arc::new(Config {
                 entries,
                 allow_unlisted: self.allow_unlisted,
@@ -362,7 +365,7 @@ impl IpSecurityBuilder {
                 max_tracked: self.max_tracked,
             }),
             clients: Arc::new(Mutex::new(HashMap::new())),
-        })
+        }
     }
 }
 
@@ -386,6 +389,18 @@ pub struct IpSecurityLayer {
 }
 
 impl IpSecurityLayer {
+    /// The layer with IIS's defaults: no entries, unlisted clients allowed, dynamic
+    /// rules off, so every client is let through. The same as
+    /// [`iis_defaults`](Self::iis_defaults) and [`Default`].
+    pub fn new() -> Self {
+        Self::iis_defaults()
+    }
+
+    /// The layer with IIS's defaults (see [`new`](Self::new)).
+    pub fn iis_defaults() -> Self {
+        IpSecurityBuilder::default().into_layer(Vec::new())
+    }
+
     /// A builder with IIS's defaults.
     pub fn builder() -> IpSecurityBuilder {
         IpSecurityBuilder::default()
@@ -398,6 +413,12 @@ impl IpSecurityLayer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+}
+
+impl Default for IpSecurityLayer {
+    fn default() -> Self {
+        Self::iis_defaults()
     }
 }
 
@@ -425,6 +446,13 @@ impl<S> IpSecurity<S> {
     define_inner_service_accessors!();
 }
 
+/// The substatus of a `denyByConcurrentRequests` denial.
+const SUB_CONCURRENT: u16 = IisStatus::FORBIDDEN_DYNAMIC_IP_CONCURRENT_LIMIT.substatus();
+/// The substatus of a `denyByRequestRate` denial.
+const SUB_RATE: u16 = IisStatus::FORBIDDEN_DYNAMIC_IP_RATE_LIMIT.substatus();
+/// The substatus of a denial by the `ipSecurity` entries or `allowUnlisted`.
+const SUB_IP_DENIED: u16 = IisStatus::FORBIDDEN_IP_DENIED.substatus();
+
 enum Verdict {
     Pass(Option<Guard>),
     Deny(u16),
@@ -435,11 +463,29 @@ enum Verdict {
 impl Config {
     fn status(&self, sub: u16) -> IisStatus {
         match (self.codes, self.deny_action) {
-            (IpSecurityCodes::Iis7, _) => IisStatus::new(403, 6),
+            (IpSecurityCodes::Iis7, _) => IisStatus::FORBIDDEN_IP_ADDRESS_REJECTED,
             (_, DenyAction::AbortRequest) => IisStatus::new(400, sub),
             (_, DenyAction::Unauthorized) => IisStatus::new(401, sub),
             (_, DenyAction::Forbidden) => IisStatus::new(403, sub),
             (_, DenyAction::NotFound) => IisStatus::new(404, sub),
+        }
+    }
+
+    /// The error for a denial with substatus `sub`: the catalog's entry for its
+    /// code, or for `403.sub` when the code has none (the `400.50x` of
+    /// `AbortRequest`).
+    fn error(&self, sub: u16) -> IisError {
+        let status = self.status(sub);
+        let err = IisError::new(status);
+        if status.info().is_some() {
+            return err;
+        }
+        match IisStatus::new(403, sub).info() {
+            Some(info) => err
+                .with_module(info.module().unwrap_or(crate::error::DEFAULT_MODULE))
+                .with_notification(info.notification().unwrap_or("BeginRequest"))
+                .with_hresult(info.hresult().unwrap_or(0)),
+            None => err,
         }
     }
 
@@ -452,7 +498,7 @@ fn judge(cfg: &Config, clients: &Clients, ip: Option<IpAddr>) -> Verdict {
     let listed = ip.and_then(|ip| cfg.entries.iter().find(|(net, _)| net.contains(ip)));
     let allowed = listed.map_or(cfg.allow_unlisted, |(_, allowed)| *allowed);
     if !allowed {
-        return Verdict::Deny(503);
+        return Verdict::Deny(SUB_IP_DENIED);
     }
     let Some(ip) = ip.filter(|_| cfg.dynamic()).map(unmap) else {
         return Verdict::Pass(None);
@@ -487,14 +533,14 @@ fn judge(cfg: &Config, clients: &Clients, ip: Option<IpAddr>) -> Verdict {
         }
         client.requests = client.requests.saturating_add(1);
         if client.requests > max {
-            over = Some(502);
+            over = Some(SUB_RATE);
         }
     }
     let guard = match cfg.max_concurrent {
         Some(max) => match Guard::try_acquire(&client.in_flight, max as usize) {
             Some(g) => Some(g),
             None => {
-                over = over.or(Some(501));
+                over = over.or(Some(SUB_CONCURRENT));
                 None
             }
         },
@@ -512,9 +558,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Default,
 {
-    type Response = Response<GuardedBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = GuardedFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -523,7 +569,7 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let ip = connection::client_addr(&req).map(|a| a.ip());
         match judge(&self.config, &self.clients, ip) {
-            Verdict::Pass(guard) => GuardedFuture::inner(self.inner.call(req), guard),
+            Verdict::Pass(guard) => ResponseFuture::call(self.inner.call(req), guard),
             Verdict::Mark(sub, guard) => {
                 let status = self.config.status(sub);
                 tracing::warn!(
@@ -533,7 +579,7 @@ where
                     "dynamic IP restrictions (logging only): request would have been denied"
                 );
                 req.extensions_mut().insert(DynamicIpDenial(status));
-                GuardedFuture::inner(self.inner.call(req), guard)
+                ResponseFuture::call(self.inner.call(req), guard)
             }
             Verdict::Deny(sub) => {
                 let status = self.config.status(sub);
@@ -545,15 +591,18 @@ where
                 );
                 let abort = self.config.deny_action == DenyAction::AbortRequest
                     && self.config.codes == IpSecurityCodes::Iis8;
-                let err = IisError::new(status)
-                    .with_module(MODULE)
-                    .with_notification("BeginRequest")
-                    .with_hresult(0);
-                GuardedFuture::denied(err, abort)
+                let err = self.config.error(sub);
+                ResponseFuture::deny(if abort {
+                    Denial::abort(err)
+                } else {
+                    Denial::new(err)
+                })
             }
         }
     }
 }
+
+define_guarded_response!("IpSecurity");
 
 #[cfg(test)]
 mod tests {
@@ -613,7 +662,7 @@ mod tests {
         Harness,
         impl Service<
                 Request<()>,
-                Response = Response<GuardedBody<String>>,
+                Response = Response<ResponseBody<String>>,
                 Error = Infallible,
                 Future = impl Send,
             > + Clone,
@@ -634,11 +683,20 @@ mod tests {
     }
 
     #[track_caller]
-    fn assert_denied(res: &Response<GuardedBody<String>>, code: &str) {
+    fn assert_denied(res: &Response<ResponseBody<String>>, code: &str) {
         let err = res.extensions().get::<IisError>().expect("denied");
         assert_eq!(err.status().to_string(), code);
         assert_eq!(res.status().as_u16(), err.status().code());
-        assert_eq!(err.module(), "IpRestrictionModule");
+        // The catalog decides the module: the dynamic rules' own for .501 and .502.
+        let module = match err.substatus() {
+            501 | 502 => "DynamicIpRestrictionModule",
+            _ => "IpRestrictionModule",
+        };
+        assert_eq!(err.module(), module);
+        let entry = IisStatus::new(403, err.substatus())
+            .info()
+            .expect("catalog entry");
+        assert_eq!(Some(err.module()), entry.module());
         assert_eq!(err.notification(), "BeginRequest");
         assert_eq!(err.hresult(), 0);
     }
@@ -677,6 +735,14 @@ mod tests {
 
     #[tokio::test]
     async fn defaults_allow_everyone_and_no_address_is_unlisted() {
+        for layer in [IpSecurityLayer::new(), IpSecurityLayer::default()] {
+            let (h, svc) = service(layer);
+            assert_eq!(
+                svc.oneshot(from("203.0.113.1")).await.unwrap().status(),
+                200
+            );
+            assert_eq!(h.calls.load(Ordering::SeqCst), 1);
+        }
         let (_, svc) = service(IpSecurityLayer::builder().build().unwrap());
         assert_eq!(
             svc.clone()

@@ -10,6 +10,11 @@
 //!   (`<requestFiltering>` with IIS 10 defaults), [`ConcurrentRequestLimitLayer`]
 //!   (503.2), [`IpSecurityLayer`] (IP and dynamic IP restrictions) and
 //!   [`RequireSslLayer`] (403.4).
+//! - [`W3cLogLayer`]: IIS's W3C extended access log (`u_ex*.log` files, IIS's
+//!   fields and rollover periods, written off the request path), and
+//!   [`w3c::reader`] to read such logs back.
+//! - [`CustomHeadersLayer`]: IIS's `<httpProtocol><customHeaders>`, headers added to
+//!   every response.
 //! - [`ConnectionInfo`]: the client and server addresses, which decide who is local.
 //! - A whole site: `static_files` (IIS's static file module over tower-http's file
 //!   service), `web_config` (reads an IIS `web.config`), `site` (`IisSite`, every
@@ -73,7 +78,10 @@ pub mod catalog;
 pub mod connection;
 pub mod custom_headers;
 pub mod error;
+#[macro_use]
+mod gate;
 pub mod http_errors;
+mod http_util;
 pub mod ip_security;
 pub mod limits;
 mod percent;
@@ -99,6 +107,7 @@ pub mod web_config;
 mod wire;
 
 pub use connection::ConnectionInfo;
+pub use custom_headers::CustomHeadersLayer;
 pub use error::IisError;
 pub use http_errors::HttpErrorsLayer;
 pub use ip_security::IpSecurityLayer;

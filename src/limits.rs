@@ -47,92 +47,19 @@
 //! # }
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use http_body::{Body, Frame, SizeHint};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::gate::{Denial, Guard};
 use crate::{IisError, IisStatus};
 
 /// IIS's default `appConcurrentRequestLimit`.
 pub const DEFAULT_APP_CONCURRENT_REQUEST_LIMIT: usize = 5000;
-
-/// One request counted in a shared counter; uncounted when dropped.
-#[derive(Debug)]
-pub(crate) struct Guard(Arc<AtomicUsize>);
-
-impl Guard {
-    /// Takes a slot when fewer than `limit` are taken.
-    pub(crate) fn try_acquire(counter: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
-        counter
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < limit).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Self(counter.clone()))
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-pin_project! {
-    /// A response body that keeps its request counted until it ends or is dropped.
-    #[derive(Debug)]
-    pub struct GuardedBody<B> {
-        #[pin]
-        inner: B,
-        guard: Option<Guard>,
-    }
-}
-
-impl<B> GuardedBody<B> {
-    pub(crate) fn new(inner: B, guard: Option<Guard>) -> Self {
-        Self { inner, guard }
-    }
-}
-
-impl<B: Default> Default for GuardedBody<B> {
-    fn default() -> Self {
-        Self::new(B::default(), None)
-    }
-}
-
-impl<B: Body> Body for GuardedBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let mut this = self.project();
-        let res = std::task::ready!(this.inner.as_mut().poll_frame(cx));
-        // Release at the last frame: hyper may never poll again after it.
-        if res.is_none() || this.inner.is_end_stream() {
-            this.guard.take();
-        }
-        Poll::Ready(res)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
 
 /// Answers 503.2 at once when `appConcurrentRequestLimit` requests are in flight.
 ///
@@ -154,7 +81,7 @@ impl ConcurrentRequestLimitLayer {
     }
 
     /// IIS's default limit, 5000.
-    pub fn iis_default() -> Self {
+    pub fn iis_defaults() -> Self {
         Self::new(DEFAULT_APP_CONCURRENT_REQUEST_LIMIT)
     }
 
@@ -173,7 +100,7 @@ impl ConcurrentRequestLimitLayer {
 
 impl Default for ConcurrentRequestLimitLayer {
     fn default() -> Self {
-        Self::iis_default()
+        Self::iis_defaults()
     }
 }
 
@@ -206,9 +133,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Default,
 {
-    type Response = Response<GuardedBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = GuardedFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -216,7 +143,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         match Guard::try_acquire(&self.counter, self.limit) {
-            Some(guard) => GuardedFuture::inner(self.inner.call(req), Some(guard)),
+            Some(guard) => ResponseFuture::call(self.inner.call(req), Some(guard)),
             None => {
                 tracing::debug!(
                     target: "tower_iis::limits",
@@ -224,88 +151,15 @@ where
                     "appConcurrentRequestLimit reached: 503.2"
                 );
                 // Module, notification and HRESULT come from the catalog entry for 503.2.
-                GuardedFuture::denied(
-                    IisError::new(IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT),
-                    false,
-                )
+                ResponseFuture::deny(Denial::new(IisError::new(
+                    IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT,
+                )))
             }
         }
     }
 }
 
-pin_project! {
-    /// The response future of the modules that may answer before the handler (limit,
-    /// IP restrictions, SSL): the inner service's response with a [`GuardedBody`],
-    /// or the denial.
-    pub struct GuardedFuture<F> {
-        #[pin]
-        kind: Kind<F>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F> {
-        Denied { error: Option<IisError>, abort: bool },
-        Inner { #[pin] fut: F, guard: Option<Guard> },
-    }
-}
-
-impl<F> GuardedFuture<F> {
-    pub(crate) fn inner(fut: F, guard: Option<Guard>) -> Self {
-        Self {
-            kind: Kind::Inner { fut, guard },
-        }
-    }
-
-    /// A future answering `error` at once; `abort` adds `Connection: close` and
-    /// [`RequestAborted`](crate::ip_security::RequestAborted).
-    pub(crate) fn denied(error: IisError, abort: bool) -> Self {
-        Self {
-            kind: Kind::Denied {
-                error: Some(error),
-                abort,
-            },
-        }
-    }
-}
-
-impl<F> std::fmt::Debug for GuardedFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GuardedFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for GuardedFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Default,
-{
-    type Output = Result<Response<GuardedBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Denied { error, abort } => {
-                let error = error.take().expect("future polled after completion");
-                let mut res = error.into_response::<GuardedBody<B>>();
-                if *abort {
-                    res.headers_mut().insert(
-                        http::header::CONNECTION,
-                        http::HeaderValue::from_static("close"),
-                    );
-                    res.extensions_mut()
-                        .insert(crate::ip_security::RequestAborted);
-                }
-                Poll::Ready(Ok(res))
-            }
-            KindProj::Inner { fut, guard } => {
-                let res = std::task::ready!(fut.poll(cx));
-                let guard = guard.take();
-                Poll::Ready(res.map(|r| r.map(|b| GuardedBody::new(b, guard))))
-            }
-        }
-    }
-}
+define_guarded_response!("ConcurrentRequestLimit");
 
 #[cfg(test)]
 mod tests {
@@ -320,7 +174,7 @@ mod tests {
     #[test]
     fn default_is_5000() {
         assert_eq!(DEFAULT_APP_CONCURRENT_REQUEST_LIMIT, 5000);
-        assert_eq!(ConcurrentRequestLimitLayer::iis_default().limit(), 5000);
+        assert_eq!(ConcurrentRequestLimitLayer::iis_defaults().limit(), 5000);
         assert_eq!(ConcurrentRequestLimitLayer::default().limit(), 5000);
     }
 

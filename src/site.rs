@@ -72,6 +72,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::custom_headers::CustomHeaders;
+use crate::gate::Gate;
 use crate::http_errors::{HttpErrors, HttpErrorsLayer};
 use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
@@ -446,7 +447,7 @@ where
 {
     type Response = Response<RB>;
     type Error = S::Error;
-    type Future = ConfigFailureFuture<S::Future, RB>;
+    type Future = ConfigFailureFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         if self.error.is_some() {
@@ -458,47 +459,42 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match &self.error {
             Some(err) => ConfigFailureFuture {
-                kind: FailureKind::Failed {
-                    res: Some(err.clone().into_response()),
-                },
+                gate: Gate::deny(err.clone()),
             },
             None => ConfigFailureFuture {
-                kind: FailureKind::Inner {
-                    fut: self.inner.call(req),
-                },
+                gate: Gate::call(self.inner.call(req)),
             },
         }
     }
 }
 
 pin_project! {
-    /// The response future of [`ConfigFailure`].
-    pub struct ConfigFailureFuture<F, RB> {
+    /// The response future of [`ConfigFailure`]: the inner service's response, or
+    /// the configuration error.
+    pub struct ConfigFailureFuture<F> {
         #[pin]
-        kind: FailureKind<F, RB>,
+        gate: Gate<F, IisError>,
     }
 }
 
-pin_project! {
-    #[project = FailureProj]
-    enum FailureKind<F, RB> {
-        Inner { #[pin] fut: F },
-        Failed { res: Option<Response<RB>> },
+impl<F> std::fmt::Debug for ConfigFailureFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigFailureFuture")
+            .finish_non_exhaustive()
     }
 }
 
-impl<F, RB, E> Future for ConfigFailureFuture<F, RB>
+impl<F, RB, E> Future for ConfigFailureFuture<F>
 where
     F: Future<Output = Result<Response<RB>, E>>,
+    RB: Default,
 {
     type Output = Result<Response<RB>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            FailureProj::Inner { fut } => fut.poll(cx),
-            FailureProj::Failed { res } => {
-                Poll::Ready(Ok(res.take().expect("future polled after completion")))
-            }
-        }
+        Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
+            Ok(res) => res,
+            Err(error) => Ok(error.into_response()),
+        })
     }
 }

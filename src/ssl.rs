@@ -45,13 +45,16 @@
 //! # }
 //! ```
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::limits::{GuardedBody, GuardedFuture};
+use crate::gate::Gate;
 use crate::{connection, IisError, IisStatus};
 
 /// Denies requests that did not arrive over TLS with 403.4. See the [module docs](self).
@@ -91,9 +94,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Default,
 {
-    type Response = Response<GuardedBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = GuardedFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -101,11 +104,44 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if connection::connection_info(&req).is_some_and(|c| c.tls) {
-            return GuardedFuture::inner(self.inner.call(req), None);
+            return ResponseFuture {
+                gate: Gate::call(self.inner.call(req)),
+            };
         }
         tracing::debug!(target: "tower_iis::ssl", "request without TLS denied: 403.4");
         // Module, notification and HRESULT come from the catalog entry for 403.4.
-        GuardedFuture::denied(IisError::new(IisStatus::FORBIDDEN_SSL_REQUIRED), false)
+        ResponseFuture {
+            gate: Gate::deny(IisError::new(IisStatus::FORBIDDEN_SSL_REQUIRED)),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RequireSsl`]: the inner service's response, or 403.4.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        gate: Gate<F, IisError>,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Default,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
+            Ok(res) => res,
+            Err(error) => Ok(error.into_response()),
+        })
     }
 }
 
@@ -170,7 +206,7 @@ mod tests {
                     .unwrap(),
             )
             .layer(RequireSslLayer::new())
-            .layer(ConcurrentRequestLimitLayer::iis_default());
+            .layer(ConcurrentRequestLimitLayer::iis_defaults());
         let conn = ConnectionInfo::new(
             "198.51.100.1:1".parse().unwrap(),
             "198.51.100.2:443".parse().unwrap(),

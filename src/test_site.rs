@@ -12,6 +12,10 @@
 //! Requests are sent with `Host`, `User-Agent: tower-iis-test-site`,
 //! `Accept-Language: en-US` and `Connection: close`, and time out after 10 s.
 //!
+//! The client also works on its own, against any HTTP/1.1 server on a socket:
+//! [`exchange`] sends raw bytes on a new connection and parses the answer, and
+//! [`read_response`] reads one response off a keep-alive connection.
+//!
 //! # Example
 //!
 //! ```
@@ -50,7 +54,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_service::Service;
 
@@ -65,6 +69,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// A response read off the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestResponse {
+    /// The protocol version of the status line (`HTTP/1.1`).
+    pub version: String,
     /// The status code.
     pub status: u16,
     /// The reason phrase of the status line.
@@ -76,6 +82,12 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// The status line as sent, without its line break (`HTTP/1.1 404 Not Found`).
+    #[must_use]
+    pub fn status_line(&self) -> String {
+        format!("{} {} {}", self.version, self.status, self.reason)
+    }
+
     /// The first value of a header (case-insensitive name).
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -257,18 +269,7 @@ impl TestSite {
     ///
     /// When the server does not answer within [`TIMEOUT`] or the answer is not HTTP/1.1.
     pub async fn send_raw(&self, raw: &[u8]) -> TestResponse {
-        let exchange = async {
-            let mut stream = TcpStream::connect(self.addr).await?;
-            stream.write_all(raw).await?;
-            let mut out = Vec::new();
-            stream.read_to_end(&mut out).await?;
-            Ok::<_, std::io::Error>(out)
-        };
-        let out = tokio::time::timeout(TIMEOUT, exchange)
-            .await
-            .expect("the test site answers within 10 s")
-            .expect("the test site's connection works");
-        parse_response(&out).expect("the test site answers in HTTP/1.1")
+        exchange(self.addr, raw).await
     }
 
     /// Every log line written so far (the log is flushed first).
@@ -319,68 +320,184 @@ impl Drop for TestSite {
     }
 }
 
-fn parse_response(raw: &[u8]) -> Option<TestResponse> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next()?;
-    let mut parts = status_line.splitn(3, ' ');
-    if !parts.next()?.starts_with("HTTP/1.") {
-        return None;
-    }
-    let status = parts.next()?.parse().ok()?;
-    let reason = parts.next().unwrap_or("").to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[end + 4..].to_vec();
-    let chunked = headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body)?;
-    }
-    Some(TestResponse {
-        status,
-        reason,
-        headers,
-        body,
-    })
+/// Sends `raw` as it is on a new connection to `addr`, reads until the server
+/// closes it, and parses the one response it holds (read for the method `raw`
+/// starts with). For requests with `Connection: close`.
+///
+/// # Panics
+///
+/// When the server does not answer within [`TIMEOUT`], the answer is not one
+/// HTTP/1.x response, or bytes follow it.
+pub async fn exchange(addr: SocketAddr, raw: &[u8]) -> TestResponse {
+    let talk = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(raw).await?;
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await?;
+        Ok::<_, std::io::Error>(out)
+    };
+    let out = tokio::time::timeout(TIMEOUT, talk)
+        .await
+        .expect("the server answers within 10 s")
+        .expect("the connection works");
+    let method = raw.split(|&b| b == b' ').next().unwrap_or_default();
+    let mut rest = &out[..];
+    let res = read_response(&mut rest, &String::from_utf8_lossy(method))
+        .await
+        .expect("the server answers in HTTP/1.1");
+    assert!(
+        rest.is_empty(),
+        "{} bytes follow the response: {:?}",
+        rest.len(),
+        String::from_utf8_lossy(rest)
+    );
+    res
 }
 
-fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
+/// Reads one response to a `method` request from `r`: the head, then the body by
+/// `Transfer-Encoding: chunked` (de-chunked), `Content-Length`, or up to the end
+/// of the stream; no body after `HEAD` or with 1xx, 204 and 304. It reads no
+/// further than the response, so it works on a keep-alive connection.
+///
+/// # Errors
+///
+/// The stream fails or ends early, or does not hold an HTTP/1.x response.
+pub async fn read_response<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    method: &str,
+) -> std::io::Result<TestResponse> {
+    let mut head = Vec::new();
     loop {
-        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&raw[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return Some(out);
+        if r.read_until(b'\n', &mut head).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        out.extend_from_slice(raw.get(..size)?);
-        raw = raw.get(size + 2..)?;
+        if head.ends_with(b"\r\n\r\n") {
+            break;
+        }
+        if head.len() > 1 << 20 {
+            return Err(invalid("a response head over 1 MiB".to_owned()));
+        }
     }
+    let head = String::from_utf8_lossy(&head[..head.len() - 4]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let (Some(version), Some(status)) = (parts.next(), parts.next().and_then(|s| s.parse().ok()))
+    else {
+        return Err(invalid(format!("not a status line: {status_line:?}")));
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(invalid(format!("not HTTP/1.x: {status_line:?}")));
+    }
+    let mut res = TestResponse {
+        version: version.to_owned(),
+        status,
+        reason: parts.next().unwrap_or_default().to_owned(),
+        headers: lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
+            .collect(),
+        body: Vec::new(),
+    };
+    if method.eq_ignore_ascii_case("HEAD") || status < 200 || status == 204 || status == 304 {
+        return Ok(res);
+    }
+    if res
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        res.body = read_chunked(r).await?;
+    } else if let Some(len) = res.header("content-length") {
+        let len = len
+            .parse()
+            .map_err(|_| invalid(format!("a bad Content-Length: {len:?}")))?;
+        res.body = vec![0; len];
+        r.read_exact(&mut res.body).await?;
+    } else {
+        r.read_to_end(&mut res.body).await?;
+    }
+    Ok(res)
+}
+
+/// A chunked body, de-chunked; the trailers are read and dropped.
+async fn read_chunked<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let size = line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size, 16)
+            .map_err(|_| invalid(format!("a bad chunk size line: {line:?}")))?;
+        if size == 0 {
+            while r.read_line(&mut line).await? > 0 && !line.ends_with("\r\n\r\n") {}
+            return Ok(body);
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        r.read_exact(&mut body[start..]).await?;
+        let mut end = [0; 2];
+        r.read_exact(&mut end).await?;
+        if end != *b"\r\n" {
+            return Err(invalid("a chunk longer than its size".to_owned()));
+        }
+    }
+}
+
+fn invalid(what: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn reads_chunked_and_plain_answers() {
-        let r = parse_response(
+    async fn parse(mut raw: &[u8], method: &str) -> std::io::Result<TestResponse> {
+        let res = read_response(&mut raw, method).await;
+        assert!(raw.is_empty(), "left unread: {raw:?}");
+        res
+    }
+
+    #[tokio::test]
+    async fn reads_chunked_and_plain_answers() {
+        let r = parse(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+            "GET",
         )
+        .await
         .unwrap();
         assert_eq!(
-            (r.status, r.reason.as_str(), r.text().as_str()),
-            (200, "OK", "abcde")
+            (
+                r.status_line().as_str(),
+                r.reason.as_str(),
+                r.text().as_str()
+            ),
+            ("HTTP/1.1 200 OK", "OK", "abcde")
         );
-        let r = parse_response(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno").unwrap();
+        let r = parse(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno",
+            "GET",
+        )
+        .await
+        .unwrap();
         assert_eq!(r.header("content-length"), Some("2"));
         assert_eq!(r.body, b"no");
-        assert!(parse_response(b"SSH-2.0\r\n\r\n").is_none());
+        assert!(parse(b"SSH-2.0\r\n\r\n", "GET").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn reads_one_answer_of_a_keep_alive_connection() {
+        let mut raw: &[u8] =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 204 No Content\r\n\r\n";
+        let first = read_response(&mut raw, "HEAD").await.unwrap();
+        assert_eq!((first.status, first.body.len()), (200, 0));
+        assert_eq!(&raw[..2], b"ok");
+        let mut raw: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: 1\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+        let first = read_response(&mut raw, "GET").await.unwrap();
+        assert_eq!(first.body, b"ok");
+        let second = read_response(&mut raw, "GET").await.unwrap();
+        assert_eq!((second.status, second.reason.as_str()), (204, "No Content"));
+        assert!(raw.is_empty());
     }
 }

@@ -991,7 +991,7 @@ impl<'input> Parser<'_, 'input> {
         }
         // Keys: "status,sub"; the nine inherited rows first.
         let mut rows: Collection<Option<ErrorRow>> = Collection::new(false);
-        for status in [401, 403, 404, 405, 406, 412, 500, 501, 502] {
+        for status in crate::http_util::DEFAULT_ERROR_STATUSES {
             rows = rows.inherit(&format!("{status},-1"), None);
         }
         for child in Self::elements(node) {

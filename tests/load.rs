@@ -1,15 +1,15 @@
-//! The load run of `examples/load.rs`, smaller: 5 000 requests over 64 keep-alive
-//! loopback connections with a forced rollover; exactly one whole line per
-//! request, by our reader and by GoAccess.
+//! The load run of `tests/common/load.rs`, smaller: 5 000 requests over 64
+//! keep-alive loopback connections with a forced rollover; exactly one whole line
+//! per request, by our reader and by GoAccess.
 //! `cargo run --release --features axum --example load` runs 100 000 (see
 //! RELIABILITY.md).
-#![cfg(feature = "axum")]
+//!
+//! A process of its own: it checks the process's open files and peak memory.
+#![cfg(all(feature = "axum", feature = "test-site"))]
 
-#[allow(dead_code)]
-#[path = "../examples/load.rs"]
-mod load;
+mod common;
 
-use load::{LoadConfig, Rollover};
+use common::load::{self, LoadConfig, Rollover};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_requests_one_line_each_across_a_rollover() {

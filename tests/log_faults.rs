@@ -2,7 +2,7 @@
 //! once or part-way through a write), a real full device, a real full file system
 //! and a read-only one. The service keeps answering, errors are counted, and when
 //! the disk comes back every line is there exactly once, whole, after a fresh
-//! header block. (`tests/w3c_files.rs` covers a removed directory and a file in the
+//! header block. (`tests/suite/w3c_files.rs` covers a removed directory and a file in the
 //! directory's place.)
 
 mod common;

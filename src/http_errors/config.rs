@@ -171,11 +171,14 @@ pub(crate) enum Target {
 #[derive(Debug, Clone)]
 pub(crate) enum Pages {
     Single(Bytes),
-    /// Lower-cased language tag → page; `fallback` is the language used when the
-    /// client's languages have no folder.
+    /// Lower-cased language tag → page; `default_language` (en-US, else en) is
+    /// served when none of the client's `Accept-Language` languages has a folder.
+    /// Not to be confused with the builder's
+    /// [`fallback_language`](HttpErrorsBuilder::fallback_language), which is only for
+    /// clients that send no `Accept-Language`.
     Localized {
         by_language: HashMap<String, Bytes>,
-        fallback: Option<String>,
+        default_language: Option<String>,
     },
 }
 
@@ -327,9 +330,11 @@ impl HttpErrorsBuilder {
         self
     }
 
-    /// The language used for localized pages when the client sends no
-    /// `Accept-Language`. IIS sends the one-line body then; so does this layer
-    /// unless a fallback is set (e.g. `"en-US"`).
+    /// The fallback language: the language of the localized page served to a client
+    /// that sends **no** `Accept-Language` (e.g. `"en-US"`). IIS sends the one-line
+    /// body then; so does this layer unless a fallback language is set. A client
+    /// whose languages have no folder is not affected: it gets the `en-US` page,
+    /// else the `en` one, as IIS does.
     pub fn fallback_language(mut self, language: impl Into<String>) -> Self {
         self.fallback_language = Some(language.into());
         self
@@ -375,7 +380,7 @@ impl HttpErrorsBuilder {
         let mut rows = HashMap::new();
         let mut has_execute_url = false;
         if !self.clear_defaults {
-            for status in render::DEFAULT_PAGE_STATUSES {
+            for status in crate::http_util::DEFAULT_ERROR_STATUSES {
                 if self.removed.contains(&(status, None)) {
                     continue;
                 }
@@ -389,7 +394,7 @@ impl HttpErrorsBuilder {
                         content_type: HeaderValue::from_static("text/html"),
                         pages: Pages::Localized {
                             by_language,
-                            fallback: Some("en-us".to_owned()),
+                            default_language: Some("en-us".to_owned()),
                         },
                     },
                 );
@@ -453,7 +458,7 @@ impl HttpErrorsBuilder {
         // The version was checked above: letters, digits and dots only.
         let server_header = self
             .server_header
-            .then(|| HeaderValue::from_str(&format!("Microsoft-IIS/{}", self.server_version)).ok())
+            .then(|| crate::custom_headers::server_header(&self.server_version))
             .flatten();
         Ok(Resolved {
             error_mode: self.error_mode,
@@ -564,7 +569,7 @@ fn resolve_target(
                             prefix.display()
                         )));
                     }
-                    let fallback = ["en-us", "en"]
+                    let default_language = ["en-us", "en"]
                         .into_iter()
                         .find(|l| by_language.contains_key(*l))
                         .map(str::to_owned);
@@ -572,7 +577,7 @@ fn resolve_target(
                         content_type: content_type_for(rel),
                         pages: Pages::Localized {
                             by_language,
-                            fallback,
+                            default_language,
                         },
                     })
                 }

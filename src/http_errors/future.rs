@@ -136,8 +136,7 @@ const BODY_HEADERS: [header::HeaderName; 9] = [
 
 fn add_server_headers(config: &Resolved, headers: &mut HeaderMap) {
     if let Some(server) = &config.server_header {
-        headers.insert(header::SERVER, server.clone());
-        headers.insert("x-powered-by", HeaderValue::from_static("ASP.NET"));
+        crate::custom_headers::insert_server_headers(headers, server);
     }
 }
 
@@ -227,7 +226,7 @@ where
                 Ok(value) => {
                     parts.status = StatusCode::FOUND;
                     parts.headers.insert(header::LOCATION, value);
-                    let body = render::redirect_page(&location);
+                    let body = crate::http_util::redirect_page(&location);
                     Outcome::Done(page_response(
                         ctx,
                         parts,
@@ -259,7 +258,7 @@ fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<B
         Pages::Single(page) => Some(page.clone()),
         Pages::Localized {
             by_language,
-            fallback,
+            default_language,
         } => {
             if !ctx.has_accept_language() {
                 let lang = config.no_header_language.as_ref()?;
@@ -268,7 +267,7 @@ fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<B
             ctx.languages()
                 .iter()
                 .find_map(|l| by_language.get(l))
-                .or_else(|| fallback.as_ref().and_then(|f| by_language.get(f)))
+                .or_else(|| default_language.as_ref().and_then(|d| by_language.get(d)))
                 .cloned()
         }
     }

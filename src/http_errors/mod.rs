@@ -85,7 +85,7 @@ mod body;
 mod config;
 mod future;
 mod layer;
-pub(crate) mod render;
+mod render;
 mod service;
 
 pub use body::ResponseBody;

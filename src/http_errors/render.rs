@@ -12,6 +12,7 @@ use crate::connection::{connection_info, ConnectionInfo};
 use crate::error::{
     ConfigErrorDetail, IisError, ANONYMOUS, DEFAULT_HANDLER, DEFAULT_MODULE, DEFAULT_NOTIFICATION,
 };
+use crate::http_util;
 use crate::status::IisStatus;
 
 /// What the error-page layer remembers of a request until its response is known.
@@ -44,7 +45,7 @@ impl RequestContext {
     }
 
     fn is_tls(&self) -> bool {
-        self.conn.is_some_and(|c| c.tls) || self.uri.scheme() == Some(&http::uri::Scheme::HTTPS)
+        http_util::is_tls(self.conn, &self.uri)
     }
 
     /// `http://host:port` with an explicit port, as IIS prints the requested URL.
@@ -154,21 +155,9 @@ impl RequestContext {
 }
 
 fn split_host_port(h: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = h.strip_prefix('[') {
-        if let Some(end) = rest.find(']') {
-            // "[" + the address + "]"
-            let name = &h[..end + 2];
-            let port = rest[end + 1..]
-                .strip_prefix(':')
-                .and_then(|p| p.parse().ok());
-            return (name, port);
-        }
-        return ("", None);
-    }
-    match h.rsplit_once(':') {
-        Some((name, port)) => (name, port.parse().ok()),
-        None => (h, None),
-    }
+    http_util::split_host_port(h).map_or(("", None), |(name, port)| {
+        (name, port.and_then(|p| p.parse().ok()))
+    })
 }
 
 /// A host name we are willing to print: letters, digits, `.-_[]:`; nothing else.
@@ -209,40 +198,6 @@ pub(crate) struct Hex(pub(crate) u32);
 impl fmt::Display for Hex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "0x{:08x}", self.0)
-    }
-}
-
-/// The pages' escaper: askama's HTML escaping (`<`, `>`, `&`, `"`, `'` become
-/// character references), and every character XML 1.0 does not allow (C0 controls
-/// other than tab, CR and LF; U+FFFE; U+FFFF) becomes U+FFFD. Such a character
-/// cannot be written even as a character reference, so without this an error
-/// detail holding one (a NUL in a path, a control byte in an error message) would
-/// make the page ill-formed.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Xhtml;
-
-fn xml_allowed(c: char) -> bool {
-    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
-}
-
-impl askama::filters::Escaper for Xhtml {
-    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, string: &str) -> fmt::Result {
-        let mut rest = string;
-        while let Some(i) = rest.find(|c| !xml_allowed(c)) {
-            askama::filters::Html.write_escaped_str(&mut dest, &rest[..i])?;
-            dest.write_char(char::REPLACEMENT_CHARACTER)?;
-            let bad = rest[i..].chars().next().map_or(1, char::len_utf8);
-            rest = &rest[i + bad..];
-        }
-        askama::filters::Html.write_escaped_str(&mut dest, rest)
-    }
-
-    fn write_escaped_char<W: fmt::Write>(&self, mut dest: W, c: char) -> fmt::Result {
-        if xml_allowed(c) {
-            askama::filters::Html.write_escaped_char(dest, c)
-        } else {
-            dest.write_char(char::REPLACEMENT_CHARACTER)
-        }
     }
 }
 
@@ -411,9 +366,6 @@ pub(crate) fn custom_page_text(status: u16) -> Option<(&'static str, &'static st
     })
 }
 
-/// The statuses that have a built-in custom page (IIS's nine default rows).
-pub(crate) const DEFAULT_PAGE_STATUSES: [u16; 9] = [401, 403, 404, 405, 406, 412, 500, 501, 502];
-
 /// Renders a built-in custom page.
 pub(crate) fn custom_page(status: u16) -> Option<Bytes> {
     let (title, summary) = custom_page_text(status)?;
@@ -441,17 +393,6 @@ pub(crate) fn one_liner(status: u16) -> &'static str {
         _ if status >= 500 => "The server could not complete the request.",
         _ => "The request could not be completed.",
     }
-}
-
-#[derive(Template)]
-#[template(path = "redirect.html")]
-struct RedirectPage<'a> {
-    location: &'a str,
-}
-
-/// The "Document Moved" body of a Redirect row.
-pub(crate) fn redirect_page(location: &str) -> String {
-    RedirectPage { location }.render().unwrap_or_default()
 }
 
 /// An RFC 9457 problem document; the detail only for local clients.
@@ -620,6 +561,7 @@ mod tests {
 
     #[test]
     fn pages_escape_markup_and_drop_what_xml_cannot_carry() {
+        use crate::http_util::Xhtml;
         use askama::filters::Escaper as _;
         let mut out = String::new();
         Xhtml

@@ -6,7 +6,7 @@ use http::{HeaderMap, Request};
 use http_body::Body;
 
 use super::config::{Config, LimitCodes};
-use crate::IisStatus;
+use crate::{http_util, IisStatus};
 
 /// Paths and queries up to this many bytes are percent-decoded on the stack.
 pub(crate) const STACK_DECODE: usize = 1024;
@@ -18,65 +18,151 @@ pub(crate) struct Denial {
     pub(crate) reason: &'static str,
 }
 
-const fn deny(status: u16, sub: u16, reason: &'static str) -> Denial {
-    Denial {
-        status: IisStatus::new(status, sub),
-        reason,
-    }
+const fn deny(status: IisStatus, reason: &'static str) -> Denial {
+    Denial { status, reason }
 }
 
-pub(crate) const URL_SEQUENCE: Denial = deny(404, 5, "URL_SEQUENCE_DENIED");
-pub(crate) const VERB: Denial = deny(404, 6, "VERB_DENIED");
-pub(crate) const FILE_EXTENSION: Denial = deny(404, 7, "FILE_EXTENSION_DENIED");
-pub(crate) const HIDDEN_SEGMENT: Denial = deny(404, 8, "HIDDEN_NAMESPACE");
-pub(crate) const DOUBLE_ESCAPED: Denial = deny(404, 11, "URL_DOUBLE_ESCAPED");
-pub(crate) const HIGH_BIT: Denial = deny(404, 12, "URL_HAS_HIGH_BIT_CHARS");
-pub(crate) const URL_TOO_LONG: Denial = deny(404, 14, "URL_TOO_LONG");
-pub(crate) const QUERY_TOO_LONG: Denial = deny(404, 15, "QUERY_STRING_TOO_LONG");
-pub(crate) const QUERY_SEQUENCE: Denial = deny(404, 18, "QUERY_STRING_SEQUENCE_DENIED");
-pub(crate) const FILTERING_RULE: Denial = deny(404, 19, "FILTERING_RULE");
-pub(crate) const TOO_MANY_SEGMENTS: Denial = deny(404, 20, "TOO_MANY_URL_SEGMENTS");
+pub(crate) const URL_SEQUENCE: Denial = deny(
+    IisStatus::NOT_FOUND_DENIED_BY_REQUEST_FILTERING,
+    "URL_SEQUENCE_DENIED",
+);
+pub(crate) const VERB: Denial = deny(IisStatus::NOT_FOUND_VERB_DENIED, "VERB_DENIED");
+pub(crate) const FILE_EXTENSION: Denial = deny(
+    IisStatus::NOT_FOUND_FILE_EXTENSION_DENIED,
+    "FILE_EXTENSION_DENIED",
+);
+pub(crate) const HIDDEN_SEGMENT: Denial =
+    deny(IisStatus::NOT_FOUND_HIDDEN_NAMESPACE, "HIDDEN_NAMESPACE");
+pub(crate) const DOUBLE_ESCAPED: Denial = deny(
+    IisStatus::NOT_FOUND_URL_DOUBLE_ESCAPED,
+    "URL_DOUBLE_ESCAPED",
+);
+pub(crate) const HIGH_BIT: Denial = deny(
+    IisStatus::NOT_FOUND_HIGH_BIT_CHARACTERS,
+    "URL_HAS_HIGH_BIT_CHARS",
+);
+pub(crate) const URL_TOO_LONG: Denial = deny(IisStatus::NOT_FOUND_URL_TOO_LONG, "URL_TOO_LONG");
+pub(crate) const QUERY_TOO_LONG: Denial = deny(
+    IisStatus::NOT_FOUND_QUERY_STRING_TOO_LONG,
+    "QUERY_STRING_TOO_LONG",
+);
+pub(crate) const QUERY_SEQUENCE: Denial = deny(
+    IisStatus::NOT_FOUND_QUERY_STRING_SEQUENCE_DENIED,
+    "QUERY_STRING_SEQUENCE_DENIED",
+);
+pub(crate) const FILTERING_RULE: Denial = deny(
+    IisStatus::NOT_FOUND_DENIED_BY_FILTERING_RULE,
+    "FILTERING_RULE",
+);
+pub(crate) const TOO_MANY_SEGMENTS: Denial = deny(
+    IisStatus::NOT_FOUND_TOO_MANY_URL_SEGMENTS,
+    "TOO_MANY_URL_SEGMENTS",
+);
 
 pub(crate) fn content_too_long(codes: LimitCodes) -> Denial {
     match codes {
-        LimitCodes::Iis10 => deny(413, 1, "CONTENT_LENGTH_TOO_LARGE"),
-        LimitCodes::Legacy => deny(404, 13, "CONTENT_LENGTH_TOO_LARGE"),
+        LimitCodes::Iis10 => deny(
+            IisStatus::PAYLOAD_TOO_LARGE_CONTENT_LENGTH,
+            "CONTENT_LENGTH_TOO_LARGE",
+        ),
+        LimitCodes::Legacy => deny(
+            IisStatus::NOT_FOUND_CONTENT_LENGTH_TOO_LARGE,
+            "CONTENT_LENGTH_TOO_LARGE",
+        ),
     }
 }
 
 pub(crate) fn header_too_long(codes: LimitCodes) -> Denial {
     match codes {
-        LimitCodes::Iis10 => deny(431, 0, "HEADER_TOO_LONG"),
-        LimitCodes::Legacy => deny(404, 10, "HEADER_TOO_LONG"),
+        LimitCodes::Iis10 => deny(
+            IisStatus::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "HEADER_TOO_LONG",
+        ),
+        LimitCodes::Legacy => deny(
+            IisStatus::NOT_FOUND_REQUEST_HEADER_TOO_LONG,
+            "HEADER_TOO_LONG",
+        ),
+    }
+}
+
+/// The outcome of one phase: `Err` with the denial that ends the checks.
+type Phase = Result<(), Denial>;
+
+/// The path or the query string: as sent, percent-decoded once, and whether an
+/// `alwaysAllowed` entry exempts it from the rules that read it.
+#[derive(Clone, Copy)]
+struct Part<'a> {
+    raw: &'a [u8],
+    decoded: &'a [u8],
+    allowed: bool,
+}
+
+impl Part<'_> {
+    /// Whether any of `needles` occurs, case-insensitively, as sent or decoded.
+    fn contains_any<'n>(&self, mut needles: impl Iterator<Item = &'n str>) -> bool {
+        needles
+            .any(|s| contains_ci(self.raw, s.as_bytes()) || contains_ci(self.decoded, s.as_bytes()))
     }
 }
 
 /// Runs every rule; `None` when the request passes.
 pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
-    // 1. Verbs (404.6).
+    let path = req.uri().path().as_bytes();
+    let query = req.uri().query().unwrap_or("").as_bytes();
+    verb(cfg, req)
+        .and_then(|()| sizes(cfg, req, path, query))
+        .and_then(|()| {
+            // The buffer is only zeroed for a path that has something to decode.
+            let mut buf;
+            let mut heap = Vec::new();
+            let (escaped, plus) = has_percent_and_plus(path);
+            let decoded = if escaped {
+                buf = [0u8; STACK_DECODE];
+                decode(path, &mut buf, &mut heap)
+            } else {
+                path
+            };
+            let allowed = cfg
+                .always_allowed_urls
+                .iter()
+                .any(|u| u.as_bytes().eq_ignore_ascii_case(path));
+            let path = Part {
+                raw: path,
+                decoded,
+                allowed,
+            };
+            url_encoding(cfg, path, escaped, plus)?;
+            url_rules(cfg, path)?;
+            query_rules(cfg, req, path, query)
+        })
+        .err()
+}
+
+/// 1. Verbs (404.6).
+fn verb<B>(cfg: &Config, req: &Request<B>) -> Phase {
     let method = req.method();
     match cfg.verbs.iter().find(|(m, _)| m == method) {
-        Some((_, false)) => return Some(VERB),
-        Some((_, true)) => {}
-        None if !cfg.verbs_allow_unlisted => return Some(VERB),
-        None => {}
+        Some((_, false)) => Err(VERB),
+        None if !cfg.verbs_allow_unlisted => Err(VERB),
+        Some((_, true)) | None => Ok(()),
     }
+}
 
+/// 2.–4. Request limits: the content length, the URL and query lengths, the headers.
+fn sizes<B: Body>(cfg: &Config, req: &Request<B>, path: &[u8], query: &[u8]) -> Phase {
     // 2. Declared content length (413.1 / 404.13), and a body that says it is longer.
-    if declared_length(req.headers()).is_some_and(|n| n > cfg.max_allowed_content_length)
+    if http_util::content_length(req.headers()).is_some_and(|n| n > cfg.max_allowed_content_length)
         || req.body().size_hint().lower() > cfg.max_allowed_content_length
     {
-        return Some(content_too_long(cfg.limit_codes));
+        return Err(content_too_long(cfg.limit_codes));
     }
 
     // 3. URL and query lengths (404.14, 404.15), as sent, in bytes.
-    let path = req.uri().path().as_bytes();
-    let query = req.uri().query().unwrap_or("").as_bytes();
     if path.len() as u64 > u64::from(cfg.max_url) {
-        return Some(URL_TOO_LONG);
+        return Err(URL_TOO_LONG);
     }
     if query.len() as u64 > u64::from(cfg.max_query_string) {
-        return Some(QUERY_TOO_LONG);
+        return Err(QUERY_TOO_LONG);
     }
 
     // 4. Header limits (431 / 404.10).
@@ -86,97 +172,95 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
             size += v.len() as u64 + if i > 0 { 2 } else { 0 };
         }
         if size > u64::from(*limit) {
-            return Some(header_too_long(cfg.limit_codes));
+            return Err(header_too_long(cfg.limit_codes));
         }
     }
+    Ok(())
+}
 
-    let url_allowed = cfg
-        .always_allowed_urls
-        .iter()
-        .any(|u| u.as_bytes().eq_ignore_ascii_case(path));
-    // The buffer is only zeroed for a path that has something to decode.
-    let mut path_buf;
-    let mut path_heap = Vec::new();
-    let (escaped_path, plus_in_path) = has_percent_and_plus(path);
-    let decoded_path = if escaped_path {
-        path_buf = [0u8; STACK_DECODE];
-        decode(path, &mut path_buf, &mut path_heap)
-    } else {
-        path
-    };
-
-    if !url_allowed {
+/// 5.–7. How the path is written: double escaping, high-bit characters and the
+/// segment count. `escaped` and `plus`: whether the path as sent holds a `%` or a `+`.
+fn url_encoding(cfg: &Config, path: Part<'_>, escaped: bool, plus: bool) -> Phase {
+    if !path.allowed {
         // 5. Double escaping (404.11): decoding again would change the path, or a `+`.
         // Without an escape in the path none can be left after decoding it.
         if !cfg.allow_double_escaping
-            && (plus_in_path
-                || escaped_path && (decoded_path.contains(&b'+') || has_escape(decoded_path)))
+            && (plus || escaped && (path.decoded.contains(&b'+') || has_escape(path.decoded)))
         {
-            return Some(DOUBLE_ESCAPED);
+            return Err(DOUBLE_ESCAPED);
         }
         // 6. High-bit characters (404.12).
         if !cfg.allow_high_bit_characters
-            && (path.iter().any(|b| *b >= 0x80) || decoded_path.iter().any(|b| *b >= 0x80))
+            && (path.raw.iter().any(|b| *b >= 0x80) || path.decoded.iter().any(|b| *b >= 0x80))
         {
-            return Some(HIGH_BIT);
+            return Err(HIGH_BIT);
         }
     }
 
     // 7. Segment count (404.20).
     if let Some(max) = cfg.max_url_segments {
-        let count = segments(decoded_path).filter(|s| !s.is_empty()).count();
+        let count = segments(path.decoded).filter(|s| !s.is_empty()).count();
         if count as u64 > u64::from(max) {
-            return Some(TOO_MANY_SEGMENTS);
+            return Err(TOO_MANY_SEGMENTS);
         }
     }
+    Ok(())
+}
 
-    let ext = extension(decoded_path);
-    if !url_allowed {
-        // 8. URL sequences (404.5), raw and decoded.
-        if cfg
-            .deny_url_sequences
-            .iter()
-            .any(|s| contains_ci(path, s.as_bytes()) || contains_ci(decoded_path, s.as_bytes()))
-        {
-            return Some(URL_SEQUENCE);
-        }
-        // 9. Hidden segments (404.8), segment-exact.
-        if !cfg.hidden_segments.is_empty() && has_hidden_segment(cfg, decoded_path) {
-            return Some(HIDDEN_SEGMENT);
-        }
-        // 10. File extensions (404.7); no extension is `.`.
-        match cfg.extension_index.get(ext) {
-            Some(false) => return Some(FILE_EXTENSION),
-            Some(true) => {}
-            None if !cfg.file_extensions_allow_unlisted => return Some(FILE_EXTENSION),
-            None => {}
-        }
+/// 8.–10. What the path names: URL sequences, hidden segments, file extensions.
+fn url_rules(cfg: &Config, path: Part<'_>) -> Phase {
+    if path.allowed {
+        return Ok(());
     }
+    // 8. URL sequences (404.5), raw and decoded.
+    if path.contains_any(cfg.deny_url_sequences.iter().map(String::as_str)) {
+        return Err(URL_SEQUENCE);
+    }
+    // 9. Hidden segments (404.8), segment-exact.
+    if !cfg.hidden_segments.is_empty() && has_hidden_segment(cfg, path.decoded) {
+        return Err(HIDDEN_SEGMENT);
+    }
+    // 10. File extensions (404.7); no extension is `.`.
+    match cfg.extension_index.get(extension(path.decoded)) {
+        Some(false) => Err(FILE_EXTENSION),
+        None if !cfg.file_extensions_allow_unlisted => Err(FILE_EXTENSION),
+        Some(true) | None => Ok(()),
+    }
+}
 
-    let query_allowed = cfg
+/// 11.–12. The query string's sequences, then the filtering rules, which read the
+/// path, the query string and headers.
+fn query_rules<B>(cfg: &Config, req: &Request<B>, path: Part<'_>, query: &[u8]) -> Phase {
+    let allowed = cfg
         .always_allowed_query_strings
         .iter()
         .any(|q| q.as_bytes() == query);
-    let mut query_buf;
-    let mut query_heap = Vec::new();
-    let decoded_query = if cfg.unescape_query_string && query.contains(&b'%') {
-        query_buf = [0u8; STACK_DECODE];
-        decode(query, &mut query_buf, &mut query_heap)
+    let mut buf;
+    let mut heap = Vec::new();
+    let decoded = if cfg.unescape_query_string && query.contains(&b'%') {
+        buf = [0u8; STACK_DECODE];
+        decode(query, &mut buf, &mut heap)
     } else {
         query
     };
+    let query = Part {
+        raw: query,
+        decoded,
+        allowed,
+    };
 
     // 11. Query-string sequences (404.18), raw and decoded.
-    if !query_allowed
-        && cfg
-            .deny_query_string_sequences
-            .iter()
-            .any(|s| contains_ci(query, s.as_bytes()) || contains_ci(decoded_query, s.as_bytes()))
+    if !query.allowed
+        && query.contains_any(cfg.deny_query_string_sequences.iter().map(String::as_str))
     {
-        return Some(QUERY_SEQUENCE);
+        return Err(QUERY_SEQUENCE);
     }
+    filtering_rules(cfg, req.headers(), path, query)
+}
 
-    // 12. Filtering rules (404.19).
+/// 12. Filtering rules (404.19).
+fn filtering_rules(cfg: &Config, headers: &HeaderMap, path: Part<'_>, query: Part<'_>) -> Phase {
+    let ext = extension(path.decoded);
     for rule in &cfg.rules {
         if !rule.applies_to.is_empty()
             && !rule
@@ -186,31 +270,24 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
         {
             continue;
         }
-        let hit = |hay: &[u8]| {
-            rule.deny_strings
-                .iter()
-                .any(|s| contains_ci(hay, s.as_bytes()))
-        };
-        if rule.scan_url && !url_allowed && (hit(path) || hit(decoded_path)) {
-            return Some(FILTERING_RULE);
+        let hit = |part: Part<'_>| part.contains_any(rule.deny_strings.iter().map(String::as_str));
+        if rule.scan_url && !path.allowed && hit(path) {
+            return Err(FILTERING_RULE);
         }
-        if rule.scan_query_string && !query_allowed && (hit(query) || hit(decoded_query)) {
-            return Some(FILTERING_RULE);
+        if rule.scan_query_string && !query.allowed && hit(query) {
+            return Err(FILTERING_RULE);
         }
         for h in &rule.scan_headers {
-            if req.headers().get_all(h).iter().any(|v| hit(v.as_bytes())) {
-                return Some(FILTERING_RULE);
+            if headers.get_all(h).iter().any(|v| {
+                rule.deny_strings
+                    .iter()
+                    .any(|s| contains_ci(v.as_bytes(), s.as_bytes()))
+            }) {
+                return Err(FILTERING_RULE);
             }
         }
     }
-    None
-}
-
-/// The declared `Content-Length`, when there is a well-formed one.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    let v = headers.get(http::header::CONTENT_LENGTH)?;
-    let s = v.to_str().ok()?;
-    s.trim().parse().ok()
+    Ok(())
 }
 
 /// Whether `s` holds a `%HH` escape.

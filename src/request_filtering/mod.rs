@@ -56,7 +56,7 @@
 //! - Decoding costs nothing for a target without `%`, and is done on the stack for a
 //!   path or query of up to 1 KiB; only a longer escaped one is decoded on the heap.
 //!   A request that passes with neither allocates nothing in the filter
-//!   (`tests/request_filtering_alloc.rs` checks it).
+//!   (`tests/alloc/request_filtering_alloc.rs` checks it).
 //! - Always-allowed URLs compare with the raw path (ASCII case-insensitive);
 //!   always-allowed query strings with the raw query, exactly. The limits, verbs and
 //!   header scans of filtering rules still apply to them.
@@ -123,7 +123,7 @@ pub use config::{
     DEFAULT_MAX_QUERY_STRING, DEFAULT_MAX_URL,
 };
 pub use layer::RequestFilteringLayer;
-pub use service::{RequestFiltering, ResponseFuture, MODULE, NOTIFICATION};
+pub use service::{RequestFiltering, ResponseFuture};
 
 #[cfg(test)]
 mod tests;

@@ -15,12 +15,8 @@ use tower_service::Service;
 use super::body::LimitedBody;
 use super::check::{self, Denial};
 use super::config::{Config, LimitCodes};
+use crate::gate::Gate;
 use crate::IisError;
-
-/// The module IIS names for request-filtering rejections.
-pub const MODULE: &str = "RequestFilteringModule";
-/// The notification IIS names for request-filtering rejections.
-pub const NOTIFICATION: &str = "BeginRequest";
 
 /// The service built by [`RequestFilteringLayer`](super::RequestFilteringLayer).
 ///
@@ -42,8 +38,8 @@ impl<S> RequestFiltering<S> {
 }
 
 /// The response IIS's request-filtering module leaves: the status, an empty body,
-/// the [`IisError`] with module `RequestFilteringModule`, notification
-/// `BeginRequest` and HRESULT 0, and `Connection: close`.
+/// the [`IisError`] (its module `RequestFilteringModule`, notification
+/// `BeginRequest` and HRESULT 0 come from the catalog) and `Connection: close`.
 pub(crate) fn rejection<B: Default>(denial: Denial) -> Response<B> {
     tracing::debug!(
         target: "tower_iis::request_filtering",
@@ -51,11 +47,7 @@ pub(crate) fn rejection<B: Default>(denial: Denial) -> Response<B> {
         reason = denial.reason,
         "request denied by request filtering"
     );
-    let mut res = IisError::new(denial.status)
-        .with_module(MODULE)
-        .with_notification(NOTIFICATION)
-        .with_hresult(0)
-        .into_response::<B>();
+    let mut res = IisError::new(denial.status).into_response::<B>();
     res.headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
     res
@@ -79,9 +71,9 @@ where
         let cfg = &*self.config;
         if let Some(denial) = check::check(cfg, &req) {
             return ResponseFuture {
-                kind: Kind::Denied {
-                    denial: Some(denial),
-                },
+                gate: Gate::deny(denial),
+                tripped: None,
+                codes: cfg.limit_codes,
             };
         }
         let limit = cfg.max_allowed_content_length;
@@ -95,11 +87,9 @@ where
         };
         let req = req.map(|b| LimitedBody::new(b, limit, tripped.clone()));
         ResponseFuture {
-            kind: Kind::Inner {
-                fut: self.inner.call(req),
-                tripped,
-                codes: cfg.limit_codes,
-            },
+            gate: Gate::call(self.inner.call(req)),
+            tripped,
+            codes: cfg.limit_codes,
         }
     }
 }
@@ -108,15 +98,9 @@ pin_project! {
     /// The response future of [`RequestFiltering`].
     pub struct ResponseFuture<F> {
         #[pin]
-        kind: Kind<F>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F> {
-        Denied { denial: Option<Denial> },
-        Inner { #[pin] fut: F, tripped: Option<Arc<AtomicBool>>, codes: LimitCodes },
+        gate: Gate<F, Denial>,
+        tripped: Option<Arc<AtomicBool>>,
+        codes: LimitCodes,
     }
 }
 
@@ -134,25 +118,21 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Denied { denial } => {
-                let denial = denial.take().expect("future polled after completion");
-                Poll::Ready(Ok(rejection(denial)))
-            }
-            KindProj::Inner {
-                fut,
-                tripped,
-                codes,
-            } => {
-                let res = std::task::ready!(fut.poll(cx));
-                if tripped.as_ref().is_some_and(|t| t.load(Ordering::Acquire)) {
-                    // The body went past maxAllowedContentLength while the handler
-                    // read it: whatever it answered (a 413/400 rejection, an error),
-                    // IIS would have answered 413.1.
-                    return Poll::Ready(Ok(rejection(check::content_too_long(*codes))));
-                }
-                Poll::Ready(res)
-            }
+        let this = self.project();
+        let res = match std::task::ready!(this.gate.poll(cx)) {
+            Ok(res) => res,
+            Err(denial) => return Poll::Ready(Ok(rejection(denial))),
+        };
+        if this
+            .tripped
+            .as_ref()
+            .is_some_and(|t| t.load(Ordering::Acquire))
+        {
+            // The body went past maxAllowedContentLength while the handler read it:
+            // whatever it answered (a 413/400 rejection, an error), IIS would have
+            // answered 413.1.
+            return Poll::Ready(Ok(rejection(check::content_too_long(*this.codes))));
         }
+        Poll::Ready(res)
     }
 }

@@ -111,7 +111,12 @@ use tower_service::Service;
 
 pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES};
 use self::path::PathProblem;
-use crate::{IisError, IisStatus};
+use crate::{http_util, IisError, IisStatus};
+
+/// The POSIX `errno` for "permission denied".
+const EACCES: i32 = 13;
+/// Windows' `ERROR_ACCESS_DENIED`, which IIS logs for a file it may not read.
+const ERROR_ACCESS_DENIED: u32 = 5;
 
 /// IIS's default documents, in IIS's order.
 pub const DEFAULT_DOCUMENTS: [&str; 6] = [
@@ -341,6 +346,7 @@ impl<F> StaticFiles<F> {
     }
 
     /// Replaces the fallback, or removes it.
+    #[cfg(feature = "site")]
     pub(crate) fn with_fallback<G>(self, fallback: Option<G>) -> StaticFiles<G> {
         StaticFiles {
             config: self.config,
@@ -565,7 +571,9 @@ where
             } else {
                 IisStatus::INTERNAL_SERVER_ERROR
             };
-            let win32 = e.raw_os_error().map_or(0, |c| if c == 13 { 5 } else { 0 });
+            let win32 =
+                e.raw_os_error()
+                    .map_or(0, |c| if c == EACCES { ERROR_ACCESS_DENIED } else { 0 });
             let mut err = with_physical(status, &physical).with_source(e);
             if win32 != 0 {
                 err = err.with_win32_status(win32);
@@ -645,10 +653,7 @@ where
 
 /// `host` of `host:port` (IPv6 literals kept whole).
 fn host_name(h: &str) -> &str {
-    if h.starts_with('[') {
-        return h.find(']').map_or(h, |i| &h[..=i]);
-    }
-    h.rsplit_once(':').map_or(h, |(name, _)| name)
+    http_util::split_host_port(h).map_or(h, |(name, _)| name)
 }
 
 async fn find_default_document(cfg: &Config, dir: &Path) -> io::Result<Option<String>> {
@@ -699,11 +704,7 @@ where
         Ok(res) => res,
         Err(never) => match never {},
     };
-    let length = res
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let length = http_util::content_length(res.headers());
     let bodiless = head || res.status() == StatusCode::NOT_MODIFIED;
     res.map(|body| {
         if bodiless {
@@ -722,8 +723,7 @@ fn courtesy_redirect<B, FB>(req: &Request<B>) -> Response<StaticBody<FB>> {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
     {
-        let tls = crate::connection::connection_info(req).is_some_and(|c| c.tls)
-            || req.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
+        let tls = http_util::is_tls(crate::connection::connection_info(req), req.uri());
         location.push_str(if tls { "https://" } else { "http://" });
         location.push_str(host);
     }
@@ -736,7 +736,7 @@ fn courtesy_redirect<B, FB>(req: &Request<B>) -> Response<StaticBody<FB>> {
     let Ok(value) = HeaderValue::from_str(&location) else {
         return error(IisError::new(IisStatus::BAD_REQUEST).with_hresult(0));
     };
-    let body = crate::http_errors::render::redirect_page(&location);
+    let body = crate::http_util::redirect_page(&location);
     let mut res = Response::new(if req.method() == Method::HEAD {
         StaticBody::empty()
     } else {

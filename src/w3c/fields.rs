@@ -145,7 +145,7 @@ impl FieldSet {
 
     /// IIS's default 15 fields.
     #[must_use]
-    pub fn iis_default() -> Self {
+    pub fn iis_defaults() -> Self {
         Field::DEFAULT.into_iter().collect()
     }
 
@@ -396,7 +396,7 @@ mod tests {
              cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status \
              sc-substatus sc-win32-status sc-bytes cs-bytes time-taken"
         );
-        let default: Vec<_> = FieldSet::iis_default().iter().map(Field::name).collect();
+        let default: Vec<_> = FieldSet::iis_defaults().iter().map(Field::name).collect();
         assert_eq!(default, Field::DEFAULT.map(Field::name));
     }
 

@@ -152,7 +152,7 @@ impl Default for W3cLogBuilder {
             local_time: false,
             truncate_size: DEFAULT_TRUNCATE_SIZE,
             retain: None,
-            fields: FieldSpec::Set(FieldSet::iis_default()),
+            fields: FieldSpec::Set(FieldSet::iis_defaults()),
             custom: Vec::new(),
             clock: Arc::new(SystemClock),
             flush_interval: Duration::from_secs(1),

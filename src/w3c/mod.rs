@@ -103,35 +103,56 @@
 //!
 //! # Files
 //!
-//! See [`rollover`] for names and periods and [`writer`] for buffering, flushing and
-//! error handling. Each file starts with IIS's header block
+//! | [`Period`] | file name | a new file starts |
+//! |---|---|---|
+//! | `Hourly` | `u_exYYMMDDHH.log` | on the hour |
+//! | `Daily` (default) | `u_exYYMMDD.log` | at midnight |
+//! | `Weekly` | `u_exYYMMWW.log` | on Sunday at midnight, and on the 1st of a month |
+//! | `Monthly` | `u_exYYMM.log` | at midnight on the 1st |
+//! | `MaxSize` | `u_extendN.log` | when the next line would pass the size limit ([`DEFAULT_TRUNCATE_SIZE`], at least [`MIN_TRUNCATE_SIZE`]) |
+//!
+//! With custom fields the name gains `_x` before `.log`, as IIS 8.5 does. Boundaries
+//! are in UTC unless [`local_time_rollover`](W3cLogBuilder::local_time_rollover) is
+//! chosen; the `date` and `time` columns are UTC either way. A [`Clock`]
+//! ([`SystemClock`], or [`ManualClock`] in tests) drives them.
+//!
+//! Requests never touch the disk: a finished request's values go into a bounded
+//! queue and one background thread formats the lines into a [`BUFFER_SIZE`] buffer,
+//! written out when it is full, when the flush interval has passed, on
+//! [`W3cLogHandle::flush`] and when the [`W3cLogGuard`] is dropped. A full queue makes
+//! the request wait, or with [`QueueFull::Drop`] drops and counts the line. Write
+//! errors are reported with a `tracing` warning and counted in [`LogStats`]; the
+//! writer keeps the unwritten lines and reopens the file at the next flush, and never
+//! leaves a torn line behind. Each file starts with IIS's header block
 //! (`#Software`, `#Version`, `#Date`, `#Fields`; CRLF line ends, UTF-8 without BOM),
 //! written again whenever the process (re)opens a file. Files are created with mode
 //! 0640 on Unix, with the first request's line. Use one layer per directory and site.
 
 mod body;
-pub mod fields;
+mod fields;
 mod future;
 mod layer;
 #[cfg(feature = "server")]
 pub(crate) mod plain;
 pub mod reader;
 mod record;
-pub mod rollover;
+mod rollover;
 mod service;
-pub mod writer;
+mod writer;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use body::LogBody;
-pub use fields::{CustomField, CustomSource, Field, FieldSet};
+pub use fields::{push_value, CustomField, CustomSource, Field, FieldSet, MAX_CUSTOM_FIELD_LENGTH};
 pub use future::{ResponseFuture, NO_RESPONSE_STATUS};
 pub use layer::{ConfigError, W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
 pub use record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
-pub use rollover::{Clock, ManualClock, Period, SystemClock};
+pub use rollover::{
+    Clock, ManualClock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE,
+};
 pub use service::W3cLog;
-pub use writer::{LogStats, MemorySink, QueueFull, Sink, W3cLogGuard, W3cLogHandle};
+pub use writer::{LogStats, MemorySink, QueueFull, Sink, W3cLogGuard, W3cLogHandle, BUFFER_SIZE};
 
 /// The authenticated user logged in `cs-username`.
 ///

@@ -266,11 +266,7 @@ impl Record {
             // declared body length.
             let uri_len = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len()) as u64;
             let line = req.method().as_str().len() as u64 + 1 + uri_len + 1 + 8 + 2;
-            let body = h
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(0);
+            let body = crate::http_util::content_length(h).unwrap_or(0);
             line + headers_len(h) + 2 + body
         } else {
             0

@@ -40,7 +40,7 @@ fn request(uri: &str) -> Request<()> {
 
 #[test]
 fn default_fields_line() {
-    let fmt = format(FieldSet::iis_default(), vec![]);
+    let fmt = format(FieldSet::iis_defaults(), vec![]);
     assert_eq!(
         fmt.header_block("2024-01-01 00:00:00"),
         "#Software: Microsoft Internet Information Services 10.0\r\n\

@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-#[cfg(feature = "axum")]
+pub mod body;
+#[cfg(all(feature = "axum", feature = "test-site"))]
+pub mod load;
+#[cfg(all(feature = "axum", feature = "test-site"))]
 pub mod server;
 
 use std::convert::Infallible;

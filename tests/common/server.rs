@@ -1,15 +1,12 @@
 //! A loopback server for the reliability tests and the load example: the full
 //! stack (W3C log → error pages → request filtering → caught panics → handlers)
-//! served by hyper with graceful shutdown, and a raw HTTP/1.1 client.
+//! served by hyper with graceful shutdown. The client is `tower_iis::test_site`'s.
 #![allow(dead_code)]
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -17,74 +14,18 @@ use axum::routing::{any, get};
 use axum::Router;
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use http_body::Frame;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_iis::error::response_for_panic;
+use tower_iis::test_site::{exchange, TestResponse};
 use tower_iis::w3c::W3cLogLayer;
 use tower_iis::{ConnectionInfo, HttpErrorsLayer, IisError, IisStatus, RequestFilteringLayer};
 
-/// A body of `chunks` chunks of `size` bytes, `every` apart (none when zero); it
-/// panics before chunk `panic_at` when that is set.
-pub struct ChunkBody {
-    chunks: u32,
-    size: usize,
-    every: Duration,
-    panic_at: Option<u32>,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl ChunkBody {
-    pub fn new(chunks: u32, size: usize, every: Duration) -> Self {
-        Self {
-            chunks,
-            size,
-            every,
-            panic_at: None,
-            sleep: None,
-        }
-    }
-
-    pub fn panicking_at(mut self, chunk: u32) -> Self {
-        self.panic_at = Some(chunk);
-        self
-    }
-}
-
-impl http_body::Body for ChunkBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if self.chunks == 0 {
-            return Poll::Ready(None);
-        }
-        if !self.every.is_zero() {
-            let every = self.every;
-            let sleep = self
-                .sleep
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
-            std::task::ready!(sleep.as_mut().poll(cx));
-            self.sleep = None;
-        }
-        if self.panic_at == Some(self.chunks) {
-            panic!("the body panicked part-way");
-        }
-        self.chunks -= 1;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; self.size])))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.chunks == 0
-    }
-}
+use super::body::ChunkBody;
 
 /// What the handlers did, for the tests to compare with the log.
 #[derive(Debug, Default)]
@@ -311,84 +252,6 @@ impl Server {
     }
 }
 
-/// A response read off the wire.
-#[derive(Debug, Clone)]
-pub struct Wire {
-    pub status: u16,
-    pub head: String,
-    pub body: Vec<u8>,
-}
-
-impl Wire {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.split("\r\n").skip(1).find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Reads one response (for a request with `method`) from a keep-alive connection.
-pub async fn read_response<R: tokio::io::AsyncRead + Unpin>(
-    r: &mut BufReader<R>,
-    method: &str,
-) -> std::io::Result<Wire> {
-    let mut head = Vec::new();
-    loop {
-        let n = r.read_until(b'\n', &mut head).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        if head.ends_with(b"\r\n\r\n") {
-            break;
-        }
-        if head.len() > 1 << 20 {
-            return Err(std::io::Error::other("response head over 1 MiB"));
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let status: u16 = head
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
-    let mut wire = Wire {
-        status,
-        head,
-        body: Vec::new(),
-    };
-    if method == "HEAD" || status == 204 || status == 304 || status < 200 {
-        return Ok(wire);
-    }
-    if let Some(len) = wire.header("content-length") {
-        let len: usize = len.parse().map_err(std::io::Error::other)?;
-        let mut body = vec![0; len];
-        r.read_exact(&mut body).await?;
-        wire.body = body;
-    } else if wire
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        loop {
-            let mut line = String::new();
-            r.read_line(&mut line).await?;
-            let size = usize::from_str_radix(line.trim(), 16).map_err(std::io::Error::other)?;
-            let mut chunk = vec![0; size + 2];
-            r.read_exact(&mut chunk).await?;
-            if size == 0 {
-                break;
-            }
-            wire.body.extend_from_slice(&chunk[..size]);
-        }
-    } else {
-        r.read_to_end(&mut wire.body).await?;
-    }
-    Ok(wire)
-}
-
 /// Sends raw bytes on a new connection and reads every response until the server
 /// closes (or 10 s pass).
 pub async fn send_raw(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
@@ -401,12 +264,7 @@ pub async fn send_raw(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
 }
 
 /// A plain GET on a new connection, closed after the answer.
-pub async fn get_once(addr: SocketAddr, target: &str) -> Wire {
-    let mut s = BufReader::new(TcpStream::connect(addr).await.unwrap());
+pub async fn get_once(addr: SocketAddr, target: &str) -> TestResponse {
     let req = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: reliability-test\r\nConnection: close\r\n\r\n");
-    s.get_mut().write_all(req.as_bytes()).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(10), read_response(&mut s, "GET"))
-        .await
-        .expect("an answer within 10 s")
-        .unwrap()
+    exchange(addr, req.as_bytes()).await
 }

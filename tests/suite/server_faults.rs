@@ -2,18 +2,19 @@
 //! pages → request filtering → caught panics → handlers): clients that go away at
 //! every stage, handlers and bodies that panic, and a graceful shutdown with
 //! requests in flight. Each request that reached the stack has exactly one line.
-#![cfg(feature = "axum")]
+#![cfg(all(feature = "axum", feature = "test-site"))]
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::server::{app, get_once, read_response, Handled, Server};
-use common::{entries, TempDir};
+use crate::common::server::{app, get_once, Handled, Server};
+use crate::common::{entries, TempDir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tower_iis::test_site::read_response;
 use tower_iis::w3c::reader::Entry;
 use tower_iis::w3c::{W3cLogGuard, W3cLogHandle, W3cLogLayer};
 

@@ -1,9 +1,9 @@
 //! W3C log files: IIS's names for every period and the size limit, header blocks,
 //! reopening, retention, and recovery from I/O errors. Time comes from a fake clock.
 
-mod common;
+use crate::common;
 
-use common::{start, Svc};
+use crate::common::{start, Svc};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -140,7 +140,7 @@ fn socket_addr() -> impl Strategy<Value = SocketAddr> {
 fn field_set() -> impl Strategy<Value = FieldSet> {
     prop_oneof![
         Just(FieldSet::all()),
-        Just(FieldSet::iis_default()),
+        Just(FieldSet::iis_defaults()),
         // Sets whose first column comes from the request.
         Just(FieldSet::empty()),
         Just(
@@ -321,7 +321,7 @@ fn expected_values(x: &Exchange, fields: FieldSet) -> Vec<(String, String)> {
         };
         out.push((f.name().to_owned(), v));
     }
-    let custom_max = tower_iis::w3c::fields::MAX_CUSTOM_FIELD_LENGTH;
+    let custom_max = tower_iis::w3c::MAX_CUSTOM_FIELD_LENGTH;
     out.push((
         "X-Forwarded-For".into(),
         token(
@@ -483,7 +483,7 @@ proptest! {
     #[test]
     fn any_bytes_make_one_token(value in prop::collection::vec(any::<u8>(), 0..300)) {
         let mut out = Vec::new();
-        tower_iis::w3c::fields::push_value(&mut out, &value);
+        tower_iis::w3c::push_value(&mut out, &value);
         let text = String::from_utf8(out).unwrap();
         prop_assert_eq!(&text, &token(&value, usize::MAX));
         prop_assert!(!text.is_empty());

@@ -1,10 +1,7 @@
 //! On 1xx–3xx responses the error-page layer passes the inner body through and
 //! allocates nothing: counted with a global allocator around one request.
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-
-use counting_alloc::all_allocations;
+use crate::counting_alloc::{all_allocations, measuring_alone};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,9 +11,6 @@ use std::task::{Context, Poll, Waker};
 use http::{Request, Response, StatusCode};
 use tower::{service_fn, Layer, Service};
 use tower_iis::{ConnectionInfo, HttpErrorsLayer};
-
-/// The tests of this file measure one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn request() -> Request<String> {
     let mut req = Request::builder()
@@ -64,7 +58,7 @@ where
 
 #[test]
 fn no_allocation_on_success_and_redirect_paths() {
-    let _serial = SERIAL.lock().unwrap();
+    let _alone = measuring_alone();
     for status in [
         StatusCode::OK,
         StatusCode::NO_CONTENT,
@@ -91,7 +85,7 @@ fn no_allocation_on_success_and_redirect_paths() {
 
 #[test]
 fn the_counter_sees_error_pages() {
-    let _serial = SERIAL.lock().unwrap();
+    let _alone = measuring_alone();
     // The same measurement does see the allocations of a rendered error page.
     let handler = |_req: Request<String>| async {
         Ok::<_, Infallible>(

@@ -1,21 +1,14 @@
 //! The W3C log layer in front of an axum router, over real loopback sockets, writing
 //! real files; checked with our reader, GoAccess and the Filebeat IIS grok pattern.
 
-mod common;
-
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
-use bytes::Bytes;
 use http::{Request, StatusCode};
-use http_body::Frame;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,54 +18,13 @@ use tower_iis::w3c::reader::{self, Entry};
 use tower_iis::w3c::{FieldSet, W3cLogGuard, W3cLogHandle, W3cLogLayer};
 use tower_iis::{ConnectionInfo, IisError, IisStatus};
 
+use crate::common::body::ChunkBody;
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tower-iis-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
-
-/// A body that yields `chunks` chunks of 16 bytes, `every` apart.
-struct SlowBody {
-    chunks: u32,
-    every: Duration,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl SlowBody {
-    fn new(chunks: u32, every: Duration) -> Self {
-        Self {
-            chunks,
-            every,
-            sleep: None,
-        }
-    }
-}
-
-impl http_body::Body for SlowBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if self.chunks == 0 {
-            return Poll::Ready(None);
-        }
-        let every = self.every;
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
-        std::task::ready!(sleep.as_mut().poll(cx));
-        self.sleep = None;
-        self.chunks -= 1;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
-            b"0123456789abcde\n",
-        )))))
-    }
-}
-
-use std::future::Future as _;
 
 fn router() -> Router {
     Router::new()
@@ -91,11 +43,11 @@ fn router() -> Router {
         )
         .route(
             "/slow",
-            get(|| async { Body::new(SlowBody::new(4, Duration::from_millis(70))) }),
+            get(|| async { Body::new(ChunkBody::new(4, 16, Duration::from_millis(70))) }),
         )
         .route(
             "/long",
-            get(|| async { Body::new(SlowBody::new(60, Duration::from_millis(50))) }),
+            get(|| async { Body::new(ChunkBody::new(60, 16, Duration::from_millis(50))) }),
         )
         .route(
             "/forever",
@@ -208,7 +160,7 @@ fn filebeat_default_pattern() -> regex::Regex {
     regex::Regex::new(&p).unwrap()
 }
 
-use common::status_counts_from_goaccess;
+use crate::common::status_counts_from_goaccess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n_requests_n_lines_goaccess_and_filebeat_agree() {
@@ -326,7 +278,7 @@ async fn time_taken_and_disconnects() {
     assert!(res.ends_with(b"done"));
     let res = get_path(addr, "/slow").await;
     assert!(
-        res.ends_with(b"0123456789abcde\n\r\n0\r\n\r\n"),
+        res.ends_with(b"\r\n10\r\nxxxxxxxxxxxxxxxx\r\n0\r\n\r\n"),
         "{}",
         String::from_utf8_lossy(&res)
     );
@@ -346,7 +298,7 @@ async fn time_taken_and_disconnects() {
             .unwrap();
         let mut buf = [0u8; 1024];
         let mut got = Vec::new();
-        while !got.windows(4).any(|w| w == b"abcd") {
+        while !got.windows(4).any(|w| w == b"xxxx") {
             let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
                 .await
                 .unwrap()

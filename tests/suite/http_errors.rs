@@ -64,7 +64,7 @@ where
 
 fn error_response(status: IisStatus, body: &str, skip: bool) -> Response<String> {
     let mut res: Response<String> = IisError::new(status)
-        .try_skip_custom_errors(skip)
+        .with_try_skip_custom_errors(skip)
         .into_response();
     *res.body_mut() = body.to_owned();
     if !body.is_empty() {

@@ -1,66 +1,31 @@
 //! The demo (axum) and the plain hyper example, served over real loopback sockets.
 #![cfg(all(feature = "axum", feature = "server", feature = "site"))]
 
-mod common;
+use crate::common;
 
 #[allow(dead_code)]
-#[path = "../examples/demo.rs"]
+#[path = "../../examples/demo.rs"]
 mod demo;
 
 #[allow(dead_code)]
-#[path = "../examples/hyper.rs"]
+#[path = "../../examples/hyper.rs"]
 mod hyper_example;
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+use tower_iis::test_site::{exchange, TestResponse};
 
-/// A response read off the wire.
-struct Wire {
-    status_line: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Wire {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-async fn get(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Wire {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+async fn get(addr: SocketAddr, method: &str, path: &str, extra: &str) -> TestResponse {
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Language: en-US\r\nUser-Agent: tower-iis-test\r\n{extra}Connection: close\r\n\r\n"
     );
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_end(&mut raw),
-    )
-    .await
-    .expect("the server answers within 10 s")
-    .unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap().to_owned();
-    let headers = lines
-        .map(|l| {
-            let (n, v) = l.split_once(':').unwrap();
-            (n.to_owned(), v.trim().to_owned())
-        })
-        .collect();
-    Wire {
-        status_line,
-        headers,
-        body: body.to_owned(),
-    }
+    let res = exchange(addr, req.as_bytes()).await;
+    assert!(
+        std::str::from_utf8(&res.body).is_ok(),
+        "{path}: the body is UTF-8"
+    );
+    res
 }
 
 async fn start_demo(app: axum::Router) -> SocketAddr {
@@ -81,10 +46,10 @@ async fn start_demo(app: axum::Router) -> SocketAddr {
 async fn demo_over_loopback_shows_detailed_pages() {
     let addr = start_demo(demo::app()).await;
     let index = get(addr, "GET", "/", "").await;
-    assert_eq!(index.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(index.status_line(), "HTTP/1.1 200 OK");
     for (path, _, _) in demo::ROUTES {
         assert!(
-            index.body.contains(&format!(">{path}</a>")),
+            index.text().contains(&format!(">{path}</a>")),
             "{path} is on the index page"
         );
     }
@@ -128,11 +93,11 @@ async fn demo_over_loopback_shows_detailed_pages() {
     ];
     for (path, status_line, title) in expected {
         let res = get(addr, "GET", path, "").await;
-        assert_eq!(res.status_line, status_line, "{path}");
+        assert_eq!(res.status_line(), status_line, "{path}");
         assert!(
-            res.body.contains(&format!("<title>{title}</title>")),
+            res.text().contains(&format!("<title>{title}</title>")),
             "{path}: {}",
-            res.body
+            res.text()
         );
         assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"));
         assert_eq!(
@@ -142,24 +107,26 @@ async fn demo_over_loopback_shows_detailed_pages() {
     }
     let secure = get(addr, "GET", "/secure", "").await;
     assert_eq!(secure.header("www-authenticate"), Some("Negotiate"));
-    assert!(secure.body.contains("0x80070005"));
+    assert!(secure.text().contains("0x80070005"));
     let busy = get(addr, "GET", "/busy", "").await;
     assert_eq!(busy.header("retry-after"), Some("30"));
     let panic = get(addr, "GET", "/panic", "").await;
-    assert!(panic.body.contains("the demo handler panicked on purpose"));
+    assert!(panic
+        .text()
+        .contains("the demo handler panicked on purpose"));
 
     // existingResponse="Auto" in detailed mode keeps the handler's own body.
     let own = get(addr, "GET", "/own-body", "").await;
-    assert_eq!(own.status_line, "HTTP/1.1 404 Not Found");
-    assert_eq!(own.body, "The handler's own 404 text.\n");
+    assert_eq!(own.status_line(), "HTTP/1.1 404 Not Found");
+    assert_eq!(own.text(), "The handler's own 404 text.\n");
     let skip = get(addr, "GET", "/skip", "").await;
-    assert_eq!(skip.status_line, "HTTP/1.1 410 Gone");
-    assert_eq!(skip.body, "This body always reaches the client.\n");
+    assert_eq!(skip.status_line(), "HTTP/1.1 410 Gone");
+    assert_eq!(skip.text(), "This body always reaches the client.\n");
 
     // HEAD: the headers, no body.
     let head = get(addr, "HEAD", "/report.xyz", "").await;
-    assert_eq!(head.status_line, "HTTP/1.1 404 Not Found");
-    assert_eq!(head.body, "");
+    assert_eq!(head.status_line(), "HTTP/1.1 404 Not Found");
+    assert_eq!(head.text(), "");
 }
 
 #[tokio::test]
@@ -168,44 +135,44 @@ async fn demo_serves_wwwroot_with_its_web_config() {
     // The index is the static default document and lists every route.
     let index = get(addr, "GET", "/", "").await;
     assert_eq!(index.header("content-type"), Some("text/html"));
-    assert!(index.body.contains("examples/wwwroot/index.htm"));
+    assert!(index.text().contains("examples/wwwroot/index.htm"));
     // web.config's customHeaders reach every response, error pages included.
     assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
     let css = get(addr, "GET", "/site.css", "").await;
-    assert_eq!(css.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(css.status_line(), "HTTP/1.1 200 OK");
     assert_eq!(css.header("content-type"), Some("text/css"));
     let moved = get(addr, "GET", "/images", "").await;
-    assert_eq!(moved.status_line, "HTTP/1.1 301 Moved Permanently");
+    assert_eq!(moved.status_line(), "HTTP/1.1 301 Moved Permanently");
     assert_eq!(
         moved.header("location"),
         Some(format!("http://{addr}/images/").as_str())
     );
     let put = get(addr, "PUT", "/site.css", "Content-Length: 0\r\n").await;
-    assert_eq!(put.status_line, "HTTP/1.1 405 Method Not Allowed");
+    assert_eq!(put.status_line(), "HTTP/1.1 405 Method Not Allowed");
     assert_eq!(put.header("allow"), Some("GET, HEAD, OPTIONS, TRACE"));
     assert_eq!(put.header("x-content-type-options"), Some("nosniff"));
     let trace = get(addr, "TRACE", "/site.css", "").await;
     assert!(trace
-        .body
+        .text()
         .contains("IIS 10.0 Detailed Error - 501.0 - Not Implemented"));
     // /config shows the real parse error of examples/broken-site/web.config.
     let config = get(addr, "GET", "/config", "").await;
     assert!(
         config
-            .body
+            .text()
             .contains("Cannot add duplicate collection entry of type"),
         "{}",
-        config.body
+        config.text()
     );
-    assert!(config.body.contains("broken-site"));
+    assert!(config.text().contains("broken-site"));
     assert!(
         config
-            .body
+            .text()
             .contains("<span class=\"highlight-code\">    8:"),
         "{}",
-        config.body
+        config.text()
     );
-    assert!(config.body.contains("0x800700b7"));
+    assert!(config.text().contains("0x800700b7"));
 }
 
 #[tokio::test]
@@ -224,23 +191,26 @@ async fn demo_hides_details_from_remote_clients() {
     ));
     let addr = start_demo(app).await;
     let res = get(addr, "GET", "/report.xyz", "X-Forwarded-For: 127.0.0.1\r\n").await;
-    assert_eq!(res.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(res.status_line(), "HTTP/1.1 404 Not Found");
     assert_eq!(res.header("content-type"), Some("text/html"));
     assert!(res
-        .body
+        .text()
         .contains("<title>404 - File or directory not found.</title>"));
     for leak in ["404.3", "StaticFileModule", "C:\\inetpub", "details-left"] {
-        assert!(!res.body.contains(leak), "{leak} leaked to a remote client");
+        assert!(
+            !res.text().contains(leak),
+            "{leak} leaked to a remote client"
+        );
     }
     let own = get(addr, "GET", "/own-body", "").await;
     assert!(own
-        .body
+        .text()
         .contains("<title>404 - File or directory not found.</title>"));
     let panic = get(addr, "GET", "/panic", "").await;
     assert!(panic
-        .body
+        .text()
         .contains("<title>500 - Internal server error.</title>"));
-    assert!(!panic.body.contains("panicked"));
+    assert!(!panic.text().contains("panicked"));
 }
 
 #[tokio::test]
@@ -249,17 +219,17 @@ async fn hyper_example_over_loopback() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(hyper_example::serve(listener));
     let ok = get(addr, "GET", "/", "").await;
-    assert_eq!(ok.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(ok.body, "Hello from hyper behind tower-iis.\n");
+    assert_eq!(ok.status_line(), "HTTP/1.1 200 OK");
+    assert_eq!(ok.text(), "Hello from hyper behind tower-iis.\n");
     let res = get(addr, "GET", "/data.xyz", "").await;
-    assert_eq!(res.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(res.status_line(), "HTTP/1.1 404 Not Found");
     assert!(res
-        .body
+        .text()
         .contains("<title>IIS 10.0 Detailed Error - 404.3 - Not Found</title>"));
-    assert!(res.body.contains(&format!("http://{addr}/data.xyz")));
+    assert!(res.text().contains(&format!("http://{addr}/data.xyz")));
     let teapot = get(addr, "GET", "/teapot", "").await;
-    assert_eq!(teapot.status_line, "HTTP/1.1 418 I'm a teapot");
-    assert_eq!(teapot.body, "short and stout\n");
+    assert_eq!(teapot.status_line(), "HTTP/1.1 418 I'm a teapot");
+    assert_eq!(teapot.text(), "short and stout\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,9 +272,10 @@ async fn demo_writes_one_w3c_line_per_request_and_goaccess_agrees() {
         for (path, status, _) in &paths {
             let res = get(addr, "GET", path, "").await;
             assert!(
-                res.status_line.starts_with(&format!("HTTP/1.1 {status} ")),
+                res.status_line()
+                    .starts_with(&format!("HTTP/1.1 {status} ")),
                 "{path}: {}",
-                res.status_line
+                res.status_line()
             );
         }
     }
@@ -398,7 +369,7 @@ async fn demo_graceful_shutdown_logs_the_requests_in_flight() {
     }
     let _ = stop.send(());
     for c in clients {
-        assert_eq!(c.await.unwrap().status_line, "HTTP/1.1 200 OK");
+        assert_eq!(c.await.unwrap().status_line(), "HTTP/1.1 200 OK");
     }
     server.await.unwrap().unwrap();
     drop(guard);

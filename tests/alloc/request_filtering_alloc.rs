@@ -4,10 +4,7 @@
 //! one request, built beforehand, goes through a trivial `service_fn` with and
 //! without the default filter in front. The difference is the filter's cost.
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-
-use counting_alloc::{now, thread_allocations};
+use crate::counting_alloc::{now, thread_allocations};
 
 use std::convert::Infallible;
 

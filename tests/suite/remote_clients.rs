@@ -5,19 +5,17 @@
 //! them sees the physical path, the source error or the details table, and the
 //! log records the real client address.
 //!
-//! Needs root and `ip` (iproute2); skipped elsewhere. `tests/examples.rs` covers
+//! Needs root and `ip` (iproute2); skipped elsewhere. `tests/suite/examples.rs` covers
 //! the same rule by rewriting the client address, which runs anywhere.
-#![cfg(feature = "axum")]
-
-mod common;
+#![cfg(all(feature = "axum", feature = "test-site"))]
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::server::{app, get_once, Server};
-use common::{entries, TempDir};
+use crate::common::server::{app, get_once, Server};
+use crate::common::{entries, TempDir};
 use tower_iis::w3c::W3cLogLayer;
 
 /// A network namespace joined to this one by a veth pair, removed on drop.

@@ -2,10 +2,7 @@
 //! amortised, writer thread included (records are recycled, so a warm log usually
 //! allocates next to nothing). Counted with a global allocator over many requests.
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-
-use counting_alloc::{all_allocations, now};
+use crate::counting_alloc::{all_allocations, measuring_alone, now};
 
 use std::convert::Infallible;
 use std::future::poll_fn;
@@ -66,6 +63,7 @@ where
 
 #[test]
 fn a_warm_log_allocates_at_most_one_per_request() {
+    let _alone = measuring_alone();
     let (layer, guard) = W3cLogLayer::builder()
         .sink(Sink::writer(std::io::sink()))
         .build()

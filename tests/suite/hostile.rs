@@ -9,15 +9,13 @@
 //! log layer cannot see them. Every request that reached the stack has exactly one
 //! line, found by a request id logged as a custom field. No page carries markup
 //! from the request, and every XHTML page parses.
-#![cfg(feature = "axum")]
-
-mod common;
+#![cfg(all(feature = "axum", feature = "test-site"))]
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use common::server::{app, send_raw, Server};
-use common::{entries, TempDir};
+use crate::common::server::{app, send_raw, Server};
+use crate::common::{entries, TempDir};
 use http::HeaderName;
 use tower_iis::w3c::{CustomField, FieldSet, W3cLogLayer};
 

@@ -1,0 +1,122 @@
+//! Small HTTP helpers more than one module needs: the pages' escaper, the
+//! "Document Moved" page, TLS detection, `host:port` splitting, `Content-Length`
+//! parsing and IIS's default error statuses.
+
+use std::fmt;
+
+use askama::Template;
+use http::header::{self, HeaderMap};
+use http::uri::{Scheme, Uri};
+
+use crate::ConnectionInfo;
+
+/// The statuses of IIS's nine inherited `<httpErrors>` rows, each with a built-in
+/// custom page.
+pub(crate) const DEFAULT_ERROR_STATUSES: [u16; 9] = [401, 403, 404, 405, 406, 412, 500, 501, 502];
+
+/// The pages' escaper: askama's HTML escaping (`<`, `>`, `&`, `"`, `'` become
+/// character references), and every character XML 1.0 does not allow (C0 controls
+/// other than tab, CR and LF; U+FFFE; U+FFFF) becomes U+FFFD. Such a character
+/// cannot be written even as a character reference, so without this an error
+/// detail holding one (a NUL in a path, a control byte in an error message) would
+/// make the page ill-formed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Xhtml;
+
+fn xml_allowed(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+impl askama::filters::Escaper for Xhtml {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, string: &str) -> fmt::Result {
+        let mut rest = string;
+        while let Some(i) = rest.find(|c| !xml_allowed(c)) {
+            askama::filters::Html.write_escaped_str(&mut dest, &rest[..i])?;
+            dest.write_char(char::REPLACEMENT_CHARACTER)?;
+            let bad = rest[i..].chars().next().map_or(1, char::len_utf8);
+            rest = &rest[i + bad..];
+        }
+        askama::filters::Html.write_escaped_str(&mut dest, rest)
+    }
+
+    fn write_escaped_char<W: fmt::Write>(&self, mut dest: W, c: char) -> fmt::Result {
+        if xml_allowed(c) {
+            askama::filters::Html.write_escaped_char(dest, c)
+        } else {
+            dest.write_char(char::REPLACEMENT_CHARACTER)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "redirect.html")]
+struct RedirectPage<'a> {
+    location: &'a str,
+}
+
+/// The "Document Moved" body IIS sends with a redirect to `location`.
+pub(crate) fn redirect_page(location: &str) -> String {
+    RedirectPage { location }.render().unwrap_or_default()
+}
+
+/// Whether the request came over TLS, for the URLs IIS prints and redirects to:
+/// the connection says so, or the request target is an `https://` URI.
+///
+/// Not a security check: the URI's scheme is the client's to choose (`RequireSsl`
+/// reads the connection alone).
+pub(crate) fn is_tls(conn: Option<ConnectionInfo>, uri: &Uri) -> bool {
+    conn.is_some_and(|c| c.tls) || uri.scheme() == Some(&Scheme::HTTPS)
+}
+
+/// Splits a `Host` value into the host (an IPv6 literal keeps its brackets) and the
+/// text after the last `:`, if any. `None` for an IPv6 literal without its `]`.
+pub(crate) fn split_host_port(h: &str) -> Option<(&str, Option<&str>)> {
+    if let Some(rest) = h.strip_prefix('[') {
+        let end = rest.find(']')?;
+        // "[" + the address + "]"
+        return Some((&h[..end + 2], rest[end + 1..].strip_prefix(':')));
+    }
+    Some(match h.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (h, None),
+    })
+}
+
+/// The `Content-Length` of `headers`, when there is a well-formed one (surrounding
+/// white space allowed).
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_port() {
+        assert_eq!(split_host_port("example.com"), Some(("example.com", None)));
+        assert_eq!(
+            split_host_port("example.com:8080"),
+            Some(("example.com", Some("8080")))
+        );
+        assert_eq!(split_host_port("[::1]:443"), Some(("[::1]", Some("443"))));
+        assert_eq!(split_host_port("[::1]"), Some(("[::1]", None)));
+        assert_eq!(split_host_port("[::1"), None);
+    }
+
+    #[test]
+    fn content_length_is_trimmed_and_checked() {
+        let mut h = HeaderMap::new();
+        assert_eq!(content_length(&h), None);
+        h.insert(header::CONTENT_LENGTH, " 42 ".parse().unwrap());
+        assert_eq!(content_length(&h), Some(42));
+        h.insert(header::CONTENT_LENGTH, "4x".parse().unwrap());
+        assert_eq!(content_length(&h), None);
+    }
+}

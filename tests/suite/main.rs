@@ -1,0 +1,24 @@
+//! The integration tests that can share one process, one module per area.
+//!
+//! Tests that need a process of their own have their own binaries:
+//! `tests/alloc/` (a counting global allocator), `tests/load.rs` (it checks the
+//! process's open files and peak memory), `tests/log_faults.rs` and
+//! `tests/w3c_tracing.rs` (each installs a global `tracing` subscriber).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod catalog;
+mod examples;
+mod full_stack;
+mod hostile;
+mod http_errors;
+mod props;
+mod remote_clients;
+mod request_filtering_hyper;
+mod server_faults;
+mod static_files;
+mod w3c_files;
+mod w3c_server;
+mod web_config;
+mod xhtml;
