@@ -26,14 +26,24 @@ type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 async fn app(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let body = match req.uri().path() {
         "/fixed" => Full::new(Bytes::from(vec![b'f'; 10_000])).boxed(),
-        "/chunked" => Chunks((0..3u8).map(|i| Bytes::from(vec![b'a' + i; 1000])).collect()).boxed(),
+        "/chunked" => Chunks(
+            (0..3u8)
+                .map(|i| Bytes::from(vec![b'a' + i; 1000]))
+                .collect(),
+        )
+        .boxed(),
         "/big" => Full::new(Bytes::from(vec![b'b'; 16 * 1024 * 1024])).boxed(),
         "/slow" => {
             tokio::time::sleep(Duration::from_millis(300)).await;
             Full::new(Bytes::from_static(b"slow\n")).boxed()
         }
         "/echo" => {
-            let got = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let got = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
             Full::new(got).boxed()
         }
         _ => Full::new(Bytes::from_static(b"hello\n")).boxed(),
@@ -75,9 +85,7 @@ async fn start(limits: Limits) -> Harness {
         .build()
         .unwrap();
     let w3c_handle = log.handle();
-    let svc = ServiceBuilder::new()
-        .layer(log)
-        .service_fn(app);
+    let svc = ServiceBuilder::new().layer(log).service_fn(app);
     // A deep accept queue: the tests open a thousand connections at once.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -108,7 +116,11 @@ async fn start(limits: Limits) -> Harness {
 impl Harness {
     async fn stop(mut self) -> (ShutdownReport, Vec<Entry>, Vec<Entry>) {
         let _ = self.stop.take().unwrap().send(());
-        let report = self.server.await.unwrap().expect("every line reached its sink");
+        let report = self
+            .server
+            .await
+            .unwrap()
+            .expect("every line reached its sink");
         let w3c = reader::parse(&self.w3c.contents()).unwrap().entries;
         let httperr = reader::parse(&self.httperr.contents()).unwrap().entries;
         (report, w3c, httperr)
@@ -175,7 +187,9 @@ fn case(
 }
 
 fn corpus() -> Vec<Case> {
-    let get = |extra: &str| format!("GET / HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n");
+    let get = |extra: &str| {
+        format!("GET / HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n")
+    };
     let mut many = String::new();
     for i in 0..120 {
         many.push_str(&format!("X-H{i}: {i}\r\n"));
@@ -229,16 +243,41 @@ async fn hostile_corpus_gets_http_sys_answers_and_one_line_each() {
     for c in &cases {
         let (res, port) = send_raw(h.addr, &c.raw).await;
         ports.push(port);
-        assert_eq!(status_of(&res), c.status, "{}: {}", c.name, String::from_utf8_lossy(&res[..res.len().min(300)]));
+        assert_eq!(
+            status_of(&res),
+            c.status,
+            "{}: {}",
+            c.name,
+            String::from_utf8_lossy(&res[..res.len().min(300)])
+        );
         let text = String::from_utf8_lossy(&res);
         if let Some(heading) = c.heading {
-            assert!(text.contains("\r\nServer: Microsoft-HTTPAPI/2.0\r\n"), "{}", c.name);
+            assert!(
+                text.contains("\r\nServer: Microsoft-HTTPAPI/2.0\r\n"),
+                "{}",
+                c.name
+            );
             assert!(text.contains("\r\nConnection: close\r\n"), "{}", c.name);
-            assert!(text.contains("\r\nContent-Type: text/html; charset=us-ascii\r\n"), "{}", c.name);
+            assert!(
+                text.contains("\r\nContent-Type: text/html; charset=us-ascii\r\n"),
+                "{}",
+                c.name
+            );
             assert!(text.contains("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"\"http://www.w3.org/TR/html4/strict.dtd\">\r\n"), "{}", c.name);
-            assert!(text.contains(&format!("<BODY><h2>{heading}</h2>\r\n<hr><p>HTTP Error {}. ", c.status.unwrap())), "{}: {text}", c.name);
+            assert!(
+                text.contains(&format!(
+                    "<BODY><h2>{heading}</h2>\r\n<hr><p>HTTP Error {}. ",
+                    c.status.unwrap()
+                )),
+                "{}: {text}",
+                c.name
+            );
             let title = heading.split(" - ").next().unwrap();
-            assert!(text.contains(&format!("<TITLE>{title}</TITLE>")), "{}", c.name);
+            assert!(
+                text.contains(&format!("<TITLE>{title}</TITLE>")),
+                "{}",
+                c.name
+            );
         } else if c.status.is_some() {
             assert!(!text.contains("Microsoft-HTTPAPI"), "{}", c.name);
         }
@@ -264,14 +303,29 @@ async fn hostile_corpus_gets_http_sys_answers_and_one_line_each() {
         assert_eq!(line.get("streamid"), Some("-"));
         assert_eq!(line.get("s-queuename"), Some("-"));
     }
-    let seg = httperr.iter().find(|e| e.get("s-reason") == Some("URL")).unwrap();
+    let seg = httperr
+        .iter()
+        .find(|e| e.get("s-reason") == Some("URL"))
+        .unwrap();
     assert_eq!(seg.get("cs-method"), Some("GET"));
     assert_eq!(seg.get("cs-version"), Some("HTTP/1.1"));
     assert_eq!(seg.get("cs-uri").map(str::len), Some(301));
-    let v12 = httperr.iter().find(|e| e.get("cs-version") == Some("HTTP/?.?"));
+    let v12 = httperr
+        .iter()
+        .find(|e| e.get("cs-version") == Some("HTTP/?.?"));
     assert!(v12.is_some(), "HTTP/12.0 is logged as HTTP/?.?");
-    let timer = httperr.iter().find(|e| e.get("s-reason") == Some("Timer_HeaderWait")).unwrap();
-    assert_eq!((timer.get("cs-method"), timer.get("cs-uri"), timer.get("cs-version")), (Some("-"), Some("-"), Some("-")));
+    let timer = httperr
+        .iter()
+        .find(|e| e.get("s-reason") == Some("Timer_HeaderWait"))
+        .unwrap();
+    assert_eq!(
+        (
+            timer.get("cs-method"),
+            timer.get("cs-uri"),
+            timer.get("cs-version")
+        ),
+        (Some("-"), Some("-"), Some("-"))
+    );
 }
 
 fn h_port(line: &Entry) -> &str {
@@ -286,7 +340,9 @@ async fn every_head_on_a_keep_alive_connection_is_checked() {
     let (res, _) = send_raw(h.addr, raw).await;
     let text = String::from_utf8_lossy(&res);
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-    let second = text.find("HTTP/1.1 400 Bad Request\r\n").expect("the second answer is http.sys's 400");
+    let second = text
+        .find("HTTP/1.1 400 Bad Request\r\n")
+        .expect("the second answer is http.sys's 400");
     assert!(second > 10_000, "after the whole first response");
     let (_, w3c, httperr) = h.stop().await;
     assert_eq!(w3c.len(), 1);
@@ -302,12 +358,17 @@ async fn read_response(s: &mut TcpStream, head_request: bool) -> Vec<u8> {
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0, "closed early");
         all.extend_from_slice(&buf[..n]);
-        let Some(end) = all.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let Some(end) = all.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
         let head = String::from_utf8_lossy(&all[..end]).to_ascii_lowercase();
         if head_request {
             return all;
         }
-        if let Some(len) = head.lines().find_map(|l| l.strip_prefix("content-length: ")) {
+        if let Some(len) = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+        {
             if all.len() >= end + 4 + len.trim().parse::<usize>().unwrap() {
                 return all;
             }
@@ -323,7 +384,12 @@ async fn sc_bytes_and_cs_bytes_are_the_bytes_on_the_wire() {
     let mut s = TcpStream::connect(h.addr).await.unwrap();
     let mut received = Vec::new();
     let mut sent = Vec::new();
-    for (method, path) in [("GET", "/fixed"), ("GET", "/chunked"), ("HEAD", "/fixed"), ("POST", "/echo")] {
+    for (method, path) in [
+        ("GET", "/fixed"),
+        ("GET", "/chunked"),
+        ("HEAD", "/fixed"),
+        ("POST", "/echo"),
+    ] {
         let req = if method == "POST" {
             format!("POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello")
         } else {
@@ -343,8 +409,16 @@ async fn sc_bytes_and_cs_bytes_are_the_bytes_on_the_wire() {
     let (_, w3c, _) = h.stop().await;
     assert_eq!(w3c.len(), 4);
     for (i, line) in w3c.iter().enumerate() {
-        assert_eq!(line.int("sc-bytes"), Some(received[i]), "sc-bytes of request {i}");
-        assert_eq!(line.int("cs-bytes"), Some(sent[i]), "cs-bytes of request {i}");
+        assert_eq!(
+            line.int("sc-bytes"),
+            Some(received[i]),
+            "sc-bytes of request {i}"
+        );
+        assert_eq!(
+            line.int("cs-bytes"),
+            Some(sent[i]),
+            "cs-bytes of request {i}"
+        );
         assert_eq!(line.win32_status(), Some(0));
     }
 }
@@ -355,7 +429,9 @@ async fn a_reset_in_a_single_16_mb_frame_is_logged_win32_64() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(64 * 1024).unwrap();
     let mut s = socket.connect(h.addr).await.unwrap();
-    s.write_all(b"GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
     let mut got = 0usize;
     let mut buf = [0u8; 16 * 1024];
     while got < 256 * 1024 {
@@ -365,7 +441,9 @@ async fn a_reset_in_a_single_16_mb_frame_is_logged_win32_64() {
     }
     // Reset: close with unread data and a zero linger.
     let s = s.into_std().unwrap();
-    socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+    socket2::SockRef::from(&s)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
     drop(s);
     let deadline = Instant::now() + Duration::from_secs(10);
     while h.w3c_now().is_empty() && Instant::now() < deadline {
@@ -377,7 +455,10 @@ async fn a_reset_in_a_single_16_mb_frame_is_logged_win32_64() {
     assert_eq!(line.status(), Some(200));
     assert_eq!(line.win32_status(), Some(64));
     let sc = line.int("sc-bytes").unwrap();
-    assert!(sc >= got as u64 && sc < 16 * 1024 * 1024, "sc-bytes {sc}, client read {got}");
+    assert!(
+        sc >= got as u64 && sc < 16 * 1024 * 1024,
+        "sc-bytes {sc}, client read {got}"
+    );
     assert!(httperr.is_empty());
 }
 
@@ -414,8 +495,12 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             let mut rest = Vec::new();
-            let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
-            assert!(closed.is_ok(), "a trickling connection is closed by the server");
+            let closed =
+                tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+            assert!(
+                closed.is_ok(),
+                "a trickling connection is closed by the server"
+            );
             rest.len()
         }));
     }
@@ -427,10 +512,13 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
         }
         idle.push(tokio::spawn(async move {
             let mut s = TcpStream::connect(addr).await.unwrap();
-            s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await.unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                .await
+                .unwrap();
             let first = read_response(&mut s, false).await;
             let mut rest = Vec::new();
-            let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+            let closed =
+                tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
             assert!(closed.is_ok(), "an idle connection is closed by the server");
             (first.len(), rest.len())
         }));
@@ -440,7 +528,9 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
         let mut s = socket.connect(addr).await.unwrap();
-        s.write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n").await.unwrap();
+        s.write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
         let mut got = 0usize;
         let mut buf = [0u8; 10];
         for _ in 0..4 {
@@ -462,13 +552,20 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
     let mut worst = Duration::ZERO;
     for _ in 0..10 {
         let t = Instant::now();
-        let (res, _) = send_raw(addr, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").await;
+        let (res, _) = send_raw(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         let took = t.elapsed();
         assert_eq!(status_of(&res), Some(200));
         worst = worst.max(took);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(worst < Duration::from_millis(100), "a normal client waited {worst:?}");
+    assert!(
+        worst < Duration::from_millis(100),
+        "a normal client waited {worst:?}"
+    );
     for t in trickle {
         assert_eq!(t.await.unwrap(), 0, "a trickling head gets no answer");
     }
@@ -477,15 +574,26 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
         assert!(first > 0);
         assert_eq!(rest, 0, "an idle connection is closed without an answer");
     }
-    let slow_got = tokio::time::timeout(Duration::from_secs(30), slow).await.unwrap().unwrap();
+    let slow_got = tokio::time::timeout(Duration::from_secs(30), slow)
+        .await
+        .unwrap()
+        .unwrap();
     let rss_after = rss_kb();
     eprintln!(
         "slowloris figures: RSS before {rss_before} KB, during {rss_during} KB, after {rss_after} KB; \
          slowest normal answer {worst:?}; slow reader got {slow_got} bytes"
     );
     let (report, w3c, httperr) = h.stop().await;
-    let count = |r: &str| httperr.iter().filter(|e| e.get("s-reason") == Some(r)).count();
-    assert_eq!(report.connections, 1011, "every connection reached the listener");
+    let count = |r: &str| {
+        httperr
+            .iter()
+            .filter(|e| e.get("s-reason") == Some(r))
+            .count()
+    };
+    assert_eq!(
+        report.connections, 1011,
+        "every connection reached the listener"
+    );
     eprintln!(
         "HTTPERR: {} header wait, {} idle, {} min rate, {} in all",
         count("Timer_HeaderWait"),
@@ -502,10 +610,16 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
     }
     // 500 idle connections' requests, 10 normal ones, the slow reader's.
     assert_eq!(w3c.len(), 511);
-    let big = w3c.iter().find(|e| e.get("cs-uri-stem") == Some("/big")).unwrap();
+    let big = w3c
+        .iter()
+        .find(|e| e.get("cs-uri-stem") == Some("/big"))
+        .unwrap();
     assert_eq!(big.win32_status(), Some(1236));
     assert!(big.int("sc-bytes").unwrap() < 16 * 1024 * 1024);
-    assert!(rss_during < rss_before + 200 * 1024, "memory grew from {rss_before} KB to {rss_during} KB");
+    assert!(
+        rss_during < rss_before + 200 * 1024,
+        "memory grew from {rss_before} KB to {rss_during} KB"
+    );
 }
 
 #[tokio::test]
@@ -520,11 +634,17 @@ async fn connections_over_the_limit_get_503_conn_limit() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let (res, _) = send_raw(h.addr, b"GET /x?y=1 HTTP/1.1\r\nHost: a\r\n\r\n").await;
     let text = String::from_utf8_lossy(&res);
-    assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{text}");
+    assert!(
+        text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{text}"
+    );
     assert!(text.contains("<TITLE>Service Unavailable</TITLE>"));
     drop((a, b));
     let (_, _, httperr) = h.stop().await;
-    let line = httperr.iter().find(|e| e.get("s-reason") == Some("ConnLimit")).unwrap();
+    let line = httperr
+        .iter()
+        .find(|e| e.get("s-reason") == Some("ConnLimit"))
+        .unwrap();
     assert_eq!(line.get("sc-status"), Some("503"));
     assert_eq!(line.get("s-siteid"), Some("1"));
     assert_eq!(line.get("cs-uri"), Some("/x?y=1"));
@@ -543,13 +663,24 @@ async fn requests_carry_connection_info_and_h2c_is_served() {
     .unwrap();
     tokio::spawn(conn);
     let res = send
-        .send_request(Request::get("http://localhost/fixed").body(http_body_util::Empty::<Bytes>::new()).unwrap())
+        .send_request(
+            Request::get("http://localhost/fixed")
+                .body(http_body_util::Empty::<Bytes>::new())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.into_body().collect().await.unwrap().to_bytes().len(), 10_000);
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes().len(),
+        10_000
+    );
     drop(send);
-    let (res, _) = send_raw(h.addr, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").await;
+    let (res, _) = send_raw(
+        h.addr,
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(status_of(&res), Some(200));
     let (_, w3c, httperr) = h.stop().await;
     assert!(httperr.is_empty());

@@ -55,7 +55,10 @@ fn spawn_cli(logs: &Path) -> (Child, SocketAddr) {
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     let mut second = String::new();
     out.read_line(&mut second).unwrap();
-    assert!(second.starts_with("W3C log: ") && second.contains("HTTPERR log: "), "{second}");
+    assert!(
+        second.starts_with("W3C log: ") && second.contains("HTTPERR log: "),
+        "{second}"
+    );
     // Keep reading stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || {
         let mut rest = String::new();
@@ -110,7 +113,8 @@ fn entries(dir: &Path) -> Vec<reader::Entry> {
 async fn serve_answers_the_readme_examples_and_writes_both_logs() {
     let logs = TempDir::new("cli-logs");
     let (child, addr) = spawn_cli(&logs.0);
-    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let get =
+        |path: &str| format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     let home = raw(addr, get("/").as_bytes()).await;
     assert!(home.starts_with("HTTP/1.1 200 OK\r\n"), "{home}");
     let xyz = raw(addr, get("/report.xyz").as_bytes()).await;
@@ -118,23 +122,40 @@ async fn serve_answers_the_readme_examples_and_writes_both_logs() {
     assert!(xyz.contains("<title>IIS 10.0 Detailed Error - 404.3 - Not Found</title>"));
     let hidden = raw(addr, get("/web.config").as_bytes()).await;
     assert!(hidden.starts_with("HTTP/1.1 404 Not Found\r\n"));
-    let bad = raw(addr, b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: \x01\r\n\r\n").await;
+    let bad = raw(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: \x01\r\n\r\n",
+    )
+    .await;
     assert!(bad.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{bad}");
     assert!(bad.contains("<h2>Bad Request - Invalid Header</h2>"));
     let long = raw(addr, get(&format!("/{}", "x".repeat(300))).as_bytes()).await;
-    assert!(long.contains("<h2>Bad Request - Invalid URL</h2>"), "{long}");
+    assert!(
+        long.contains("<h2>Bad Request - Invalid URL</h2>"),
+        "{long}"
+    );
 
     sigterm(&child);
     assert!(wait(child).success(), "serve exits 0 after a graceful stop");
     let w3c = entries(&logs.0.join("W3SVC1"));
     let statuses: Vec<_> = w3c.iter().map(|e| (e.status(), e.substatus())).collect();
-    assert_eq!(statuses, [(Some(200), Some(0)), (Some(404), Some(3)), (Some(404), Some(8))]);
+    assert_eq!(
+        statuses,
+        [
+            (Some(200), Some(0)),
+            (Some(404), Some(3)),
+            (Some(404), Some(8))
+        ]
+    );
     let httperr_file = logs.0.join("HTTPERR").join("httperr1.log");
     let text = std::fs::read_to_string(&httperr_file).unwrap();
     assert!(text.starts_with("#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n#Date: "));
     assert!(text.contains("\r\n#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename\r\n"));
     let httperr = reader::read_file(&httperr_file).unwrap().entries;
-    let reasons: Vec<_> = httperr.iter().map(|e| e.get("s-reason").unwrap().to_owned()).collect();
+    let reasons: Vec<_> = httperr
+        .iter()
+        .map(|e| e.get("s-reason").unwrap().to_owned())
+        .collect();
     assert_eq!(reasons, ["Header", "URL"]);
 }
 
@@ -147,11 +168,16 @@ async fn sigterm_under_load_loses_no_line() {
     for _ in 0..150 {
         let answered = answered.clone();
         clients.push(tokio::spawn(async move {
-            let Ok(mut s) = TcpStream::connect(addr).await else { return };
+            let Ok(mut s) = TcpStream::connect(addr).await else {
+                return;
+            };
             let mut buf = vec![0u8; 64 * 1024];
             // Keep-alive requests until the server closes the connection.
             for _ in 0..10_000 {
-                if s.write_all(b"GET /site.css HTTP/1.1\r\nHost: localhost\r\n\r\n").await.is_err() {
+                if s.write_all(b"GET /site.css HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 let mut got = Vec::new();
@@ -182,12 +208,24 @@ async fn sigterm_under_load_loses_no_line() {
     for c in clients {
         c.await.unwrap();
     }
-    let status = tokio::task::spawn_blocking(move || wait(child)).await.unwrap();
-    assert!(status.success(), "serve exits 0: every line reached the disk");
+    let status = tokio::task::spawn_blocking(move || wait(child))
+        .await
+        .unwrap();
+    assert!(
+        status.success(),
+        "serve exits 0: every line reached the disk"
+    );
     let total = answered.load(Ordering::Relaxed);
     let lines = entries(&logs.0.join("W3SVC1"));
-    eprintln!("SIGTERM under load: {before} answered before the signal, {total} in all, {} lines", lines.len());
+    eprintln!(
+        "SIGTERM under load: {before} answered before the signal, {total} in all, {} lines",
+        lines.len()
+    );
     assert!(before > 150, "the load was running");
-    assert_eq!(lines.len() as u64, total, "one line per answered request, none lost");
+    assert_eq!(
+        lines.len() as u64,
+        total,
+        "one line per answered request, none lost"
+    );
     assert!(lines.iter().all(|e| e.status() == Some(200)));
 }

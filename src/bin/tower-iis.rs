@@ -47,7 +47,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Command::Serve { root, listen, logs } = cli.command;
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tower-iis: cannot start the runtime: {e}");

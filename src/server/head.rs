@@ -216,9 +216,7 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
     match parsed {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(refuse(Reason::BadRequest, &seen)),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(refuse(Reason::RequestLength, &seen))
-        }
+        Err(httparse::Error::TooManyHeaders) => return Err(refuse(Reason::RequestLength, &seen)),
         Err(httparse::Error::HeaderName | httparse::Error::HeaderValue) => {
             return Err(refuse(Reason::Header, &seen))
         }
@@ -300,8 +298,14 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(v.len());
-    let end = v.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
+    let start = v
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
     &v[start..end]
 }
 
@@ -376,9 +380,18 @@ mod tests {
         );
         assert_eq!(reason(b"GET / HTTP/1.1\r\n\r\n"), Err(Reason::Hostname));
         assert_eq!(reason(b"GET / HTTP/1.0\r\n\r\n"), Ok(Framing::None));
-        assert_eq!(reason(b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n"), Err(Reason::Header));
-        assert_eq!(reason(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"), Err(Reason::VersionNotSupported));
-        assert_eq!(reason(b"GET / FOO\r\nHost: a\r\n\r\n"), Err(Reason::BadRequest));
+        assert_eq!(
+            reason(b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n"),
+            Err(Reason::Header)
+        );
+        assert_eq!(
+            reason(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
+            Err(Reason::VersionNotSupported)
+        );
+        assert_eq!(
+            reason(b"GET / FOO\r\nHost: a\r\n\r\n"),
+            Err(Reason::BadRequest)
+        );
         assert_eq!(reason(b"GET /\r\nHost: a\r\n\r\n"), Err(Reason::BadRequest));
         let seg = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(300));
         assert_eq!(reason(seg.as_bytes()), Err(Reason::Url));
@@ -392,8 +405,14 @@ mod tests {
             reason(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
             Err(Reason::Header)
         );
-        assert_eq!(reason(b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n"), Err(Reason::InvalidCrLf));
-        assert_eq!(reason(b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n"), Err(Reason::Url));
+        assert_eq!(
+            reason(b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n"),
+            Err(Reason::InvalidCrLf)
+        );
+        assert_eq!(
+            reason(b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n"),
+            Err(Reason::Url)
+        );
     }
 
     #[test]

@@ -89,7 +89,9 @@ enum State {
     Length(u64),
     Chunked(Chunk),
     /// Passed through unchecked: h2c, or an upgraded connection.
-    Tunnel { h2: bool },
+    Tunnel {
+        h2: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -376,11 +378,7 @@ impl WireIo {
             }
         }
         self.advance(i);
-        self.state = if done {
-            State::Head
-        } else {
-            State::Chunked(c)
-        };
+        self.state = if done { State::Head } else { State::Chunked(c) };
         if self.hold && (sized || done) {
             self.hold = false;
             self.head_start = None;
@@ -528,7 +526,8 @@ impl AsyncRead for WireIo {
                 Poll::Ready(Ok(0)) => {
                     if this.partial_head() {
                         this.stopped = true;
-                        this.shared.decide(Reason::ConnectionDropped, Seen::default());
+                        this.shared
+                            .decide(Reason::ConnectionDropped, Seen::default());
                     }
                     return Poll::Ready(Ok(()));
                 }

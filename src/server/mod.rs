@@ -229,8 +229,7 @@ impl HttpErrLog {
     ///
     /// The writer thread could not start.
     pub fn new(sink: Sink) -> std::io::Result<(HttpErrLog, W3cLogGuard)> {
-        let (log, guard) =
-            spawn_httperr(sink, "HTTPERR", &HTTPERR_FIELDS, HTTPERR_TRUNCATE_SIZE)?;
+        let (log, guard) = spawn_httperr(sink, "HTTPERR", &HTTPERR_FIELDS, HTTPERR_TRUNCATE_SIZE)?;
         Ok((HttpErrLog(log), guard))
     }
 
@@ -659,7 +658,10 @@ async fn send_and_close(sock: &TcpStream, bytes: &[u8]) {
             }
         }
     };
-    if tokio::time::timeout(Duration::from_secs(5), send).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), send)
+        .await
+        .is_err()
+    {
         return;
     }
     let _ = socket2::SockRef::from(sock).shutdown(std::net::Shutdown::Write);
@@ -713,8 +715,7 @@ where
         let ext = req.extensions_mut();
         ext.insert(self.shared.info);
         if req.version() < http::Version::HTTP_2 {
-            req.extensions_mut()
-                .insert(Wire(self.shared.wire.clone()));
+            req.extensions_mut().insert(Wire(self.shared.wire.clone()));
         }
         self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
         ConnFuture {

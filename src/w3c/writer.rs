@@ -464,9 +464,7 @@ const SPARE_BATCH: usize = 32;
 impl Worker {
     fn new(cfg: WriterConfig, counters: Arc<Counters>, pool: Arc<Pool>) -> Self {
         let out = match cfg.sink {
-            SinkKind::Files(_) => {
-                Output::Files(FileOutput::new(cfg.files, cfg.format.naming()))
-            }
+            SinkKind::Files(_) => Output::Files(FileOutput::new(cfg.files, cfg.format.naming())),
             SinkKind::Writer(w) => Output::Writer {
                 w,
                 needs_header: true,
