@@ -10,7 +10,7 @@
 //! as before.
 #![cfg_attr(not(feature = "server"), allow(dead_code))]
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How a response ended, as the connection saw it.
@@ -42,6 +42,8 @@ pub(crate) struct WireState {
     /// Nonzero once the server cut the connection: the win32 status to log.
     cut: AtomicU32,
     deferred: Mutex<Option<Deferred>>,
+    /// Whether `deferred` holds a line: read on every flush without the lock.
+    has_line: AtomicBool,
 }
 
 impl std::fmt::Debug for WireState {
@@ -67,6 +69,7 @@ impl Wire {
             .lock()
             .map(|mut slot| slot.replace(line))
             .unwrap_or(None);
+        self.0.has_line.store(true, Ordering::Release);
         // A response that never got its flush (should not happen): log it now.
         if let Some(prev) = previous {
             prev(self.0.end(None));
@@ -127,21 +130,28 @@ impl WireState {
 
     /// Whether a line waits for its last byte.
     pub(crate) fn has_deferred(&self) -> bool {
-        self.deferred.lock().is_ok_and(|d| d.is_some())
+        self.has_line.load(Ordering::Acquire)
+    }
+
+    fn take(&self) -> Option<Deferred> {
+        if !self.has_line.load(Ordering::Acquire) {
+            return None;
+        }
+        let line = self.deferred.lock().ok().and_then(|mut d| d.take());
+        self.has_line.store(false, Ordering::Release);
+        line
     }
 
     /// The socket took every byte written so far: the waiting line is complete.
     pub(crate) fn flushed(&self) {
-        let line = self.deferred.lock().ok().and_then(|mut d| d.take());
-        if let Some(line) = line {
+        if let Some(line) = self.take() {
             line(self.end(None));
         }
     }
 
     /// The connection is gone: a waiting line did not get its last byte out.
     pub(crate) fn closed(&self, win32: u32) {
-        let line = self.deferred.lock().ok().and_then(|mut d| d.take());
-        if let Some(line) = line {
+        if let Some(line) = self.take() {
             line(self.end(Some(win32)));
         }
     }

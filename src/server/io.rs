@@ -11,7 +11,6 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
 use super::head::{self, Framing, Refused, Seen};
@@ -43,8 +42,9 @@ pub(crate) struct ConnShared {
     /// Requests handed to the application whose response body is not done.
     pub(crate) in_flight: AtomicUsize,
     pub(crate) verdict: Mutex<Option<Verdict>>,
-    /// Wakes the connection task when a verdict is given.
-    pub(crate) notify: Notify,
+    /// Whether a verdict was given. The IO decides while the connection task polls
+    /// it, so the task looks at this after each poll; no wake-up is needed.
+    pub(crate) decided: AtomicBool,
     pub(crate) h2: AtomicBool,
 }
 
@@ -55,19 +55,19 @@ impl ConnShared {
             wire: Arc::new(WireState::default()),
             in_flight: AtomicUsize::new(0),
             verdict: Mutex::new(None),
-            notify: Notify::new(),
+            decided: AtomicBool::new(false),
             h2: AtomicBool::new(false),
         }
     }
 
-    /// Records the first verdict (later ones are ignored) and wakes the task.
+    /// Records the first verdict (later ones are ignored).
     pub(crate) fn decide(&self, reason: Reason, seen: Seen) {
         if let Ok(mut v) = self.verdict.lock() {
             if v.is_none() {
                 *v = Some(Verdict { reason, seen });
             }
         }
-        self.notify.notify_one();
+        self.decided.store(true, Ordering::Release);
     }
 
     pub(crate) fn take_verdict(&self) -> Option<Verdict> {

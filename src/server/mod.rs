@@ -120,7 +120,7 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -388,6 +388,8 @@ struct Server {
     httperr: Option<PlainLog>,
     builder: auto::Builder<TokioExecutor>,
     active: AtomicUsize,
+    /// Set when shutdown begins, before the connection tasks are woken.
+    stopping: AtomicBool,
     site_id: u32,
 }
 
@@ -427,6 +429,7 @@ where
             httperr: httperr.clone(),
             builder,
             active: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
             site_id: self.site_id,
         });
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -456,6 +459,7 @@ where
             }
         }
         drop(listener);
+        server.stopping.store(true, Ordering::Release);
         let _ = stop_tx.send(true);
         let drained = tokio::time::timeout(self.deadline, async {
             while tasks.join_next().await.is_some() {}
@@ -590,20 +594,34 @@ impl Server {
             .builder
             .serve_connection_with_upgrades(TokioIo::new(io), svc);
         tokio::pin!(conn);
+        // The stop signal is polled once to register this task; after that a wake-up
+        // is enough, and the flag says whether it was the stop. The verdict flag is
+        // set by the IO while this task polls the connection.
+        let changed = stop.changed();
+        tokio::pin!(changed);
+        let mut registered = false;
         let mut closing = false;
-        loop {
-            tokio::select! {
-                _ = conn.as_mut() => break,
-                () = shared.notify.notified(), if !closing => {
-                    closing = true;
-                    conn.as_mut().graceful_shutdown();
+        std::future::poll_fn(|cx| {
+            if conn.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            if !closing {
+                if !registered {
+                    registered = true;
+                    let _ = changed.as_mut().poll(cx);
                 }
-                _ = stop.changed(), if !closing => {
+                if shared.decided.load(Ordering::Acquire) || self.stopping.load(Ordering::Acquire)
+                {
                     closing = true;
                     conn.as_mut().graceful_shutdown();
+                    if conn.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(());
+                    }
                 }
             }
-        }
+            Poll::Pending
+        })
+        .await;
         if let Some(verdict) = shared.take_verdict() {
             // The line first: a client that has read the answer finds it logged.
             self.log(&shared.info, &verdict);
