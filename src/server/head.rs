@@ -149,17 +149,13 @@ fn is_tchar(b: u8) -> bool {
 
 /// Checks a complete head (`head` ends with its blank line).
 pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Accepted, Refused> {
-    let seen = seen_of_line(head);
+    // What the log says of a refused head is worked out only when it is refused.
+    let no = |reason| Refused {
+        reason,
+        seen: seen_of_line(head),
+    };
     if head.contains(&0) {
-        return Err(refuse(Reason::BadRequest, &seen));
-    }
-    // Every line ends with LF, CR only before it.
-    let mut prev = 0u8;
-    for &b in head {
-        if prev == b'\r' && b != b'\n' {
-            return Err(refuse(Reason::InvalidCrLf, &seen));
-        }
-        prev = b;
+        return Err(no(Reason::BadRequest));
     }
     let start = head
         .iter()
@@ -169,38 +165,45 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
         .iter()
         .position(|&b| b == b'\n')
         .map_or(head.len(), |i| start + i);
+    // Every line ends with LF, CR only right before it; header lines fit
+    // MaxFieldLength and are not folded.
+    for (i, l) in head[start..].split(|&b| b == b'\n').enumerate() {
+        let text = l.strip_suffix(b"\r").unwrap_or(l);
+        if text.contains(&b'\r') {
+            return Err(no(Reason::InvalidCrLf));
+        }
+        if i > 0 {
+            if l.len() > limits.max_field_length + 1 {
+                return Err(no(Reason::FieldLength));
+            }
+            if matches!(l.first(), Some(b' ' | b'\t')) {
+                // A folded line (obs-fold).
+                return Err(no(Reason::Header));
+            }
+        }
+    }
     let line = &head[start..line_end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let parts: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
-    let [method, target, version] = parts[..] else {
-        return Err(refuse(Reason::BadRequest, &seen));
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(no(Reason::BadRequest));
     };
     // The version first: http.sys judges the protocol before the rest.
     let http11 = match version {
         b"HTTP/1.1" => true,
         b"HTTP/1.0" => false,
-        _ if seen.version.is_some() => return Err(refuse(Reason::VersionNotSupported, &seen)),
-        _ => return Err(refuse(Reason::BadRequest, &seen)),
+        _ if version_text(version).is_some() => return Err(no(Reason::VersionNotSupported)),
+        _ => return Err(no(Reason::BadRequest)),
     };
     if method.is_empty() || method.len() > MAX_METHOD || !method.iter().all(|&b| is_tchar(b)) {
-        return Err(refuse(Reason::Verb, &seen));
+        return Err(no(Reason::Verb));
     }
     let connect = method == b"CONNECT";
-    check_target(target, connect, limits).map_err(|r| refuse(r, &seen))?;
-
-    // Every header line: its length, then its syntax (httparse, as hyper reads it).
-    let mut lines = head[line_end + 1..].split(|&b| b == b'\n');
-    for l in lines.by_ref() {
-        if l.len() > limits.max_field_length + 1 {
-            return Err(refuse(Reason::FieldLength, &seen));
-        }
-        if matches!(l.first(), Some(b' ' | b'\t')) {
-            // A folded line (obs-fold).
-            return Err(refuse(Reason::Header, &seen));
-        }
-    }
+    check_target(target, connect, limits).map_err(no)?;
     if head.len() > limits.max_request_bytes {
-        return Err(refuse(Reason::RequestLength, &seen));
+        return Err(no(Reason::RequestLength));
     }
     let mut storage = [httparse::EMPTY_HEADER; 64];
     let mut more;
@@ -215,14 +218,14 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
     };
     match parsed {
         Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(refuse(Reason::BadRequest, &seen)),
-        Err(httparse::Error::TooManyHeaders) => return Err(refuse(Reason::RequestLength, &seen)),
+        Ok(httparse::Status::Partial) => return Err(no(Reason::BadRequest)),
+        Err(httparse::Error::TooManyHeaders) => return Err(no(Reason::RequestLength)),
         Err(httparse::Error::HeaderName | httparse::Error::HeaderValue) => {
-            return Err(refuse(Reason::Header, &seen))
+            return Err(no(Reason::Header))
         }
-        Err(httparse::Error::NewLine) => return Err(refuse(Reason::InvalidCrLf, &seen)),
-        Err(httparse::Error::Token) => return Err(refuse(Reason::Url, &seen)),
-        Err(_) => return Err(refuse(Reason::BadRequest, &seen)),
+        Err(httparse::Error::NewLine) => return Err(no(Reason::InvalidCrLf)),
+        Err(httparse::Error::Token) => return Err(no(Reason::Url)),
+        Err(_) => return Err(no(Reason::BadRequest)),
     }
 
     let mut hosts = 0;
@@ -241,16 +244,16 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
                 && !value.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
                 && http::uri::Authority::try_from(value).is_err()
             {
-                return Err(refuse(Reason::Hostname, &seen));
+                return Err(no(Reason::Hostname));
             }
         } else if name.eq_ignore_ascii_case("content-length") {
             let n = std::str::from_utf8(value)
                 .ok()
                 .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|v| v.parse::<u64>().ok())
-                .ok_or_else(|| refuse(Reason::BadRequest, &seen))?;
+                .ok_or_else(|| no(Reason::BadRequest))?;
             if length.is_some_and(|l| l != n) {
-                return Err(refuse(Reason::Header, &seen));
+                return Err(no(Reason::Header));
             }
             length = Some(n);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
@@ -258,7 +261,7 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
             // Only `chunked`, last (and once), is implemented.
             for coding in value.split(|&b| b == b',').map(trim) {
                 if chunked || !coding.eq_ignore_ascii_case(b"chunked") {
-                    return Err(refuse(Reason::NotImplemented, &seen));
+                    return Err(no(Reason::NotImplemented));
                 }
                 chunked = true;
             }
@@ -273,16 +276,16 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
         }
     }
     if (http11 && hosts != 1) || hosts > 1 {
-        return Err(refuse(Reason::Hostname, &seen));
+        return Err(no(Reason::Hostname));
     }
     if transfer_encoding && (length.is_some() || !http11) {
-        return Err(refuse(Reason::Header, &seen));
+        return Err(no(Reason::Header));
     }
     if transfer_encoding && !chunked {
-        return Err(refuse(Reason::NotImplemented, &seen));
+        return Err(no(Reason::NotImplemented));
     }
     if over_limit {
-        return Err(refuse(Reason::ConnLimit, &seen));
+        return Err(no(Reason::ConnLimit));
     }
     let framing = if connect || (upgrade && connection_upgrade) {
         Framing::Tunnel

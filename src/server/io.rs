@@ -151,6 +151,9 @@ pub(crate) struct WireIo {
     scan: usize,
     head_start: Option<Instant>,
     last_activity: Instant,
+    /// Bytes moved since `last_activity` was taken: the clock is read only when
+    /// the connection goes quiet, not on every read and write.
+    active: bool,
     read_timer: Option<Pin<Box<Sleep>>>,
     write_timer: Option<Pin<Box<Sleep>>>,
     /// When a send started to stall, and the bytes written by then.
@@ -183,6 +186,7 @@ impl WireIo {
             scan: 0,
             head_start: None,
             last_activity: Instant::now(),
+            active: false,
             read_timer: None,
             write_timer: None,
             stall: None,
@@ -242,12 +246,15 @@ impl WireIo {
                 return Ok(true);
             }
         }
-        if self.head_start.is_none() {
-            self.head_start = Some(Instant::now());
+        if self.scan == 0 {
             self.shared.wire.new_request();
         }
         let Some(end) = head::find_end(bytes, self.scan) else {
-            self.scan = bytes.len();
+            self.scan = bytes.len().max(1);
+            // The header wait runs from the first time a head is seen unfinished.
+            if self.head_start.is_none() {
+                self.head_start = Some(Instant::now());
+            }
             if let Some(refused) = head::check_partial(bytes, &self.limits) {
                 return Err(Stop::Refuse(refused));
             }
@@ -533,7 +540,7 @@ impl AsyncRead for WireIo {
                 }
                 Poll::Ready(Ok(n)) => {
                     this.shared.wire.add_read(n);
-                    this.last_activity = Instant::now();
+                    this.active = true;
                     match this.process() {
                         Ok(()) => {}
                         Err(Stop::Refuse(refused)) => {
@@ -559,6 +566,10 @@ impl AsyncRead for WireIo {
                     return Poll::Ready(Err(e));
                 }
                 Poll::Pending => loop {
+                    if this.active {
+                        this.active = false;
+                        this.last_activity = Instant::now();
+                    }
                     let Some((deadline, reason)) = this.read_deadline() else {
                         return Poll::Pending;
                     };
@@ -579,7 +590,7 @@ impl AsyncRead for WireIo {
 impl WireIo {
     fn wrote(&mut self, n: usize, wanted: usize) {
         self.shared.wire.add_written(n);
-        self.last_activity = Instant::now();
+        self.active = true;
         if n == wanted {
             self.stall = None;
         }
