@@ -81,7 +81,16 @@ pub fn app() -> Router {
 }
 
 fn site() -> tower_iis::site::IisSiteBuilder<Router> {
-    IisSite::from_web_config(wwwroot()).app(handlers())
+    let site = IisSite::from_web_config(wwwroot()).app(handlers());
+    // The error pages of web.config's <httpErrors>, plus `Server: Microsoft-IIS/10.0`
+    // on every response, so the demo looks like IIS to a fingerprinting tool.
+    match WebConfig::load(wwwroot().join("web.config"))
+        .map(|c| c.http_errors.builder().emulate_server_header(true).build())
+    {
+        Ok(Ok(errors)) => site.http_errors(errors),
+        // A broken web.config is reported by the site's build, with its line.
+        _ => site,
+    }
 }
 
 fn into_router(site: Result<IisSite<Router>, SiteError>) -> Router {

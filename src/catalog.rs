@@ -1362,9 +1362,10 @@ catalog! {
         .advice(&ADV_HOST_NAME_DENIED);
 
     // ----- 405–431 -----
-    // Our choice: the static file handler answers PUT/DELETE on a file with 405.
+    // The static file handler answers a verb it does not support (PUT, DELETE,
+    // PROPFIND, an unknown one) with 405, logged `405 0 1` (ERROR_INVALID_FUNCTION).
     METHOD_NOT_ALLOWED = (405, 0, "Method not allowed")
-        .detail("StaticFileModule", EXECUTE, Some("StaticFile"), 0)
+        .detail("StaticFileModule", EXECUTE, Some("StaticFile"), 0x8007_0001)
         .advice(&ADV_405_0);
     NOT_ACCEPTABLE = (406, 0, "Invalid MIME type").advice(&ADV_406_0);
     REQUEST_TIMEOUT = (408, 0, "Request timed out");

@@ -39,20 +39,18 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-/// `X-Powered-By`, which IIS's ASP.NET configuration adds.
-const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
-
 /// `Server: Microsoft-IIS/<version>`; `None` when `version` cannot be a header value.
 pub(crate) fn server_header(version: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("Microsoft-IIS/{version}")).ok()
 }
 
-/// Sets the headers IIS with ASP.NET sends on every response: `Server` (made by
-/// [`server_header`]) and `X-Powered-By: ASP.NET`, replacing any already there.
-/// The error-page layer's `emulate_server_header` uses them.
-pub(crate) fn insert_server_headers(headers: &mut HeaderMap, server: &HeaderValue) {
+/// Sets the `Server` header IIS sends on every response (made by
+/// [`server_header`]), replacing any already there. The error-page layer's
+/// `emulate_server_header` uses it. `X-Powered-By` is not implied: IIS sends it
+/// only because its configuration lists it under `<customHeaders>`, so it comes
+/// from a [`CustomHeadersLayer`] (or web.config's `customHeaders`) when wanted.
+pub(crate) fn insert_server_header(headers: &mut HeaderMap, server: &HeaderValue) {
     headers.insert(http::header::SERVER, server.clone());
-    headers.insert(X_POWERED_BY, HeaderValue::from_static("ASP.NET"));
 }
 
 /// A header name or value [`CustomHeadersLayer::header`] refused.

@@ -14,12 +14,13 @@ use crate::ConnectionInfo;
 /// custom page.
 pub(crate) const DEFAULT_ERROR_STATUSES: [u16; 9] = [401, 403, 404, 405, 406, 412, 500, 501, 502];
 
-/// The pages' escaper: askama's HTML escaping (`<`, `>`, `&`, `"`, `'` become
-/// character references), and every character XML 1.0 does not allow (C0 controls
-/// other than tab, CR and LF; U+FFFE; U+FFFF) becomes U+FFFD. Such a character
-/// cannot be written even as a character reference, so without this an error
-/// detail holding one (a NUL in a path, a control byte in an error message) would
-/// make the page ill-formed.
+/// The pages' escaper: `&`, `<`, `>` and `"` become the named entities IIS writes
+/// (`&amp;`, `&lt;`, `&gt;`, `&quot;`), `'` becomes `&#39;` (XHTML served as HTML
+/// has no `&apos;`), and every character XML 1.0 does not allow (C0 controls other
+/// than tab, CR and LF; U+FFFE; U+FFFF) becomes U+FFFD. Such a character cannot be
+/// written even as a character reference, so without this an error detail holding
+/// one (a NUL in a path, a control byte in an error message) would make the page
+/// ill-formed.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Xhtml;
 
@@ -27,23 +28,37 @@ fn xml_allowed(c: char) -> bool {
     !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
+/// The replacement for a character that needs one, `None` for the rest.
+fn xhtml_escape(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        c if !xml_allowed(c) => Some("\u{fffd}"),
+        _ => None,
+    }
+}
+
 impl askama::filters::Escaper for Xhtml {
     fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, string: &str) -> fmt::Result {
         let mut rest = string;
-        while let Some(i) = rest.find(|c| !xml_allowed(c)) {
-            askama::filters::Html.write_escaped_str(&mut dest, &rest[..i])?;
-            dest.write_char(char::REPLACEMENT_CHARACTER)?;
-            let bad = rest[i..].chars().next().map_or(1, char::len_utf8);
-            rest = &rest[i + bad..];
+        while let Some((i, c)) = rest
+            .char_indices()
+            .find(|&(_, c)| matches!(c, '&' | '<' | '>' | '"' | '\'') || !xml_allowed(c))
+        {
+            dest.write_str(&rest[..i])?;
+            dest.write_str(xhtml_escape(c).unwrap_or_default())?;
+            rest = &rest[i + c.len_utf8()..];
         }
-        askama::filters::Html.write_escaped_str(&mut dest, rest)
+        dest.write_str(rest)
     }
 
     fn write_escaped_char<W: fmt::Write>(&self, mut dest: W, c: char) -> fmt::Result {
-        if xml_allowed(c) {
-            askama::filters::Html.write_escaped_char(dest, c)
-        } else {
-            dest.write_char(char::REPLACEMENT_CHARACTER)
+        match xhtml_escape(c) {
+            Some(text) => dest.write_str(text),
+            None => dest.write_char(c),
         }
     }
 }

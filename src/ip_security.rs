@@ -101,7 +101,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::gate::{Denial, Guard};
-use crate::request_filtering::ConfigError;
+use crate::ConfigError;
 use crate::{connection, IisError, IisStatus};
 
 /// IIS's default `maxConcurrentRequests` when `denyByConcurrentRequests` is on.

@@ -75,6 +75,7 @@
 mod macros;
 
 pub mod catalog;
+mod config_error;
 pub mod connection;
 pub mod custom_headers;
 pub mod error;
@@ -106,6 +107,7 @@ pub mod w3c;
 pub mod web_config;
 mod wire;
 
+pub use config_error::{BoxError, ConfigError};
 pub use connection::ConnectionInfo;
 pub use custom_headers::CustomHeadersLayer;
 pub use error::IisError;

@@ -100,9 +100,9 @@ pub enum SiteError {
     /// The content root cannot be served.
     StaticFiles(StaticFilesError),
     /// The `<httpErrors>` rows cannot be loaded (a page file is missing …).
-    HttpErrors(crate::http_errors::ConfigError),
+    HttpErrors(crate::ConfigError),
     /// The W3C log cannot be set up.
-    Log(crate::w3c::ConfigError),
+    Log(crate::ConfigError),
 }
 
 impl fmt::Display for SiteError {
@@ -145,6 +145,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     ip_security: Option<IpSecurityLayer>,
     concurrent_request_limit: usize,
     directory_browse: Option<bool>,
+    case_insensitive_paths: bool,
     log: LogChoice,
 }
 
@@ -171,6 +172,7 @@ impl<S> IisSiteBuilder<S> {
             ip_security: self.ip_security,
             concurrent_request_limit: self.concurrent_request_limit,
             directory_browse: self.directory_browse,
+            case_insensitive_paths: self.case_insensitive_paths,
             log: self.log,
         }
     }
@@ -226,6 +228,15 @@ impl<S> IisSiteBuilder<S> {
         self
     }
 
+    /// Paths compare ignoring case, as on NTFS (`/SITE.CSS` serves `site.css`); on
+    /// by default, so a site moved from Windows keeps its links. `false` makes
+    /// them case-sensitive, as the file system here is. Hidden segments, file
+    /// extensions and default documents compare ignoring case either way.
+    pub fn case_insensitive_paths(mut self, enabled: bool) -> Self {
+        self.case_insensitive_paths = enabled;
+        self
+    }
+
     /// W3C log files under `dir/W3SVC1/` (IIS's defaults); the site flushes and
     /// closes them when its last clone is dropped.
     pub fn log_directory(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -263,6 +274,7 @@ impl<S> IisSiteBuilder<S> {
         if let Some(b) = self.directory_browse {
             files = files.directory_browse(b);
         }
+        files = files.case_insensitive(self.case_insensitive_paths);
         let files = files.build().map_err(SiteError::StaticFiles)?;
         let http_errors = match (self.http_errors, &config) {
             (Some(l), _) => l,
@@ -372,6 +384,7 @@ impl IisSite {
             ip_security: None,
             concurrent_request_limit: crate::limits::DEFAULT_APP_CONCURRENT_REQUEST_LIMIT,
             directory_browse: None,
+            case_insensitive_paths: true,
             log: LogChoice::Tracing,
         }
     }

@@ -58,10 +58,10 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_service::Service;
 
-use crate::request_filtering::BoxError;
 use crate::server::{serve, HttpErrLog, Limits};
 use crate::site::{IisSite, IisSiteBuilder, SiteError};
 use crate::w3c::{reader, MemorySink, Sink, W3cLogGuard, W3cLogHandle, W3cLogLayer};
+use crate::BoxError;
 
 /// How long a request may take before the client gives up.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

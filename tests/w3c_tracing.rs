@@ -101,7 +101,7 @@ async fn one_event_per_line() {
             (
                 "tower_iis::w3c::access".to_owned(),
                 "cs-method cs-uri-stem sc-status".to_owned(),
-                "DELETE /b%20c 200".to_owned()
+                "DELETE /b+c 200".to_owned()
             ),
         ]
     );

@@ -1,7 +1,6 @@
 //! `<httpErrors>` configuration: modes, rows, and the checks done at build time.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use bytes::Bytes;
 use http::HeaderValue;
 
 use super::render::{self, PageSettings};
+use crate::ConfigError;
 
 /// IIS `errorMode`: who sees the detailed page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -132,28 +132,6 @@ impl ErrorRow {
         }
     }
 }
-
-/// Why an `<httpErrors>` configuration was rejected. The message names the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    message: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid httpErrors configuration: {}", self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// A row's target, loaded and checked.
 #[derive(Debug, Clone)]
@@ -323,8 +301,11 @@ impl HttpErrorsBuilder {
         self
     }
 
-    /// Opt-in: add `Server: Microsoft-IIS/<version>` and `X-Powered-By: ASP.NET` to
-    /// every response, as IIS with ASP.NET does.
+    /// Opt-in: add `Server: Microsoft-IIS/<version>` to every response, as IIS
+    /// does (an emulation then looks like IIS to a fingerprinting tool).
+    /// `X-Powered-By` is not implied; add it as IIS does, as a custom header
+    /// ([`CustomHeadersLayer`](crate::custom_headers::CustomHeadersLayer) or
+    /// web.config's `<customHeaders>`).
     pub fn emulate_server_header(mut self, enable: bool) -> Self {
         self.server_header = enable;
         self
@@ -354,83 +335,13 @@ impl HttpErrorsBuilder {
     }
 
     pub(crate) fn resolve(self) -> Result<Resolved, ConfigError> {
-        if self.server_version.is_empty()
-            || !self
-                .server_version
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.')
-        {
-            return Err(ConfigError::new(format!(
-                "server version {:?} must be letters, digits and dots, such as \"10.0\"",
-                self.server_version
-            )));
-        }
-        if !(self.more_information_link.starts_with("http://")
-            || self.more_information_link.starts_with("https://"))
-            || self
-                .more_information_link
-                .bytes()
-                .any(|b| b <= b' ' || b == b'"' || b == b'<' || b == b'>')
-        {
-            return Err(ConfigError::new(format!(
-                "detailedMoreInformationLink {:?} must be an absolute http(s) URL without spaces or quotes",
-                self.more_information_link
-            )));
-        }
-        let mut rows = HashMap::new();
-        let mut has_execute_url = false;
-        if !self.clear_defaults {
-            for status in crate::http_util::DEFAULT_ERROR_STATUSES {
-                if self.removed.contains(&(status, None)) {
-                    continue;
-                }
-                let mut by_language = HashMap::new();
-                if let Some(page) = render::custom_page(status) {
-                    by_language.insert("en-us".to_owned(), page);
-                }
-                rows.insert(
-                    (status, None),
-                    Target::File {
-                        content_type: HeaderValue::from_static("text/html"),
-                        pages: Pages::Localized {
-                            by_language,
-                            default_language: Some("en-us".to_owned()),
-                        },
-                    },
-                );
-            }
-        }
-        let mut seen = Vec::new();
-        for row in &self.rows {
-            if !(400..=999).contains(&row.status) {
-                return Err(ConfigError::new(format!(
-                    "error row {}: statusCode must be from 400 to 999",
-                    row.key()
-                )));
-            }
-            if row.substatus.is_some_and(|s| s > 999) {
-                return Err(ConfigError::new(format!(
-                    "error row {}: subStatusCode must be from -1 to 999",
-                    row.key()
-                )));
-            }
-            let key = (row.status, row.substatus);
-            if seen.contains(&key) {
-                return Err(ConfigError::new(format!(
-                    "error row {}: cannot add duplicate collection entry (remove the first one before adding it again)",
-                    row.key()
-                )));
-            }
-            seen.push(key);
-            has_execute_url |= row.mode == ResponseMode::ExecuteUrl;
-            let target = resolve_target(
-                &row.key(),
-                row.mode,
-                &row.path,
-                row.language_prefix.as_deref(),
-            )?;
-            rows.insert(key, target);
-        }
+        self.check_page_settings()?;
+        let mut rows = if self.clear_defaults {
+            HashMap::new()
+        } else {
+            self.default_rows()
+        };
+        let mut has_execute_url = self.resolve_rows(&mut rows)?;
         let default_target = match &self.default_path {
             Some(path) => {
                 has_execute_url |= self.default_response_mode == ResponseMode::ExecuteUrl;
@@ -443,18 +354,7 @@ impl HttpErrorsBuilder {
             }
             None => None,
         };
-        let no_header_language = match &self.fallback_language {
-            Some(lang) => {
-                let lang = lang.to_ascii_lowercase();
-                if !valid_language(&lang) {
-                    return Err(ConfigError::new(format!(
-                        "fallback language {lang:?} is not a language tag such as \"en-US\""
-                    )));
-                }
-                Some(lang)
-            }
-            None => None,
-        };
+        let no_header_language = self.no_header_language()?;
         // The version was checked above: letters, digits and dots only.
         let server_header = self
             .server_header
@@ -474,6 +374,132 @@ impl HttpErrorsBuilder {
             server_header,
             has_execute_url,
             no_header_language,
+        })
+    }
+
+    /// The server version and the "More Information" link: safe in a header and a page.
+    fn check_page_settings(&self) -> Result<(), ConfigError> {
+        if self.server_version.is_empty()
+            || !self
+                .server_version
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        {
+            return Err(ConfigError::new(
+                "server version",
+                self.server_version.clone(),
+                "must be letters, digits and dots, such as \"10.0\"",
+            ));
+        }
+        if !(self.more_information_link.starts_with("http://")
+            || self.more_information_link.starts_with("https://"))
+            || self
+                .more_information_link
+                .bytes()
+                .any(|b| b <= b' ' || b == b'"' || b == b'<' || b == b'>')
+        {
+            return Err(ConfigError::new(
+                "httpErrors@detailedMoreInformationLink",
+                self.more_information_link.clone(),
+                "must be an absolute http(s) URL without spaces or quotes",
+            ));
+        }
+        Ok(())
+    }
+
+    /// IIS's inherited rows (the built-in custom pages), less those removed.
+    fn default_rows(&self) -> HashMap<(u16, Option<u16>), Target> {
+        let mut rows = HashMap::new();
+        for status in crate::http_util::DEFAULT_ERROR_STATUSES {
+            if self.removed.contains(&(status, None)) {
+                continue;
+            }
+            let mut by_language = HashMap::new();
+            if let Some(page) = render::custom_page(status) {
+                by_language.insert("en-us".to_owned(), page);
+            }
+            rows.insert(
+                (status, None),
+                Target::File {
+                    content_type: HeaderValue::from_static("text/html"),
+                    pages: Pages::Localized {
+                        by_language,
+                        default_language: Some("en-us".to_owned()),
+                    },
+                },
+            );
+        }
+        rows
+    }
+
+    /// Checks and loads the configured rows into `rows`. Returns whether one is an
+    /// ExecuteURL row.
+    fn resolve_rows(
+        &self,
+        rows: &mut HashMap<(u16, Option<u16>), Target>,
+    ) -> Result<bool, ConfigError> {
+        let mut has_execute_url = false;
+        let mut seen = Vec::new();
+        for row in &self.rows {
+            if !(400..=999).contains(&row.status) {
+                return Err(ConfigError::new(
+                    "httpErrors/error@statusCode",
+                    row.status.to_string(),
+                    format!(
+                        "error row {}: statusCode must be from 400 to 999",
+                        row.key()
+                    ),
+                ));
+            }
+            if row.substatus.is_some_and(|s| s > 999) {
+                return Err(ConfigError::new(
+                    "httpErrors/error@subStatusCode",
+                    row.substatus.unwrap_or_default().to_string(),
+                    format!(
+                        "error row {}: subStatusCode must be from -1 to 999",
+                        row.key()
+                    ),
+                ));
+            }
+            let key = (row.status, row.substatus);
+            if seen.contains(&key) {
+                return Err(ConfigError::new(
+                    "httpErrors/error@statusCode",
+                    row.status.to_string(),
+                    format!(
+                        "error row {}: cannot add duplicate collection entry (remove the first one before adding it again)",
+                        row.key()
+                    ),
+                ));
+            }
+            seen.push(key);
+            has_execute_url |= row.mode == ResponseMode::ExecuteUrl;
+            let target = resolve_target(
+                &row.key(),
+                row.mode,
+                &row.path,
+                row.language_prefix.as_deref(),
+            )?;
+            rows.insert(key, target);
+        }
+        Ok(has_execute_url)
+    }
+
+    /// The language of pages for a request without `Accept-Language`, checked.
+    fn no_header_language(&self) -> Result<Option<String>, ConfigError> {
+        Ok(match &self.fallback_language {
+            Some(lang) => {
+                let lang = lang.to_ascii_lowercase();
+                if !valid_language(&lang) {
+                    return Err(ConfigError::new(
+                        "fallback language",
+                        lang,
+                        "not a language tag such as \"en-US\"",
+                    ));
+                }
+                Some(lang)
+            }
+            None => None,
         })
     }
 }
@@ -507,10 +533,12 @@ fn content_type_for(path: &Path) -> HeaderValue {
 
 fn read_page(key: &str, path: &Path) -> Result<Bytes, ConfigError> {
     fs::read(path).map(Bytes::from).map_err(|e| {
-        ConfigError::new(format!(
-            "error row {key}: cannot read page file {}: {e}",
-            path.display()
-        ))
+        ConfigError::new(
+            "httpErrors/error@path",
+            path.display().to_string(),
+            format!("error row {key}: cannot read page file {}", path.display()),
+        )
+        .with_io(e)
     })
 }
 
@@ -521,12 +549,18 @@ fn resolve_target(
     language_prefix: Option<&Path>,
 ) -> Result<Target, ConfigError> {
     if path.is_empty() {
-        return Err(ConfigError::new(format!("error row {key}: path is empty")));
+        return Err(ConfigError::new(
+            "httpErrors/error@path",
+            path,
+            format!("error row {key}: path is empty"),
+        ));
     }
     if path.bytes().any(|b| b.is_ascii_control()) {
-        return Err(ConfigError::new(format!(
-            "error row {key}: path {path:?} contains a control character"
-        )));
+        return Err(ConfigError::new(
+            "httpErrors/error@path",
+            path,
+            format!("error row {key}: path {path:?} contains a control character"),
+        ));
     }
     match mode {
         ResponseMode::File => {
@@ -536,63 +570,23 @@ fn resolve_target(
                     content_type: content_type_for(rel),
                     pages: Pages::Single(read_page(key, rel)?),
                 }),
-                Some(prefix) => {
-                    if rel.is_absolute()
-                        || rel
-                            .components()
-                            .any(|c| matches!(c, std::path::Component::ParentDir))
-                    {
-                        return Err(ConfigError::new(format!(
-                            "error row {key}: path {path:?} must be relative to prefixLanguageFilePath"
-                        )));
-                    }
-                    let dir = fs::read_dir(prefix).map_err(|e| {
-                        ConfigError::new(format!(
-                            "error row {key}: cannot read prefixLanguageFilePath {}: {e}",
-                            prefix.display()
-                        ))
-                    })?;
-                    let mut by_language = HashMap::new();
-                    for entry in dir.flatten() {
-                        let Some(lang) = entry.file_name().to_str().map(str::to_ascii_lowercase)
-                        else {
-                            continue;
-                        };
-                        let file = entry.path().join(rel);
-                        if valid_language(&lang) && file.is_file() {
-                            by_language.insert(lang, read_page(key, &file)?);
-                        }
-                    }
-                    if by_language.is_empty() {
-                        return Err(ConfigError::new(format!(
-                            "error row {key}: no language folder under {} holds {path:?}",
-                            prefix.display()
-                        )));
-                    }
-                    let default_language = ["en-us", "en"]
-                        .into_iter()
-                        .find(|l| by_language.contains_key(*l))
-                        .map(str::to_owned);
-                    Ok(Target::File {
-                        content_type: content_type_for(rel),
-                        pages: Pages::Localized {
-                            by_language,
-                            default_language,
-                        },
-                    })
-                }
+                Some(prefix) => localized_target(key, path, prefix),
             }
         }
         ResponseMode::ExecuteUrl => {
             if !path.starts_with('/') || path.starts_with("//") || path.contains("://") {
-                return Err(ConfigError::new(format!(
-                    "error row {key}: ExecuteURL path {path:?} must be site-absolute, such as \"/errors/404\""
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@path",
+                    path,
+                    format!("error row {key}: ExecuteURL path {path:?} must be site-absolute, such as \"/errors/404\""),
+                ));
             }
             if path.parse::<http::uri::PathAndQuery>().is_err() {
-                return Err(ConfigError::new(format!(
-                    "error row {key}: ExecuteURL path {path:?} is not a valid URL path"
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@path",
+                    path,
+                    format!("error row {key}: ExecuteURL path {path:?} is not a valid URL path"),
+                ));
             }
             Ok(Target::ExecuteUrl(path.to_owned()))
         }
@@ -602,11 +596,72 @@ fn resolve_target(
                 || HeaderValue::from_str(path).is_err()
                 || path.contains(' ')
             {
-                return Err(ConfigError::new(format!(
-                    "error row {key}: Redirect path {path:?} must be an absolute URL or a site-absolute path"
-                )));
+                return Err(ConfigError::new(
+                    "httpErrors/error@path",
+                    path,
+                    format!("error row {key}: Redirect path {path:?} must be an absolute URL or a site-absolute path"),
+                ));
             }
             Ok(Target::Redirect(path.to_owned()))
         }
     }
+}
+
+/// A File row with `prefixLanguageFilePath`: the page in every language folder
+/// under `prefix` that holds `path`.
+fn localized_target(key: &str, path: &str, prefix: &Path) -> Result<Target, ConfigError> {
+    let rel = Path::new(path);
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(ConfigError::new(
+            "httpErrors/error@path",
+            path,
+            format!("error row {key}: path {path:?} must be relative to prefixLanguageFilePath"),
+        ));
+    }
+    let dir = fs::read_dir(prefix).map_err(|e| {
+        ConfigError::new(
+            "httpErrors/error@prefixLanguageFilePath",
+            prefix.display().to_string(),
+            format!(
+                "error row {key}: cannot read prefixLanguageFilePath {}",
+                prefix.display()
+            ),
+        )
+        .with_io(e)
+    })?;
+    let mut by_language = HashMap::new();
+    for entry in dir.flatten() {
+        let Some(lang) = entry.file_name().to_str().map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        let file = entry.path().join(rel);
+        if valid_language(&lang) && file.is_file() {
+            by_language.insert(lang, read_page(key, &file)?);
+        }
+    }
+    if by_language.is_empty() {
+        return Err(ConfigError::new(
+            "httpErrors/error@path",
+            path,
+            format!(
+                "error row {key}: no language folder under {} holds {path:?}",
+                prefix.display()
+            ),
+        ));
+    }
+    let default_language = ["en-us", "en"]
+        .into_iter()
+        .find(|l| by_language.contains_key(*l))
+        .map(str::to_owned);
+    Ok(Target::File {
+        content_type: content_type_for(rel),
+        pages: Pages::Localized {
+            by_language,
+            default_language,
+        },
+    })
 }

@@ -13,8 +13,8 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::config::{ErrorMode, ExistingResponse, Pages, Resolved, Target};
+use super::execute_url::ExecuteUrlBody;
 use super::render::{self, RequestContext};
-use super::service::ExecuteUrlBody;
 use super::ResponseBody;
 use crate::error::IisError;
 use crate::status::IisStatus;
@@ -136,7 +136,7 @@ const BODY_HEADERS: [header::HeaderName; 9] = [
 
 fn add_server_headers(config: &Resolved, headers: &mut HeaderMap) {
     if let Some(server) = &config.server_header {
-        crate::custom_headers::insert_server_headers(headers, server);
+        crate::custom_headers::insert_server_header(headers, server);
     }
 }
 
@@ -165,20 +165,7 @@ where
     let (mut parts, body) = res.into_parts();
     let err = parts.extensions.get::<IisError>();
     let status = response_status(parts.status, err);
-    let detailed = match config.error_mode {
-        ErrorMode::Detailed => true,
-        ErrorMode::Custom => false,
-        ErrorMode::DetailedLocalOnly => ctx.local,
-    };
-    let has_body = !body.is_end_stream() && body.size_hint().exact() != Some(0);
-    let skip = err.is_some_and(IisError::skips_custom_errors);
-    let replace = match config.existing_response {
-        ExistingResponse::PassThrough => false,
-        ExistingResponse::Replace => true,
-        // IIS's decision list: skip flag, then custom replaces, then detailed fills
-        // only an empty entity.
-        ExistingResponse::Auto => !skip && (!detailed || !has_body),
-    };
+    let (detailed, replace) = page_choice(config, ctx, err, &body);
     if !replace {
         return Outcome::Done(Response::from_parts(parts, ResponseBody::inner(body)));
     }
@@ -251,6 +238,31 @@ where
         }
         None => Outcome::Done(one_liner(ctx, parts, status.code())),
     }
+}
+
+/// Whether the page is the detailed one, and whether the layer replaces the
+/// response's own body at all (`errorMode` and `existingResponse`).
+fn page_choice<B: Body>(
+    config: &Resolved,
+    ctx: &RequestContext,
+    err: Option<&IisError>,
+    body: &B,
+) -> (bool, bool) {
+    let detailed = match config.error_mode {
+        ErrorMode::Detailed => true,
+        ErrorMode::Custom => false,
+        ErrorMode::DetailedLocalOnly => ctx.local,
+    };
+    let has_body = !body.is_end_stream() && body.size_hint().exact() != Some(0);
+    let skip = err.is_some_and(IisError::skips_custom_errors);
+    let replace = match config.existing_response {
+        ExistingResponse::PassThrough => false,
+        ExistingResponse::Replace => true,
+        // IIS's decision list: skip flag, then custom replaces, then detailed fills
+        // only an empty entity.
+        ExistingResponse::Auto => !skip && (!detailed || !has_body),
+    };
+    (detailed, replace)
 }
 
 fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<Bytes> {

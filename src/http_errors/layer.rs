@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::config::{ConfigError, HttpErrorsBuilder, Resolved};
+use super::config::{HttpErrorsBuilder, Resolved};
 use super::HttpErrors;
+use crate::ConfigError;
 
 /// Applies IIS's `<httpErrors>` rules to responses: renders detailed and custom
 /// error pages. See the [module docs](super) for an example.

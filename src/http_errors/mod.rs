@@ -83,6 +83,7 @@
 
 mod body;
 mod config;
+mod execute_url;
 mod future;
 mod layer;
 mod render;
@@ -90,9 +91,10 @@ mod service;
 
 pub use body::ResponseBody;
 pub use config::{
-    ConfigError, ErrorMode, ErrorRow, ExistingResponse, HttpErrorsBuilder, ResponseMode,
-    DEFAULT_BUILD, DEFAULT_MORE_INFORMATION_LINK, DEFAULT_SERVER_VERSION,
+    ErrorMode, ErrorRow, ExistingResponse, HttpErrorsBuilder, ResponseMode, DEFAULT_BUILD,
+    DEFAULT_MORE_INFORMATION_LINK, DEFAULT_SERVER_VERSION,
 };
+pub use execute_url::ExecuteUrlBody;
 pub use future::ResponseFuture;
 pub use layer::HttpErrorsLayer;
-pub use service::{ExecuteUrlBody, HttpErrors};
+pub use service::HttpErrors;

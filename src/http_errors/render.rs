@@ -94,23 +94,23 @@ impl RequestContext {
         out.push_str(itoa::Buffer::new().format(port));
     }
 
-    /// The requested URL as IIS shows it: absolute, explicit port, no query.
+    /// The requested URL as IIS shows it: absolute, explicit port, with the query.
     pub(crate) fn requested_url(&self) -> String {
         let path = self.uri.path();
-        let mut url = String::with_capacity(64 + path.len());
+        let query = self.uri.query();
+        let mut url = String::with_capacity(64 + path.len() + query.map_or(0, |q| q.len() + 1));
         self.write_origin(&mut url);
         url.push_str(path);
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
         url
     }
 
     /// The original URL with its query, as ExecuteURL passes it on.
     pub(crate) fn full_url(&self) -> String {
-        let mut url = self.requested_url();
-        if let Some(q) = self.uri.query() {
-            url.push('?');
-            url.push_str(q);
-        }
-        url
+        self.requested_url()
     }
 
     /// The language tags of `Accept-Language`, best first (q=0 dropped).
@@ -234,14 +234,67 @@ struct DetailedPage<'a> {
     logon_user: &'a str,
     config: Option<&'a ConfigErrorDetail>,
     source_error: Option<String>,
+    tracing_advice: &'a str,
+    tracing_link: &'a str,
     more_information: &'a str,
     link: &'a str,
     build: u32,
 }
 
-const MORE_INFORMATION: &str = "This status tells which part of the server stopped the request: \
-the substatus after the dot narrows the cause down, and the error code is the Windows or COM \
-code behind it.";
+/// The last item of "Things you can try", as on IIS: trace the failed request.
+const TRACING_ADVICE: &str = "Record a trace of the requests that fail with this status to \
+see, step by step, which module handled the request and what it decided.";
+
+/// Where that item points: the crate's documentation of failed request tracing.
+const TRACING_LINK: &str = "https://docs.rs/tower-iis/latest/tower_iis/";
+
+/// The "More Information" paragraph of a status family, in our words.
+pub(crate) fn more_information(status: IisStatus) -> &'static str {
+    match status.code() {
+        401 => {
+            "A 401 status means the server could not tell who sent the request, or \
+did not accept the credentials it carried. The substatus names the authentication step that \
+failed and the error code gives the Windows reason; sending valid credentials, or enabling an \
+authentication method the client supports, resolves it."
+        }
+        403 => {
+            "A 403 status means the server understood the request and a rule refused it: \
+an address or domain restriction, a TLS or client certificate requirement, a folder without a \
+default document or listing, or file permissions. The substatus names the rule that applied."
+        }
+        404 => {
+            "A 404 status means nothing was served for this URL. Either no file or folder \
+exists at the path it maps to (404.0), or a module refused the request before looking, such as \
+request filtering or the static file handler; the substatus tells which one."
+        }
+        400..=499 => {
+            "A 4xx status means the request does not fit what this URL accepts: its \
+method, headers, size or preconditions. Changing the request, or the setting that sets the \
+limit, resolves it."
+        }
+        500 => {
+            "A 500 status means the server failed while handling a request that looked \
+valid: configuration it could not read (500.19), a module that failed, or an error raised by \
+the application. The error code, and for local clients the source error, point to the cause."
+        }
+        501 | 505 => {
+            "The server does not implement what the request asks for: a method, a \
+transfer coding or a protocol version it does not support."
+        }
+        502 | 504 => {
+            "The server passed the request on and did not get a usable answer in time \
+from the server or application behind it."
+        }
+        503 => {
+            "The server cannot take the request right now: the application is stopped, \
+restarting or has reached a limit on concurrent requests. Trying again later usually works."
+        }
+        _ => {
+            "This status tells which part of the server stopped the request: the substatus \
+after the dot narrows the cause down, and the error code is the Windows or COM code behind it."
+        }
+    }
+}
 
 const CONFIG_SUMMARY: &str =
     "The page cannot be served because the configuration that applies to it is invalid.";
@@ -306,7 +359,9 @@ pub(crate) fn detailed_page(
         logon_user: err.map_or(ANONYMOUS, IisError::logon_user),
         config,
         source_error,
-        more_information: MORE_INFORMATION,
+        tracing_advice: TRACING_ADVICE,
+        tracing_link: TRACING_LINK,
+        more_information: more_information(status),
         link: &settings.more_information_link,
         build: settings.build,
     };
@@ -332,7 +387,7 @@ pub(crate) fn custom_page_text(status: u16) -> Option<(&'static str, &'static st
         ),
         403 => (
             "403 - Forbidden: Access is denied.",
-            "You do not have permission to see this directory or page.",
+            "Access to this directory or page is not allowed.",
         ),
         404 => (
             "404 - File or directory not found.",
@@ -369,24 +424,39 @@ pub(crate) fn custom_page_text(status: u16) -> Option<(&'static str, &'static st
 /// Renders a built-in custom page.
 pub(crate) fn custom_page(status: u16) -> Option<Bytes> {
     let (title, summary) = custom_page_text(status)?;
-    let page = CustomPage { title, summary };
-    page.render().ok().map(Bytes::from)
+    CustomPage { title, summary }
+        .to_file()
+        .ok()
+        .map(Bytes::from)
+}
+
+impl CustomPage<'_> {
+    /// The page as IIS's custerr files are: CRLF line ends, the last line included
+    /// (askama drops a template's final `\n`, leaving its `\r`).
+    fn to_file(&self) -> askama::Result<String> {
+        let mut page = self.render()?;
+        if page.ends_with('\r') {
+            page.push('\n');
+        }
+        Ok(page)
+    }
 }
 
 /// The one-line body IIS sends when no page applies, in our words.
 pub(crate) fn one_liner(status: u16) -> &'static str {
     match status {
         400 => "The request could not be understood.",
-        401 | 403 => "You do not have permission to view this directory or page.",
+        401 => "The credentials sent with the request do not give access to this directory or page.",
+        403 => "Access to this directory or page is forbidden.",
         404 => "The resource you are looking for is not here: it may have been removed or renamed, or it is not available right now.",
-        405 => "This page cannot be shown because the request used a method (HTTP verb) that is not allowed for it.",
+        405 => "The request's method (HTTP verb) is not allowed for this page.",
         406 => "The page is of a type the client does not accept.",
         408 => "The server gave up waiting for the request.",
         412 => "A precondition in the request was not met.",
         413 => "The request body is larger than the server accepts.",
         414 => "The request URL is longer than the server accepts.",
         431 => "The request headers are larger than the server accepts.",
-        500 => "The page cannot be displayed because the server met an internal error.",
+        500 => "The server met an internal error while handling this request.",
         501 => "The server does not implement what the request asks for.",
         502 => "The server got an invalid answer from the server behind it.",
         503 => "The service is unavailable right now.",
@@ -475,7 +545,10 @@ mod tests {
             );
         };
         plain(super::CONFIG_SUMMARY);
-        plain(super::MORE_INFORMATION);
+        plain(super::TRACING_ADVICE);
+        for code in 400..600 {
+            plain(super::more_information(IisStatus::new(code, 0)));
+        }
         let statuses = crate::catalog::all()
             .iter()
             .map(crate::catalog::CodeInfo::status)
@@ -505,6 +578,10 @@ mod tests {
     fn requested_url_has_explicit_port() {
         assert_eq!(
             ctx(Some("example.com"), "/a/b?x=1").requested_url(),
+            "http://example.com:80/a/b?x=1"
+        );
+        assert_eq!(
+            ctx(Some("example.com"), "/a/b").requested_url(),
             "http://example.com:80/a/b"
         );
         assert_eq!(
@@ -572,7 +649,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             out,
-            "a&#60;b&#62;&#38;&#34;&#39;\u{fffd}\u{fffd}\t\r\n\u{fffd}\u{fffd}\u{fffd}\u{e9}\u{10000}z"
+            "a&lt;b&gt;&amp;&quot;&#39;\u{fffd}\u{fffd}\t\r\n\u{fffd}\u{fffd}\u{fffd}\u{e9}\u{10000}z"
         );
         let settings = PageSettings {
             server_version: "10.0".into(),
@@ -584,6 +661,41 @@ mod tests {
         let page = detailed_page(&settings, &c, err.status(), Some(&err));
         assert!(page.contains("C:\\a\u{fffd}b\u{fffd}[31m"), "{page}");
         assert!(!page.contains(['\0', '\u{1b}']));
+    }
+
+    #[test]
+    fn custom_pages_are_crlf_files_the_size_of_iis_ones() {
+        let page = custom_page(404).unwrap();
+        let text = std::str::from_utf8(&page).unwrap();
+        assert!(text.ends_with("</html>\r\n"));
+        assert_eq!(text.matches("\r\n").count(), text.matches('\n').count());
+        assert_eq!(text.lines().count(), 29);
+        // IIS's en-US 404.htm is 1,245 bytes. With its title and a summary as long as
+        // IIS's (110 characters, not copied here) the template gives exactly that.
+        let iis_shaped = CustomPage {
+            title: "404 - File or directory not found.",
+            summary: &"x".repeat(110),
+        }
+        .to_file()
+        .unwrap();
+        assert_eq!(iis_shaped.len(), 1245);
+    }
+
+    #[test]
+    fn one_liners_are_ours_and_distinct() {
+        assert_ne!(one_liner(401), one_liner(403));
+        for status in [400, 401, 403, 404, 405, 406, 412, 500, 501, 502, 503] {
+            let line = one_liner(status);
+            assert!(
+                !line.contains("You do not have permission to view"),
+                "{line}"
+            );
+            assert!(
+                !line.contains("internal server error has occurred"),
+                "{line}"
+            );
+            assert!(!line.contains("is being used"), "{line}");
+        }
     }
 
     #[test]

@@ -9,8 +9,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 
-/// The error type of a [`LimitedBody`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::BoxError;
 
 pin_project! {
     /// A request body that fails with [`http_body_util::LengthLimitError`] as soon as

@@ -1,13 +1,13 @@
 //! The `<requestFiltering>` configuration: a builder with IIS's names, validated on
 //! [`build`](RequestFilteringBuilder::build).
 
-use std::fmt;
 use std::sync::Arc;
 
 use http::header::HeaderName;
 use http::Method;
 
 use super::layer::RequestFilteringLayer;
+use crate::ConfigError;
 
 /// IIS 10's default `maxAllowedContentLength`: 30,000,000 bytes (about 28.6 MB).
 pub const DEFAULT_MAX_ALLOWED_CONTENT_LENGTH: u64 = 30_000_000;
@@ -170,59 +170,6 @@ impl FilteringRule {
     }
 }
 
-/// A configuration value [`RequestFilteringBuilder::build`] refused, with the
-/// setting's IIS name, the value and the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    setting: &'static str,
-    value: String,
-    reason: &'static str,
-}
-
-impl ConfigError {
-    pub(crate) fn new(
-        setting: &'static str,
-        value: impl Into<String>,
-        reason: &'static str,
-    ) -> Self {
-        Self {
-            setting,
-            value: value.into(),
-            reason,
-        }
-    }
-
-    /// The IIS name of the setting, e.g. `fileExtensions/add@fileExtension`.
-    #[must_use]
-    pub fn setting(&self) -> &str {
-        self.setting
-    }
-
-    /// The refused value.
-    #[must_use]
-    pub fn value(&self) -> &str {
-        &self.value
-    }
-
-    /// Why it was refused.
-    #[must_use]
-    pub fn reason(&self) -> &str {
-        self.reason
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid {} {:?}: {}",
-            self.setting, self.value, self.reason
-        )
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// Builds a [`RequestFilteringLayer`]. Starts from the IIS 10 defaults; every method
 /// carries the IIS attribute or collection name it sets.
 ///
@@ -244,7 +191,7 @@ impl std::error::Error for ConfigError {}
 /// // A bad value is named in the error.
 /// let err = RequestFilteringLayer::builder().deny_file_extension("bak").build().unwrap_err();
 /// assert_eq!(err.value(), "bak");
-/// # Ok::<(), tower_iis::request_filtering::ConfigError>(())
+/// # Ok::<(), tower_iis::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
@@ -501,17 +448,7 @@ impl RequestFilteringBuilder {
     fn validate(self) -> Result<Config, ConfigError> {
         let mut verbs = Vec::with_capacity(self.verbs.len());
         for (verb, allowed) in self.verbs {
-            let method = Method::from_bytes(verb.as_bytes())
-                .ok()
-                .filter(|_| !verb.is_empty())
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "verbs/add@verb",
-                        &verb,
-                        "a verb is one HTTP token: no spaces or separators",
-                    )
-                })?;
-            verbs.push((method, allowed));
+            verbs.push((check_verb(&verb)?, allowed));
         }
         let mut file_extensions = Vec::with_capacity(self.file_extensions.len());
         for (ext, allowed) in self.file_extensions {
@@ -519,13 +456,7 @@ impl RequestFilteringBuilder {
             file_extensions.push((ext, allowed));
         }
         for seg in &self.hidden_segments {
-            if seg.is_empty() || seg.contains(['/', '\\']) {
-                return Err(ConfigError::new(
-                    "hiddenSegments/add@segment",
-                    seg,
-                    "a hidden segment is one non-empty path segment without `/` or `\\`",
-                ));
-            }
+            check_hidden_segment(seg)?;
         }
         for seq in &self.deny_url_sequences {
             non_empty("denyUrlSequences/add@sequence", seq)?;
@@ -534,13 +465,7 @@ impl RequestFilteringBuilder {
             non_empty("denyQueryStringSequences/add@sequence", seq)?;
         }
         for url in &self.always_allowed_urls {
-            if !url.starts_with('/') {
-                return Err(ConfigError::new(
-                    "alwaysAllowedUrls/add@url",
-                    url,
-                    "an always-allowed URL is a path starting with `/`",
-                ));
-            }
+            check_always_allowed_url(url)?;
         }
         let mut header_limits = Vec::with_capacity(self.header_limits.len());
         for (name, limit) in self.header_limits {
@@ -549,13 +474,7 @@ impl RequestFilteringBuilder {
         }
         let mut rules = Vec::with_capacity(self.filtering_rules.len());
         for rule in self.filtering_rules {
-            if rule.name.is_empty() {
-                return Err(ConfigError::new(
-                    "filteringRules/filteringRule@name",
-                    "",
-                    "a filtering rule needs a name",
-                ));
-            }
+            check_rule_name(&rule.name)?;
             let mut scan_headers = Vec::with_capacity(rule.scan_headers.len());
             for h in &rule.scan_headers {
                 scan_headers.push(header_name(
@@ -566,13 +485,7 @@ impl RequestFilteringBuilder {
             for ext in &rule.applies_to {
                 check_extension("filteringRule/appliesTo/add@fileExtension", ext)?;
             }
-            if rule.deny_strings.is_empty() {
-                return Err(ConfigError::new(
-                    "filteringRule/denyStrings",
-                    rule.name,
-                    "a filtering rule needs at least one deny string",
-                ));
-            }
+            check_rule_has_deny_strings(&rule.name, rule.deny_strings.len())?;
             for s in &rule.deny_strings {
                 non_empty("filteringRule/denyStrings/add@string", s)?;
             }
@@ -696,7 +609,70 @@ fn set_row(rows: &mut Vec<(String, bool)>, key: String, allowed: bool, ignore_ca
     }
 }
 
-fn check_extension(setting: &'static str, ext: &str) -> Result<(), ConfigError> {
+/// A `<verbs>` entry: one HTTP token.
+pub(crate) fn check_verb(verb: &str) -> Result<Method, ConfigError> {
+    Method::from_bytes(verb.as_bytes())
+        .ok()
+        .filter(|_| !verb.is_empty())
+        .ok_or_else(|| {
+            ConfigError::new(
+                "verbs/add@verb",
+                verb,
+                "a verb is one HTTP token: no spaces or separators",
+            )
+        })
+}
+
+/// A `<hiddenSegments>` entry: one non-empty path segment.
+pub(crate) fn check_hidden_segment(seg: &str) -> Result<(), ConfigError> {
+    if seg.is_empty() || seg.contains(['/', '\\']) {
+        return Err(ConfigError::new(
+            "hiddenSegments/add@segment",
+            seg,
+            "a hidden segment is one non-empty path segment without `/` or `\\`",
+        ));
+    }
+    Ok(())
+}
+
+/// An `<alwaysAllowedUrls>` entry: a path starting with `/`.
+pub(crate) fn check_always_allowed_url(url: &str) -> Result<(), ConfigError> {
+    if !url.starts_with('/') {
+        return Err(ConfigError::new(
+            "alwaysAllowedUrls/add@url",
+            url,
+            "an always-allowed URL is a path starting with `/`",
+        ));
+    }
+    Ok(())
+}
+
+/// A `<filteringRule>` name: not empty.
+pub(crate) fn check_rule_name(name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() {
+        return Err(ConfigError::new(
+            "filteringRules/filteringRule@name",
+            "",
+            "a filtering rule needs a name",
+        ));
+    }
+    Ok(())
+}
+
+/// A `<filteringRule>` denies something: at least one deny string.
+pub(crate) fn check_rule_has_deny_strings(name: &str, count: usize) -> Result<(), ConfigError> {
+    if count == 0 {
+        return Err(ConfigError::new(
+            "filteringRule/denyStrings",
+            name,
+            "a filtering rule needs at least one deny string",
+        ));
+    }
+    Ok(())
+}
+
+/// A file extension: a leading `.`, no other `.`, no `/` or `\`.
+pub(crate) fn check_extension(setting: &'static str, ext: &str) -> Result<(), ConfigError> {
     if !ext.starts_with('.') {
         return Err(ConfigError::new(
             setting,
@@ -714,7 +690,8 @@ fn check_extension(setting: &'static str, ext: &str) -> Result<(), ConfigError> 
     Ok(())
 }
 
-fn non_empty(setting: &'static str, s: &str) -> Result<(), ConfigError> {
+/// A sequence or deny string: not empty.
+pub(crate) fn non_empty(setting: &'static str, s: &str) -> Result<(), ConfigError> {
     if s.is_empty() {
         Err(ConfigError::new(setting, s, "must not be empty"))
     } else {
@@ -722,7 +699,8 @@ fn non_empty(setting: &'static str, s: &str) -> Result<(), ConfigError> {
     }
 }
 
-fn header_name(setting: &'static str, name: &str) -> Result<HeaderName, ConfigError> {
+/// A header name of `<headerLimits>` or a rule's `<scanHeaders>`.
+pub(crate) fn header_name(setting: &'static str, name: &str) -> Result<HeaderName, ConfigError> {
     HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| ConfigError::new(setting, name, "not a valid HTTP header name"))
 }

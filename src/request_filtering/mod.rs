@@ -116,11 +116,16 @@ mod config;
 mod layer;
 mod service;
 
-pub use body::{BoxError, LimitedBody};
+pub use body::LimitedBody;
+#[cfg(feature = "web-config")]
+pub(crate) use config::{
+    check_always_allowed_url, check_extension, check_hidden_segment, check_rule_has_deny_strings,
+    check_rule_name, check_verb, header_name, non_empty,
+};
 pub use config::{
-    Config, ConfigError, FilteringRule, LimitCodes, RequestFilteringBuilder,
-    DEFAULT_DENIED_FILE_EXTENSIONS, DEFAULT_HIDDEN_SEGMENTS, DEFAULT_MAX_ALLOWED_CONTENT_LENGTH,
-    DEFAULT_MAX_QUERY_STRING, DEFAULT_MAX_URL,
+    Config, FilteringRule, LimitCodes, RequestFilteringBuilder, DEFAULT_DENIED_FILE_EXTENSIONS,
+    DEFAULT_HIDDEN_SEGMENTS, DEFAULT_MAX_ALLOWED_CONTENT_LENGTH, DEFAULT_MAX_QUERY_STRING,
+    DEFAULT_MAX_URL,
 };
 pub use layer::RequestFilteringLayer;
 pub use service::{RequestFiltering, ResponseFuture};

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 
 use super::*;
-use crate::IisError;
+use crate::{BoxError, IisError};
 
 /// A body of chunks with no size hint, like a chunked upload.
 struct Chunks(VecDeque<Bytes>);

@@ -241,7 +241,9 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
         if name.eq_ignore_ascii_case("host") {
             hosts += 1;
             if !value.is_empty()
-                && !value.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                && !value
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
                 && http::uri::Authority::try_from(value).is_err()
             {
                 return Err(no(Reason::Hostname));
@@ -318,7 +320,12 @@ fn trim(v: &[u8]) -> &[u8] {
 /// The request target: a path (or `*`, an absolute URL, or for `CONNECT` an
 /// authority) that hyper can read, within the segment limits.
 fn check_target(target: &[u8], connect: bool, limits: &Limits) -> Result<(), Reason> {
-    if target.is_empty() || target.iter().any(|&b| b <= b' ' || b >= 0x7f) {
+    // Control bytes and spaces never; bytes above 0x7f only as UTF-8 (http.sys
+    // reads a raw UTF-8 URL as its escaped spelling).
+    if target.is_empty()
+        || target.iter().any(|&b| b <= b' ' || b == 0x7f)
+        || (!target.is_ascii() && std::str::from_utf8(target).is_err())
+    {
         return Err(Reason::Url);
     }
     if connect {
@@ -329,12 +336,15 @@ fn check_target(target: &[u8], connect: bool, limits: &Limits) -> Result<(), Rea
     // A plain origin-form target (the usual case) is checked here; anything else
     // by the parser hyper uses, so that nothing we pass is refused by hyper.
     let simple = target[0] == b'/'
-        && target.iter().all(|&b| {
-            b.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:@?".contains(&b)
-        });
+        && target
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:@?".contains(&b));
     let parsed;
     let path = if simple {
-        let end = target.iter().position(|&b| b == b'?').unwrap_or(target.len());
+        let end = target
+            .iter()
+            .position(|&b| b == b'?')
+            .unwrap_or(target.len());
         // Only visible ASCII here.
         std::str::from_utf8(&target[..end]).map_err(|_| Reason::Url)?
     } else {
@@ -350,9 +360,10 @@ fn check_target(target: &[u8], connect: bool, limits: &Limits) -> Result<(), Rea
     let mut count = 0usize;
     for segment in path.split('/').skip(1) {
         count += 1;
-        // Characters after percent-decoding: each `%XX` is one.
+        // Characters after percent-decoding: each `%XX` is one, and so is each
+        // raw UTF-8 sequence.
         let escapes = segment.bytes().filter(|&b| b == b'%').count();
-        let chars = segment.len().saturating_sub(2 * escapes);
+        let chars = segment.chars().count().saturating_sub(2 * escapes);
         if chars > limits.url_segment_max_length {
             return Err(Reason::Url);
         }
@@ -431,6 +442,10 @@ mod tests {
         assert_eq!(
             reason(b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n"),
             Err(Reason::Url)
+        );
+        assert_eq!(
+            reason("GET /caf\u{e9} HTTP/1.1\r\nHost: a\r\n\r\n".as_bytes()),
+            Ok(Framing::None)
         );
     }
 

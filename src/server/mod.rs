@@ -610,8 +610,7 @@ impl Server {
                     registered = true;
                     let _ = changed.as_mut().poll(cx);
                 }
-                if shared.decided.load(Ordering::Acquire) || self.stopping.load(Ordering::Acquire)
-                {
+                if shared.decided.load(Ordering::Acquire) || self.stopping.load(Ordering::Acquire) {
                     closing = true;
                     conn.as_mut().graceful_shutdown();
                     if conn.as_mut().poll(cx).is_ready() {

@@ -16,7 +16,7 @@
 //! | the same, `directoryBrowse` on | a listing page in IIS's format (`host - /path/`, `[To Parent Directory]`, date, time, size or `<dir>`) |
 //! | `OPTIONS` | `200` with `Allow: GET, HEAD, OPTIONS, TRACE` |
 //! | `TRACE` | **501.0** (IIS's `TRACEVerbHandler`) |
-//! | any other verb (`PUT`, `DELETE`, `POST` …) | **405.0** with `Allow: GET, HEAD, OPTIONS, TRACE` |
+//! | any other verb (`PUT`, `DELETE`, `POST`, `PROPFIND`, unknown …) | **405.0** (error code 0x80070001, logged `405 0 1`) with `Allow: GET, HEAD, OPTIONS, TRACE` |
 //! | a path that tries to leave the root | **400.0**, before the file system is touched (below) |
 //!
 //! # The fallback: files first, then the application
@@ -33,12 +33,13 @@
 //! call. `/` and `\` separate segments whether raw or encoded (`%2f`, `%5c`), as on
 //! IIS.
 //!
+//! - `.` and `..` segments written literally are **resolved** first, as http.sys
+//!   resolves them before IIS sees the URL: `/images/../site.css` serves
+//!   `/site.css`, and nothing climbs above the root (`/../x` is `/x`).
 //! - **400.0** (what http.sys answers for URLs it cannot canonicalize): a `.` or
-//!   `..` segment in any spelling (`..`, `%2e%2e`, `.%2E`, `..%5c`, `..\`); a `%`
+//!   `..` segment in an encoded spelling (`%2e%2e`, `.%2E`, `..%5c`, `..\`); a `%`
 //!   not followed by two hex digits; bytes that are not UTF-8 once decoded,
 //!   overlong forms included (`%c0%ae`, `%e0%80%ae`); NUL or any control character.
-//!   IIS resolves a `..` that stays inside the site; this module refuses every one:
-//!   browsers never send them, so only a crafted request has them.
 //! - **Not found** (404.0, or the fallback): segments Windows would alias to another
 //!   name: a `:` (drive letters `C:`, streams `::$DATA`), a trailing `.` or space
 //!   (`web.config.`), `* ? " < > |`, device names (`CON`, `nul.txt`, `LPT1`).
@@ -109,9 +110,9 @@ use tower_http::services::fs::ServeFileSystemResponseBody;
 use tower_http::services::ServeFile;
 use tower_service::Service;
 
-pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES};
+pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES, MODERN_MIME_TYPES};
 use self::path::PathProblem;
-use crate::{http_util, IisError, IisStatus};
+use crate::{http_util, BoxError, IisError, IisStatus};
 
 /// The POSIX `errno` for "permission denied".
 const EACCES: i32 = 13;
@@ -130,9 +131,6 @@ pub const DEFAULT_DOCUMENTS: [&str; 6] = [
 
 /// The verbs the static file handler answers, as its `Allow` header lists them.
 pub const ALLOW: &str = "GET, HEAD, OPTIONS, TRACE";
-
-/// The error type of a [`StaticBody`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A static-files configuration [`StaticFilesBuilder::build`] refused.
 #[derive(Debug)]
@@ -173,6 +171,7 @@ struct Config {
     default_documents: Vec<String>,
     directory_browse: bool,
     mime_map: MimeMap,
+    case_insensitive: bool,
 }
 
 /// Builds [`StaticFiles`]; starts from IIS's defaults (default documents on, in
@@ -186,6 +185,7 @@ pub struct StaticFilesBuilder {
     directory_browse: bool,
     mime_map: MimeMap,
     bad_mime_entry: Option<MimeMapError>,
+    case_insensitive: bool,
 }
 
 impl StaticFilesBuilder {
@@ -219,6 +219,16 @@ impl StaticFilesBuilder {
     /// `<files><clear/>`: drops every default document, IIS's six included.
     pub fn clear_default_documents(mut self) -> Self {
         self.default_documents.clear();
+        self
+    }
+
+    /// Case-insensitive paths, as on NTFS: `/SITE.CSS` serves `site.css` (default
+    /// false here; [`IisSite`](crate::site::IisSite) turns it on). A path is
+    /// first looked up as written; only when that misses is each segment matched
+    /// against its folder's entries ignoring case (the exact spelling first, else
+    /// the first matching name in sorted order).
+    pub fn case_insensitive(mut self, enabled: bool) -> Self {
+        self.case_insensitive = enabled;
         self
     }
 
@@ -282,6 +292,7 @@ impl StaticFilesBuilder {
                 default_documents: self.default_documents,
                 directory_browse: self.directory_browse,
                 mime_map: self.mime_map,
+                case_insensitive: self.case_insensitive,
             }),
             fallback: None,
         })
@@ -322,6 +333,7 @@ impl StaticFiles {
             directory_browse: false,
             mime_map: MimeMap::iis_defaults(),
             bad_mime_entry: None,
+            case_insensitive: false,
         }
     }
 
@@ -449,6 +461,7 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
     for s in segments {
         physical.push(s);
     }
+    let mut name = segments.last().cloned().unwrap_or_default();
     let canonical = match tokio::fs::canonicalize(&physical).await {
         Ok(c) => c,
         Err(e)
@@ -457,7 +470,23 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
             ) =>
         {
-            return Lookup::Missing(physical)
+            let found = if cfg.case_insensitive {
+                find_ignoring_case(&cfg.root, segments).await
+            } else {
+                None
+            };
+            match found {
+                Some(found) => match tokio::fs::canonicalize(&found).await {
+                    Ok(c) => {
+                        if let Some(n) = found.file_name() {
+                            name = n.to_string_lossy().into_owned();
+                        }
+                        c
+                    }
+                    Err(_) => return Lookup::Missing(physical),
+                },
+                None => return Lookup::Missing(physical),
+            }
         }
         Err(e) => return Lookup::Failed(e, physical),
     };
@@ -475,13 +504,49 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
             physical,
         },
         Ok(m) if m.is_file() => Lookup::File {
-            name: segments.last().cloned().unwrap_or_default(),
+            name,
             canonical,
             physical,
         },
         Ok(_) => Lookup::Missing(physical),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Lookup::Missing(physical),
         Err(e) => Lookup::Failed(e, physical),
+    }
+}
+
+/// The path under `root` whose segments match `segments` ignoring case, as NTFS
+/// matches names: at each level the exact spelling if it exists, else the first
+/// entry, in sorted order, equal to it ignoring case.
+async fn find_ignoring_case(root: &Path, segments: &[String]) -> Option<PathBuf> {
+    let mut dir = root.to_path_buf();
+    for seg in segments {
+        let exact = dir.join(seg);
+        if tokio::fs::symlink_metadata(&exact).await.is_ok() {
+            dir = exact;
+            continue;
+        }
+        let wanted = fold_case(seg);
+        let mut entries = tokio::fs::read_dir(&dir).await.ok()?;
+        let mut best: Option<std::ffi::OsString> = None;
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let name = entry.file_name();
+            let matches = name.to_str().is_some_and(|n| fold_case(n) == wanted);
+            if matches && best.as_ref().is_none_or(|b| name < *b) {
+                best = Some(name);
+            }
+        }
+        dir.push(best?);
+    }
+    Some(dir)
+}
+
+/// A name folded for a case-insensitive comparison (Unicode upper case, as NTFS's
+/// up-case table compares names).
+fn fold_case(name: &str) -> String {
+    if name.is_ascii() {
+        name.to_ascii_uppercase()
+    } else {
+        name.to_uppercase()
     }
 }
 
@@ -524,34 +589,9 @@ where
     B: Send + 'static,
     F: Service<Request<B>, Response = Response<FB>>,
 {
-    let raw_path = req.uri().path();
-    let found = match path::split(raw_path) {
-        Ok(segs) => {
-            let found = lookup(&cfg, &segs.segments).await;
-            match found {
-                // `/file.htm/` names no folder.
-                Lookup::File { physical, .. } if segs.trailing_slash => Lookup::Missing(physical),
-                other => other,
-            }
-        }
-        Err(PathProblem::Invalid(why)) => {
-            tracing::debug!(
-                target: "tower_iis::static_files",
-                path = raw_path,
-                why,
-                "request path refused: 400"
-            );
-            return Ok(error(IisError::new(IisStatus::BAD_REQUEST).with_hresult(0)));
-        }
-        Err(PathProblem::Unmappable(why)) => {
-            tracing::debug!(
-                target: "tower_iis::static_files",
-                path = raw_path,
-                why,
-                "request path names no file"
-            );
-            Lookup::Missing(cfg.root.join(raw_path.trim_start_matches('/')))
-        }
+    let found = match locate(&cfg, req.uri().path()).await {
+        Ok(found) => found,
+        Err(res) => return Ok(res),
     };
     if let (Lookup::Missing(_), Some(mut fallback)) = (&found, fallback) {
         std::future::poll_fn(|cx| fallback.poll_ready(cx)).await?;
@@ -565,21 +605,7 @@ where
             }
             return Ok(error(with_physical(IisStatus::NOT_FOUND, &physical)));
         }
-        Lookup::Failed(e, physical) => {
-            let status = if e.kind() == io::ErrorKind::PermissionDenied {
-                IisStatus::UNAUTHORIZED_ACL_ON_RESOURCE
-            } else {
-                IisStatus::INTERNAL_SERVER_ERROR
-            };
-            let win32 =
-                e.raw_os_error()
-                    .map_or(0, |c| if c == EACCES { ERROR_ACCESS_DENIED } else { 0 });
-            let mut err = with_physical(status, &physical).with_source(e);
-            if win32 != 0 {
-                err = err.with_win32_status(win32);
-            }
-            return Ok(error(err));
-        }
+        Lookup::Failed(e, physical) => return Ok(lookup_failed(e, &physical)),
         Lookup::File {
             canonical,
             physical,
@@ -596,6 +622,71 @@ where
     if !is_dir {
         return Ok(serve_file(&cfg, canonical, &physical, &name, req).await);
     }
+    Ok(serve_directory(&cfg, canonical, physical, req).await)
+}
+
+/// Maps the request path to what is on disk; a path refused outright is the
+/// response (400).
+async fn locate<FB>(cfg: &Config, raw_path: &str) -> Result<Lookup, Response<StaticBody<FB>>> {
+    Ok(match path::split(raw_path) {
+        Ok(segs) => {
+            let found = lookup(cfg, &segs.segments).await;
+            match found {
+                // `/file.htm/` names no folder.
+                Lookup::File { physical, .. } if segs.trailing_slash => Lookup::Missing(physical),
+                other => other,
+            }
+        }
+        Err(PathProblem::Invalid(why)) => {
+            tracing::debug!(
+                target: "tower_iis::static_files",
+                path = raw_path,
+                why,
+                "request path refused: 400"
+            );
+            return Err(error(IisError::new(IisStatus::BAD_REQUEST).with_hresult(0)));
+        }
+        Err(PathProblem::Unmappable(why)) => {
+            tracing::debug!(
+                target: "tower_iis::static_files",
+                path = raw_path,
+                why,
+                "request path names no file"
+            );
+            Lookup::Missing(cfg.root.join(raw_path.trim_start_matches('/')))
+        }
+    })
+}
+
+/// The answer when the file system refused to say what is there.
+fn lookup_failed<FB>(e: io::Error, physical: &Path) -> Response<StaticBody<FB>> {
+    let status = if e.kind() == io::ErrorKind::PermissionDenied {
+        IisStatus::UNAUTHORIZED_ACL_ON_RESOURCE
+    } else {
+        IisStatus::INTERNAL_SERVER_ERROR
+    };
+    let win32 = e
+        .raw_os_error()
+        .map_or(0, |c| if c == EACCES { ERROR_ACCESS_DENIED } else { 0 });
+    let mut err = with_physical(status, physical).with_source(e);
+    if win32 != 0 {
+        err = err.with_win32_status(win32);
+    }
+    error(err)
+}
+
+/// A folder: the courtesy redirect to its `/` form, a default document, a listing,
+/// or 403.14.
+async fn serve_directory<B, FB>(
+    cfg: &Config,
+    canonical: PathBuf,
+    physical: PathBuf,
+    req: Request<B>,
+) -> Response<StaticBody<FB>>
+where
+    B: Send + 'static,
+{
+    let raw_path = req.uri().path();
     let segs = path::split(raw_path)
         .map(|s| s.segments)
         .unwrap_or_default();
@@ -603,16 +694,16 @@ where
     dir_physical.push(std::path::MAIN_SEPARATOR_STR);
     let dir_physical = PathBuf::from(dir_physical);
     if !raw_path.ends_with(['/', '\\']) {
-        return Ok(courtesy_redirect(&req));
+        return courtesy_redirect(&req);
     }
     if cfg.default_document_enabled && !cfg.default_documents.is_empty() {
-        if let Ok(Some(doc)) = find_default_document(&cfg, &canonical).await {
+        if let Ok(Some(doc)) = find_default_document(cfg, &canonical).await {
             let physical = dir_physical.join(&doc);
             let file = canonical.join(&doc);
             // A default document that links outside the root is not served.
             if let Ok(c) = tokio::fs::canonicalize(&file).await {
                 if c.starts_with(&cfg.root) {
-                    return Ok(serve_file(&cfg, c, &physical, &doc, req).await);
+                    return serve_file(cfg, c, &physical, &doc, req).await;
                 }
             }
         }
@@ -628,7 +719,7 @@ where
             url_path.push_str(s);
             url_path.push('/');
         }
-        return Ok(match listing::render(&canonical, host, &url_path).await {
+        return match listing::render(&canonical, host, &url_path).await {
             Ok(page) => {
                 let mut res = Response::new(StaticBody::page(Bytes::from(page)));
                 res.headers_mut().insert(
@@ -643,12 +734,12 @@ where
             Err(e) => {
                 error(with_physical(IisStatus::INTERNAL_SERVER_ERROR, &dir_physical).with_source(e))
             }
-        });
+        };
     }
-    Ok(error(with_physical(
+    error(with_physical(
         IisStatus::FORBIDDEN_DIRECTORY_LISTING_DENIED,
         &dir_physical,
-    )))
+    ))
 }
 
 /// `host` of `host:port` (IPv6 literals kept whole).

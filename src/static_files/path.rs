@@ -48,14 +48,53 @@ const DEVICE_NAMES: [&str; 22] = [
     "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
 ];
 
+/// Resolves the `.` and `..` segments a client wrote literally (between raw `/`),
+/// as http.sys does before IIS sees the URL: `/images/../site.css` is
+/// `/site.css`, and a `..` at the root stays at the root (`/../x` is `/x`).
+/// Encoded dots and separators (`%2e%2e`, `..%5c`) are left for [`split`] to refuse.
+pub(crate) fn resolve_literal_dots(raw_path: &str) -> std::borrow::Cow<'_, str> {
+    if !raw_path.split('/').any(|s| s == "." || s == "..") {
+        return std::borrow::Cow::Borrowed(raw_path);
+    }
+    let parts: Vec<&str> = raw_path.split('/').collect();
+    let last = parts.len() - 1;
+    let mut kept: Vec<&str> = Vec::with_capacity(parts.len());
+    let mut trailing_slash = false;
+    for (i, seg) in parts.iter().enumerate().skip(1) {
+        match *seg {
+            "." => trailing_slash = i == last,
+            ".." => {
+                kept.pop();
+                trailing_slash = i == last;
+            }
+            s => {
+                kept.push(s);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut out = String::with_capacity(raw_path.len());
+    for seg in kept {
+        out.push('/');
+        out.push_str(seg);
+    }
+    if trailing_slash || out.is_empty() {
+        out.push('/');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Splits and checks a request path (`/a/b%20c.htm`).
 ///
-/// The path is percent-decoded exactly once, then must be UTF-8 (overlong forms
-/// are not UTF-8) without control characters. `/` and `\` both separate segments,
-/// whether sent raw or encoded (`%2f`, `%5c`), as on IIS. A `.` or `..` segment
+/// `.` and `..` segments written literally are resolved first
+/// ([`resolve_literal_dots`]). The path is then percent-decoded exactly once, and
+/// must be UTF-8 (overlong forms are not UTF-8) without control characters. `/` and
+/// `\` both separate segments, whether sent raw or encoded (`%2f`, `%5c`), as on
+/// IIS. A `.` or `..` segment left after that (it was encoded, or next to a `\`)
 /// is refused outright; so the result can be joined to a root with no way up.
 pub(crate) fn split(raw_path: &str) -> Result<Segments, PathProblem> {
-    let decoded = percent_decode(raw_path)?;
+    let resolved = resolve_literal_dots(raw_path);
+    let decoded = percent_decode(&resolved)?;
     let text = String::from_utf8(decoded)
         .map_err(|_| PathProblem::Invalid("not UTF-8 after decoding (overlong or broken)"))?;
     if text.chars().any(char::is_control) {
@@ -141,9 +180,6 @@ mod tests {
     #[test]
     fn refuses() {
         for bad in [
-            "/..",
-            "/../x",
-            "/a/..",
             "/%2e%2e/x",
             "/%2E%2e%2fx",
             "/.%2e/x",
@@ -159,7 +195,8 @@ mod tests {
             "/%",
             "/%2",
             "/%zz",
-            "/./x",
+            "/a/.%2e/x",
+            "/a/%2E/x",
         ] {
             assert!(
                 matches!(split(bad), Err(PathProblem::Invalid(_))),
@@ -185,6 +222,22 @@ mod tests {
                 split(odd)
             );
         }
+    }
+
+    #[test]
+    fn literal_dot_segments_resolve_inside_the_root() {
+        assert_eq!(ok("/images/../site.css"), ["site.css"]);
+        assert_eq!(ok("/../x"), ["x"]);
+        assert_eq!(ok("/../../../etc/passwd"), ["etc", "passwd"]);
+        assert_eq!(ok("/./x"), ["x"]);
+        assert_eq!(ok("/a/b/../../c/./d"), ["c", "d"]);
+        assert_eq!(ok(".."), Vec::<String>::new());
+        assert_eq!(ok("/.."), Vec::<String>::new());
+        assert!(split("/..").unwrap().trailing_slash);
+        assert_eq!(ok("/a/.."), Vec::<String>::new());
+        assert!(split("/a/b/..").unwrap().trailing_slash);
+        assert_eq!(ok("/a/..b/c"), ["a", "..b", "c"]);
+        assert_eq!(resolve_literal_dots("/a/b%2e%2e/c"), "/a/b%2e%2e/c");
     }
 
     #[test]

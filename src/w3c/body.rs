@@ -7,8 +7,8 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use super::pending::Pending;
 use super::record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
-use super::service::Pending;
 
 pin_project! {
     /// The response body of [`W3cLog`](super::W3cLog): the inner body, unchanged,

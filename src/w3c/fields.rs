@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use http::HeaderName;
 
-use super::ConfigError;
+use crate::ConfigError;
 
 macro_rules! fields {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal, $flag:literal; )*) => {
@@ -127,7 +127,7 @@ impl FromStr for Field {
         Field::ALL
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s) || f.flag_name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| ConfigError::UnknownField(s.to_owned()))
+            .ok_or_else(|| unknown_field(s))
     }
 }
 
@@ -188,7 +188,7 @@ impl FieldSet {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::UnknownField`] naming the first name that is not a standard field.
+    /// A [`ConfigError`] naming the first name that is not a standard field.
     pub fn parse<I>(names: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator,
@@ -286,6 +286,34 @@ impl CustomField {
     }
 }
 
+/// A field name that is not one of the 22 standard W3C fields.
+pub(crate) fn unknown_field(name: &str) -> ConfigError {
+    ConfigError::new(
+        "logExtFileFlags",
+        name,
+        "unknown W3C log field (not one of the 22 standard fields)",
+    )
+}
+
+/// A custom field named like a standard field or like another custom field.
+pub(crate) fn duplicate_field(name: &str) -> ConfigError {
+    ConfigError::new(
+        "customFields/add@logFieldName",
+        name,
+        "W3C log field is given twice",
+    )
+}
+
+/// A custom field name that is empty, starts with `#`, or holds white space or
+/// control characters (or a custom field reading an empty key).
+pub(crate) fn invalid_custom_name(name: &str) -> ConfigError {
+    ConfigError::new(
+        "customFields/add@logFieldName",
+        name,
+        "invalid custom W3C log field name (must be non-empty, not start with `#`, and hold no spaces or control characters)",
+    )
+}
+
 /// Checks a custom field name: non-empty, printable, no space, not a standard name.
 pub(crate) fn check_custom_name(name: &str) -> Result<(), ConfigError> {
     let bad = name.is_empty()
@@ -294,13 +322,13 @@ pub(crate) fn check_custom_name(name: &str) -> Result<(), ConfigError> {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '\u{feff}');
     if bad {
-        return Err(ConfigError::InvalidCustomFieldName(name.to_owned()));
+        return Err(invalid_custom_name(name));
     }
     if Field::ALL
         .iter()
         .any(|f| f.name().eq_ignore_ascii_case(name))
     {
-        return Err(ConfigError::DuplicateField(name.to_owned()));
+        return Err(duplicate_field(name));
     }
     Ok(())
 }
@@ -410,8 +438,10 @@ mod tests {
     #[test]
     fn unknown_field_is_named() {
         let err = FieldSet::parse(["date", "cs-referer"]).unwrap_err();
-        assert_eq!(err, ConfigError::UnknownField("cs-referer".into()));
-        assert!(err.to_string().contains("`cs-referer`"), "{err}");
+        assert_eq!(err, unknown_field("cs-referer"));
+        assert_eq!(err.setting(), "logExtFileFlags");
+        assert_eq!(err.value(), "cs-referer");
+        assert!(err.to_string().contains("\"cs-referer\""), "{err}");
     }
 
     #[test]
@@ -496,11 +526,11 @@ mod tests {
         assert!(check_custom_name("X-Forwarded-For").is_ok());
         assert_eq!(
             check_custom_name("has space"),
-            Err(ConfigError::InvalidCustomFieldName("has space".into()))
+            Err(invalid_custom_name("has space"))
         );
         assert_eq!(
             check_custom_name("sc-status"),
-            Err(ConfigError::DuplicateField("sc-status".into()))
+            Err(duplicate_field("sc-status"))
         );
         assert!(check_custom_name("").is_err());
     }

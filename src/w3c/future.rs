@@ -7,8 +7,8 @@ use std::task::{ready, Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
+use super::pending::Pending;
 use super::record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
-use super::service::Pending;
 use super::LogBody;
 
 /// The `sc-status` logged when no response exists: the inner service failed, or the

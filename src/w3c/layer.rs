@@ -7,84 +7,19 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
-use super::fields::{check_custom_name, CustomField, CustomSource, FieldSet};
+use super::fields::{
+    check_custom_name, duplicate_field, invalid_custom_name, CustomField, CustomSource, FieldSet,
+};
+use super::pending::Shared;
 use super::record::{LineFormat, LogKind};
 use super::rollover::{Clock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE};
 use super::service::W3cLog;
-use super::writer::{
-    self, FileOptions, Queue, QueueFull, Sink, SinkKind, W3cLogGuard, W3cLogHandle,
-};
-
-/// A configuration value the layer cannot be built with. The message names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A field name that is not one of the 22 standard W3C fields.
-    UnknownField(String),
-    /// A custom field named like a standard field or like another custom field.
-    DuplicateField(String),
-    /// A custom field name that is empty, starts with `#`, or holds white space or
-    /// control characters.
-    InvalidCustomFieldName(String),
-    /// No standard and no custom field.
-    NoFields,
-    /// A queue capacity of zero.
-    ZeroQueueCapacity,
-    /// A queue capacity above [`MAX_QUEUE_CAPACITY`] (the queue's slots are
-    /// allocated up front).
-    QueueCapacityTooLarge(usize),
-    /// A flush interval of zero.
-    ZeroFlushInterval,
-    /// Keeping zero files.
-    ZeroRetention,
-    /// The writer thread could not be started (the OS error).
-    Spawn(String),
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::UnknownField(name) => {
-                write!(f, "unknown W3C log field `{name}` (not one of the 22 standard fields)")
-            }
-            ConfigError::DuplicateField(name) => write!(f, "W3C log field `{name}` is given twice"),
-            ConfigError::InvalidCustomFieldName(name) => write!(
-                f,
-                "invalid custom W3C log field name `{name}` (must be non-empty, not start with `#`, and hold no spaces or control characters)"
-            ),
-            ConfigError::NoFields => f.write_str("the W3C log has no fields"),
-            ConfigError::ZeroQueueCapacity => f.write_str("the W3C log queue capacity must be at least 1"),
-            ConfigError::QueueCapacityTooLarge(n) => write!(
-                f,
-                "the W3C log queue capacity {n} is above the limit of {MAX_QUEUE_CAPACITY}"
-            ),
-            ConfigError::ZeroFlushInterval => f.write_str("the W3C log flush interval must not be zero"),
-            ConfigError::ZeroRetention => f.write_str("the W3C log must keep at least 1 file"),
-            ConfigError::Spawn(e) => write!(f, "could not start the W3C log writer thread: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
+use super::writer::{self, FileOptions, QueueFull, Sink, SinkKind, W3cLogGuard, W3cLogHandle};
+use crate::ConfigError;
 
 /// The largest [`queue_capacity`](W3cLogBuilder::queue_capacity): about a million
 /// finished requests waiting for the writer (a few tens of MB of slots).
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
-
-/// What every [`W3cLog`] service built from one layer shares.
-pub(crate) struct Shared {
-    pub(crate) format: Arc<LineFormat>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) queue: Queue,
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("fields", &self.format.fields_line())
-            .finish_non_exhaustive()
-    }
-}
 
 /// Writes one W3C extended log line per request, as IIS does. Put it outermost.
 ///
@@ -307,35 +242,15 @@ impl W3cLogBuilder {
             FieldSpec::Set(set) => set,
             FieldSpec::Names(names) => FieldSet::parse(&names)?,
         };
-        let mut seen: Vec<String> = Vec::new();
-        for c in &self.custom {
-            check_custom_name(c.name())?;
-            let lower = c.name().to_ascii_lowercase();
-            if seen.contains(&lower) {
-                return Err(ConfigError::DuplicateField(c.name().to_owned()));
-            }
-            seen.push(lower);
-            if let CustomSource::AppValue(key) = c.source() {
-                if key.is_empty() {
-                    return Err(ConfigError::InvalidCustomFieldName(c.name().to_owned()));
-                }
-            }
-        }
+        check_custom_fields(&self.custom)?;
         if fields.is_empty() && self.custom.is_empty() {
-            return Err(ConfigError::NoFields);
+            return Err(ConfigError::new(
+                "logExtFileFlags",
+                "",
+                "the W3C log has no fields",
+            ));
         }
-        if self.queue_capacity == 0 {
-            return Err(ConfigError::ZeroQueueCapacity);
-        }
-        if self.queue_capacity > MAX_QUEUE_CAPACITY {
-            return Err(ConfigError::QueueCapacityTooLarge(self.queue_capacity));
-        }
-        if self.flush_interval.is_zero() {
-            return Err(ConfigError::ZeroFlushInterval);
-        }
-        if self.retain == Some(0) {
-            return Err(ConfigError::ZeroRetention);
-        }
+        check_writer_settings(self.queue_capacity, self.flush_interval, self.retain)?;
         let site_name = format!("W3SVC{}", self.site_id);
         let format = Arc::new(LineFormat {
             kind: LogKind::W3c,
@@ -368,7 +283,14 @@ impl W3cLogBuilder {
             policy: self.on_full,
             shutdown_timeout: self.shutdown_timeout,
         })
-        .map_err(|e| ConfigError::Spawn(e.to_string()))?;
+        .map_err(|e| {
+            ConfigError::new(
+                "W3C log writer thread",
+                "tower-iis-w3c",
+                "could not start the W3C log writer thread",
+            )
+            .with_io(e)
+        })?;
         let layer = W3cLogLayer {
             shared: Arc::new(Shared {
                 format,
@@ -378,6 +300,62 @@ impl W3cLogBuilder {
         };
         Ok((layer, guard))
     }
+}
+
+/// Custom field names: valid, unique, and an app value's key not empty.
+fn check_custom_fields(custom: &[CustomField]) -> Result<(), ConfigError> {
+    let mut seen: Vec<String> = Vec::new();
+    for c in custom {
+        check_custom_name(c.name())?;
+        let lower = c.name().to_ascii_lowercase();
+        if seen.contains(&lower) {
+            return Err(duplicate_field(c.name()));
+        }
+        seen.push(lower);
+        if let CustomSource::AppValue(key) = c.source() {
+            if key.is_empty() {
+                return Err(invalid_custom_name(c.name()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The writer's queue capacity, flush interval and retention count.
+fn check_writer_settings(
+    queue_capacity: usize,
+    flush_interval: Duration,
+    retain: Option<usize>,
+) -> Result<(), ConfigError> {
+    if queue_capacity == 0 {
+        return Err(ConfigError::new(
+            "queue_capacity",
+            "0",
+            "the W3C log queue capacity must be at least 1",
+        ));
+    }
+    if queue_capacity > MAX_QUEUE_CAPACITY {
+        return Err(ConfigError::new(
+            "queue_capacity",
+            queue_capacity.to_string(),
+            format!("the W3C log queue capacity is above the limit of {MAX_QUEUE_CAPACITY}"),
+        ));
+    }
+    if flush_interval.is_zero() {
+        return Err(ConfigError::new(
+            "flush_interval",
+            "0s",
+            "the W3C log flush interval must not be zero",
+        ));
+    }
+    if retain == Some(0) {
+        return Err(ConfigError::new(
+            "retain_files",
+            "0",
+            "the W3C log must keep at least 1 file",
+        ));
+    }
+    Ok(())
 }
 
 /// This machine's host name, from the kernel or the environment; `-` if unknown.

@@ -69,8 +69,12 @@
 //! - `date`, `time`: UTC, to the second, when the line is written (the last byte).
 //! - `time-taken`: whole milliseconds from the moment the layer received the request
 //!   to the last body byte handed to the server (or the drop).
-//! - `cs-uri-stem`: the path as received (still percent-encoded). `cs-uri-query`: the
-//!   query without `?`, `-` when there is none.
+//! - `cs-uri-stem`: the path as IIS writes it, decoded: percent-escapes decoded to
+//!   UTF-8, `.` and `..` segments resolved, a space as `+`
+//!   (`/nice+ports,/Trinity.txt.bak`, `/arabic/الفيديو`, `/x#y`); a decoded byte
+//!   that is not valid UTF-8 and a control character become `+`, as in every value. So a file is logged one way whatever spelling the client used.
+//!   `cs-uri-query`: the query as received (not decoded, as IIS), without `?`, `-`
+//!   when there is none.
 //! - `c-ip`, `s-ip`, `s-port`: from [`ConnectionInfo`](crate::ConnectionInfo) (or
 //!   axum's `ConnectInfo`), `-` when unknown; IPv4-mapped IPv6 addresses are written
 //!   as IPv4.
@@ -132,12 +136,14 @@ mod body;
 mod fields;
 mod future;
 mod layer;
+mod pending;
 #[cfg(feature = "server")]
 pub(crate) mod plain;
 pub mod reader;
 mod record;
 mod rollover;
 mod service;
+mod stem;
 mod writer;
 
 use std::borrow::Cow;
@@ -146,7 +152,7 @@ use std::sync::Arc;
 pub use body::LogBody;
 pub use fields::{push_value, CustomField, CustomSource, Field, FieldSet, MAX_CUSTOM_FIELD_LENGTH};
 pub use future::{ResponseFuture, NO_RESPONSE_STATUS};
-pub use layer::{ConfigError, W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
+pub use layer::{W3cLogBuilder, W3cLogLayer, MAX_QUEUE_CAPACITY};
 pub use record::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
 pub use rollover::{
     Clock, ManualClock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE,

@@ -11,7 +11,7 @@ use super::fields::MAX_CUSTOM_FIELD_LENGTH;
 use super::fields::{push_value, push_value_limited, CustomField, CustomSource, Field, FieldSet};
 use super::{LogValues, LogonUser};
 use crate::connection::{connection_info, ConnectionInfo};
-use crate::error::{IisError, ANONYMOUS};
+use crate::error::{IisError, ANONYMOUS, NOT_YET_DETERMINED};
 
 /// `ERROR_NETNAME_DELETED`: what IIS logs in `sc-win32-status` when the client went
 /// away before the response was sent.
@@ -345,9 +345,10 @@ impl Record {
                 self.user = Some(user.clone());
             } else if self.user.is_none() {
                 // An error that names the logon user (e.g. a 401.x from an auth
-                // module) logs it, unless it is the anonymous default.
+                // module) logs it, unless it is the anonymous default or the
+                // "Not yet determined" of a 500.19 page (no user name either).
                 if let Some(name) = err.map(IisError::logon_user) {
-                    if name != ANONYMOUS && !name.is_empty() {
+                    if name != ANONYMOUS && name != NOT_YET_DETERMINED && !name.is_empty() {
                         self.user = Some(LogonUser::new(name));
                     }
                 }
@@ -424,7 +425,7 @@ impl Record {
                 out,
                 self.method.as_ref().map_or("", Method::as_str).as_bytes(),
             ),
-            Field::UriStem => push_value(out, text(self.path)),
+            Field::UriStem => super::stem::push_stem(out, text(self.path)),
             Field::UriQuery => push_value(out, text(self.query)),
             Field::ServerPort => match self.conn.map(|c| c.local.port()) {
                 Some(port) if port != 0 => push_int(out, u64::from(port)),

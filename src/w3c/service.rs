@@ -8,10 +8,9 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::layer::Shared;
-use super::record::Record;
+use super::pending::{Pending, Shared};
 use super::LogBody;
-use crate::wire::{Wire, WireEnd};
+use crate::wire::Wire;
 
 /// Writes one W3C log line per request handled by the inner service.
 ///
@@ -56,52 +55,5 @@ where
             rec,
         };
         ResponseFuture::new(self.inner.call(req), pending)
-    }
-}
-
-/// A request whose line is not written yet.
-#[derive(Debug)]
-pub(crate) struct Pending {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) start: Instant,
-    /// A `HEAD` request: its response body is never sent.
-    pub(crate) head: bool,
-    pub(crate) rec: Box<Record>,
-    /// The connection's byte counts, when the server owns the connection: the line
-    /// then waits for the response's last byte on the socket.
-    pub(crate) wire: Option<Wire>,
-}
-
-impl Pending {
-    /// The response is complete (`win32` is `None`) or ended early. Under a server
-    /// that counts bytes on the wire, a complete response's line waits for its
-    /// last byte on the socket; otherwise the line is sent now.
-    pub(crate) fn finish(mut self, win32: Option<u32>) {
-        match (self.wire.take(), win32) {
-            (None, _) => self.send(win32),
-            (Some(wire), None) => wire.on_last_byte(Box::new(move |end| self.send_wire(end))),
-            (Some(wire), Some(w)) => {
-                let end = wire.aborted(w);
-                self.send_wire(end);
-            }
-        }
-    }
-
-    /// Sends the line with the wire's counts.
-    fn send_wire(mut self, end: WireEnd) {
-        self.rec.sc_bytes = end.sc_bytes;
-        self.rec.cs_bytes = end.cs_bytes;
-        self.send(end.win32);
-    }
-
-    /// Sends the line: now is the time of the last byte.
-    fn send(mut self, win32: Option<u32>) {
-        let rec = &mut self.rec;
-        rec.time_taken_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        rec.end_unix = super::rollover::unix_secs(self.shared.clock.now());
-        if let Some(w) = win32 {
-            rec.win32 = w;
-        }
-        self.shared.queue.send(self.rec);
     }
 }

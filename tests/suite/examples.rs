@@ -138,6 +138,9 @@ async fn demo_serves_wwwroot_with_its_web_config() {
     assert!(index.text().contains("examples/wwwroot/index.htm"));
     // web.config's customHeaders reach every response, error pages included.
     assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
+    // The demo looks like IIS to a fingerprinting tool; X-Powered-By is not configured.
+    assert_eq!(index.header("server"), Some("Microsoft-IIS/10.0"));
+    assert_eq!(index.header("x-powered-by"), None);
     let css = get(addr, "GET", "/site.css", "").await;
     assert_eq!(css.status_line(), "HTTP/1.1 200 OK");
     assert_eq!(css.header("content-type"), Some("text/css"));
@@ -151,6 +154,7 @@ async fn demo_serves_wwwroot_with_its_web_config() {
     assert_eq!(put.status_line(), "HTTP/1.1 405 Method Not Allowed");
     assert_eq!(put.header("allow"), Some("GET, HEAD, OPTIONS, TRACE"));
     assert_eq!(put.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(put.header("server"), Some("Microsoft-IIS/10.0"));
     let trace = get(addr, "TRACE", "/site.css", "").await;
     assert!(trace
         .text()

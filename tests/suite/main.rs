@@ -3,13 +3,15 @@
 //! Tests that need a process of their own have their own binaries:
 //! `tests/alloc/` (a counting global allocator), `tests/load.rs` (it checks the
 //! process's open files and peak memory), `tests/log_faults.rs` and
-//! `tests/w3c_tracing.rs` (each installs a global `tracing` subscriber).
+//! `tests/w3c_tracing.rs` (each installs a global `tracing` subscriber),
+//! `tests/reader.rs` (a global allocator that measures the reader's heap).
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod catalog;
 mod examples;
+mod fidelity;
 mod full_stack;
 mod hostile;
 mod http_errors;

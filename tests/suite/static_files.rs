@@ -171,7 +171,7 @@ async fn each_static_file_case() {
     // Write verbs: 405.0 with IIS's Allow header.
     for verb in ["PUT", "DELETE", "POST", "PATCH"] {
         let res = site.request(verb, "/style.css", &[], b"x").await;
-        expect_error(&site, &res, "405.0", "Method Not Allowed", 0).await;
+        expect_error(&site, &res, "405.0", "Method Not Allowed", 1).await;
         assert_eq!(
             res.header("allow"),
             Some("GET, HEAD, OPTIONS, TRACE"),
@@ -207,7 +207,7 @@ async fn directory_listing_when_browsing_is_on() {
     assert!(page.contains("<title>127.0.0.1 - /docs/</title>"), "{page}");
     assert!(page.contains("<a href=\"/\">[To Parent Directory]</a>"));
     // Names are escaped in text and encoded in links.
-    assert!(page.contains(">a&#38;b &#39;c&#39;.txt</a>"), "{page}");
+    assert!(page.contains(">a&amp;b &#39;c&#39;.txt</a>"), "{page}");
     assert!(
         page.contains("href=\"/docs/a%26b%20&#39;c&#39;.txt\""),
         "{page}"
@@ -375,10 +375,14 @@ async fn path_traversal_never_leaves_the_root() {
         assert!(res.header("x-injected").is_none(), "{target}");
         seen.push((*target, res.status));
     }
-    // The plain dot-dot forms are refused outright, before the file system.
+    // The encoded dot-dot forms are refused outright, before the file system; the
+    // literal ones are resolved as http.sys resolves them, never above the root,
+    // where there is no secret.txt.
     for (target, status) in &seen {
-        if target.contains("/../") || target.contains("%2e%2e/") || target.contains("%c0%ae") {
+        if target.contains("%2e%2e/") || target.contains("%c0%ae") {
             assert_eq!(*status, 400, "{target}");
+        } else if target.starts_with("/../") || target.starts_with("/images/../") {
+            assert_eq!(*status, 404, "{target}");
         }
     }
     // A request whose target hyper itself refuses never reaches the site; every

@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::Request;
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_iis::w3c::{reader, ConfigError, CustomField, ManualClock, Period};
+use tower_iis::w3c::{reader, CustomField, ManualClock, Period};
 use tower_iis::W3cLogLayer;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -341,21 +341,36 @@ fn bad_configuration_is_named() {
         .fields(["date", "time", "cs-uri-stemm"])
         .build()
         .unwrap_err();
-    assert_eq!(err, ConfigError::UnknownField("cs-uri-stemm".into()));
-    assert!(err.to_string().contains("`cs-uri-stemm`"));
+    assert_eq!(
+        (err.setting(), err.value()),
+        ("logExtFileFlags", "cs-uri-stemm")
+    );
+    assert!(err.reason().contains("unknown W3C log field"), "{err}");
+    assert!(err.to_string().contains("\"cs-uri-stemm\""));
     let err = W3cLogLayer::builder()
         .custom_field(CustomField::app_value("Tenant Id", "tenant"))
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("`Tenant Id`"), "{err}");
+    assert_eq!(err.value(), "Tenant Id");
+    assert!(err.to_string().contains("\"Tenant Id\""), "{err}");
     let err = W3cLogLayer::builder()
         .custom_field(CustomField::app_value("X", "a"))
         .custom_field(CustomField::app_value("x", "b"))
         .build()
         .unwrap_err();
-    assert_eq!(err, ConfigError::DuplicateField("x".into()));
+    assert_eq!(
+        (err.setting(), err.value(), err.reason()),
+        (
+            "customFields/add@logFieldName",
+            "x",
+            "W3C log field is given twice"
+        )
+    );
     let err = W3cLogLayer::builder().retain_files(0).build().unwrap_err();
-    assert_eq!(err, ConfigError::ZeroRetention);
+    assert_eq!(
+        (err.setting(), err.value(), err.reason()),
+        ("retain_files", "0", "the W3C log must keep at least 1 file")
+    );
 }
 
 #[tokio::test]
@@ -387,4 +402,33 @@ async fn oneshot_through_the_crate_root_export() {
         "{text}"
     );
     let _ = guard;
+}
+
+/// `#Date` is when the file got its first line, never later than that line's time,
+/// even when the line waited for the flush.
+#[tokio::test]
+async fn header_date_is_never_later_than_the_first_line() {
+    let dir = temp_dir("header-date");
+    let clock = Arc::new(ManualClock::at(2024, 5, 1, 10, 0, 0).unwrap());
+    let (mut svc, guard) = start(
+        W3cLogLayer::builder()
+            .directory(&dir)
+            .flush_interval(std::time::Duration::from_secs(3600))
+            .clock(clock.clone()),
+    );
+    hit(&mut svc, "/first", "t").await;
+    clock.advance(std::time::Duration::from_secs(59));
+    hit(&mut svc, "/second", "t").await;
+    guard.handle().flush().unwrap();
+    drop(guard);
+    let text = read(&dir, "u_ex240501.log");
+    let log = reader::parse(&text).unwrap();
+    assert_eq!(log.blocks[0].date.as_deref(), Some("2024-05-01 10:00:00"));
+    let first = &log.entries[0];
+    assert_eq!(
+        (first.get("date"), first.get("time")),
+        (Some("2024-05-01"), Some("10:00:00"))
+    );
+    assert_eq!(log.entries[1].get("time"), Some("10:00:59"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -239,9 +239,12 @@ fn malformed_xml() {
     assert_eq!(iis.notification(), "Unknown");
     assert_eq!(iis.handler(), "Not yet determined");
     let detail = iis.config_error().unwrap();
-    assert!(detail
-        .error
-        .starts_with("Configuration file is not well-formed XML"));
+    // IIS's text on the page; the XML parser's message stays in the error.
+    assert_eq!(detail.error, "Configuration file is not well-formed XML");
+    assert!(err.detail().is_some_and(|d| !d.is_empty()));
+    assert!(err
+        .to_string()
+        .ends_with(&format!("({})", err.detail().unwrap())));
     assert!(detail.file.ends_with("web.config"));
 }
 
@@ -255,8 +258,14 @@ fn unknown_attribute_value() {
         Some("errorMode"),
         "invalid value 'Loud'",
     );
+    // The page shows IIS's text; the accepted values are the parser's detail.
+    assert_eq!(
+        err.message(),
+        "The attribute 'errorMode' has an invalid value 'Loud'"
+    );
     assert!(err
-        .message()
+        .detail()
+        .unwrap()
         .contains("DetailedLocalOnly, Custom, Detailed"));
     assert_eq!(err.hresult(), 0x8007_000d);
 
@@ -308,7 +317,7 @@ fn unknown_attribute_or_element() {
 
 #[test]
 fn missing_required_attribute() {
-    let err = bad("<staticContent>\n<mimeMap fileExtension=\".x\" />\n</staticContent>");
+    let err = bad("<staticContent>\n<mimeMap fileExtension=\".zzz\" />\n</staticContent>");
     assert_names(
         &err,
         5,

@@ -1,0 +1,140 @@
+//! `cs-uri-stem` as IIS writes it: decoded, canonical, one token.
+//!
+//! http.sys canonicalises the path before IIS logs it, so IIS writes the stem
+//! decoded: `/nice%20ports%2C/Tri%6Eity.txt%2ebak` is logged as
+//! `/nice+ports,/Trinity.txt.bak`, `/arabic/%D8%A7%D9%84` as `/arabic/ال`, and
+//! `/x%23y` as `/x#y`. The same file is so logged one way whatever spelling the
+//! client chose.
+//!
+//! - Percent-escapes are decoded; the result is read as UTF-8.
+//! - `.` and `..` segments are resolved (after decoding), never above the root.
+//! - Spaces, control characters and other white space become `+`, and so does a
+//!   decoded byte that is not part of valid UTF-8, as in every value
+//!   ([`push_value`]): the line stays UTF-8, and log tools that decode escapes
+//!   again (GoAccess does) never meet a stray byte.
+
+use super::fields::push_value;
+
+/// Appends the log form of a request path (as received, still percent-encoded).
+pub(crate) fn push_stem(out: &mut Vec<u8>, raw: &[u8]) {
+    if !raw.contains(&b'%') && !has_dot_segment(raw) {
+        return push_value(out, raw);
+    }
+    let mut decoded = decode(raw);
+    resolve_dots(&mut decoded);
+    push_value(out, &decoded);
+}
+
+fn decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                raw.get(i + 1).copied().and_then(crate::percent::hex),
+                raw.get(i + 2).copied().and_then(crate::percent::hex),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+fn has_dot_segment(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/').any(|s| s == b"." || s == b"..")
+}
+
+/// Resolves `.` and `..` segments in place, as RFC 3986's remove_dot_segments
+/// does for an absolute path; `..` at the root stays at the root.
+fn resolve_dots(path: &mut Vec<u8>) {
+    if !has_dot_segment(path) {
+        return;
+    }
+    let absolute = path.first() == Some(&b'/');
+    let segments: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+    let last = segments.len() - 1;
+    let mut kept: Vec<&[u8]> = Vec::with_capacity(segments.len());
+    let mut trailing_slash = false;
+    for (i, seg) in segments.iter().enumerate() {
+        if absolute && i == 0 {
+            continue;
+        }
+        match *seg {
+            b"." => trailing_slash = i == last,
+            b".." => {
+                kept.pop();
+                trailing_slash = i == last;
+            }
+            s => {
+                kept.push(s);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(path.len());
+    for seg in &kept {
+        out.push(b'/');
+        out.extend_from_slice(seg);
+    }
+    if trailing_slash || out.is_empty() {
+        out.push(b'/');
+    }
+    *path = out;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stem(raw: &str) -> String {
+        let mut out = Vec::new();
+        push_stem(&mut out, raw.as_bytes());
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn decoded_as_iis_writes_it() {
+        assert_eq!(stem("/index.html"), "/index.html");
+        assert_eq!(
+            stem("/nice%20ports%2C/Tri%6Eity.txt%2ebak"),
+            "/nice+ports,/Trinity.txt.bak"
+        );
+        assert_eq!(
+            stem("/nice+ports,/Trinity.txt.bak"),
+            "/nice+ports,/Trinity.txt.bak"
+        );
+        assert_eq!(
+            stem("/arabic/%D8%A7%D9%84%D9%81%D9%8A%D8%AF%D9%8A%D9%88"),
+            "/arabic/الفيديو"
+        );
+        assert_eq!(stem("/x%23y"), "/x#y");
+        assert_eq!(stem("/a%2Fb"), "/a/b");
+    }
+
+    #[test]
+    fn bad_bytes_and_controls_become_plus() {
+        assert_eq!(stem("/a%FFb%C3"), "/a+b+");
+        assert_eq!(stem("/caf%C3%A9%FF"), "/café+");
+        assert_eq!(stem("/a%00b%0D%0Ac%09d"), "/a+b++c+d");
+        assert_eq!(stem("/%E2%80%A8x"), "/+x"); // U+2028, a line separator
+        assert_eq!(stem("/100%"), "/100%");
+        assert_eq!(stem("/%zz"), "/%zz");
+    }
+
+    #[test]
+    fn dot_segments_resolved_never_above_the_root() {
+        assert_eq!(stem("/images/../site.css"), "/site.css");
+        assert_eq!(stem("/../x"), "/x");
+        assert_eq!(stem("/a/./b/../../../c"), "/c");
+        assert_eq!(stem("/a/b/.."), "/a/");
+        assert_eq!(stem("/a/."), "/a/");
+        assert_eq!(stem("/.."), "/");
+        assert_eq!(stem("/a/%2e%2e/b"), "/b");
+        assert_eq!(stem("/a/..b/c"), "/a/..b/c");
+    }
+}

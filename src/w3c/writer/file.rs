@@ -1,0 +1,307 @@
+//! Log files: IIS's names per period or size, opening with a header block,
+//! rollover and retention.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use super::sink::{whole_lines, write_counted};
+use super::{Counters, LineFormat};
+use crate::w3c::rollover::{
+    is_own_name, parse_size_name, period_name, size_name, Civil, Naming, Period, Zone,
+};
+
+/// File options taken from the builder.
+#[derive(Debug, Clone)]
+pub(crate) struct FileOptions {
+    pub(crate) site_dir: PathBuf,
+    pub(crate) period: Period,
+    pub(crate) local_time: bool,
+    pub(crate) truncate_size: u64,
+    pub(crate) retain: Option<usize>,
+}
+
+/// Cuts a last line that has no line end (a write that stopped part-way: a full
+/// disk, a crash), so what is appended next starts on a line of its own. Returns
+/// the bytes cut.
+fn cut_torn_tail(file: &mut File) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let meta = file.metadata()?;
+    let len = meta.len();
+    if len == 0 || !meta.is_file() {
+        return Ok(0);
+    }
+    let mut block = [0u8; 4096];
+    let mut end = len;
+    loop {
+        let start = end.saturating_sub(block.len() as u64);
+        let chunk = &mut block[..usize::try_from(end - start).unwrap_or(0)];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if end == len && chunk.last() == Some(&b'\n') {
+            return Ok(0);
+        }
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            file.set_len(keep)?;
+            return Ok(len - keep);
+        }
+        if start == 0 {
+            file.set_len(0)?;
+            return Ok(len);
+        }
+        end = start;
+    }
+}
+
+/// The file side of the writer: which file, its size, the open handle.
+pub(super) struct FileOutput {
+    opts: FileOptions,
+    custom: Naming,
+    zone: Zone,
+    /// The key (time-based) or number (size-based) of the current file.
+    key: Option<u64>,
+    /// The name the next line goes to, decided by `select`.
+    next: Option<(u64, String)>,
+    name: Option<String>,
+    pub(super) file: Option<File>,
+    #[cfg(unix)]
+    ino: Option<(u64, u64)>,
+    /// Bytes in the file plus bytes buffered for it.
+    pub(super) size: u64,
+    header_len: u64,
+    retained_once: bool,
+    /// The latest line time seen (time-based periods).
+    latest: i64,
+    /// The second whose lines are known to belong to the current file.
+    checked: i64,
+}
+
+impl FileOutput {
+    pub(super) fn new(opts: FileOptions, custom: Naming) -> Self {
+        let zone = if opts.local_time {
+            Zone::local()
+        } else {
+            Zone::Utc
+        };
+        FileOutput {
+            opts,
+            custom,
+            zone,
+            key: None,
+            next: None,
+            name: None,
+            file: None,
+            #[cfg(unix)]
+            ino: None,
+            size: 0,
+            header_len: 0,
+            retained_once: false,
+            latest: i64::MIN,
+            checked: i64::MIN,
+        }
+    }
+
+    pub(super) fn path(&self) -> Option<PathBuf> {
+        self.name.as_ref().map(|n| self.opts.site_dir.join(n))
+    }
+
+    /// Decides the file for a line at `unix` of `len` bytes. Returns true when it is
+    /// not the current file (then call `switch` after writing out the buffer).
+    #[inline]
+    pub(super) fn select(&mut self, unix: i64, len: u64, fmt: &LineFormat) -> bool {
+        if self.header_len == 0 {
+            self.header_len = fmt.header_block("0000-00-00 00:00:00").len() as u64;
+        }
+        if self.opts.period == Period::MaxSize {
+            let limit = self.opts.truncate_size;
+            let n = match self.key {
+                None => {
+                    let (n, existing) = self.latest_size_file();
+                    if existing > 0 && existing + self.header_len + len > limit {
+                        n + 1
+                    } else {
+                        n
+                    }
+                }
+                Some(n) => {
+                    // Roll only a file that holds lines already.
+                    if self.size > self.header_len && self.size + len > limit {
+                        n + 1
+                    } else {
+                        return false;
+                    }
+                }
+            };
+            let name = size_name(n, self.custom);
+            self.size = self.existing_len(&name) + self.header_len;
+            self.next = Some((n, name));
+            return true;
+        }
+        // Lines finish slightly out of order; never go back to an earlier file.
+        let unix = unix.max(self.latest);
+        self.latest = unix;
+        // Most lines fall in the second of the line before: no calendar work.
+        if self.key.is_some() && unix == self.checked {
+            return false;
+        }
+        let local = unix + self.zone.offset_secs(unix);
+        let c = Civil::from_unix(local);
+        let month = u64::from(c.year.max(0).unsigned_abs()) * 100 + u64::from(c.month);
+        let key = match self.opts.period {
+            Period::Hourly => (month * 100 + u64::from(c.day)) * 100 + u64::from(c.hour),
+            Period::Daily => month * 100 + u64::from(c.day),
+            Period::Weekly => month * 100 + u64::from(c.week_of_month()),
+            _ => month,
+        };
+        if self.key == Some(key) {
+            self.checked = unix;
+            return false;
+        }
+        let name = period_name(self.opts.period, &c, self.custom).unwrap_or_default();
+        self.size = self.existing_len(&name) + self.header_len;
+        self.next = Some((key, name));
+        true
+    }
+
+    fn existing_len(&self, name: &str) -> u64 {
+        fs::metadata(self.opts.site_dir.join(name)).map_or(0, |m| m.len())
+    }
+
+    pub(super) fn switch(&mut self) {
+        if let Some((key, name)) = self.next.take() {
+            self.key = Some(key);
+            self.name = Some(name);
+            self.file = None;
+            self.retain();
+        }
+    }
+
+    /// The highest `u_extendN.log` and its size, or `(1, 0)`.
+    fn latest_size_file(&self) -> (u64, u64) {
+        let mut best: Option<(u64, u64)> = None;
+        if let Ok(dir) = fs::read_dir(&self.opts.site_dir) {
+            for entry in dir.flatten() {
+                let name = entry.file_name();
+                if let Some(n) = name.to_str().and_then(|s| parse_size_name(s, self.custom)) {
+                    if best.is_none_or(|(b, _)| n > b) {
+                        let len = entry.metadata().map_or(0, |m| m.len());
+                        best = Some((n, len));
+                    }
+                }
+            }
+        }
+        best.unwrap_or((1, 0))
+    }
+
+    /// Deletes the oldest of our files beyond the retention count (the current file
+    /// counts as one).
+    fn retain(&mut self) {
+        let Some(keep) = self.opts.retain else { return };
+        let Ok(dir) = fs::read_dir(&self.opts.site_dir) else {
+            return;
+        };
+        let current = self.name.clone().unwrap_or_default();
+        let mut others: Vec<(u64, String)> = dir
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| *n != current && is_own_name(self.opts.period, n, self.custom))
+            .map(|n| {
+                let order = parse_size_name(&n, self.custom).unwrap_or(0);
+                (order, n)
+            })
+            .collect();
+        others.sort();
+        let allowed = keep.saturating_sub(1);
+        if others.len() > allowed {
+            let excess = others.len() - allowed;
+            for (_, name) in others.into_iter().take(excess) {
+                let path = self.opts.site_dir.join(&name);
+                if let Err(e) = fs::remove_file(&path) {
+                    tracing::warn!(target: "tower_iis::w3c", error = %e, file = %path.display(), "could not delete an old W3C log file");
+                }
+            }
+        }
+        self.retained_once = true;
+    }
+
+    fn still_ours(&self, path: &Path) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            match fs::metadata(path) {
+                Ok(m) => self.ino == Some((m.dev(), m.ino())),
+                Err(_) => false,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            path.exists()
+        }
+    }
+
+    fn open(&mut self, path: &Path) -> io::Result<File> {
+        fs::create_dir_all(&self.opts.site_dir)?;
+        let mut opts = OpenOptions::new();
+        opts.read(true).create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o640);
+        }
+        let mut file = opts.open(path)?;
+        let cut = cut_torn_tail(&mut file)?;
+        if cut > 0 {
+            tracing::warn!(target: "tower_iis::w3c", file = %path.display(), bytes = cut, "cut an unfinished last line from the W3C log file");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = file.metadata()?;
+            self.ino = Some((m.dev(), m.ino()));
+        }
+        Ok(file)
+    }
+
+    /// Writes the buffer to the current file, opening it (with a header block)
+    /// when needed. After a failure the file is closed; the lines written whole
+    /// are dropped from the buffer, the rest is kept for the next try, and the
+    /// line cut part-way is cut from the file when it is opened again.
+    pub(super) fn write(
+        &mut self,
+        buf: &mut Vec<u8>,
+        fmt: &LineFormat,
+        header_dt: &str,
+        counters: &Counters,
+    ) -> io::Result<()> {
+        let Some(path) = self.path() else {
+            return Ok(());
+        };
+        if buf.is_empty() && self.file.is_none() {
+            return Ok(());
+        }
+        if self.file.is_some() && !self.still_ours(&path) {
+            tracing::warn!(target: "tower_iis::w3c", file = %path.display(), "the W3C log file was removed or moved; reopening it");
+            self.file = None;
+        }
+        if self.file.is_none() {
+            let mut file = self.open(&path)?;
+            counters.files.fetch_add(1, Ordering::Relaxed);
+            let header = fmt.header_block(header_dt);
+            write_counted(&mut file, header.as_bytes()).1?;
+            self.file = Some(file);
+            if !self.retained_once {
+                self.retain();
+            }
+        }
+        let file = self.file.as_mut().expect("opened above");
+        let (n, r) = write_counted(file, buf);
+        let r = r.and_then(|()| file.flush());
+        if r.is_err() {
+            buf.drain(..whole_lines(buf, n));
+            self.file = None;
+        }
+        r
+    }
+}

@@ -1,0 +1,136 @@
+//! What the application holds: a handle to flush and read counters, and the guard
+//! that stops the writer.
+
+use std::fmt;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
+
+use super::{Counters, Msg};
+
+/// A snapshot of the writer's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct LogStats {
+    /// Lines handed to the sink (written, or buffered to be written).
+    pub lines: u64,
+    /// Lines lost: queue full with [`QueueFull::Drop`](super::QueueFull::Drop), writer gone, or too much
+    /// unwritten data while the sink kept failing.
+    pub dropped: u64,
+    /// Write, open and flush errors seen.
+    pub io_errors: u64,
+    /// Files opened (each open writes a header block).
+    pub files_opened: u64,
+}
+
+/// Flushes the writer on demand and reads its counters. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct W3cLogHandle {
+    pub(super) tx: SyncSender<Msg>,
+    pub(super) counters: Arc<Counters>,
+    pub(super) writer: Thread,
+}
+
+impl W3cLogHandle {
+    /// Writes out every line queued before this call and waits (at most `timeout`)
+    /// until it is done. Blocks the calling thread; in async code call it from
+    /// `spawn_blocking` or accept a short block.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when the writer did not finish in time, `BrokenPipe` when the
+    /// writer has stopped, `Other` when the sink reported a write error (the lines
+    /// are kept and retried).
+    pub fn flush_timeout(&self, timeout: Duration) -> io::Result<()> {
+        let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+        self.tx.send(Msg::Flush(ack_tx)).map_err(|_| {
+            io::Error::new(io::ErrorKind::BrokenPipe, "the W3C log writer has stopped")
+        })?;
+        self.writer.unpark();
+        match ack_rx.recv_timeout(timeout) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(io::Error::other(
+                "the W3C log sink failed; see the tracing warnings",
+            )),
+            Err(RecvTimeoutError::Timeout) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the W3C log writer did not flush in time",
+            )),
+            Err(RecvTimeoutError::Disconnected) => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the W3C log writer has stopped",
+            )),
+        }
+    }
+
+    /// [`flush_timeout`](Self::flush_timeout) with a 10 second limit.
+    ///
+    /// # Errors
+    ///
+    /// See [`flush_timeout`](Self::flush_timeout).
+    pub fn flush(&self) -> io::Result<()> {
+        self.flush_timeout(Duration::from_secs(10))
+    }
+
+    /// The writer's counters.
+    #[must_use]
+    pub fn stats(&self) -> LogStats {
+        let c = &self.counters;
+        LogStats {
+            lines: c.lines.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            io_errors: c.io_errors.load(Ordering::Relaxed),
+            files_opened: c.files.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Flushes and closes the log when dropped, so a graceful shutdown loses nothing.
+///
+/// Keep it alive (bind it to a named variable, not `_`) until the server has stopped
+/// serving; lines of requests that finish after it is dropped are counted as dropped.
+#[must_use = "dropping the guard stops the log writer"]
+pub struct W3cLogGuard {
+    pub(super) tx: SyncSender<Msg>,
+    pub(super) thread: Option<JoinHandle<()>>,
+    pub(super) timeout: Duration,
+    pub(super) handle: W3cLogHandle,
+}
+
+impl W3cLogGuard {
+    /// A handle to flush on demand and read the counters.
+    #[must_use]
+    pub fn handle(&self) -> W3cLogHandle {
+        self.handle.clone()
+    }
+}
+
+impl fmt::Debug for W3cLogGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("W3cLogGuard")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for W3cLogGuard {
+    fn drop(&mut self) {
+        let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+        let sent = self.tx.send(Msg::Shutdown(ack_tx)).is_ok();
+        self.handle.writer.unpark();
+        if sent && ack_rx.recv_timeout(self.timeout).is_ok() {
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        } else {
+            tracing::warn!(
+                target: "tower_iis::w3c",
+                "the W3C log writer did not finish within {:?}; lines may be lost",
+                self.timeout
+            );
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The writer thread: takes lines off the queue, formats them into the batch
+//! buffer and writes the buffer out to its output.
+
+use std::io::{self, Write};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::file::FileOutput;
+use super::queue::Pool;
+use super::sink::{whole_lines, write_counted, SinkKind};
+use super::{Counters, LineFormat, Msg, Record, WriterConfig, BUFFER_SIZE};
+use crate::w3c::rollover::{unix_secs, Civil, Clock};
+
+/// The most unwritten data kept while the sink keeps failing; beyond it lines are
+/// dropped (and counted).
+const MAX_PENDING: usize = 16 * BUFFER_SIZE;
+/// The longest nap of a writer holding buffered lines before it looks at the queue
+/// again. Short enough that the default queue (1024 lines) does not fill below
+/// about 200 000 lines per second; a full queue wakes the writer anyway.
+const NAP: Duration = Duration::from_millis(5);
+
+enum Output {
+    Files(FileOutput),
+    Writer {
+        w: Box<dyn Write + Send>,
+        needs_header: bool,
+        /// Bytes of the first buffered line the writer already took before it
+        /// failed: that line is finished first, so the stream stays line-aligned.
+        torn: usize,
+    },
+    Tracing,
+}
+
+pub(super) struct Worker {
+    out: Output,
+    also_tracing: bool,
+    format: Arc<LineFormat>,
+    fields_line: String,
+    clock: Arc<dyn Clock>,
+    counters: Arc<Counters>,
+    interval: Duration,
+    buf: Vec<u8>,
+    /// A line held aside while the lines before it go to the previous file.
+    line: Vec<u8>,
+    cached_sec: i64,
+    /// The time of the first line waiting in `buf`: a header block written with
+    /// them never carries a later `#Date`.
+    first_pending: Option<i64>,
+    cached_dt: [u8; 19],
+    last_flush: Instant,
+    retry_at: Option<Instant>,
+    pool: Arc<Pool>,
+    /// Written records on their way back to the pool.
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Record>>,
+}
+
+/// How many written records the writer gathers before returning them to the pool.
+const SPARE_BATCH: usize = 32;
+
+impl Worker {
+    pub(super) fn new(cfg: WriterConfig, counters: Arc<Counters>, pool: Arc<Pool>) -> Self {
+        let out = match cfg.sink {
+            SinkKind::Files(_) => Output::Files(FileOutput::new(cfg.files, cfg.format.naming())),
+            SinkKind::Writer(w) => Output::Writer {
+                w,
+                needs_header: true,
+                torn: 0,
+            },
+            SinkKind::Tracing => Output::Tracing,
+        };
+        Worker {
+            out,
+            also_tracing: cfg.also_tracing,
+            fields_line: cfg.format.fields_line(),
+            format: cfg.format,
+            clock: cfg.clock,
+            counters,
+            interval: cfg.flush_interval,
+            buf: Vec::with_capacity(BUFFER_SIZE + 4096),
+            line: Vec::new(),
+            cached_sec: i64::MIN,
+            first_pending: None,
+            cached_dt: [b'0'; 19],
+            last_flush: Instant::now(),
+            retry_at: None,
+            pool,
+            spare: Vec::with_capacity(SPARE_BATCH),
+        }
+    }
+
+    pub(super) fn run(&mut self, rx: &Receiver<Msg>) {
+        loop {
+            let msg = if self.buf.is_empty() {
+                // Idle: sleep in the queue; the next line wakes the writer.
+                self.pool.put(&mut self.spare);
+                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                match rx.try_recv() {
+                    Ok(msg) => Ok(msg),
+                    Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                    Err(TryRecvError::Empty) => {
+                        self.pool.put(&mut self.spare);
+                        // Lines are buffered: nap rather than wait in the queue, so
+                        // that requests queue their lines without waking this thread.
+                        let wait = self.interval.saturating_sub(self.last_flush.elapsed());
+                        if !wait.is_zero() {
+                            std::thread::park_timeout(wait.min(NAP));
+                        }
+                        Err(RecvTimeoutError::Timeout)
+                    }
+                }
+            };
+            match msg {
+                Ok(Msg::Line(mut rec)) => {
+                    self.line(&rec);
+                    rec.release();
+                    self.spare.push(rec);
+                    if self.spare.len() >= SPARE_BATCH {
+                        self.pool.put(&mut self.spare);
+                    }
+                    if self.buf.len() >= BUFFER_SIZE {
+                        self.flush(false);
+                    }
+                }
+                Ok(Msg::Flush(ack)) => {
+                    let ok = self.flush(true);
+                    let _ = ack.send(ok);
+                }
+                Ok(Msg::Shutdown(ack)) => {
+                    self.flush(true);
+                    self.close();
+                    let _ = ack.send(());
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.flush(true);
+                    self.close();
+                    return;
+                }
+            }
+            if !self.buf.is_empty() && self.last_flush.elapsed() >= self.interval {
+                self.flush(false);
+            }
+        }
+    }
+
+    fn datetime(&mut self, secs: i64) -> [u8; 19] {
+        if secs != self.cached_sec {
+            Civil::from_unix(secs).write_datetime(&mut self.cached_dt);
+            self.cached_sec = secs;
+        }
+        self.cached_dt
+    }
+
+    fn line(&mut self, rec: &Record) {
+        let dt = self.datetime(rec.end_unix);
+        // Formatted straight into the batch buffer; taken back out if it cannot stay.
+        let mut start = self.buf.len();
+        rec.write_line(&mut self.buf, &self.format, &dt);
+        let line_len = self.buf.len() - start;
+        if self.also_tracing || matches!(self.out, Output::Tracing) {
+            let line = String::from_utf8_lossy(&self.buf[start..]);
+            tracing::info!(target: "tower_iis::w3c::access", w3c_fields = %self.fields_line, "{line}");
+        }
+        let switched = match &mut self.out {
+            Output::Files(files) => {
+                let len = line_len as u64 + 2;
+                let switched = files.select(rec.end_unix, len, &self.format);
+                files.size += len;
+                switched
+            }
+            _ => false,
+        };
+        if switched {
+            // A new file: what is buffered before this line belongs to the old one.
+            if start > 0 {
+                self.line.clear();
+                self.line.extend_from_slice(&self.buf[start..]);
+                self.buf.truncate(start);
+                self.write_out();
+                start = self.buf.len();
+                self.buf.extend_from_slice(&self.line);
+            }
+            if let Output::Files(files) = &mut self.out {
+                files.switch();
+            }
+        }
+        if matches!(self.out, Output::Tracing) {
+            self.buf.truncate(start);
+            self.counters.lines.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if self.buf.len() + 2 > MAX_PENDING {
+            self.buf.truncate(start);
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if start == 0 {
+            self.first_pending = Some(rec.end_unix);
+        }
+        self.buf.extend_from_slice(b"\r\n");
+        self.counters.lines.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Writes the buffer out unless a retry is not due yet (or `force`).
+    fn flush(&mut self, force: bool) -> bool {
+        self.last_flush = Instant::now();
+        if !force {
+            if let Some(at) = self.retry_at {
+                if Instant::now() < at {
+                    return false;
+                }
+            }
+        }
+        self.write_out()
+    }
+
+    fn write_out(&mut self) -> bool {
+        // IIS writes `#Date` when it opens the file for the first line; lines wait
+        // here up to a flush interval, so the block takes the earlier of now and
+        // the first waiting line's time.
+        let now = unix_secs(self.clock.now());
+        let header_dt = crate::w3c::rollover::datetime_string(
+            self.first_pending.map_or(now, |first| first.min(now)),
+        );
+        let result = match &mut self.out {
+            Output::Tracing => Ok(()),
+            Output::Writer {
+                w,
+                needs_header,
+                torn,
+            } => write_stream(
+                w,
+                &mut self.buf,
+                torn,
+                needs_header,
+                &self.format.header_block(&header_dt),
+                &self.counters,
+            ),
+            Output::Files(files) => {
+                files.write(&mut self.buf, &self.format, &header_dt, &self.counters)
+            }
+        };
+        match result {
+            Ok(()) => {
+                self.buf.clear();
+                self.first_pending = None;
+                self.retry_at = None;
+                true
+            }
+            Err(e) => {
+                self.counters.io_errors.fetch_add(1, Ordering::Relaxed);
+                // A very long interval ("never") must not overflow: then only a
+                // forced flush retries.
+                let now = Instant::now();
+                self.retry_at = Some(
+                    now.checked_add(self.interval)
+                        .unwrap_or(now + Duration::from_secs(365 * 86_400)),
+                );
+                let target = match &self.out {
+                    Output::Files(f) => f.path().map(|p| p.display().to_string()),
+                    _ => None,
+                };
+                tracing::warn!(
+                    target: "tower_iis::w3c",
+                    error = %e,
+                    file = target.as_deref().unwrap_or("-"),
+                    pending_bytes = self.buf.len(),
+                    "W3C log write failed; will reopen and retry"
+                );
+                false
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        if let Output::Files(files) = &mut self.out {
+            files.file = None;
+        }
+    }
+}
+
+/// Writes the buffer to a plain writer. After a failure the lines the writer took
+/// whole are dropped from the buffer (never written twice), the line it took part
+/// of is finished first on the next try, and a fresh header block follows.
+fn write_stream(
+    w: &mut Box<dyn Write + Send>,
+    buf: &mut Vec<u8>,
+    torn: &mut usize,
+    needs_header: &mut bool,
+    header: &str,
+    counters: &Counters,
+) -> io::Result<()> {
+    if *torn > 0 {
+        let end = buf[*torn..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(buf.len(), |i| *torn + i + 1);
+        let (n, r) = write_counted(w, &buf[*torn..end]);
+        *torn += n;
+        r?;
+        buf.drain(..end);
+        *torn = 0;
+    }
+    let mut header_len = 0;
+    if *needs_header {
+        if buf.is_empty() {
+            return w.flush();
+        }
+        header_len = header.len();
+        buf.splice(0..0, header.bytes());
+        *needs_header = false;
+        counters.files.fetch_add(1, Ordering::Relaxed);
+    }
+    let (n, r) = write_counted(w, buf);
+    if let Err(e) = r {
+        let whole = whole_lines(buf, n);
+        buf.drain(..whole);
+        *torn = n - whole;
+        if n < header_len {
+            // The header block was cut: keep only the rest of its torn line (a
+            // new block is written after it).
+            let rest = header_len - whole;
+            let from = if *torn == 0 {
+                0
+            } else {
+                buf.iter().position(|&b| b == b'\n').map_or(rest, |i| i + 1)
+            };
+            buf.drain(from..rest);
+        }
+        *needs_header = true;
+        return Err(e);
+    }
+    buf.clear();
+    w.flush().inspect_err(|_| *needs_header = true)
+}

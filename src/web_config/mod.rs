@@ -1,0 +1,347 @@
+//! Reads an IIS `web.config` and configures the stack from it.
+//!
+//! [`WebConfig::parse`] (or [`WebConfig::load`]) reads the `<system.webServer>`
+//! sections this crate emulates, with a real XML parser:
+//!
+//! | Section | What it sets |
+//! |---|---|
+//! | `httpErrors` (`errorMode`, `existingResponse`, `defaultPath`, `defaultResponseMode`, `detailedMoreInformationLink`; `<error>` rows with `prefixLanguageFilePath`, `<remove>`, `<clear>`) | [`HttpErrorsSection`] → [`HttpErrorsLayer`] |
+//! | `security/requestFiltering`: every attribute and collection (`requestLimits` and `headerLimits`, `fileExtensions`, `verbs`, `hiddenSegments`, `denyUrlSequences`, `denyQueryStringSequences`, `filteringRules`, `alwaysAllowedUrls`, `alwaysAllowedQueryStrings`) | [`RequestFilteringLayer`] |
+//! | `security/ipSecurity`, `security/dynamicIpSecurity` | [`IpSecuritySection`] → [`IpSecurityLayer`] |
+//! | `defaultDocument` (`enabled`, `<files>`) | [`DefaultDocumentSection`] |
+//! | `directoryBrowse@enabled` | [`WebConfig::directory_browse`] |
+//! | `staticContent` (`<mimeMap>`, `<remove>`, `<clear>`) | [`MimeMap`] |
+//! | `httpProtocol/customHeaders` | [`CustomHeadersLayer`] |
+//!
+//! Collections start from what IIS inherits from its server-level configuration
+//! (the nine `httpErrors` rows, the request-filtering defaults, IIS's six default
+//! documents, the common MIME map) and apply `<add>`, `<remove>` and `<clear/>` in
+//! order. As on IIS, adding an entry that is already there (say `.json` to
+//! `staticContent` without a `<remove>` first) is an error.
+//!
+//! # Errors, as IIS reports a 500.19
+//!
+//! A file that is not well-formed XML, an unrecognized attribute or element inside
+//! a supported section, a value that is not valid for its attribute, a missing
+//! required attribute or a duplicate collection entry is a [`WebConfigError`]
+//! naming the file, line, element and attribute. [`WebConfigError::to_iis_error`]
+//! turns it into the `500.19` [`IisError`](crate::IisError) IIS would show, with its "Config Error",
+//! "Config File", the "Config Source" lines around the offending one (highlighted)
+//! and IIS's HRESULT: `0x8007000d` for malformed XML and invalid values,
+//! `0x800700b7` for duplicates, `0x80070003`/`0x80070005` for a file that cannot
+//! be read.
+//!
+//! # Warnings
+//!
+//! Everything this crate does not emulate (other `system.webServer` sections such
+//! as `rewrite` or `handlers`, other top-level sections such as `system.web`, IIS
+//! attributes such as `removeServerHeader`, `lockAttributes`) is listed in
+//! [`WebConfig::warnings`] with its line, and logged with `tracing` at `warn`.
+//!
+//! # Example
+//!
+//! ```
+//! use tower_iis::http_errors::ErrorMode;
+//! use tower_iis::web_config::WebConfig;
+//!
+//! let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+//! <configuration>
+//!   <system.webServer>
+//!     <httpErrors errorMode="Custom" />
+//!     <staticContent>
+//!       <mimeMap fileExtension=".xyz" mimeType="application/x-demo" />
+//!     </staticContent>
+//!     <rewrite />
+//!   </system.webServer>
+//! </configuration>"#;
+//! let config = WebConfig::parse(xml, "web.config")?;
+//! assert_eq!(config.http_errors.error_mode, Some(ErrorMode::Custom));
+//! assert_eq!(config.mime_map.get(".xyz"), Some("application/x-demo"));
+//! assert_eq!(config.warnings[0].element, "rewrite");
+//!
+//! // Adding .json again (IIS already maps it) is a duplicate, as on IIS.
+//! let bad = xml.replace(".xyz", ".json");
+//! let err = WebConfig::parse(&bad, "web.config").unwrap_err();
+//! assert_eq!((err.line(), err.element(), err.attribute()), (6, "mimeMap", Some("fileExtension")));
+//! assert!(err.to_string().contains("Cannot add duplicate collection entry of type 'mimeMap'"));
+//! assert_eq!(err.to_iis_error().hresult(), 0x8007_00b7);
+//! # Ok::<(), tower_iis::web_config::WebConfigError>(())
+//! ```
+
+mod default_document;
+mod error;
+mod http_errors;
+mod http_protocol;
+mod ip_security;
+mod parse;
+mod request_filtering;
+mod static_content;
+
+use std::path::{Path, PathBuf};
+
+use roxmltree::{Document, Node};
+
+use crate::custom_headers::CustomHeadersLayer;
+use crate::http_errors::HttpErrorsLayer;
+use crate::ip_security::IpSecurityLayer;
+use crate::request_filtering::RequestFilteringLayer;
+use crate::static_files::MimeMap;
+
+pub use default_document::DefaultDocumentSection;
+use error::{source_lines, ErrorInner};
+pub use error::{
+    ConfigWarning, WebConfigError, HRESULT_ACCESS_DENIED, HRESULT_DUPLICATE, HRESULT_INVALID_DATA,
+    HRESULT_PATH_NOT_FOUND,
+};
+pub use http_errors::HttpErrorsSection;
+pub use ip_security::IpSecuritySection;
+use parse::Parser;
+
+/// A parsed `web.config`. See the [module docs](self).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WebConfig {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// `<httpErrors>`.
+    pub http_errors: HttpErrorsSection,
+    /// `<requestFiltering>`, validated (IIS 10 defaults when absent).
+    pub request_filtering: RequestFilteringLayer,
+    /// `<ipSecurity>` and `<dynamicIpSecurity>`.
+    pub ip_security: IpSecuritySection,
+    /// `<defaultDocument>`.
+    pub default_document: DefaultDocumentSection,
+    /// `<directoryBrowse enabled>` (default false).
+    pub directory_browse: bool,
+    /// `<staticContent>`: the MIME map, starting from [`MimeMap::iis_defaults`].
+    pub mime_map: MimeMap,
+    /// `<httpProtocol><customHeaders>`, in order.
+    pub custom_headers: Vec<(String, String)>,
+    /// What the file holds that this crate does not emulate.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+impl WebConfig {
+    /// Reads and parses `path`.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read (HRESULT `0x80070003` or `0x80070005`), or any
+    /// error of [`parse`](Self::parse).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, WebConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ErrorInner {
+                file: path.to_path_buf(),
+                line: 0,
+                element: String::new(),
+                attribute: None,
+                message: if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    "Cannot read configuration file due to insufficient permissions"
+                } else {
+                    "Cannot read configuration file"
+                }
+                .to_owned(),
+                detail: Some(e.to_string()),
+                hresult: if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    HRESULT_ACCESS_DENIED
+                } else {
+                    HRESULT_PATH_NOT_FOUND
+                },
+                source_lines: Vec::new(),
+            })
+            .map_err(WebConfigError::from)?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of a web.config; `path` names it in errors and is the base
+    /// of relative `httpErrors` file paths.
+    ///
+    /// # Errors
+    ///
+    /// See the [module docs](self#errors-as-iis-reports-a-50019).
+    pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Self, WebConfigError> {
+        let path = path.as_ref();
+        let doc = Document::parse(text).map_err(|e| {
+            let line = e.pos().row;
+            WebConfigError::from(ErrorInner {
+                file: path.to_path_buf(),
+                line,
+                element: String::new(),
+                attribute: None,
+                message: "Configuration file is not well-formed XML".to_owned(),
+                detail: Some(e.to_string()),
+                hresult: HRESULT_INVALID_DATA,
+                source_lines: source_lines(text, line),
+            })
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut p = Parser {
+            text,
+            doc: &doc,
+            file: path,
+            base,
+            warnings: Vec::new(),
+        };
+        let config = p.configuration()?;
+        for w in &config.warnings {
+            tracing::warn!(target: "tower_iis::web_config", file = %path.display(), "{w}");
+        }
+        Ok(config)
+    }
+
+    /// The [`HttpErrorsLayer`] for `<httpErrors>`.
+    ///
+    /// # Errors
+    ///
+    /// A row whose page file cannot be read, and the other checks of
+    /// [`HttpErrorsBuilder::build`](crate::http_errors::HttpErrorsBuilder::build).
+    pub fn http_errors_layer(&self) -> Result<HttpErrorsLayer, crate::ConfigError> {
+        self.http_errors.builder().build()
+    }
+
+    /// A fresh [`IpSecurityLayer`] for `<ipSecurity>` and `<dynamicIpSecurity>`.
+    pub fn ip_security_layer(&self) -> IpSecurityLayer {
+        self.ip_security
+            .builder()
+            .build()
+            .expect("the ipSecurity section was validated when it was read")
+    }
+
+    /// The [`CustomHeadersLayer`] for `<customHeaders>`.
+    pub fn custom_headers_layer(&self) -> CustomHeadersLayer {
+        let mut layer = CustomHeadersLayer::new();
+        for (name, value) in &self.custom_headers {
+            layer = layer
+                .header(name, value)
+                .expect("custom headers were validated when they were read");
+        }
+        layer
+    }
+
+    /// A [`StaticFilesBuilder`](crate::static_files::StaticFilesBuilder) for
+    /// `root` with `<defaultDocument>`, `<directoryBrowse>` and `<staticContent>`.
+    pub fn static_files(
+        &self,
+        root: impl Into<PathBuf>,
+    ) -> crate::static_files::StaticFilesBuilder {
+        let mut b = crate::static_files::StaticFiles::builder(root)
+            .default_document(self.default_document.enabled)
+            .clear_default_documents()
+            .directory_browse(self.directory_browse)
+            .mime_map(self.mime_map.clone());
+        for doc in &self.default_document.files {
+            b = b.add_default_document(doc.clone());
+        }
+        b
+    }
+}
+
+impl<'input> Parser<'_, 'input> {
+    pub(super) fn configuration(&mut self) -> Result<WebConfig, WebConfigError> {
+        let root = self.doc.root_element();
+        if root.tag_name().name() != "configuration" {
+            return Err(self.error(
+                root,
+                None,
+                format!(
+                    "The root element must be <configuration>, not <{}>",
+                    root.tag_name().name()
+                ),
+            ));
+        }
+        let mut config = WebConfig {
+            file: self.file.to_path_buf(),
+            http_errors: HttpErrorsSection::default(),
+            request_filtering: RequestFilteringLayer::iis_defaults(),
+            ip_security: IpSecuritySection::default(),
+            default_document: DefaultDocumentSection::default(),
+            directory_browse: false,
+            mime_map: MimeMap::iis_defaults(),
+            custom_headers: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut seen_web_server = false;
+        for section in Self::elements(root) {
+            if section.tag_name().name() != "system.webServer" {
+                self.warn(section, None);
+                continue;
+            }
+            if seen_web_server {
+                return Err(self.error(
+                    section,
+                    None,
+                    "There is a duplicate 'system.webServer' section defined".to_owned(),
+                ));
+            }
+            seen_web_server = true;
+            self.web_server(section, &mut config)?;
+        }
+        config.warnings = std::mem::take(&mut self.warnings);
+        Ok(config)
+    }
+
+    pub(super) fn web_server(
+        &mut self,
+        node: Node<'_, 'input>,
+        config: &mut WebConfig,
+    ) -> Result<(), WebConfigError> {
+        let mut seen: Vec<&str> = Vec::new();
+        for child in Self::elements(node) {
+            let name = child.tag_name().name();
+            let supported = matches!(
+                name,
+                "httpErrors"
+                    | "security"
+                    | "defaultDocument"
+                    | "directoryBrowse"
+                    | "staticContent"
+                    | "httpProtocol"
+            );
+            if !supported {
+                self.warn(child, None);
+                continue;
+            }
+            if seen.contains(&name) {
+                return Err(self.error(
+                    child,
+                    None,
+                    format!("There is a duplicate 'system.webServer/{name}' section defined"),
+                ));
+            }
+            seen.push(name);
+            match name {
+                "httpErrors" => config.http_errors = self.http_errors(child)?,
+                "security" => self.security(child, config)?,
+                "defaultDocument" => config.default_document = self.default_document(child)?,
+                "directoryBrowse" => {
+                    self.attributes(child, &["enabled"], &["showFlags"])?;
+                    if let Some(first) = Self::elements(child).next() {
+                        return Err(self.unrecognized(first));
+                    }
+                    config.directory_browse = self.bool_attr(child, "enabled")?.unwrap_or(false);
+                }
+                "staticContent" => config.mime_map = self.static_content(child)?,
+                _ => config.custom_headers = self.http_protocol(child)?,
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn security(
+        &mut self,
+        node: Node<'_, 'input>,
+        config: &mut WebConfig,
+    ) -> Result<(), WebConfigError> {
+        self.attributes(node, &[], &[])?;
+        for child in Self::elements(node) {
+            match child.tag_name().name() {
+                "requestFiltering" => config.request_filtering = self.request_filtering(child)?,
+                "ipSecurity" => self.ip_security(child, &mut config.ip_security)?,
+                "dynamicIpSecurity" => self.dynamic_ip_security(child, &mut config.ip_security)?,
+                _ => self.warn(child, None),
+            }
+        }
+        Ok(())
+    }
+}
