@@ -46,6 +46,8 @@ pub(crate) struct ConnShared {
     /// it, so the task looks at this after each poll; no wake-up is needed.
     pub(crate) decided: AtomicBool,
     pub(crate) h2: AtomicBool,
+    /// The socket, back from the IO when a page is still to be sent.
+    pub(crate) sock: Mutex<Option<TcpStream>>,
 }
 
 impl ConnShared {
@@ -57,6 +59,7 @@ impl ConnShared {
             verdict: Mutex::new(None),
             decided: AtomicBool::new(false),
             h2: AtomicBool::new(false),
+            sock: Mutex::new(None),
         }
     }
 
@@ -133,12 +136,17 @@ enum Stop {
 /// The connection's IO, between the socket and hyper. See the [module docs](super).
 #[derive(Debug)]
 pub(crate) struct WireIo {
-    sock: Arc<TcpStream>,
+    /// The socket; handed to the connection task on drop when it still has a page
+    /// to send.
+    sock: Option<TcpStream>,
     shared: Arc<ConnShared>,
     limits: Limits,
     over_limit: bool,
-    /// Bytes read from the socket that hyper has not taken yet.
+    /// `buf[..end]`: bytes read from the socket that hyper has not taken yet. The
+    /// buffer is kept initialised (zeroed when it grows) so the socket reads into
+    /// it without `unsafe`.
     buf: Vec<u8>,
+    end: usize,
     /// `buf[pos..ready]` may be handed to hyper.
     pos: usize,
     ready: usize,
@@ -167,13 +175,14 @@ pub(crate) struct WireIo {
 
 impl WireIo {
     pub(crate) fn new(
-        sock: Arc<TcpStream>,
+        sock: TcpStream,
         shared: Arc<ConnShared>,
         limits: Limits,
         over_limit: bool,
     ) -> Self {
         WireIo {
-            sock,
+            sock: Some(sock),
+            end: 0,
             shared,
             limits,
             over_limit,
@@ -198,7 +207,7 @@ impl WireIo {
 
     /// Follows the framing over the unprocessed bytes.
     fn process(&mut self) -> Result<(), Stop> {
-        while self.cursor < self.buf.len() {
+        while self.cursor < self.end {
             match self.state {
                 State::Head => {
                     if !self.head()? {
@@ -206,7 +215,7 @@ impl WireIo {
                     }
                 }
                 State::Length(n) => {
-                    let take = n.min((self.buf.len() - self.cursor) as u64);
+                    let take = n.min((self.end - self.cursor) as u64);
                     self.advance(take as usize);
                     self.state = if n == take {
                         State::Head
@@ -217,7 +226,7 @@ impl WireIo {
                 }
                 State::Chunked(_) => self.chunks()?,
                 State::Tunnel { .. } => {
-                    self.advance(self.buf.len() - self.cursor);
+                    self.advance(self.end - self.cursor);
                     self.ready = self.cursor;
                 }
             }
@@ -232,7 +241,7 @@ impl WireIo {
 
     /// Reads a head. `Ok(false)`: it is not complete yet.
     fn head(&mut self) -> Result<bool, Stop> {
-        let bytes = &self.buf[self.cursor..];
+        let bytes = &self.buf[self.cursor..self.end];
         if self.first {
             // h2c with prior knowledge: the connection is hyper's (h2's) alone.
             let n = bytes.len().min(H2_PREFACE.len());
@@ -289,7 +298,7 @@ impl WireIo {
             return Ok(());
         };
         let start = self.cursor;
-        let data = &self.buf[start..];
+        let data = &self.buf[start..self.end];
         let mut i = 0;
         let mut done = false;
         let mut sized = false;
@@ -431,7 +440,7 @@ impl WireIo {
             return header();
         }
         match self.state {
-            State::Head if self.cursor < self.buf.len() => header(),
+            State::Head if self.cursor < self.end => header(),
             State::Head => idle(),
             State::Length(_) | State::Chunked(_) => Some((
                 self.last_activity + self.limits.entity_body_timeout,
@@ -454,24 +463,26 @@ impl WireIo {
         Poll::Pending
     }
 
-    /// Reads what the socket has into `buf`.
+    /// Reads what the socket has into `buf`. Through the stream's own `poll_read`,
+    /// which remembers that a short read drained the socket (no extra `recv` that
+    /// would only say "would block").
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
-            self.buf.reserve(READ_CHUNK);
+        if self.buf.len() - self.end < READ_CHUNK / 2 {
+            self.buf.resize(self.buf.len() + READ_CHUNK, 0);
         }
-        loop {
-            ready!(self.sock.poll_read_ready(cx))?;
-            match self.sock.try_read_buf(&mut self.buf) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        let Some(sock) = self.sock.as_mut() else {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        };
+        let mut rb = ReadBuf::new(&mut self.buf[self.end..]);
+        ready!(Pin::new(sock).poll_read(cx, &mut rb))?;
+        let n = rb.filled().len();
+        self.end += n;
+        Poll::Ready(Ok(n))
     }
 
     /// Bytes of an unfinished head are waiting: the client went away mid-head.
     fn partial_head(&self) -> bool {
-        self.hold || (matches!(self.state, State::Head) && self.cursor < self.buf.len())
+        self.hold || (matches!(self.state, State::Head) && self.cursor < self.end)
     }
 }
 
@@ -508,8 +519,8 @@ impl AsyncRead for WireIo {
                 let n = (this.ready - this.pos).min(out.remaining());
                 out.put_slice(&this.buf[this.pos..this.pos + n]);
                 this.pos += n;
-                if this.pos == this.buf.len() {
-                    this.buf.clear();
+                if this.pos == this.end {
+                    this.end = 0;
                     this.pos = 0;
                     this.ready = 0;
                     this.cursor = 0;
@@ -524,7 +535,8 @@ impl AsyncRead for WireIo {
                 return Poll::Pending;
             }
             if this.pos > 0 {
-                this.buf.drain(..this.pos);
+                this.buf.copy_within(this.pos..this.end, 0);
+                this.end -= this.pos;
                 this.ready -= this.pos;
                 this.cursor -= this.pos;
                 this.pos = 0;
@@ -629,19 +641,16 @@ impl AsyncWrite for WireIo {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        loop {
-            match this.sock.poll_write_ready(cx) {
-                Poll::Ready(Ok(())) => match this.sock.try_write(data) {
-                    Ok(n) => {
-                        this.wrote(n, data.len());
-                        return Poll::Ready(Ok(n));
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return this.write_failed(e),
-                },
-                Poll::Ready(Err(e)) => return this.write_failed(e),
-                Poll::Pending => return this.stalled(cx),
+        let Some(sock) = this.sock.as_mut() else {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        };
+        match Pin::new(sock).poll_write(cx, data) {
+            Poll::Ready(Ok(n)) => {
+                this.wrote(n, data.len());
+                Poll::Ready(Ok(n))
             }
+            Poll::Ready(Err(e)) => this.write_failed(e),
+            Poll::Pending => this.stalled(cx),
         }
     }
 
@@ -652,19 +661,16 @@ impl AsyncWrite for WireIo {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let wanted: usize = bufs.iter().map(|b| b.len()).sum();
-        loop {
-            match this.sock.poll_write_ready(cx) {
-                Poll::Ready(Ok(())) => match this.sock.try_write_vectored(bufs) {
-                    Ok(n) => {
-                        this.wrote(n, wanted);
-                        return Poll::Ready(Ok(n));
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return this.write_failed(e),
-                },
-                Poll::Ready(Err(e)) => return this.write_failed(e),
-                Poll::Pending => return this.stalled(cx),
+        let Some(sock) = this.sock.as_mut() else {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        };
+        match Pin::new(sock).poll_write_vectored(cx, bufs) {
+            Poll::Ready(Ok(n)) => {
+                this.wrote(n, wanted);
+                Poll::Ready(Ok(n))
             }
+            Poll::Ready(Err(e)) => this.write_failed(e),
+            Poll::Pending => this.stalled(cx),
         }
     }
 
@@ -678,18 +684,27 @@ impl AsyncWrite for WireIo {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.shared.wire.flushed();
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.shared.wire.flushed();
         // A page still to send: the connection task sends it and closes.
-        if !self.shared.has_page_pending() {
-            let _ = socket2::SockRef::from(&*self.sock).shutdown(std::net::Shutdown::Write);
+        if this.shared.has_page_pending() {
+            return Poll::Ready(Ok(()));
         }
-        Poll::Ready(Ok(()))
+        match this.sock.as_mut() {
+            Some(sock) => Pin::new(sock).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
     }
 }
 
 impl Drop for WireIo {
     fn drop(&mut self) {
         self.shared.wire.closed(WIN32_CLIENT_GONE);
+        if self.shared.has_page_pending() {
+            if let (Some(sock), Ok(mut slot)) = (self.sock.take(), self.shared.sock.lock()) {
+                *slot = Some(sock);
+            }
+        }
     }
 }

@@ -584,16 +584,15 @@ impl Server {
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let shared = Arc::new(ConnShared::new(ConnectionInfo::new(remote, local)));
-        let sock = Arc::new(stream);
-        let io = WireIo::new(sock.clone(), shared.clone(), self.limits, over_limit);
+        let io = WireIo::new(stream, shared.clone(), self.limits, over_limit);
         let svc = TowerToHyperService::new(ConnService {
             inner: service,
             shared: shared.clone(),
         });
-        let conn = self
-            .builder
-            .serve_connection_with_upgrades(TokioIo::new(io), svc);
-        tokio::pin!(conn);
+        let mut conn = Box::pin(
+            self.builder
+                .serve_connection_with_upgrades(TokioIo::new(io), svc),
+        );
         // The stop signal is polled once to register this task; after that a wake-up
         // is enough, and the flag says whether it was the stop. The verdict flag is
         // set by the IO while this task polls the connection.
@@ -621,13 +620,19 @@ impl Server {
             Poll::Pending
         })
         .await;
+        // Dropping the connection drops the IO, which hands back the socket if a
+        // page is still to be sent.
+        drop(conn);
         if let Some(verdict) = shared.take_verdict() {
             // The line first: a client that has read the answer finds it logged.
             self.log(&shared.info, &verdict);
             if verdict.reason.status().is_some() {
                 let date = httpdate::fmt_http_date(SystemTime::now());
                 let page = reason::response(verdict.reason, verdict.seen.head_request, &date);
-                send_and_close(&sock, &page).await;
+                let sock = shared.sock.lock().ok().and_then(|mut s| s.take());
+                if let Some(sock) = sock {
+                    send_and_close(&sock, &page).await;
+                }
             }
         }
     }
