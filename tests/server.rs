@@ -691,3 +691,34 @@ async fn requests_carry_connection_info_and_h2c_is_served() {
         assert_eq!(line.get("s-ip"), Some("127.0.0.1"));
     }
 }
+
+/// A segment of 256 to 260 characters passes http.sys's `UrlSegmentMaxLength` and
+/// reaches the site, where no file can have such a name: 404, not a server error;
+/// one of 261 is http.sys's 400.
+#[cfg(feature = "test-site")]
+#[tokio::test]
+async fn long_segments_are_404_below_the_limit_and_400_above() {
+    use tower_iis::site::IisSite;
+    use tower_iis::test_site::TestSite;
+
+    let root = std::env::temp_dir().join(format!("tower-iis-long-segment-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let site = TestSite::start(IisSite::builder(&root)).await;
+    let res = site.get(&format!("/{}", "n".repeat(258))).await;
+    assert_eq!(res.status, 404);
+    assert!(res.text().contains("404.0 - Not Found"), "{}", res.text());
+    let res = site.get(&format!("/{}", "n".repeat(261))).await;
+    assert_eq!(res.status, 400);
+    assert!(res.text().contains("<h2>Bad Request - Invalid URL</h2>"));
+    let lines = site.log_lines().await;
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].status(), lines[0].substatus()),
+        (Some(404), Some(0))
+    );
+    let errors = site.httperr_lines().await;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].get("s-reason"), Some("URL"));
+    drop(site);
+    let _ = std::fs::remove_dir_all(&root);
+}
