@@ -77,6 +77,123 @@ impl Default for Limits {
     }
 }
 
+#[cfg(feature = "web-config")]
+impl Limits {
+    /// The limits IIS reads from `applicationHost.config`, over IIS's defaults:
+    /// `<webLimits headerWaitTimeout minBytesPerSecond connectionTimeout>` and the
+    /// site's `<limits connectionTimeout maxConnections>` (the first `<site>`'s,
+    /// else `<siteDefaults>`'s). A `headerWaitTimeout` of `00:00:00` (IIS's
+    /// default) leaves http.sys's own 2 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_iis::server::Limits;
+    ///
+    /// let xml = r#"<configuration><system.applicationHost>
+    ///   <webLimits headerWaitTimeout="00:00:30" minBytesPerSecond="500" />
+    ///   <sites><siteDefaults><limits connectionTimeout="00:01:00" maxConnections="1000" /></siteDefaults></sites>
+    /// </system.applicationHost></configuration>"#;
+    /// let limits = Limits::from_application_host(xml).unwrap();
+    /// assert_eq!(limits.header_wait_timeout, Duration::from_secs(30));
+    /// assert_eq!(limits.min_bytes_per_second, 500);
+    /// assert_eq!(limits.connection_timeout, Duration::from_secs(60));
+    /// assert_eq!(limits.max_connections, 1000);
+    /// assert!(Limits::from_application_host(r#"<configuration><system.applicationHost>
+    ///   <webLimits minBytesPerSecond="fast" /></system.applicationHost></configuration>"#)
+    ///   .unwrap_err().to_string().contains("minBytesPerSecond"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`LimitError`] naming the attribute whose value is not a number or a
+    /// `hh:mm:ss` time span, or the XML error; and what [`check`](Self::check)
+    /// refuses.
+    pub fn from_application_host(xml: &str) -> Result<Limits, LimitError> {
+        let doc = roxmltree::Document::parse(xml).map_err(|e| LimitError {
+            name: "applicationHost.config",
+            value: e.to_string(),
+            rule: "be well-formed XML",
+        })?;
+        let host = doc
+            .descendants()
+            .find(|n| n.has_tag_name("system.applicationHost"));
+        let mut limits = Limits::default();
+        let Some(host) = host else {
+            return Ok(limits);
+        };
+        if let Some(web) = child(host, "webLimits") {
+            if let Some(v) = web.attribute("headerWaitTimeout") {
+                let d = timespan("headerWaitTimeout", v)?;
+                if !d.is_zero() {
+                    limits.header_wait_timeout = d;
+                }
+            }
+            if let Some(v) = web.attribute("connectionTimeout") {
+                limits.connection_timeout = timespan("connectionTimeout", v)?;
+            }
+            if let Some(v) = web.attribute("minBytesPerSecond") {
+                limits.min_bytes_per_second = number("minBytesPerSecond", v)?;
+            }
+        }
+        let site_limits = child(host, "sites").and_then(|sites| {
+            child(sites, "site")
+                .and_then(|site| child(site, "limits"))
+                .or_else(|| child(sites, "siteDefaults").and_then(|d| child(d, "limits")))
+        });
+        if let Some(l) = site_limits {
+            if let Some(v) = l.attribute("connectionTimeout") {
+                limits.connection_timeout = timespan("connectionTimeout", v)?;
+            }
+            if let Some(v) = l.attribute("maxConnections") {
+                let n: u32 = number("maxConnections", v)?;
+                limits.max_connections = n as usize;
+            }
+        }
+        limits.check()?;
+        Ok(limits)
+    }
+}
+
+#[cfg(feature = "web-config")]
+fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    node.children().find(|c| c.has_tag_name(name))
+}
+
+#[cfg(feature = "web-config")]
+fn number<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T, LimitError> {
+    v.trim().parse().map_err(|_| LimitError {
+        name,
+        value: v.to_owned(),
+        rule: "be a whole number",
+    })
+}
+
+/// `hh:mm:ss` or `d.hh:mm:ss`, as IIS writes time spans.
+#[cfg(feature = "web-config")]
+fn timespan(name: &'static str, v: &str) -> Result<Duration, LimitError> {
+    let bad = || LimitError {
+        name,
+        value: v.to_owned(),
+        rule: "be a time span like 00:02:00",
+    };
+    let t = v.trim();
+    let (days, rest) = match t.split_once('.') {
+        Some((d, r)) if !d.contains(':') => (d.parse::<u64>().map_err(|_| bad())?, r),
+        _ => (0, t),
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let [h, m, sec] = parts[..] else {
+        return Err(bad());
+    };
+    let h: u64 = h.parse().map_err(|_| bad())?;
+    let m: u64 = m.parse().map_err(|_| bad())?;
+    let sec: f64 = sec.parse().map_err(|_| bad())?;
+    if m >= 60 || !(0.0..60.0).contains(&sec) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(days * 86_400 + h * 3600 + m * 60) + Duration::from_secs_f64(sec))
+}
+
 /// A limit the server cannot run with; the message names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitError {
@@ -141,5 +258,25 @@ impl Limits {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "web-config"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_spans() {
+        assert_eq!(timespan("x", "00:02:00").unwrap(), Duration::from_secs(120));
+        assert_eq!(
+            timespan("x", "1.00:00:01").unwrap(),
+            Duration::from_secs(86_401)
+        );
+        assert_eq!(
+            timespan("x", "00:00:30.5").unwrap(),
+            Duration::from_millis(30_500)
+        );
+        assert!(timespan("x", "2 minutes").is_err());
+        assert!(timespan("x", "00:61:00").is_err());
     }
 }
