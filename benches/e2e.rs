@@ -1,17 +1,19 @@
 //! End to end over loopback: hyper serving the trivial handler bare, behind the full
 //! tower-iis stack logging to a real file, and behind tower-http's `TraceLayer`
-//! logging to a real file through `tracing-appender`. Debian's `wrk` drives each
+//! logging to a real file through `tracing-appender`; then the bare handler and the
+//! full stack under `axum::serve` and under `tower_iis::server::serve` (which also
+//! checks every head, runs http.sys's timers and counts bytes on the wire). Debian's `wrk` drives each
 //! server over real keep-alive connections on 127.0.0.1, the stacks taking turns
 //! (A B C A B C …), and the median requests per second of each is reported.
 //!
 //! ```text
-//! cargo bench --features hyper --bench e2e
-//! E2E_SECS=3 E2E_ROUNDS=5 E2E_CONNECTIONS=32 cargo bench --features hyper --bench e2e
+//! cargo bench --features server --bench e2e
+//! E2E_SECS=3 E2E_ROUNDS=5 E2E_CONNECTIONS=32 cargo bench --features server --bench e2e
 //! ```
 //!
 //! Each run lasts `E2E_SECS` seconds (default 3); there are `E2E_ROUNDS` rounds
-//! (default 5) after a one-second warm-up of each server. `E2E_ONLY=0|1|2` loads
-//! only the bare, full-stack or `TraceLayer` server (for profiling).
+//! (default 5) after a one-second warm-up of each server. `E2E_ONLY=0|1|…|6` loads
+//! only one server (for profiling), numbered in the order of the table.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -220,7 +222,23 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let names = ["bare hyper", "full stack, W3C file", "TraceLayer, file"];
+    let names = [
+        "bare hyper",
+        "full stack, W3C file",
+        "TraceLayer, file",
+        "bare, axum::serve",
+        "bare, server::serve",
+        "full, axum::serve",
+        "full, server::serve",
+    ];
+    let (log2, log2_guard) = W3cLogLayer::builder()
+        .directory(dir.join("w3c-axum"))
+        .build()
+        .expect("valid log configuration");
+    let (log3, log3_guard) = W3cLogLayer::builder()
+        .directory(dir.join("w3c-server"))
+        .build()
+        .expect("valid log configuration");
     let addrs: Vec<SocketAddr> = rt.block_on(async {
         let bare = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let ours = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -249,6 +267,51 @@ fn main() {
                 .layer(support::trace_layer())
                 .service_fn(support::hello::<Incoming>)
         }));
+        let mut addrs = addrs;
+        let bind = || async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            (l.local_addr().unwrap(), l)
+        };
+        let (a, axum_bare) = bind().await;
+        addrs.push(a);
+        let (a, server_bare) = bind().await;
+        addrs.push(a);
+        let (a, axum_full) = bind().await;
+        addrs.push(a);
+        let (a, server_full) = bind().await;
+        addrs.push(a);
+        let bare_router =
+            axum::Router::new().fallback_service(service_fn(support::hello::<axum::body::Body>));
+        tokio::spawn(async move { axum::serve(axum_bare, bare_router).await });
+        tokio::spawn(async move {
+            tower_iis::server::serve(server_bare, service_fn(support::hello::<Incoming>))
+                .signals(false)
+                .await
+        });
+        let full_router = axum::Router::new().fallback_service(
+            ServiceBuilder::new()
+                .layer(log2)
+                .layer(HttpErrorsLayer::new())
+                .layer(RequestFilteringLayer::iis_defaults())
+                .service_fn(support::hello),
+        );
+        tokio::spawn(async move {
+            axum::serve(
+                axum_full,
+                full_router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        let full = ServiceBuilder::new()
+            .layer(log3)
+            .layer(HttpErrorsLayer::new())
+            .layer(RequestFilteringLayer::iis_defaults())
+            .service_fn(support::hello);
+        tokio::spawn(async move {
+            tower_iis::server::serve(server_full, full)
+                .signals(false)
+                .await
+        });
         addrs
     });
 
@@ -283,6 +346,7 @@ fn main() {
     log_guard.handle().flush().expect("the W3C log flushes");
     let stats = log_guard.handle().stats();
     drop(log_guard);
+    drop((log2_guard, log3_guard));
     drop(trace_guard);
     let logged = count_lines(&w3c_dir);
 

@@ -2,17 +2,19 @@
 //! serving the files of `examples/wwwroot/` beside a few axum handlers.
 //!
 //! ```text
-//! cargo run --example demo --features axum,site          # http://127.0.0.1:8080/
-//! cargo run --example demo --features axum,site -- 127.0.0.1:9000 /var/log/demo
+//! cargo run --example demo --features axum,site,server          # http://127.0.0.1:8080/
+//! cargo run --example demo --features axum,site,server -- 127.0.0.1:9000 /var/log/demo
 //! ```
 //!
 //! Open `/` (the default document `index.htm`) for the list of routes. From this
 //! machine (loopback) the errors show IIS's detailed page; from anywhere else, the
 //! custom page. Files that exist are served by the static file module; other paths
 //! go to the handlers below. Every request is written to a W3C log under
-//! `./logs/W3SVC1/` (a second argument names another log directory).
+//! `./logs/W3SVC1/` (a second argument names another log directory); what http.sys
+//! refuses or cuts goes to `./logs/HTTPERR/`. It is served by
+//! `tower_iis::server::serve`, which stops gracefully on Ctrl-C and on SIGTERM.
 //!
-//! With `--features axum,site,failed-request-tracing`, every request answered
+//! With `--features axum,site,server,failed-request-tracing`, every request answered
 //! 400–599 (the rule in `wwwroot/web.config`'s `<traceFailedRequests>`) also gets
 //! a failed request trace, `./logs/FailedReqLogFiles/W3SVC1/frNNNNNN.xml`; open it
 //! in a browser (it comes with `freb.xsl`).
@@ -28,9 +30,9 @@ use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_iis::error::response_for_panic;
 use tower_iis::site::{IisSite, SiteError};
-use tower_iis::w3c::W3cLogLayer;
+use tower_iis::w3c::{Sink, W3cLogLayer};
 use tower_iis::web_config::WebConfig;
-use tower_iis::{ConnectionInfo, IisError, IisStatus};
+use tower_iis::{IisError, IisStatus};
 
 /// The default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -191,18 +193,19 @@ async fn slow() -> &'static str {
     "That took a while.\n"
 }
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` with `tower_iis::server` until `shutdown` completes
+/// (signals are left to the caller).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<ConnectionInfo>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    tower_iis::server::serve(listener, app)
+        .signals(false)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map(drop)
+        .map_err(std::io::Error::other)
 }
 
 #[tokio::main]
@@ -216,6 +219,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let log_dir = args.next().unwrap_or_else(|| DEFAULT_LOG_DIR.to_owned());
     // The guard flushes and closes the log when it is dropped, after the server stops.
     let (log, guard) = W3cLogLayer::builder().directory(&log_dir).build()?;
+    let handle = log.handle();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     #[cfg(feature = "failed-request-tracing")]
     let app = {
@@ -237,15 +241,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tower-iis demo listening on http://{}/",
         listener.local_addr()?
     );
+    let dir = log_dir.trim_end_matches('/');
     println!(
-        "W3C log: {}/W3SVC1/u_exYYMMDD.log (UTC date; the file appears with the first request)",
-        log_dir.trim_end_matches('/')
+        "W3C log: {dir}/W3SVC1/u_exYYMMDD.log (UTC date; the file appears with the first request); \
+         HTTPERR log: {dir}/HTTPERR/httperrN.log"
     );
-    serve(listener, app, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    // Until Ctrl-C or SIGTERM; then requests in flight finish and both logs flush.
+    let report = tower_iis::server::serve(listener, app)
+        .httperr_log(Sink::directory(&log_dir))
+        .w3c_log(handle)
+        .await?;
     drop(guard);
-    println!("log flushed; bye");
+    println!(
+        "stopped after {} connections; logs flushed; bye",
+        report.connections
+    );
     Ok(())
 }

@@ -95,6 +95,9 @@ pub mod ip_security;
 pub mod limits;
 mod percent;
 pub mod request_filtering;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server;
 #[cfg(feature = "site")]
 #[cfg_attr(docsrs, doc(cfg(feature = "site")))]
 pub mod site;
@@ -110,6 +113,7 @@ pub mod w3c;
 #[cfg(feature = "web-config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
 pub mod web_config;
+mod wire;
 
 pub use config_error::{BoxError, ConfigError};
 pub use connection::ConnectionInfo;

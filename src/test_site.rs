@@ -1,9 +1,12 @@
 //! [`TestSite`]: an IIS-like server on a loopback port, for tests, in one line.
 //!
 //! `TestSite::start(builder)` builds the [`IisSite`] with an in-memory W3C log,
-//! serves it with hyper on `127.0.0.1:<free port>` (each connection tagged with its
-//! [`ConnectionInfo`], so the client is local and sees detailed pages), and offers
-//! a small HTTP/1.1 client and the log lines it wrote. The server stops when the
+//! serves it with [`server::serve`](crate::server::serve) on `127.0.0.1:<free port>`
+//! (http.sys's limits and pages in front, each request tagged with its
+//! [`ConnectionInfo`](crate::ConnectionInfo), so the client is local and sees
+//! detailed pages), and offers a small HTTP/1.1 client and the lines of both logs:
+//! the W3C log ([`log_lines`](TestSite::log_lines)) and the HTTPERR log
+//! ([`httperr_lines`](TestSite::httperr_lines)). The server stops when the
 //! `TestSite` is dropped.
 //!
 //! Requests are sent with `Host`, `User-Agent: tower-iis-test-site`,
@@ -32,6 +35,13 @@
 //! let lines = site.log_lines().await;
 //! assert_eq!(lines[0].get("cs-uri-stem"), Some("/images/"));
 //! assert_eq!((lines[0].status(), lines[0].substatus(), lines[0].win32_status()), (Some(403), Some(14), Some(0)));
+//!
+//! // What http.sys refuses never reaches the site: its own page, an HTTPERR line.
+//! let res = site.send_raw(b"GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n").await;
+//! assert_eq!(res.status, 400);
+//! assert!(res.text().contains("<h2>Bad Request - Invalid URL</h2>"));
+//! let errors = site.httperr_lines().await;
+//! assert_eq!(errors[0].get("s-reason"), Some("URL"));
 //! # drop(site);
 //! # std::fs::remove_dir_all(&root).unwrap();
 //! # }
@@ -48,10 +58,10 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_service::Service;
 
+use crate::server::{serve, HttpErrLog, Limits};
 use crate::site::{IisSite, IisSiteBuilder, SiteError};
 use crate::w3c::{reader, MemorySink, Sink, W3cLogGuard, W3cLogHandle, W3cLogLayer};
 use crate::BoxError;
-use crate::ConnectionInfo;
 
 /// How long a request may take before the client gives up.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -101,6 +111,9 @@ pub struct TestSite {
     memory: MemorySink,
     handle: W3cLogHandle,
     _guard: W3cLogGuard,
+    httperr: MemorySink,
+    httperr_handle: W3cLogHandle,
+    _httperr_guard: W3cLogGuard,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     #[cfg(feature = "failed-request-tracing")]
     traces: Option<crate::freb::TraceHandle>,
@@ -144,6 +157,29 @@ impl TestSite {
         RB: http_body::Body<Data = Bytes> + Send + 'static,
         RB::Error: Into<BoxError>,
     {
+        Self::try_start_with(builder, Limits::default()).await
+    }
+
+    /// [`try_start`](Self::try_start) with http.sys limits of your choice (short
+    /// timeouts, say).
+    ///
+    /// # Errors
+    ///
+    /// The site could not be built, the limits are bad, or no loopback port could
+    /// be bound.
+    pub async fn try_start_with<S, RB>(
+        builder: IisSiteBuilder<S>,
+        limits: Limits,
+    ) -> Result<Self, BoxError>
+    where
+        IisSite<S>: Service<Request<Incoming>, Response = Response<RB>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        <IisSite<S> as Service<Request<Incoming>>>::Future: Send + 'static,
+        RB: http_body::Body<Data = Bytes> + Send + 'static,
+        RB::Error: Into<BoxError>,
+    {
         let memory = MemorySink::new();
         let (log, guard) = W3cLogLayer::builder()
             .sink(Sink::memory(&memory))
@@ -162,41 +198,26 @@ impl TestSite {
                 tracing_subscriber::registry().with(crate::freb::TraceCollector::new()),
             )
         });
+        limits.check()?;
+        let httperr = MemorySink::new();
+        let (httperr_log, httperr_guard) = HttpErrLog::new(Sink::memory(&httperr))?;
+        let httperr_handle = httperr_log.handle();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = serve(listener, site)
+            .limits(limits)
+            .httperr(httperr_log)
+            .signals(false)
+            .shutdown_deadline(Duration::from_secs(1))
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+        #[cfg(feature = "failed-request-tracing")]
+        let server = server.dispatch(dispatch);
         tokio::spawn(async move {
-            loop {
-                let (stream, remote) = tokio::select! {
-                    _ = &mut stopped => break,
-                    accepted = listener.accept() => match accepted {
-                        Ok(a) => a,
-                        Err(_) => continue,
-                    },
-                };
-                let info = ConnectionInfo::new(remote, addr);
-                let site = site.clone();
-                let connection = async move {
-                    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                        req.extensions_mut().insert(info);
-                        let mut site = site.clone();
-                        async move {
-                            std::future::poll_fn(|cx| site.poll_ready(cx)).await?;
-                            site.call(req).await
-                        }
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, svc)
-                        .await;
-                };
-                #[cfg(feature = "failed-request-tracing")]
-                if let Some(d) = &dispatch {
-                    use tracing::instrument::WithSubscriber as _;
-                    tokio::spawn(connection.with_subscriber(d.clone()));
-                    continue;
-                }
-                tokio::spawn(connection);
+            if let Err(e) = server.await {
+                tracing::warn!(target: "tower_iis::test_site", "test site: {e}");
             }
         });
         Ok(Self {
@@ -204,6 +225,9 @@ impl TestSite {
             memory,
             handle,
             _guard: guard,
+            httperr,
+            httperr_handle,
+            _httperr_guard: httperr_guard,
             stop: Some(stop),
             #[cfg(feature = "failed-request-tracing")]
             traces,
@@ -335,6 +359,23 @@ impl TestSite {
     pub async fn log_text(&self) -> String {
         let _ = self.log_lines().await;
         self.memory.contents()
+    }
+
+    /// Every HTTPERR line written so far: what the server refused or cut before
+    /// the site saw it (the log is flushed first).
+    ///
+    /// # Panics
+    ///
+    /// When the log cannot be flushed or read back.
+    pub async fn httperr_lines(&self) -> Vec<reader::Entry> {
+        let handle = self.httperr_handle.clone();
+        tokio::task::spawn_blocking(move || handle.flush())
+            .await
+            .expect("the flush task runs")
+            .expect("the HTTPERR log flushes");
+        reader::parse(&self.httperr.contents())
+            .expect("the HTTPERR log reads back")
+            .entries
     }
 }
 

@@ -465,9 +465,13 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
     let canonical = match tokio::fs::canonicalize(&physical).await {
         Ok(c) => c,
         Err(e)
+            // A name too long for the file system (ENAMETOOLONG) names nothing
+            // that can exist: 404, as on IIS, not a server error.
             if matches!(
                 e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::NotADirectory
+                    | io::ErrorKind::InvalidFilename
             ) =>
         {
             let found = if cfg.case_insensitive {

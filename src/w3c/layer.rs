@@ -11,7 +11,7 @@ use super::fields::{
     check_custom_name, duplicate_field, invalid_custom_name, CustomField, CustomSource, FieldSet,
 };
 use super::pending::Shared;
-use super::record::LineFormat;
+use super::record::{LineFormat, LogKind};
 use super::rollover::{Clock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE};
 use super::service::W3cLog;
 use super::writer::{self, FileOptions, QueueFull, Sink, SinkKind, W3cLogGuard, W3cLogHandle};
@@ -253,6 +253,7 @@ impl W3cLogBuilder {
         check_writer_settings(self.queue_capacity, self.flush_interval, self.retain)?;
         let site_name = format!("W3SVC{}", self.site_id);
         let format = Arc::new(LineFormat {
+            kind: LogKind::W3c,
             fields,
             custom: self.custom.into(),
             computer_name: self.computer_name.unwrap_or_else(host_name),

@@ -137,6 +137,8 @@ mod fields;
 mod future;
 mod layer;
 mod pending;
+#[cfg(feature = "server")]
+pub(crate) mod plain;
 pub mod reader;
 mod record;
 mod rollover;

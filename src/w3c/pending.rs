@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::record::{LineFormat, Record};
 use super::rollover::Clock;
 use super::writer::Queue;
+use crate::wire::{Wire, WireEnd};
 
 /// What every [`W3cLog`](super::W3cLog) service built from one layer shares.
 pub(crate) struct Shared {
@@ -32,11 +33,35 @@ pub(crate) struct Pending {
     /// A `HEAD` request: its response body is never sent.
     pub(crate) head: bool,
     pub(crate) rec: Box<Record>,
+    /// The connection's byte counts, when the server owns the connection: the line
+    /// then waits for the response's last byte on the socket.
+    pub(crate) wire: Option<Wire>,
 }
 
 impl Pending {
-    /// Sends the line: now is the time of the last byte.
+    /// The response is complete (`win32` is `None`) or ended early. Under a server
+    /// that counts bytes on the wire, a complete response's line waits for its
+    /// last byte on the socket; otherwise the line is sent now.
     pub(crate) fn finish(mut self, win32: Option<u32>) {
+        match (self.wire.take(), win32) {
+            (None, _) => self.send(win32),
+            (Some(wire), None) => wire.on_last_byte(Box::new(move |end| self.send_wire(end))),
+            (Some(wire), Some(w)) => {
+                let end = wire.aborted(w);
+                self.send_wire(end);
+            }
+        }
+    }
+
+    /// Sends the line with the wire's counts.
+    fn send_wire(mut self, end: WireEnd) {
+        self.rec.sc_bytes = end.sc_bytes;
+        self.rec.cs_bytes = end.cs_bytes;
+        self.send(end.win32);
+    }
+
+    /// Sends the line: now is the time of the last byte.
+    fn send(mut self, win32: Option<u32>) {
         let rec = &mut self.rec;
         rec.time_taken_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         rec.end_unix = super::rollover::unix_secs(self.shared.clock.now());

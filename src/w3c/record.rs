@@ -139,9 +139,20 @@ pub(crate) struct Record {
     pub(crate) custom: Vec<Option<CustomValue>>,
 }
 
+/// Which log a [`LineFormat`] writes: the W3C access log, or http.sys's HTTPERR log
+/// (its own `#Software` line and `httperrN.log` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum LogKind {
+    #[default]
+    W3c,
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    HttpErr,
+}
+
 /// The parts of the configuration the line format needs.
 #[derive(Debug)]
 pub(crate) struct LineFormat {
+    pub(crate) kind: LogKind,
     pub(crate) fields: FieldSet,
     pub(crate) custom: Arc<[CustomField]>,
     pub(crate) site_name: String,
@@ -156,10 +167,14 @@ impl LineFormat {
         names.join(" ")
     }
 
-    /// The four-line header block IIS writes, with CRLF line ends.
+    /// The four-line header block IIS (or http.sys) writes, with CRLF line ends.
     pub(crate) fn header_block(&self, datetime: &str) -> String {
+        let software = match self.kind {
+            LogKind::W3c => "Microsoft Internet Information Services 10.0",
+            LogKind::HttpErr => "Microsoft HTTP API 2.0",
+        };
         format!(
-            "#Software: Microsoft Internet Information Services 10.0\r\n\
+            "#Software: {software}\r\n\
              #Version: 1.0\r\n\
              #Date: {datetime}\r\n\
              #Fields: {}\r\n",
@@ -167,8 +182,14 @@ impl LineFormat {
         )
     }
 
-    pub(crate) fn has_custom(&self) -> bool {
-        !self.custom.is_empty()
+    /// How the files are named.
+    pub(crate) fn naming(&self) -> super::rollover::Naming {
+        match self.kind {
+            LogKind::W3c => super::rollover::Naming::W3c {
+                custom: !self.custom.is_empty(),
+            },
+            LogKind::HttpErr => super::rollover::Naming::HttpErr,
+        }
     }
 }
 

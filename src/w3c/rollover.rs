@@ -250,8 +250,36 @@ impl Zone {
     }
 }
 
+/// How a log's files are named: the W3C log's `u_ex…` names (with `_x` when it has
+/// custom fields), or http.sys's `httperrN.log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Naming {
+    W3c { custom: bool },
+    HttpErr,
+}
+
+impl From<bool> for Naming {
+    fn from(custom: bool) -> Self {
+        Naming::W3c { custom }
+    }
+}
+
+impl Naming {
+    fn custom(self) -> bool {
+        matches!(self, Naming::W3c { custom: true })
+    }
+
+    fn size_stem(self) -> &'static str {
+        match self {
+            Naming::W3c { .. } => "u_extend",
+            Naming::HttpErr => "httperr",
+        }
+    }
+}
+
 /// The file name of a time-based period for a civil time (`None` for `MaxSize`).
-pub(crate) fn period_name(period: Period, c: &Civil, custom: bool) -> Option<String> {
+pub(crate) fn period_name(period: Period, c: &Civil, naming: impl Into<Naming>) -> Option<String> {
+    let custom = naming.into().custom();
     let yy = c.year.rem_euclid(100);
     let stem = match period {
         Period::Hourly => format!("u_ex{yy:02}{:02}{:02}{:02}", c.month, c.day, c.hour),
@@ -263,9 +291,10 @@ pub(crate) fn period_name(period: Period, c: &Civil, custom: bool) -> Option<Str
     Some(with_suffix(stem, custom))
 }
 
-/// `u_extendN.log` (or `u_extendN_x.log`).
-pub(crate) fn size_name(n: u64, custom: bool) -> String {
-    with_suffix(format!("u_extend{n}"), custom)
+/// `u_extendN.log` (or `u_extendN_x.log`, or `httperrN.log`).
+pub(crate) fn size_name(n: u64, naming: impl Into<Naming>) -> String {
+    let naming = naming.into();
+    with_suffix(format!("{}{n}", naming.size_stem()), naming.custom())
 }
 
 fn with_suffix(mut stem: String, custom: bool) -> String {
@@ -277,8 +306,10 @@ fn with_suffix(mut stem: String, custom: bool) -> String {
 }
 
 /// The number `N` of a `u_extendN.log` name written with these options.
-pub(crate) fn parse_size_name(name: &str, custom: bool) -> Option<u64> {
-    let rest = name.strip_prefix("u_extend")?;
+pub(crate) fn parse_size_name(name: &str, naming: impl Into<Naming>) -> Option<u64> {
+    let naming = naming.into();
+    let custom = naming.custom();
+    let rest = name.strip_prefix(naming.size_stem())?;
     let rest = rest.strip_suffix(".log")?;
     let digits = if custom {
         rest.strip_suffix("_x")?
@@ -292,10 +323,12 @@ pub(crate) fn parse_size_name(name: &str, custom: bool) -> Option<u64> {
 }
 
 /// Whether `name` is a file this period and field set would write (used by retention).
-pub(crate) fn is_own_name(period: Period, name: &str, custom: bool) -> bool {
+pub(crate) fn is_own_name(period: Period, name: &str, naming: impl Into<Naming>) -> bool {
+    let naming = naming.into();
     if period == Period::MaxSize {
-        return parse_size_name(name, custom).is_some();
+        return parse_size_name(name, naming).is_some();
     }
+    let custom = naming.custom();
     let digits = match period {
         Period::Hourly => 8,
         Period::Daily | Period::Weekly => 6,

@@ -10,6 +10,7 @@ use tower_service::Service;
 use super::future::ResponseFuture;
 use super::pending::{Pending, Shared};
 use super::LogBody;
+use crate::wire::Wire;
 
 /// Writes one W3C log line per request handled by the inner service.
 ///
@@ -50,6 +51,7 @@ where
             shared: self.shared.clone(),
             start,
             head: req.method() == http::Method::HEAD,
+            wire: req.extensions().get::<Wire>().cloned(),
             rec,
         };
         ResponseFuture::new(self.inner.call(req), pending)

@@ -3,12 +3,13 @@
 use http::{HeaderValue, Request, Response};
 
 use super::fields::{CustomField, FieldSet};
-use super::record::{LineFormat, Record};
+use super::record::{LineFormat, LogKind, Record};
 use super::{LogValues, LogonUser};
 use crate::{ConnectionInfo, IisError, IisStatus};
 
 fn format(fields: FieldSet, custom: Vec<CustomField>) -> LineFormat {
     LineFormat {
+        kind: LogKind::W3c,
         fields,
         custom: custom.into(),
         site_name: "W3SVC1".into(),

@@ -1,5 +1,5 @@
 //! The demo (axum) and the plain hyper example, served over real loopback sockets.
-#![cfg(all(feature = "axum", feature = "hyper", feature = "site"))]
+#![cfg(all(feature = "axum", feature = "server", feature = "site"))]
 
 use crate::common;
 

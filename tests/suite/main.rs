@@ -4,7 +4,9 @@
 //! `tests/alloc/` (a counting global allocator), `tests/load.rs` (it checks the
 //! process's open files and peak memory), `tests/log_faults.rs` and
 //! `tests/w3c_tracing.rs` (each installs a global `tracing` subscriber),
-//! `tests/reader.rs` (a global allocator that measures the reader's heap).
+//! `tests/reader.rs` (a global allocator that measures the reader's heap),
+//! `tests/server.rs` (it opens a thousand connections and reads the process's
+//! memory) and `tests/server_cli.rs` (it runs the `tower-iis` binary).
 
 #[path = "../common/mod.rs"]
 mod common;

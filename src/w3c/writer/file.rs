@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use super::sink::{whole_lines, write_counted};
 use super::{Counters, LineFormat};
 use crate::w3c::rollover::{
-    is_own_name, parse_size_name, period_name, size_name, Civil, Period, Zone,
+    is_own_name, parse_size_name, period_name, size_name, Civil, Naming, Period, Zone,
 };
 
 /// File options taken from the builder.
@@ -58,7 +58,7 @@ fn cut_torn_tail(file: &mut File) -> io::Result<u64> {
 /// The file side of the writer: which file, its size, the open handle.
 pub(super) struct FileOutput {
     opts: FileOptions,
-    custom: bool,
+    custom: Naming,
     zone: Zone,
     /// The key (time-based) or number (size-based) of the current file.
     key: Option<u64>,
@@ -79,7 +79,7 @@ pub(super) struct FileOutput {
 }
 
 impl FileOutput {
-    pub(super) fn new(opts: FileOptions, custom: bool) -> Self {
+    pub(super) fn new(opts: FileOptions, custom: Naming) -> Self {
         let zone = if opts.local_time {
             Zone::local()
         } else {

@@ -63,9 +63,7 @@ const SPARE_BATCH: usize = 32;
 impl Worker {
     pub(super) fn new(cfg: WriterConfig, counters: Arc<Counters>, pool: Arc<Pool>) -> Self {
         let out = match cfg.sink {
-            SinkKind::Files(_) => {
-                Output::Files(FileOutput::new(cfg.files, cfg.format.has_custom()))
-            }
+            SinkKind::Files(_) => Output::Files(FileOutput::new(cfg.files, cfg.format.naming())),
             SinkKind::Writer(w) => Output::Writer {
                 w,
                 needs_header: true,

@@ -1,0 +1,105 @@
+//! `tower-iis serve [ROOT] [--listen ADDR] [--logs DIR]`: any folder as an IIS site.
+//!
+//! Serves the files under `ROOT` with its `web.config` (static files, default
+//! documents, request filtering, custom headers, error pages), through
+//! `tower_iis::server` (http.sys's limits, timeouts and pages), and writes the W3C
+//! log to `DIR/W3SVC1/` and the HTTPERR log to `DIR/HTTPERR/`. Stops gracefully on
+//! Ctrl-C or SIGTERM, after flushing both logs.
+//!
+//! ```text
+//! cargo install tower-iis --features cli
+//! tower-iis serve ./wwwroot --listen 127.0.0.1:8080 --logs ./logs
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tower_iis::server::serve;
+use tower_iis::site::IisSite;
+use tower_iis::w3c::{Sink, W3cLogLayer};
+
+/// IIS in a command: serve a folder the way IIS would.
+#[derive(Debug, Parser)]
+#[command(name = "tower-iis", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve a folder (and its web.config) as an IIS site.
+    Serve {
+        /// The site's content root.
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the W3C (W3SVC1/) and HTTPERR (HTTPERR/) logs go.
+        #[arg(long, default_value = "./logs")]
+        logs: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Serve { root, listen, logs } = cli.command;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tower-iis: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(root, listen, logs)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tower-iis: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(
+    root: PathBuf,
+    listen: SocketAddr,
+    logs: PathBuf,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (log, guard) = W3cLogLayer::builder().directory(&logs).build()?;
+    let site = IisSite::from_web_config(&root)
+        .log(log)
+        .serve_config_errors(true)
+        .build()?;
+    for warning in site.warnings() {
+        eprintln!("web.config: {warning}");
+    }
+    let handle = site.log_handle();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    println!("tower-iis serving {} on http://{addr}/", root.display());
+    println!(
+        "W3C log: {}  HTTPERR log: {}",
+        logs.join("W3SVC1").display(),
+        logs.join("HTTPERR").display()
+    );
+    let report = serve(listener, site)
+        .httperr_log(Sink::directory(&logs))
+        .w3c_log(handle)
+        .await?;
+    drop(guard);
+    println!(
+        "stopped after {} connections; logs flushed ({} W3C lines, {} HTTPERR lines)",
+        report.connections,
+        report.w3c.map_or(0, |s| s.lines),
+        report.httperr.lines
+    );
+    Ok(())
+}

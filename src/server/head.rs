@@ -1,0 +1,459 @@
+//! Reading and checking one HTTP/1 request head the way http.sys does, before hyper
+//! sees a byte of it.
+
+use super::limits::Limits;
+use super::reason::Reason;
+
+/// How the request's body is framed, as the head declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body.
+    None,
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// After this head the connection carries something else: an `Upgrade`
+    /// (WebSocket) or a `CONNECT` tunnel. Passed through unchecked.
+    Tunnel,
+}
+
+/// A head that passed every check.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Accepted {
+    pub(crate) framing: Framing,
+    /// `Expect: 100-continue`: the client waits before sending the body.
+    pub(crate) expect_continue: bool,
+}
+
+/// What the HTTPERR log says of a refused request: as much as was parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub(crate) version: Option<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) uri: Option<String>,
+    pub(crate) head_request: bool,
+}
+
+/// A refused head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refused {
+    pub(crate) reason: Reason,
+    pub(crate) seen: Seen,
+}
+
+fn refuse(reason: Reason, seen: &Seen) -> Refused {
+    Refused {
+        reason,
+        seen: seen.clone(),
+    }
+}
+
+/// The longest method http.sys logs (and we accept).
+const MAX_METHOD: usize = 255;
+
+/// Where the head ends (the index after its blank line), if it is complete.
+/// `from` is where the previous search stopped.
+pub(crate) fn find_end(buf: &[u8], from: usize) -> Option<usize> {
+    // Skip the empty lines a client may send before a request line.
+    let mut i = from.saturating_sub(3);
+    while let Some(off) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
+        let nl = i + off;
+        // `\n\n` or `\n\r\n` ends the head, when a request line came before it.
+        let next = buf.get(nl + 1).copied();
+        let end = match next {
+            Some(b'\n') => Some(nl + 2),
+            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => Some(nl + 3),
+            _ => None,
+        };
+        if let Some(end) = end {
+            if buf[..nl].iter().any(|&b| b != b'\r' && b != b'\n') {
+                return Some(end);
+            }
+        }
+        i = nl + 1;
+    }
+    None
+}
+
+/// Checks an incomplete head against the size limits: `Some` when it is already
+/// too long to be accepted. The line still arriving counts against
+/// `MaxFieldLength`, the lines before it against `MaxRequestBytes`, so a head held
+/// in memory never passes the sum of the two.
+pub(crate) fn check_partial(buf: &[u8], limits: &Limits) -> Option<Refused> {
+    let line_start = buf.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1);
+    let current = buf.len() - line_start;
+    if line_start > 0 && current > limits.max_field_length + 1 {
+        return Some(refuse(Reason::FieldLength, &seen_of_line(buf)));
+    }
+    if line_start > limits.max_request_bytes
+        || (line_start == 0 && current > limits.max_request_bytes)
+    {
+        return Some(refuse(Reason::RequestLength, &seen_of_line(buf)));
+    }
+    None
+}
+
+/// What the request line says, for the log, without judging it.
+fn seen_of_line(buf: &[u8]) -> Seen {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let line = &buf[start..];
+    let end = line.iter().position(|&b| b == b'\n');
+    let Some(end) = end else {
+        // No whole request line: only the method, if it is complete.
+        let mut seen = Seen::default();
+        if let Some(sp) = line.iter().position(|&b| b == b' ') {
+            seen.method = Some(lossy(&line[..sp.min(MAX_METHOD)]));
+        }
+        return seen;
+    };
+    let line = line[..end].strip_suffix(b"\r").unwrap_or(&line[..end]);
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    let method = parts.next().unwrap_or_default();
+    let uri = parts.next();
+    let version = parts.next();
+    Seen {
+        method: (!method.is_empty()).then(|| lossy(&method[..method.len().min(MAX_METHOD)])),
+        uri: uri.map(lossy),
+        version: version.and_then(version_text),
+        head_request: method == b"HEAD",
+    }
+}
+
+/// `cs-version`: `HTTP/x.y` as sent, `HTTP/?.?` for a number of 10 or more,
+/// nothing for what is not a version.
+fn version_text(v: &[u8]) -> Option<String> {
+    let rest = v.strip_prefix(b"HTTP/")?;
+    let dot = rest.iter().position(|&b| b == b'.')?;
+    let (major, minor) = (&rest[..dot], &rest[dot + 1..]);
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    if !digits(major) || !digits(minor) {
+        return None;
+    }
+    if major.len() > 1 || minor.len() > 1 {
+        return Some("HTTP/?.?".to_owned());
+    }
+    Some(lossy(v))
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Checks a complete head (`head` ends with its blank line).
+pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Accepted, Refused> {
+    // What the log says of a refused head is worked out only when it is refused.
+    let no = |reason| Refused {
+        reason,
+        seen: seen_of_line(head),
+    };
+    if head.contains(&0) {
+        return Err(no(Reason::BadRequest));
+    }
+    let start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let line_end = head[start..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(head.len(), |i| start + i);
+    // Every line ends with LF, CR only right before it; header lines fit
+    // MaxFieldLength and are not folded.
+    for (i, l) in head[start..].split(|&b| b == b'\n').enumerate() {
+        let text = l.strip_suffix(b"\r").unwrap_or(l);
+        if text.contains(&b'\r') {
+            return Err(no(Reason::InvalidCrLf));
+        }
+        if i > 0 {
+            if l.len() > limits.max_field_length + 1 {
+                return Err(no(Reason::FieldLength));
+            }
+            if matches!(l.first(), Some(b' ' | b'\t')) {
+                // A folded line (obs-fold).
+                return Err(no(Reason::Header));
+            }
+        }
+    }
+    let line = &head[start..line_end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(no(Reason::BadRequest));
+    };
+    // The version first: http.sys judges the protocol before the rest.
+    let http11 = match version {
+        b"HTTP/1.1" => true,
+        b"HTTP/1.0" => false,
+        _ if version_text(version).is_some() => return Err(no(Reason::VersionNotSupported)),
+        _ => return Err(no(Reason::BadRequest)),
+    };
+    if method.is_empty() || method.len() > MAX_METHOD || !method.iter().all(|&b| is_tchar(b)) {
+        return Err(no(Reason::Verb));
+    }
+    let connect = method == b"CONNECT";
+    check_target(target, connect, limits).map_err(no)?;
+    if head.len() > limits.max_request_bytes {
+        return Err(no(Reason::RequestLength));
+    }
+    let mut storage = [httparse::EMPTY_HEADER; 64];
+    let mut more;
+    let mut req = httparse::Request::new(&mut storage);
+    let parsed = match req.parse(head) {
+        Err(httparse::Error::TooManyHeaders) => {
+            more = vec![httparse::EMPTY_HEADER; limits.max_headers];
+            req = httparse::Request::new(&mut more);
+            req.parse(head)
+        }
+        other => other,
+    };
+    match parsed {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(no(Reason::BadRequest)),
+        Err(httparse::Error::TooManyHeaders) => return Err(no(Reason::RequestLength)),
+        Err(httparse::Error::HeaderName | httparse::Error::HeaderValue) => {
+            return Err(no(Reason::Header))
+        }
+        Err(httparse::Error::NewLine) => return Err(no(Reason::InvalidCrLf)),
+        Err(httparse::Error::Token) => return Err(no(Reason::Url)),
+        Err(_) => return Err(no(Reason::BadRequest)),
+    }
+
+    let mut hosts = 0;
+    let mut length: Option<u64> = None;
+    let mut chunked = false;
+    let mut transfer_encoding = false;
+    let mut upgrade = false;
+    let mut connection_upgrade = false;
+    let mut expect_continue = false;
+    for h in req.headers.iter() {
+        let name = h.name;
+        let value = trim(h.value);
+        if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+            if !value.is_empty()
+                && !value
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                && http::uri::Authority::try_from(value).is_err()
+            {
+                return Err(no(Reason::Hostname));
+            }
+        } else if name.eq_ignore_ascii_case("content-length") {
+            let n = std::str::from_utf8(value)
+                .ok()
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| no(Reason::BadRequest))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(no(Reason::Header));
+            }
+            length = Some(n);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding = true;
+            // Only `chunked`, last (and once), is implemented.
+            for coding in value.split(|&b| b == b',').map(trim) {
+                if chunked || !coding.eq_ignore_ascii_case(b"chunked") {
+                    return Err(no(Reason::NotImplemented));
+                }
+                chunked = true;
+            }
+        } else if name.eq_ignore_ascii_case("upgrade") {
+            upgrade = true;
+        } else if name.eq_ignore_ascii_case("connection") {
+            connection_upgrade |= value
+                .split(|&b| b == b',')
+                .any(|t| trim(t).eq_ignore_ascii_case(b"upgrade"));
+        } else if name.eq_ignore_ascii_case("expect") {
+            expect_continue = value.eq_ignore_ascii_case(b"100-continue");
+        }
+    }
+    if (http11 && hosts != 1) || hosts > 1 {
+        return Err(no(Reason::Hostname));
+    }
+    if transfer_encoding && (length.is_some() || !http11) {
+        return Err(no(Reason::Header));
+    }
+    if transfer_encoding && !chunked {
+        return Err(no(Reason::NotImplemented));
+    }
+    if over_limit {
+        return Err(no(Reason::ConnLimit));
+    }
+    let framing = if connect || (upgrade && connection_upgrade) {
+        Framing::Tunnel
+    } else if chunked {
+        Framing::Chunked
+    } else {
+        match length {
+            Some(0) | None => Framing::None,
+            Some(n) => Framing::Length(n),
+        }
+    };
+    Ok(Accepted {
+        framing,
+        expect_continue,
+    })
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
+    &v[start..end]
+}
+
+/// The request target: a path (or `*`, an absolute URL, or for `CONNECT` an
+/// authority) that hyper can read, within the segment limits.
+fn check_target(target: &[u8], connect: bool, limits: &Limits) -> Result<(), Reason> {
+    // Control bytes and spaces never; bytes above 0x7f only as UTF-8 (http.sys
+    // reads a raw UTF-8 URL as its escaped spelling).
+    if target.is_empty()
+        || target.iter().any(|&b| b <= b' ' || b == 0x7f)
+        || (!target.is_ascii() && std::str::from_utf8(target).is_err())
+    {
+        return Err(Reason::Url);
+    }
+    if connect {
+        return http::uri::Authority::try_from(target)
+            .map(drop)
+            .map_err(|_| Reason::Url);
+    }
+    // A plain origin-form target (the usual case) is checked here; anything else
+    // by the parser hyper uses, so that nothing we pass is refused by hyper.
+    let simple = target[0] == b'/'
+        && target
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:@?".contains(&b));
+    let parsed;
+    let path = if simple {
+        let end = target
+            .iter()
+            .position(|&b| b == b'?')
+            .unwrap_or(target.len());
+        // Only visible ASCII here.
+        std::str::from_utf8(&target[..end]).map_err(|_| Reason::Url)?
+    } else {
+        parsed = http::Uri::try_from(target).map_err(|_| Reason::Url)?;
+        if target != b"*" && parsed.path().is_empty() {
+            return Err(Reason::Url);
+        }
+        parsed.path()
+    };
+    if !path.starts_with('/') && path != "*" {
+        return Err(Reason::Url);
+    }
+    let mut count = 0usize;
+    for segment in path.split('/').skip(1) {
+        count += 1;
+        // Characters after percent-decoding: each `%XX` is one, and so is each
+        // raw UTF-8 sequence.
+        let escapes = segment.bytes().filter(|&b| b == b'%').count();
+        let chars = segment.chars().count().saturating_sub(2 * escapes);
+        if chars > limits.url_segment_max_length {
+            return Err(Reason::Url);
+        }
+    }
+    if count > limits.url_segment_max_count {
+        return Err(Reason::Url);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    fn reason(head: &[u8]) -> Result<Framing, Reason> {
+        check(head, &limits(), false)
+            .map(|a| a.framing)
+            .map_err(|r| r.reason)
+    }
+
+    #[test]
+    fn ends() {
+        assert_eq!(find_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nx", 0), Some(27));
+        assert_eq!(find_end(b"GET / HTTP/1.1\nHost: a\n\n", 0), Some(24));
+        assert_eq!(find_end(b"\r\n\r\nGET / HTTP/1.1\r\n", 0), None);
+        assert_eq!(find_end(b"GET / HTTP/1.1\r\nHost: a\r\n", 0), None);
+    }
+
+    #[test]
+    fn verdicts() {
+        let ok = b"GET /a/b?c=d HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        assert_eq!(reason(ok), Ok(Framing::None));
+        assert_eq!(
+            reason(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"),
+            Ok(Framing::Length(5))
+        );
+        assert_eq!(
+            reason(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Ok(Framing::Chunked)
+        );
+        assert_eq!(reason(b"GET / HTTP/1.1\r\n\r\n"), Err(Reason::Hostname));
+        assert_eq!(reason(b"GET / HTTP/1.0\r\n\r\n"), Ok(Framing::None));
+        assert_eq!(
+            reason(b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n"),
+            Err(Reason::Header)
+        );
+        assert_eq!(
+            reason(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
+            Err(Reason::VersionNotSupported)
+        );
+        assert_eq!(
+            reason(b"GET / FOO\r\nHost: a\r\n\r\n"),
+            Err(Reason::BadRequest)
+        );
+        assert_eq!(reason(b"GET /\r\nHost: a\r\n\r\n"), Err(Reason::BadRequest));
+        let seg = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(300));
+        assert_eq!(reason(seg.as_bytes()), Err(Reason::Url));
+        let verb = format!("{} / HTTP/1.1\r\nHost: a\r\n\r\n", "A".repeat(300));
+        assert_eq!(reason(verb.as_bytes()), Err(Reason::Verb));
+        assert_eq!(
+            reason(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            Err(Reason::NotImplemented)
+        );
+        assert_eq!(
+            reason(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
+            Err(Reason::Header)
+        );
+        assert_eq!(
+            reason(b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n"),
+            Err(Reason::InvalidCrLf)
+        );
+        assert_eq!(
+            reason(b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n"),
+            Err(Reason::Url)
+        );
+        assert_eq!(
+            reason("GET /caf\u{e9} HTTP/1.1\r\nHost: a\r\n\r\n".as_bytes()),
+            Ok(Framing::None)
+        );
+    }
+
+    #[test]
+    fn seen_for_the_log() {
+        let r = check(b"GET /x?y HTTP/12.0\r\n\r\n", &limits(), false).unwrap_err();
+        assert_eq!(r.seen.version.as_deref(), Some("HTTP/?.?"));
+        assert_eq!(r.seen.uri.as_deref(), Some("/x?y"));
+        assert_eq!(r.seen.method.as_deref(), Some("GET"));
+    }
+}

@@ -1,0 +1,231 @@
+//! The `tower-iis serve` command, run as a child process: it answers the README's
+//! examples from `examples/wwwroot`, writes both logs, and on SIGTERM under load
+//! finishes what is in flight and loses no line.
+#![cfg(feature = "cli")]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tower_iis::w3c::reader;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("tower-iis-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Starts `tower-iis serve examples/wwwroot` on a free port; returns the child and
+/// the address it printed.
+fn spawn_cli(logs: &Path) -> (Child, SocketAddr) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wwwroot");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tower-iis"))
+        .args(["serve", root, "--listen", "127.0.0.1:0", "--logs"])
+        .arg(logs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("tower-iis serving "), "{line}");
+    let addr = line
+        .trim()
+        .rsplit_once("http://")
+        .and_then(|(_, a)| a.strip_suffix('/'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let mut second = String::new();
+    out.read_line(&mut second).unwrap();
+    assert!(
+        second.starts_with("W3C log: ") && second.contains("HTTPERR log: "),
+        "{second}"
+    );
+    // Keep reading stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        while out.read_line(&mut rest).unwrap_or(0) > 0 {}
+    });
+    (child, addr)
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait(mut child: Child) -> std::process::ExitStatus {
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("the server did not stop within 10 s of SIGTERM");
+}
+
+async fn raw(addr: SocketAddr, req: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(req).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn entries(dir: &Path) -> Vec<reader::Entry> {
+    let mut all = Vec::new();
+    if let Ok(files) = std::fs::read_dir(dir) {
+        let mut files: Vec<_> = files.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for f in files {
+            all.extend(reader::read_file(&f).unwrap().entries);
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn serve_answers_the_readme_examples_and_writes_both_logs() {
+    let logs = TempDir::new("cli-logs");
+    let (child, addr) = spawn_cli(&logs.0);
+    let get =
+        |path: &str| format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let home = raw(addr, get("/").as_bytes()).await;
+    assert!(home.starts_with("HTTP/1.1 200 OK\r\n"), "{home}");
+    let xyz = raw(addr, get("/report.xyz").as_bytes()).await;
+    assert!(xyz.starts_with("HTTP/1.1 404 Not Found\r\n"));
+    assert!(xyz.contains("<title>IIS 10.0 Detailed Error - 404.3 - Not Found</title>"));
+    let hidden = raw(addr, get("/web.config").as_bytes()).await;
+    assert!(hidden.starts_with("HTTP/1.1 404 Not Found\r\n"));
+    let bad = raw(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: \x01\r\n\r\n",
+    )
+    .await;
+    assert!(bad.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{bad}");
+    assert!(bad.contains("<h2>Bad Request - Invalid Header</h2>"));
+    let long = raw(addr, get(&format!("/{}", "x".repeat(300))).as_bytes()).await;
+    assert!(
+        long.contains("<h2>Bad Request - Invalid URL</h2>"),
+        "{long}"
+    );
+
+    sigterm(&child);
+    assert!(wait(child).success(), "serve exits 0 after a graceful stop");
+    let w3c = entries(&logs.0.join("W3SVC1"));
+    let statuses: Vec<_> = w3c.iter().map(|e| (e.status(), e.substatus())).collect();
+    assert_eq!(
+        statuses,
+        [
+            (Some(200), Some(0)),
+            (Some(404), Some(3)),
+            (Some(404), Some(8))
+        ]
+    );
+    let httperr_file = logs.0.join("HTTPERR").join("httperr1.log");
+    let text = std::fs::read_to_string(&httperr_file).unwrap();
+    assert!(text.starts_with("#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n#Date: "));
+    assert!(text.contains("\r\n#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename\r\n"));
+    let httperr = reader::read_file(&httperr_file).unwrap().entries;
+    let reasons: Vec<_> = httperr
+        .iter()
+        .map(|e| e.get("s-reason").unwrap().to_owned())
+        .collect();
+    assert_eq!(reasons, ["Header", "URL"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_loses_no_line() {
+    let logs = TempDir::new("cli-sigterm");
+    let (child, addr) = spawn_cli(&logs.0);
+    let answered = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for _ in 0..150 {
+        let answered = answered.clone();
+        clients.push(tokio::spawn(async move {
+            let Ok(mut s) = TcpStream::connect(addr).await else {
+                return;
+            };
+            let mut buf = vec![0u8; 64 * 1024];
+            // Keep-alive requests until the server closes the connection.
+            for _ in 0..10_000 {
+                if s.write_all(b"GET /site.css HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let mut got = Vec::new();
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                    if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                answered.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = answered.load(Ordering::Relaxed);
+    sigterm(&child);
+    for c in clients {
+        c.await.unwrap();
+    }
+    let status = tokio::task::spawn_blocking(move || wait(child))
+        .await
+        .unwrap();
+    assert!(
+        status.success(),
+        "serve exits 0: every line reached the disk"
+    );
+    let total = answered.load(Ordering::Relaxed);
+    let lines = entries(&logs.0.join("W3SVC1"));
+    eprintln!(
+        "SIGTERM under load: {before} answered before the signal, {total} in all, {} lines",
+        lines.len()
+    );
+    assert!(before > 150, "the load was running");
+    assert_eq!(
+        lines.len() as u64,
+        total,
+        "one line per answered request, none lost"
+    );
+    assert!(lines.iter().all(|e| e.status() == Some(200)));
+}
