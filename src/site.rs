@@ -73,7 +73,7 @@ use tower_service::Service;
 
 use crate::custom_headers::CustomHeaders;
 use crate::gate::Gate;
-use crate::http_errors::{HttpErrors, HttpErrorsLayer};
+use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
 use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
 use crate::request_filtering::{RequestFiltering, RequestFilteringLayer};
@@ -87,6 +87,7 @@ pub type SiteStack<S> = W3cLog<
     CustomHeaders<
         HttpErrors<
             ConfigFailure<RequestFiltering<IpSecurity<ConcurrentRequestLimit<StaticFiles<S>>>>>,
+            WithExecuteUrl,
         >,
     >,
 >;
@@ -140,7 +141,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     app: Option<S>,
     web_config: Option<Result<WebConfig, WebConfigError>>,
     serve_config_errors: bool,
-    http_errors: Option<HttpErrorsLayer>,
+    http_errors: Option<HttpErrorsLayer<WithExecuteUrl>>,
     request_filtering: Option<RequestFilteringLayer>,
     ip_security: Option<IpSecurityLayer>,
     concurrent_request_limit: usize,
@@ -196,9 +197,11 @@ impl<S> IisSiteBuilder<S> {
         self
     }
 
-    /// The error-page layer (instead of the one from web.config or the defaults).
-    pub fn http_errors(mut self, layer: HttpErrorsLayer) -> Self {
-        self.http_errors = Some(layer);
+    /// The error-page layer (instead of the one from web.config or the defaults),
+    /// from [`build`](crate::http_errors::HttpErrorsBuilder::build) or
+    /// [`build_with_execute_url`](crate::http_errors::HttpErrorsBuilder::build_with_execute_url).
+    pub fn http_errors(mut self, layer: impl Into<HttpErrorsLayer<WithExecuteUrl>>) -> Self {
+        self.http_errors = Some(layer.into());
         self
     }
 
@@ -267,7 +270,7 @@ impl<S> IisSiteBuilder<S> {
         let http_errors = match (self.http_errors, &config) {
             (Some(l), _) => l,
             (None, Some(c)) => c.http_errors_layer().map_err(SiteError::HttpErrors)?,
-            (None, None) => HttpErrorsLayer::new(),
+            (None, None) => HttpErrorsLayer::new().into(),
         };
         let request_filtering = match (self.request_filtering, &config) {
             (Some(l), _) => l,

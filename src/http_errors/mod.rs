@@ -83,7 +83,7 @@
 
 mod body;
 mod config;
-mod execute_url;
+pub mod execute_url;
 mod future;
 mod layer;
 mod render;
@@ -94,7 +94,7 @@ pub use config::{
     ErrorMode, ErrorRow, ExistingResponse, HttpErrorsBuilder, ResponseMode, DEFAULT_BUILD,
     DEFAULT_MORE_INFORMATION_LINK, DEFAULT_SERVER_VERSION,
 };
-pub use execute_url::ExecuteUrlBody;
+pub use execute_url::{ExecuteUrlBody, NoExecuteUrl, WithExecuteUrl};
 pub use future::ResponseFuture;
 pub use layer::HttpErrorsLayer;
 pub use service::HttpErrors;

@@ -41,16 +41,23 @@ struct Answer {
     body: String,
 }
 
-async fn send<F>(layer: HttpErrorsLayer, req: Request<String>, handler: F) -> Answer
+type Handler = tower::util::BoxCloneService<Request<String>, Response<String>, Infallible>;
+
+/// Sends `req` through `layer` (either ExecuteURL mode) in front of `handler`.
+async fn send<F, M>(layer: HttpErrorsLayer<M>, req: Request<String>, handler: F) -> Answer
 where
-    F: Fn(Request<String>) -> Response<String> + Clone + Send + 'static,
+    F: Fn(Request<String>) -> Response<String> + Clone + Send + Sync + 'static,
+    tower_iis::http_errors::HttpErrors<Handler, M>: tower::Service<
+        Request<String>,
+        Response = Response<tower_iis::http_errors::ResponseBody<String>>,
+        Error = Infallible,
+    >,
 {
-    let svc = ServiceBuilder::new()
-        .layer(layer)
-        .service(service_fn(move |req| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler(req)) }
-        }));
+    let handler: Handler = tower::util::BoxCloneService::new(service_fn(move |req| {
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handler(req)) }
+    }));
+    let svc = ServiceBuilder::new().layer(layer).service(handler);
     let res = svc.oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -641,7 +648,7 @@ async fn execute_url_redispatches_with_iis_query() {
     let layer = HttpErrorsLayer::builder()
         .error_mode(ErrorMode::Custom)
         .error(ErrorRow::execute_url(404, "/errors/not-found"))
-        .build()
+        .build_with_execute_url()
         .unwrap();
     let log = seen.clone();
     let answer = send(
@@ -671,6 +678,29 @@ async fn execute_url_redispatches_with_iis_query() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].0, "GET");
+}
+
+#[test]
+fn execute_url_rows_need_build_with_execute_url() {
+    let err = HttpErrorsLayer::builder()
+        .error(ErrorRow::execute_url(404, "/errors/not-found"))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.setting(),
+        "httpErrors/error statusCode=\"404\" subStatusCode=\"-1\" @responseMode"
+    );
+    assert_eq!(err.value(), "/errors/not-found");
+    assert!(err.to_string().contains("build_with_execute_url()"));
+    let err = HttpErrorsLayer::builder()
+        .default_path("/errors/any", ResponseMode::ExecuteUrl)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.setting(), "httpErrors@defaultResponseMode");
+    assert!(HttpErrorsLayer::builder()
+        .error(ErrorRow::execute_url(404, "/errors/not-found"))
+        .build_with_execute_url()
+        .is_ok());
 }
 
 #[tokio::test]

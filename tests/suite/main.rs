@@ -9,6 +9,7 @@
 mod common;
 
 mod catalog;
+mod compose;
 mod examples;
 mod full_stack;
 mod hostile;
