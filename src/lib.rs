@@ -37,7 +37,7 @@
 //!     .layer(RequestFilteringLayer::iis_defaults())
 //!     .service_fn(|req: Request<_>| async move {
 //!         if req.uri().path().ends_with(".xyz") {
-//!             return Ok(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_response());
+//!             return Ok(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_http_response());
 //!         }
 //!         Ok::<_, Infallible>(Response::new(String::from("hello")))
 //!     });
@@ -106,7 +106,7 @@ pub mod web_config;
 pub use config_error::{BoxError, ConfigError};
 pub use connection::ConnectionInfo;
 pub use custom_headers::CustomHeadersLayer;
-pub use error::IisError;
+pub use error::{IisError, IisResultExt};
 pub use http_errors::HttpErrorsLayer;
 pub use ip_security::IpSecurityLayer;
 pub use limits::ConcurrentRequestLimitLayer;

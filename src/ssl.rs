@@ -140,7 +140,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
             Ok(res) => res,
-            Err(error) => Ok(error.into_response()),
+            Err(error) => Ok(error.into_http_response()),
         })
     }
 }

@@ -46,7 +46,7 @@
 //!     .layer(HttpErrorsLayer::new())
 //!     .service_fn(|_req: Request<String>| async {
 //!         Ok::<Response<String>, Infallible>(
-//!             IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_response(),
+//!             IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_http_response(),
 //!         )
 //!     });
 //!

@@ -483,7 +483,7 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
 }
 
 fn error<FB>(err: IisError) -> Response<StaticBody<FB>> {
-    err.into_response()
+    err.into_http_response()
 }
 
 fn with_physical(status: IisStatus, physical: &Path) -> IisError {

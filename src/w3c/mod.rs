@@ -32,7 +32,7 @@
 //! let service = ServiceBuilder::new()
 //!     .layer(layer)
 //!     .service_fn(|_req: Request<String>| async {
-//!         Ok::<Response<String>, Infallible>(IisError::new(IisStatus::new(404, 3)).into_response())
+//!         Ok::<Response<String>, Infallible>(IisError::new(IisStatus::new(404, 3)).into_http_response())
 //!     });
 //!
 //! let req = Request::get("/report.xyz?x=1")

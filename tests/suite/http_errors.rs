@@ -72,7 +72,7 @@ where
 fn error_response(status: IisStatus, body: &str, skip: bool) -> Response<String> {
     let mut res: Response<String> = IisError::new(status)
         .with_try_skip_custom_errors(skip)
-        .into_response();
+        .into_http_response();
     *res.body_mut() = body.to_owned();
     if !body.is_empty() {
         res.headers_mut()
@@ -230,7 +230,7 @@ async fn detailed_page_structure() {
         |_| {
             IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION)
                 .with_physical_path(r"C:\inetpub\wwwroot\dir\file.xyz")
-                .into_response()
+                .into_http_response()
         },
     )
     .await;
@@ -284,7 +284,7 @@ async fn page_settings_are_configurable() {
         .build()
         .unwrap();
     let answer = send(layer, request("GET", "/", Some(LOCAL)), |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer
@@ -310,7 +310,7 @@ async fn hostile_values_are_escaped() {
                 .with_physical_path("C:\\<script>alert(1)</script>")
                 .with_logon_user("\"><img src=x onerror=alert(1)>")
                 .with_source(std::io::Error::other("<b>boom</b> & more"))
-                .into_response()
+                .into_http_response()
         },
     )
     .await;
@@ -327,7 +327,7 @@ async fn hostile_values_are_escaped() {
     req.headers_mut()
         .insert("host", "\"><script>x".parse().unwrap());
     let answer = send(HttpErrorsLayer::new(), req, |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer.body.contains("http://127.0.0.1:8080/x"));
@@ -345,7 +345,7 @@ async fn remote_clients_never_see_details() {
         IisError::new(IisStatus::new(500, 19))
             .with_physical_path(r"D:\sites\secret\web.config")
             .with_source(std::io::Error::other("password=hunter2"))
-            .into_response()
+            .into_http_response()
     })
     .await;
     assert_eq!(answer.status, 500);
@@ -381,7 +381,7 @@ async fn config_error_page_shows_config_source() {
                         },
                     ],
                 })
-                .into_response()
+                .into_http_response()
         },
     )
     .await;
@@ -410,7 +410,7 @@ async fn head_gets_headers_and_no_body() {
         let answer = send(
             HttpErrorsLayer::new(),
             request("HEAD", "/x", Some(client)),
-            |_| IisError::new(IisStatus::NOT_FOUND).into_response(),
+            |_| IisError::new(IisStatus::NOT_FOUND).into_http_response(),
         )
         .await;
         assert_eq!(answer.status, 404);
@@ -473,7 +473,7 @@ async fn built_in_pages_and_one_liners() {
                 .build()
                 .unwrap(),
             request("GET", "/", Some(LOCAL)),
-            move |_| IisError::new(IisStatus::new(status, 7)).into_response(),
+            move |_| IisError::new(IisStatus::new(status, 7)).into_http_response(),
         )
         .await;
         assert_eq!(answer.status, status);
@@ -493,7 +493,7 @@ async fn built_in_pages_and_one_liners() {
             .build()
             .unwrap(),
         request("GET", "/", Some(LOCAL)),
-        |_| IisError::new(IisStatus::new(503, 2)).into_response(),
+        |_| IisError::new(IisStatus::new(503, 2)).into_http_response(),
     )
     .await;
     assert_eq!(answer.body, "The service is unavailable right now.");
@@ -502,7 +502,7 @@ async fn built_in_pages_and_one_liners() {
     let mut req = request("GET", "/", Some(REMOTE));
     req.headers_mut().remove("accept-language");
     let answer = send(HttpErrorsLayer::new(), req, |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer.body.starts_with("The resource you are looking for"));
@@ -515,7 +515,7 @@ async fn built_in_pages_and_one_liners() {
         .build()
         .unwrap();
     let answer = send(layer, req, |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer
@@ -526,7 +526,7 @@ async fn built_in_pages_and_one_liners() {
     req.headers_mut()
         .insert("accept-language", "tlh".parse().unwrap());
     let answer = send(HttpErrorsLayer::new(), req, |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer
@@ -586,7 +586,7 @@ async fn row_lookup_order() {
         let answer = send(
             layer.clone(),
             request("GET", "/", Some(REMOTE)),
-            move |_| IisError::new(status).into_response(),
+            move |_| IisError::new(status).into_http_response(),
         )
         .await;
         assert_eq!(answer.status, status.code(), "{status}");
@@ -607,7 +607,7 @@ async fn row_lookup_order() {
         .build()
         .unwrap();
     let answer = send(layer, request("GET", "/", Some(REMOTE)), |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer.body.starts_with("The resource you are looking for"));
@@ -635,7 +635,7 @@ async fn language_folders() {
                 .insert("accept-language", a.parse().unwrap());
         }
         let answer = send(layer.clone(), req, |_| {
-            IisError::new(IisStatus::NOT_FOUND).into_response()
+            IisError::new(IisStatus::NOT_FOUND).into_http_response()
         })
         .await;
         assert_eq!(answer.body, expected, "{accept:?}");
@@ -665,7 +665,7 @@ async fn execute_url_redispatches_with_iis_query() {
                 *res.status_mut() = StatusCode::NOT_FOUND;
                 res
             } else {
-                IisError::new(IisStatus::NOT_FOUND).into_response()
+                IisError::new(IisStatus::NOT_FOUND).into_http_response()
             }
         },
     )
@@ -721,7 +721,7 @@ async fn redirect_answers_302_with_absolute_location() {
             .build()
             .unwrap();
         let answer = send(layer, request("GET", "/x", Some(REMOTE)), |_| {
-            IisError::new(IisStatus::NOT_FOUND).into_response()
+            IisError::new(IisStatus::NOT_FOUND).into_http_response()
         })
         .await;
         assert_eq!(answer.status, StatusCode::FOUND);
@@ -772,7 +772,7 @@ async fn problem_json_is_opt_in() {
     let handler = |_: Request<String>| {
         IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION)
             .with_physical_path("C:\\site\\a.xyz")
-            .into_response()
+            .into_http_response()
     };
     let json_request = |client| {
         let mut req = request("GET", "/a.xyz", Some(client));
