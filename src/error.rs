@@ -14,6 +14,8 @@
 //!
 //! # Example
 //!
+//! Needs no feature and no other crate.
+//!
 //! ```
 //! use tower_iis::{IisError, IisStatus};
 //!

@@ -26,6 +26,8 @@
 //!
 //! # Example
 //!
+//! Needs feature `site` and in your crate `tower` (feature `util`), `http-body-util`, `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use http::Request;
 //! use http_body_util::BodyExt;

@@ -15,6 +15,8 @@
 //!
 //! # Example
 //!
+//! Needs feature `test-site` and in your crate `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use tower_iis::site::IisSite;
 //! use tower_iis::test_site::TestSite;

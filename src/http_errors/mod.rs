@@ -32,6 +32,8 @@
 //!
 //! # Example
 //!
+//! Needs in your crate `tower` (feature `util`), `http-body-util`, `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response};

@@ -52,6 +52,8 @@
 //!
 //! # Example
 //!
+//! Needs feature `static-files` and in your crate `tower` (feature `util`), `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt;

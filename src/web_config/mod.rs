@@ -40,6 +40,8 @@
 //!
 //! # Example
 //!
+//! Needs feature `web-config`.
+//!
 //! ```
 //! use tower_iis::http_errors::ErrorMode;
 //! use tower_iis::web_config::WebConfig;
