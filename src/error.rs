@@ -33,7 +33,7 @@
 //! ```
 //!
 //! With the `axum` feature, `IisError` implements `IntoResponse`, so a handler can
-//! return `Result<T, IisError>`. An [`io::Error`](std::io::Error) converts with `?`
+//! return `Result<T, IisError>`. An [`io::Error`] converts with `?`
 //! as IIS maps a failed file access (see [`IisError::from_io`]), and
 //! [`IisResultExt::iis`] turns any other error, or a `None`, into a chosen status:
 //!
