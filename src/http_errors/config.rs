@@ -35,6 +35,12 @@ pub enum ExistingResponse {
     Replace,
     /// Never touch the response, even an empty one.
     PassThrough,
+    /// Not an IIS value; the mode of [`HttpErrorsLayer::api`](super::HttpErrorsLayer::api):
+    /// a body the application wrote always passes through (JSON error bodies reach
+    /// every client unchanged), and an empty error response (an
+    /// [`IisError`](crate::IisError), an empty 404 from a router) is filled, in either
+    /// error mode. IIS's `Auto` does this in detailed mode only.
+    FillEmpty,
 }
 
 /// IIS `responseMode` of an error row (and `defaultResponseMode`).

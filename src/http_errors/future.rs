@@ -267,6 +267,7 @@ fn page_choice<B: Body>(
         // IIS's decision list: skip flag, then custom replaces, then detailed fills
         // only an empty entity.
         ExistingResponse::Auto => !skip && (!detailed || !has_body),
+        ExistingResponse::FillEmpty => !has_body,
     };
     (detailed, replace)
 }

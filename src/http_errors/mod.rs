@@ -12,6 +12,9 @@
 //!   otherwise custom mode replaces the body, and detailed mode fills an empty body
 //!   but passes a handler's own body through. `Replace` always replaces;
 //!   `PassThrough` never does. Only statuses 400 and above are touched.
+//!   For JSON APIs, [`HttpErrorsLayer::api`] (`FillEmpty`, not an IIS value) keeps
+//!   every body the application wrote and fills only empty error responses, with
+//!   problem+json or the page by `Accept`.
 //! - **rows** ([`ErrorRow`]): for custom mode, the exact `status.substatus` row wins,
 //!   then the status's any-substatus row, then `defaultPath`, then a one-line body.
 //!   A row serves a file (`File`, optionally per `Accept-Language` folder),

@@ -14,6 +14,7 @@ mod examples;
 mod full_stack;
 mod hostile;
 mod http_errors;
+mod json_api;
 mod props;
 mod remote_clients;
 mod request_filtering_hyper;
