@@ -4,7 +4,7 @@
 
 #[allow(dead_code)]
 #[path = "../../examples/json_api.rs"]
-mod json_api;
+mod example;
 
 use axum::body::Body;
 use http::Request;
@@ -31,7 +31,7 @@ async fn send(method: &str, path: &str, accept: &str, body: &str) -> Answer {
         "203.0.113.7:50000".parse().unwrap(),
         "198.51.100.1:443".parse().unwrap(),
     ));
-    let res = json_api::app().oneshot(req).await.unwrap();
+    let res = example::app().oneshot(req).await.unwrap();
     let status = res.status().as_u16();
     let content_type = res
         .headers()
