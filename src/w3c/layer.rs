@@ -61,7 +61,7 @@ enum FieldSpec {
 /// Configures a [`W3cLogLayer`]. Nothing is checked until [`build`](Self::build).
 #[must_use]
 pub struct W3cLogBuilder {
-    sink: Sink,
+    sink: Option<Sink>,
     site_id: u32,
     period: Period,
     local_time: bool,
@@ -81,7 +81,7 @@ pub struct W3cLogBuilder {
 impl Default for W3cLogBuilder {
     fn default() -> Self {
         W3cLogBuilder {
-            sink: Sink::directory("logs"),
+            sink: None,
             site_id: 1,
             period: Period::Daily,
             local_time: false,
@@ -111,15 +111,18 @@ impl fmt::Debug for W3cLogBuilder {
 }
 
 impl W3cLogBuilder {
-    /// Files go to `<dir>/W3SVC<site id>/` (the default `dir` is `logs`).
+    /// Files go to `<dir>/W3SVC<site id>/` (IIS's `logFile@directory`). A
+    /// destination is required: this or [`sink`](Self::sink); there is no default
+    /// directory, so that no log lands somewhere nobody looks.
     pub fn directory(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.sink = Sink::directory(dir);
+        self.sink = Some(Sink::directory(dir));
         self
     }
 
-    /// Where the lines go: files (the default), any writer, memory or `tracing`.
+    /// Where the lines go: files ([`directory`](Self::directory)), any writer, memory
+    /// or `tracing`.
     pub fn sink(mut self, sink: Sink) -> Self {
-        self.sink = sink;
+        self.sink = Some(sink);
         self
     }
 
@@ -235,8 +238,10 @@ impl W3cLogBuilder {
     ///
     /// A [`ConfigError`] naming the bad value: an unknown field name, a bad or
     /// duplicate custom field name, no fields, a zero capacity, interval or
-    /// retention count, a capacity above [`MAX_QUEUE_CAPACITY`], or a failure to
-    /// start the thread.
+    /// retention count, a capacity above [`MAX_QUEUE_CAPACITY`], no destination
+    /// (neither [`directory`](Self::directory) nor [`sink`](Self::sink)), or a
+    /// failure to start the thread.
+    #[must_use = "the layer logs nothing unless it is applied, and the guard must live as long as the server"]
     pub fn build(self) -> Result<(W3cLogLayer, W3cLogGuard), ConfigError> {
         let fields = match self.fields {
             FieldSpec::Set(set) => set,
@@ -251,6 +256,13 @@ impl W3cLogBuilder {
             ));
         }
         check_writer_settings(self.queue_capacity, self.flush_interval, self.retain)?;
+        let Some(destination) = self.sink else {
+            return Err(ConfigError::new(
+                "logFile@directory",
+                "",
+                "the W3C log has no destination: call directory(..) or sink(..)",
+            ));
+        };
         let site_name = format!("W3SVC{}", self.site_id);
         let format = Arc::new(LineFormat {
             fields,
@@ -258,7 +270,7 @@ impl W3cLogBuilder {
             computer_name: self.computer_name.unwrap_or_else(host_name),
             site_name: site_name.clone(),
         });
-        let (sink, site_dir) = match self.sink.0 {
+        let (sink, site_dir) = match destination.0 {
             SinkKind::Files(dir) => {
                 let site_dir = dir.join(&site_name);
                 (SinkKind::Files(site_dir.clone()), site_dir)
