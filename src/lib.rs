@@ -118,6 +118,8 @@
 //! - `axum`: `IntoResponse` for [`IisError`], axum's `ConnectInfo` understood, and a
 //!   `Connected` impl so `into_make_service_with_connect_info::<ConnectionInfo>()` works.
 //! - `hyper`: ExecuteURL support for hyper's `Incoming` request body type.
+//! - `local-time`: W3C log rollover at local midnight
+//!   (`W3cLogBuilder::local_time_rollover`; pulls jiff and the system time zone).
 //! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
 //! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
 //! - `site`: `site::IisSite` (implies both).

@@ -145,7 +145,10 @@ impl W3cLogBuilder {
     }
 
     /// Rolls over at local midnight or hour instead of UTC (IIS's
-    /// `localTimeRollover`). The `date` and `time` columns stay UTC.
+    /// `localTimeRollover`). The `date` and `time` columns stay UTC. Feature
+    /// `local-time`.
+    #[cfg(feature = "local-time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "local-time")))]
     pub fn local_time_rollover(mut self, enable: bool) -> Self {
         self.local_time = enable;
         self

@@ -114,7 +114,7 @@
 //! | `MaxSize` | `u_extendN.log` | when the next line would pass the size limit ([`DEFAULT_TRUNCATE_SIZE`], at least [`MIN_TRUNCATE_SIZE`]) |
 //!
 //! With custom fields the name gains `_x` before `.log`, as IIS 8.5 does. Boundaries
-//! are in UTC unless [`local_time_rollover`](W3cLogBuilder::local_time_rollover) is
+//! are in UTC unless [`local_time_rollover`](W3cLogBuilder::local_time_rollover) (feature `local-time`) is
 //! chosen; the `date` and `time` columns are UTC either way. A [`Clock`]
 //! ([`SystemClock`], or [`ManualClock`] in tests) drives them.
 //!
@@ -137,7 +137,7 @@ mod layer;
 mod pending;
 pub mod reader;
 mod record;
-mod rollover;
+pub(crate) mod rollover;
 mod service;
 mod writer;
 
