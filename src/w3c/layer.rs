@@ -372,13 +372,12 @@ fn check_writer_settings(
     Ok(())
 }
 
-/// This machine's host name, from the kernel or the environment; `-` if unknown.
+/// This machine's host name (`gethostname(2)`, `GetComputerNameExW` on Windows);
+/// `-` if unknown.
 fn host_name() -> String {
-    let from_file = |p: &str| std::fs::read_to_string(p).ok();
-    from_file("/proc/sys/kernel/hostname")
-        .or_else(|| from_file("/etc/hostname"))
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .or_else(|| std::env::var("HOSTNAME").ok())
+    gethostname::gethostname()
+        .into_string()
+        .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "-".to_owned())
