@@ -142,7 +142,7 @@ async fn missing(uri: axum::http::Uri) -> IisError {
 async fn secure() -> Response {
     let mut res = IisError::new(IisStatus::UNAUTHORIZED_LOGON_FAILED_SERVER_CONFIG)
         .with_win32_status(5)
-        .into_response();
+        .into_http_response();
     res.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Negotiate"),
@@ -162,7 +162,7 @@ async fn config_error() -> IisError {
 
 async fn busy() -> Response {
     let mut res =
-        IisError::new(IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT).into_response();
+        IisError::new(IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT).into_http_response();
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
     res

@@ -31,9 +31,9 @@ pub async fn handle(req: Request<Incoming>) -> Result<Response<String>, Infallib
             res
         }
         path if path.ends_with(".xyz") => {
-            IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_response()
+            IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_http_response()
         }
-        _ => IisError::new(IisStatus::NOT_FOUND).into_response(),
+        _ => IisError::new(IisStatus::NOT_FOUND).into_http_response(),
     })
 }
 

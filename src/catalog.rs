@@ -19,6 +19,8 @@
 //!
 //! # Example
 //!
+//! Needs no feature and no other crate.
+//!
 //! ```
 //! use tower_iis::{catalog, IisStatus};
 //!

@@ -13,6 +13,8 @@
 //!
 //! # Example
 //!
+//! Needs no feature and no other crate.
+//!
 //! ```
 //! use std::net::SocketAddr;
 //! use tower_iis::ConnectionInfo;

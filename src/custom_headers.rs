@@ -7,6 +7,8 @@
 //!
 //! # Example
 //!
+//! Needs in your crate `tower` (feature `util`), `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response};

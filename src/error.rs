@@ -14,6 +14,8 @@
 //!
 //! # Example
 //!
+//! Needs no feature and no other crate.
+//!
 //! ```
 //! use tower_iis::{IisError, IisStatus};
 //!
@@ -23,7 +25,7 @@
 //! assert_eq!(err.win32_status(), 2); // what sc-win32-status logs
 //! assert_eq!(err.module(), "IIS Web Core");
 //!
-//! let res: http::Response<String> = err.into_response();
+//! let res: http::Response<String> = err.into_http_response();
 //! assert_eq!(res.status(), 404);
 //! assert!(res.body().is_empty());
 //! let ext = res.extensions().get::<IisError>().unwrap();
@@ -31,12 +33,36 @@
 //! ```
 //!
 //! With the `axum` feature, `IisError` implements `IntoResponse`, so a handler can
-//! return `Result<T, IisError>`. A handler that writes its own error body can still
-//! attach the detail with `axum::Extension(err)` next to the body.
+//! return `Result<T, IisError>`. An [`io::Error`] converts with `?`
+//! as IIS maps a failed file access (see [`IisError::from_io`]), and
+//! [`IisResultExt::iis`] turns any other error, or a `None`, into a chosen status:
+//!
+//! ```
+//! use tower_iis::{IisError, IisResultExt, IisStatus};
+//!
+//! fn read_page(path: &str) -> Result<String, IisError> {
+//!     Ok(std::fs::read_to_string(path)?) // NotFound → 404.0, 0x80070002
+//! }
+//! fn port(query: &str) -> Result<u16, IisError> {
+//!     let raw = query.strip_prefix("port=").iis(IisStatus::BAD_REQUEST)?;
+//!     raw.parse().iis(IisStatus::BAD_REQUEST) // the parse error is the source
+//! }
+//!
+//! let err = read_page("/no/such/page.htm").unwrap_err();
+//! assert_eq!(err.status().to_string(), "404.0");
+//! assert_eq!(err.hresult(), 0x8007_0002);
+//! assert_eq!(port("port=x").unwrap_err().status().to_string(), "400.0");
+//! assert!(port("port=x").unwrap_err().source_error().is_some());
+//! assert_eq!(port("port=8080").unwrap(), 8080);
+//! ```
+//!
+//! A handler that writes its own error body can still attach the detail with
+//! `axum::Extension(err)` next to the body.
 
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
+use std::io;
 use std::sync::Arc;
 
 use http::Response;
@@ -328,11 +354,97 @@ impl IisError {
     /// The response IIS's module would leave behind: the status, an empty body and
     /// this error in the extensions.
     #[must_use]
-    pub fn into_response<B: Default>(self) -> Response<B> {
+    pub fn into_http_response<B: Default>(self) -> Response<B> {
         let mut res = Response::new(B::default());
         *res.status_mut() = self.inner.status.status();
         res.extensions_mut().insert(self);
         res
+    }
+}
+
+impl IisError {
+    /// The error IIS reports for a failed file access, with `err` as its source:
+    ///
+    /// | `io::ErrorKind` | status | HRESULT |
+    /// |---|---|---|
+    /// | `NotFound` | 404.0 | 0x80070002 (0x80070003 for a missing folder on Windows) |
+    /// | `PermissionDenied` | 401.3 (ACL on resource) | 0x80070005 |
+    /// | anything else | 500.0 | `0x8007xxxx` from the Win32 code: the OS error's own on Windows, else the one matching the kind where there is one |
+    pub fn from_io(err: io::Error) -> Self {
+        let win32 = win32_code(&err);
+        let status = match err.kind() {
+            io::ErrorKind::NotFound => IisStatus::NOT_FOUND,
+            io::ErrorKind::PermissionDenied => IisStatus::UNAUTHORIZED_ACL_ON_RESOURCE,
+            _ => IisStatus::INTERNAL_SERVER_ERROR,
+        };
+        let mut e = IisError::new(status);
+        if let Some(code) = win32 {
+            e = e.with_hresult(0x8007_0000 | (code & 0xffff));
+        }
+        e.with_source(err)
+    }
+}
+
+/// The Win32 error code behind an I/O error: the OS's own on Windows, else the
+/// code Windows gives the same condition.
+fn win32_code(err: &io::Error) -> Option<u32> {
+    if cfg!(windows) {
+        if let Some(code) = err.raw_os_error() {
+            return u32::try_from(code).ok();
+        }
+    }
+    use io::ErrorKind as K;
+    Some(match err.kind() {
+        K::NotFound => 2,             // ERROR_FILE_NOT_FOUND
+        K::PermissionDenied => 5,     // ERROR_ACCESS_DENIED
+        K::OutOfMemory => 14,         // ERROR_OUTOFMEMORY
+        K::InvalidData => 13,         // ERROR_INVALID_DATA
+        K::ReadOnlyFilesystem => 19,  // ERROR_WRITE_PROTECT
+        K::UnexpectedEof => 38,       // ERROR_HANDLE_EOF
+        K::Unsupported => 50,         // ERROR_NOT_SUPPORTED
+        K::InvalidInput => 87,        // ERROR_INVALID_PARAMETER
+        K::BrokenPipe => 109,         // ERROR_BROKEN_PIPE
+        K::StorageFull => 112,        // ERROR_DISK_FULL
+        K::AlreadyExists => 183,      // ERROR_ALREADY_EXISTS
+        K::FileTooLarge => 223,       // ERROR_FILE_TOO_LARGE
+        K::NotADirectory => 267,      // ERROR_DIRECTORY
+        K::ConnectionAborted => 1236, // ERROR_CONNECTION_ABORTED
+        K::TimedOut => 1460,          // ERROR_TIMEOUT
+        _ => return None,
+    })
+}
+
+/// `?` on an [`io::Error`]: see [`IisError::from_io`].
+impl From<io::Error> for IisError {
+    fn from(err: io::Error) -> Self {
+        Self::from_io(err)
+    }
+}
+
+/// `result.iis(IisStatus::…)?`: a failure (an `Err`, or a `None`) as an
+/// [`IisError`] with the chosen status; an `Err`'s error becomes the source.
+pub trait IisResultExt<T> {
+    /// The value, or an [`IisError`] with `status`.
+    ///
+    /// # Errors
+    ///
+    /// An [`IisError`] with `status` when `self` is an `Err` (its error as the
+    /// [source](IisError::source_error)) or a `None`.
+    fn iis(self, status: IisStatus) -> Result<T, IisError>;
+}
+
+impl<T, E> IisResultExt<T> for Result<T, E>
+where
+    E: StdError + Send + Sync + 'static,
+{
+    fn iis(self, status: IisStatus) -> Result<T, IisError> {
+        self.map_err(|e| IisError::new(status).with_source(e))
+    }
+}
+
+impl<T> IisResultExt<T> for Option<T> {
+    fn iis(self, status: IisStatus) -> Result<T, IisError> {
+        self.ok_or_else(|| IisError::new(status))
     }
 }
 
@@ -423,19 +535,58 @@ pub fn response_for_panic<B: Default>(
     };
     IisError::new(IisStatus::INTERNAL_SERVER_ERROR)
         .with_source(PanicMessage(message))
-        .into_response()
+        .into_http_response()
 }
 
 #[cfg(feature = "axum")]
 impl axum::response::IntoResponse for IisError {
     fn into_response(self) -> axum::response::Response {
-        IisError::into_response(self)
+        IisError::into_http_response(self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_errors_map_as_iis_does() {
+        let e = IisError::from(io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(
+            (e.status(), e.hresult(), e.win32_status()),
+            (IisStatus::NOT_FOUND, 0x8007_0002, 2)
+        );
+        let e = IisError::from(io::Error::from(io::ErrorKind::PermissionDenied));
+        assert_eq!(e.status().to_string(), "401.3");
+        assert_eq!((e.hresult(), e.win32_status()), (0x8007_0005, 5));
+        let e = IisError::from(io::Error::from(io::ErrorKind::StorageFull));
+        assert_eq!(e.status().to_string(), "500.0");
+        assert_eq!((e.hresult(), e.win32_status()), (0x8007_0070, 112));
+        assert!(e.source_error().is_some());
+        let e = IisError::from(io::Error::other("opaque"));
+        assert_eq!(e.status().to_string(), "500.0");
+        assert_eq!(
+            e.hresult(),
+            IisError::new(IisStatus::INTERNAL_SERVER_ERROR).hresult()
+        );
+        assert_eq!(e.source_error().unwrap().to_string(), "opaque");
+    }
+
+    #[test]
+    fn iis_extension_on_result_and_option() {
+        let r: Result<u8, IisError> = "x".parse::<u8>().iis(IisStatus::BAD_REQUEST);
+        let e = r.unwrap_err();
+        assert_eq!(e.status().to_string(), "400.0");
+        assert!(e
+            .source_error()
+            .unwrap()
+            .to_string()
+            .contains("invalid digit"));
+        let e = None::<u8>.iis(IisStatus::NOT_FOUND).unwrap_err();
+        assert_eq!(e.status(), IisStatus::NOT_FOUND);
+        assert!(e.source_error().is_none());
+        assert_eq!(Some(3).iis(IisStatus::NOT_FOUND).unwrap(), 3);
+    }
 
     #[test]
     fn defaults_come_from_the_catalog() {
@@ -462,7 +613,7 @@ mod tests {
     #[test]
     fn response_is_empty_with_extension() {
         let e = IisError::new(IisStatus::new(403, 14)).with_try_skip_custom_errors(true);
-        let res: Response<String> = e.into_response();
+        let res: Response<String> = e.into_http_response();
         assert_eq!(res.status(), 403);
         assert!(res.body().is_empty());
         let ext = res.extensions().get::<IisError>().unwrap();

@@ -115,7 +115,7 @@ impl Denial {
 
     /// The response IIS's module would leave behind.
     pub(crate) fn into_response<B: Default>(self) -> Response<B> {
-        let mut res = self.error.into_response::<B>();
+        let mut res = self.error.into_http_response::<B>();
         if self.abort {
             res.headers_mut()
                 .insert(CONNECTION, HeaderValue::from_static("close"));

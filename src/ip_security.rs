@@ -52,6 +52,8 @@
 //!
 //! # Example
 //!
+//! Needs in your crate `tower` (feature `util`), `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use std::time::Duration;

@@ -24,7 +24,63 @@
 //!   layer in IIS's order) and `test_site` (`TestSite`, a site on a loopback port
 //!   for tests), behind features of the same names.
 //!
-//! # Example
+//! # Example with axum
+//!
+//! Needs feature `axum` and in your crate `axum`, `tower` (feature `util`),
+//! `http-body-util` and `tokio` (features `macros`, `rt`).
+//!
+//! ```
+//! # #[cfg(feature = "axum")]
+//! # mod with_axum {
+//! use axum::{routing::get, Router};
+//! use http::Request;
+//! use http_body_util::BodyExt;
+//! use tower::ServiceExt;
+//! use tower_iis::{HttpErrorsLayer, IisError, IisResultExt, IisStatus, RequestFilteringLayer};
+//!
+//! async fn report() -> Result<String, IisError> {
+//!     Err(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION))
+//! }
+//!
+//! async fn config() -> Result<String, IisError> {
+//!     // An io::Error converts as IIS maps it: a missing file is 404.0.
+//!     Ok(std::fs::read_to_string("/no/such/app.config")?)
+//! }
+//!
+//! async fn user() -> Result<String, IisError> {
+//!     let id: Option<&str> = None;
+//!     Ok(id.iis(IisStatus::NOT_FOUND)?.to_owned())
+//! }
+//!
+//! pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//!     let app = Router::new()
+//!         .route("/report.xyz", get(report))
+//!         .route("/config", get(config))
+//!         .route("/user", get(user))
+//!         .layer(RequestFilteringLayer::iis_defaults())
+//!         .layer(HttpErrorsLayer::new());
+//!     // Serve it with `app.into_make_service_with_connect_info::<tower_iis::ConnectionInfo>()`
+//!     // so that loopback clients get the detailed page; here, one request in process.
+//!     let req = Request::builder().uri("/config").header("accept-language", "en-US").body(axum::body::Body::empty())?;
+//!     let res = app.oneshot(req).await?;
+//!     assert_eq!(res.status(), 404);
+//!     assert_eq!(res.extensions().get::<IisError>().unwrap().hresult(), 0x8007_0002);
+//!     let page = res.into_body().collect().await?.to_bytes();
+//!     assert!(std::str::from_utf8(&page)?.contains("<title>404 - File or directory not found.</title>"));
+//!     Ok(())
+//! }
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[cfg(feature = "axum")]
+//! # with_axum::run().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Example with any tower service
+//!
+//! Needs in your crate `tower` (feature `util`), `http-body-util`, `tokio` (features `macros`, `rt`).
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -40,7 +96,7 @@
 //!     .layer(RequestFilteringLayer::iis_defaults())
 //!     .service_fn(|req: Request<_>| async move {
 //!         if req.uri().path().ends_with(".xyz") {
-//!             return Ok(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_response());
+//!             return Ok(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_http_response());
 //!         }
 //!         Ok::<_, Infallible>(Response::new(String::from("hello")))
 //!     });
@@ -65,6 +121,8 @@
 //! - `axum`: `IntoResponse` for [`IisError`], axum's `ConnectInfo` understood, and a
 //!   `Connected` impl so `into_make_service_with_connect_info::<ConnectionInfo>()` works.
 //! - `hyper`: ExecuteURL support for hyper's `Incoming` request body type.
+//! - `local-time`: W3C log rollover at local midnight
+//!   (`W3cLogBuilder::local_time_rollover`; pulls jiff and the system time zone).
 //! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
 //! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
 //! - `site`: `site::IisSite` (implies both).
@@ -116,9 +174,15 @@ pub mod web_config;
 mod wire;
 
 pub use config_error::{BoxError, ConfigError};
+
+/// The README's code blocks, compiled and run by `cargo test --doc` (they use
+/// every feature).
+#[cfg(all(doctest, feature = "axum", feature = "test-site"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use connection::ConnectionInfo;
 pub use custom_headers::CustomHeadersLayer;
-pub use error::IisError;
+pub use error::{IisError, IisResultExt};
 pub use http_errors::HttpErrorsLayer;
 pub use ip_security::IpSecurityLayer;
 pub use limits::ConcurrentRequestLimitLayer;

@@ -17,6 +17,8 @@
 //!
 //! # Example
 //!
+//! Needs in your crate `tower` (feature `util`), `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response};

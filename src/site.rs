@@ -31,6 +31,8 @@
 //!
 //! # Example
 //!
+//! Needs feature `site` and in your crate `tower` (feature `util`), `http-body-util`, `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use http::Request;
 //! use http_body_util::BodyExt;
@@ -78,7 +80,7 @@ use tower_service::Service;
 
 use crate::custom_headers::CustomHeaders;
 use crate::gate::Gate;
-use crate::http_errors::{HttpErrors, HttpErrorsLayer};
+use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
 use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
 use crate::request_filtering::{RequestFiltering, RequestFilteringLayer};
@@ -90,7 +92,10 @@ use crate::IisError;
 /// The layers of a site inside the log (and failed request tracing), outermost
 /// first.
 pub type SiteLayers<S> = CustomHeaders<
-    HttpErrors<ConfigFailure<RequestFiltering<IpSecurity<ConcurrentRequestLimit<StaticFiles<S>>>>>>,
+    HttpErrors<
+        ConfigFailure<RequestFiltering<IpSecurity<ConcurrentRequestLimit<StaticFiles<S>>>>>,
+        WithExecuteUrl,
+    >,
 >;
 
 /// The layers of a site, outermost first.
@@ -157,7 +162,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     app: Option<S>,
     web_config: Option<Result<WebConfig, WebConfigError>>,
     serve_config_errors: bool,
-    http_errors: Option<HttpErrorsLayer>,
+    http_errors: Option<HttpErrorsLayer<WithExecuteUrl>>,
     request_filtering: Option<RequestFilteringLayer>,
     ip_security: Option<IpSecurityLayer>,
     concurrent_request_limit: usize,
@@ -219,9 +224,11 @@ impl<S> IisSiteBuilder<S> {
         self
     }
 
-    /// The error-page layer (instead of the one from web.config or the defaults).
-    pub fn http_errors(mut self, layer: HttpErrorsLayer) -> Self {
-        self.http_errors = Some(layer);
+    /// The error-page layer (instead of the one from web.config or the defaults),
+    /// from [`build`](crate::http_errors::HttpErrorsBuilder::build) or
+    /// [`build_with_execute_url`](crate::http_errors::HttpErrorsBuilder::build_with_execute_url).
+    pub fn http_errors(mut self, layer: impl Into<HttpErrorsLayer<WithExecuteUrl>>) -> Self {
+        self.http_errors = Some(layer.into());
         self
     }
 
@@ -327,7 +334,7 @@ impl<S> IisSiteBuilder<S> {
         let http_errors = match (self.http_errors, &config) {
             (Some(l), _) => l,
             (None, Some(c)) => c.http_errors_layer().map_err(SiteError::HttpErrors)?,
-            (None, None) => HttpErrorsLayer::new(),
+            (None, None) => HttpErrorsLayer::new().into(),
         };
         let request_filtering = match (self.request_filtering, &config) {
             (Some(l), _) => l,
@@ -587,7 +594,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
             Ok(res) => res,
-            Err(error) => Ok(error.into_response()),
+            Err(error) => Ok(error.into_http_response()),
         })
     }
 }

@@ -17,6 +17,8 @@
 //!
 //! # Example
 //!
+//! Needs in your crate `tower` (feature `util`), `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response};
@@ -140,7 +142,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
             Ok(res) => res,
-            Err(error) => Ok(error.into_response()),
+            Err(error) => Ok(error.into_http_response()),
         })
     }
 }

@@ -8,6 +8,8 @@
 //!
 //! # Example
 //!
+//! Needs no feature and no other crate.
+//!
 //! ```
 //! use tower_iis::IisStatus;
 //!

@@ -18,6 +18,8 @@
 //!
 //! # Example
 //!
+//! Needs feature `test-site` and in your crate `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use tower_iis::site::IisSite;
 //! use tower_iis::test_site::TestSite;
@@ -314,6 +316,10 @@ impl TestSite {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> TestResponse {
+        // Written by hand on purpose, not with hyper's client: the path goes out
+        // byte for byte (hyper's `Uri` refuses or normalizes the spaces, broken
+        // escapes and raw non-ASCII bytes the tests send), and the one reader shared
+        // with `send_raw` sees the exact status line and any bytes after the response.
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: tower-iis-test-site\r\nAccept-Language: en-US\r\nConnection: close\r\n",
             self.addr

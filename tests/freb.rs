@@ -115,7 +115,7 @@ fn application() -> Router {
                 IisError::new(IisStatus::new(404, 0))
                     .with_module("ShopModule")
                     .with_hresult(0x8007_0002)
-                    .into_response::<Body>()
+                    .into_http_response::<Body>()
             }),
         )
         .route(
@@ -124,7 +124,7 @@ fn application() -> Router {
                 for i in 0..100_000u32 {
                     tracing::info!(target: "shop::noise", step = i, padding = "x".repeat(200).as_str(), "step");
                 }
-                IisError::new(IisStatus::new(404, 0)).into_response::<Body>()
+                IisError::new(IisStatus::new(404, 0)).into_http_response::<Body>()
             }),
         )
         .fallback_service(files)

@@ -80,7 +80,29 @@ async fn one_event_per_line() {
         res.into_body().collect().await.unwrap();
     }
     guard.handle().flush().unwrap();
+    let handle = guard.handle();
     drop(guard);
+    // Lines sent after the guard is gone are dropped, and the first one says why.
+    for _ in 0..2 {
+        let res = svc
+            .clone()
+            .oneshot(Request::get("/late").body(String::new()).unwrap())
+            .await
+            .unwrap();
+        res.into_body().collect().await.unwrap();
+    }
+    assert_eq!(handle.stats().dropped, 2);
+    let warnings: Vec<_> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(target, _, message)| {
+            target == "tower_iis::w3c" && message.contains("W3cLogGuard was dropped")
+        })
+        .cloned()
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
 
     let got: Vec<_> = events
         .0

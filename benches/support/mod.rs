@@ -88,7 +88,7 @@ pub async fn hello<B>(_req: Request<B>) -> Result<Response<Full<Bytes>>, Infalli
 pub async fn not_found_mime<B>(_req: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION)
         .with_physical_path(r"C:\inetpub\wwwroot\shop\report.xyz")
-        .into_response())
+        .into_http_response())
 }
 
 /// A W3C log with IIS's default fields writing to `sink`.

@@ -70,7 +70,7 @@
 //! let svc = ServiceBuilder::new().layer(layer).service_fn(|req: Request<String>| async move {
 //!     if req.uri().path().ends_with(".xyz") {
 //!         tracing::info!(extension = "xyz", "no MIME map for this file");
-//!         return Ok(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_response());
+//!         return Ok(IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_http_response());
 //!     }
 //!     Ok::<_, Infallible>(Response::new(String::from("hello")))
 //! });

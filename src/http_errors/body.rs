@@ -47,9 +47,11 @@ impl<B> ResponseBody<B> {
     }
 }
 
-impl<B: Default> Default for ResponseBody<B> {
+/// An empty body, for any `B`: tower-http's `TimeoutLayer` outside the error-page
+/// layer needs one whatever the inner body is.
+impl<B> Default for ResponseBody<B> {
     fn default() -> Self {
-        Self::inner(B::default())
+        Self::empty()
     }
 }
 

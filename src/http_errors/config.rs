@@ -35,6 +35,12 @@ pub enum ExistingResponse {
     Replace,
     /// Never touch the response, even an empty one.
     PassThrough,
+    /// Not an IIS value; the mode of [`HttpErrorsLayer::api`](super::HttpErrorsLayer::api):
+    /// a body the application wrote always passes through (JSON error bodies reach
+    /// every client unchanged), and an empty error response (an
+    /// [`IisError`](crate::IisError), an empty 404 from a router) is filled, in either
+    /// error mode. IIS's `Auto` does this in detailed mode only.
+    FillEmpty,
 }
 
 /// IIS `responseMode` of an error row (and `defaultResponseMode`).
@@ -328,10 +334,51 @@ impl HttpErrorsBuilder {
     /// A row with a status outside 400–999 or a substatus above 999, a duplicate row,
     /// a page file that cannot be read, an ExecuteURL path that is not site-absolute,
     /// a Redirect target that is neither absolute nor site-absolute, a server version
-    /// or link that cannot appear in a header or page.
+    /// or link that cannot appear in a header or page; an ExecuteURL row (or
+    /// `defaultResponseMode="ExecuteURL"`): those need
+    /// [`build_with_execute_url`](Self::build_with_execute_url).
     pub fn build(self) -> Result<super::HttpErrorsLayer, ConfigError> {
+        let execute_url = self.first_execute_url();
+        let resolved = self.resolve()?;
+        if let Some((setting, path)) = execute_url {
+            return Err(ConfigError::new(
+                setting,
+                path,
+                "an ExecuteURL row re-dispatches to the inner service: build the layer with build_with_execute_url()",
+            ));
+        }
+        Ok(super::HttpErrorsLayer::from_resolved(Arc::new(resolved)))
+    }
+
+    /// As [`build`](Self::build), for a configuration with ExecuteURL rows: the layer
+    /// re-dispatches to the inner service, so its request body type must implement
+    /// [`ExecuteUrlBody`](super::ExecuteUrlBody) and the inner service `Clone`.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build), ExecuteURL rows excepted.
+    pub fn build_with_execute_url(
+        self,
+    ) -> Result<super::HttpErrorsLayer<super::WithExecuteUrl>, ConfigError> {
         self.resolve()
             .map(|r| super::HttpErrorsLayer::from_resolved(Arc::new(r)))
+    }
+
+    /// The setting and path of the first ExecuteURL row, if any.
+    fn first_execute_url(&self) -> Option<(String, String)> {
+        if let Some(row) = self
+            .rows
+            .iter()
+            .find(|r| r.mode == ResponseMode::ExecuteUrl)
+        {
+            return Some((
+                format!("httpErrors/error {} @responseMode", row.key()),
+                row.path.clone(),
+            ));
+        }
+        let default = self.default_path.as_ref()?;
+        (self.default_response_mode == ResponseMode::ExecuteUrl)
+            .then(|| ("httpErrors@defaultResponseMode".to_owned(), default.clone()))
     }
 
     pub(crate) fn resolve(self) -> Result<Resolved, ConfigError> {

@@ -1,6 +1,7 @@
 //! [`ResponseFuture`]: waits for the inner response and applies the `<httpErrors>` rules.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -13,7 +14,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::config::{ErrorMode, ExistingResponse, Pages, Resolved, Target};
-use super::execute_url::ExecuteUrlBody;
+use super::execute_url::ExecuteUrlMode;
 use super::render::{self, RequestContext};
 use super::ResponseBody;
 use crate::error::IisError;
@@ -21,7 +22,7 @@ use crate::status::IisStatus;
 
 pin_project! {
     /// The response future of [`HttpErrors`](super::HttpErrors).
-    pub struct ResponseFuture<S, ReqB>
+    pub struct ResponseFuture<S, ReqB, M>
     where
         S: Service<Request<ReqB>>,
     {
@@ -29,6 +30,7 @@ pin_project! {
         state: State<S, ReqB>,
         ctx: RequestContext,
         config: Arc<Resolved>,
+        mode: PhantomData<fn() -> M>,
     }
 }
 
@@ -44,7 +46,7 @@ pin_project! {
     }
 }
 
-impl<S, ReqB> ResponseFuture<S, ReqB>
+impl<S, ReqB, M> ResponseFuture<S, ReqB, M>
 where
     S: Service<Request<ReqB>>,
 {
@@ -58,14 +60,15 @@ where
             state: State::Inner { fut, child_service },
             ctx,
             config,
+            mode: PhantomData,
         }
     }
 }
 
-impl<S, ReqB, ResB> Future for ResponseFuture<S, ReqB>
+impl<S, ReqB, ResB, M> Future for ResponseFuture<S, ReqB, M>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
-    ReqB: ExecuteUrlBody,
+    M: ExecuteUrlMode<ReqB>,
     ResB: Body,
 {
     type Output = Result<Response<ResponseBody<ResB>>, S::Error>;
@@ -76,7 +79,7 @@ where
             match this.state.as_mut().project() {
                 StateProj::Inner { fut, child_service } => {
                     let res = ready!(fut.poll(cx))?;
-                    match respond(this.config, this.ctx, res, child_service) {
+                    match respond::<_, _, _, M>(this.config, this.ctx, res, child_service) {
                         Outcome::Done(mut res) => {
                             add_server_headers(this.config, res.headers_mut());
                             return Poll::Ready(Ok(res));
@@ -149,7 +152,7 @@ fn response_status(status: StatusCode, err: Option<&IisError>) -> IisStatus {
     IisStatus::try_new(status.as_u16(), sub).unwrap_or_else(|| IisStatus::from(status))
 }
 
-fn respond<B, S, ReqB>(
+fn respond<B, S, ReqB, M>(
     config: &Resolved,
     ctx: &RequestContext,
     res: Response<B>,
@@ -157,7 +160,7 @@ fn respond<B, S, ReqB>(
 ) -> Outcome<B, S, ReqB>
 where
     B: Body,
-    ReqB: ExecuteUrlBody,
+    M: ExecuteUrlMode<ReqB>,
 {
     if res.status().as_u16() < 400 {
         return Outcome::Done(res.map(ResponseBody::inner));
@@ -225,7 +228,10 @@ where
             }
         }
         Some(Target::ExecuteUrl(path)) => {
-            match (child_service.take(), child_request(ctx, path, status)) {
+            match (
+                child_service.take(),
+                child_request::<ReqB, M>(ctx, path, status),
+            ) {
                 (Some(service), Some(req)) => Outcome::Execute(service, req),
                 _ => {
                     tracing::warn!(
@@ -261,6 +267,7 @@ fn page_choice<B: Body>(
         // IIS's decision list: skip flag, then custom replaces, then detailed fills
         // only an empty entity.
         ExistingResponse::Auto => !skip && (!detailed || !has_body),
+        ExistingResponse::FillEmpty => !has_body,
     };
     (detailed, replace)
 }
@@ -285,12 +292,12 @@ fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<B
     }
 }
 
-fn child_request<ReqB: ExecuteUrlBody>(
+fn child_request<ReqB, M: ExecuteUrlMode<ReqB>>(
     ctx: &RequestContext,
     path: &str,
     status: IisStatus,
 ) -> Option<Request<ReqB>> {
-    let body = ReqB::empty_for_child()?;
+    let body = M::child_body()?;
     let sep = if path.contains('?') { '&' } else { '?' };
     let uri = format!("{path}{sep}{};{}", status.code(), ctx.full_url());
     let mut req = Request::builder()

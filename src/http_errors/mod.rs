@@ -12,6 +12,9 @@
 //!   otherwise custom mode replaces the body, and detailed mode fills an empty body
 //!   but passes a handler's own body through. `Replace` always replaces;
 //!   `PassThrough` never does. Only statuses 400 and above are touched.
+//!   For JSON APIs, [`HttpErrorsLayer::api`] (`FillEmpty`, not an IIS value) keeps
+//!   every body the application wrote and fills only empty error responses, with
+//!   problem+json or the page by `Accept`.
 //! - **rows** ([`ErrorRow`]): for custom mode, the exact `status.substatus` row wins,
 //!   then the status's any-substatus row, then `defaultPath`, then a one-line body.
 //!   A row serves a file (`File`, optionally per `Accept-Language` folder),
@@ -32,6 +35,8 @@
 //!
 //! # Example
 //!
+//! Needs in your crate `tower` (feature `util`), `http-body-util`, `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response};
@@ -46,7 +51,7 @@
 //!     .layer(HttpErrorsLayer::new())
 //!     .service_fn(|_req: Request<String>| async {
 //!         Ok::<Response<String>, Infallible>(
-//!             IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_response(),
+//!             IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION).into_http_response(),
 //!         )
 //!     });
 //!
@@ -83,7 +88,7 @@
 
 mod body;
 mod config;
-mod execute_url;
+pub mod execute_url;
 mod future;
 mod layer;
 pub(crate) mod render;
@@ -94,7 +99,7 @@ pub use config::{
     ErrorMode, ErrorRow, ExistingResponse, HttpErrorsBuilder, ResponseMode, DEFAULT_BUILD,
     DEFAULT_MORE_INFORMATION_LINK, DEFAULT_SERVER_VERSION,
 };
-pub use execute_url::ExecuteUrlBody;
+pub use execute_url::{ExecuteUrlBody, NoExecuteUrl, WithExecuteUrl};
 pub use future::ResponseFuture;
 pub use layer::HttpErrorsLayer;
 pub use service::HttpErrors;

@@ -519,70 +519,89 @@ pub(crate) fn problem_json(
     err: Option<&IisError>,
     with_detail: bool,
 ) -> String {
-    let mut out = String::with_capacity(256);
-    out.push_str("{\"type\":\"about:blank\",\"title\":");
-    json_string(&mut out, status.reason());
-    let _ = write!(
-        out,
-        ",\"status\":{},\"substatus\":{},\"iisStatus\":\"{}\"",
-        status.code(),
-        status.substatus(),
-        status
-    );
-    out.push_str(",\"instance\":");
-    json_string(&mut out, ctx.uri.path());
-    if with_detail {
-        if let Some(info) = status.info() {
-            out.push_str(",\"detail\":");
-            json_string(&mut out, info.description());
+    use serde::ser::{SerializeMap as _, Serializer as _};
+
+    let mut out = Vec::with_capacity(256);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, HtmlSafe);
+    let written = (|| -> Result<(), serde_json::Error> {
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("type", "about:blank")?;
+        map.serialize_entry("title", status.reason())?;
+        map.serialize_entry("status", &status.code())?;
+        map.serialize_entry("substatus", &status.substatus())?;
+        map.serialize_entry("iisStatus", &status.to_string())?;
+        map.serialize_entry("instance", ctx.uri.path())?;
+        if with_detail {
+            if let Some(info) = status.info() {
+                map.serialize_entry("detail", info.description())?;
+            }
+            let e = err.cloned().unwrap_or_else(|| IisError::new(status));
+            map.serialize_entry("module", e.module())?;
+            map.serialize_entry("notification", e.notification())?;
+            map.serialize_entry("handler", e.handler())?;
+            map.serialize_entry("logonMethod", e.logon_method())?;
+            map.serialize_entry("logonUser", e.logon_user())?;
+            map.serialize_entry("errorCode", &Hex(e.hresult()).to_string())?;
+            map.serialize_entry("requestedUrl", &ctx.requested_url())?;
+            if let Some(p) = e.physical_path() {
+                map.serialize_entry("physicalPath", p)?;
+            }
+            if let Some(s) = e.source_error() {
+                map.serialize_entry("sourceError", &s.to_string())?;
+            }
         }
-        let e = err.cloned().unwrap_or_else(|| IisError::new(status));
-        for (key, value) in [
-            ("module", e.module()),
-            ("notification", e.notification()),
-            ("handler", e.handler()),
-            ("logonMethod", e.logon_method()),
-            ("logonUser", e.logon_user()),
-        ] {
-            let _ = write!(out, ",\"{key}\":");
-            json_string(&mut out, value);
-        }
-        let _ = write!(out, ",\"errorCode\":\"{}\"", Hex(e.hresult()));
-        out.push_str(",\"requestedUrl\":");
-        json_string(&mut out, &ctx.requested_url());
-        if let Some(p) = e.physical_path() {
-            out.push_str(",\"physicalPath\":");
-            json_string(&mut out, p);
-        }
-        if let Some(s) = e.source_error() {
-            out.push_str(",\"sourceError\":");
-            json_string(&mut out, &s.to_string());
-        }
-    }
-    out.push('}');
-    out
+        map.end()
+    })();
+    debug_assert!(written.is_ok(), "a JSON map of strings and numbers");
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+/// serde_json's compact output, with `<`, `>`, `&`, U+2028 and U+2029 written as
+/// `\uXXXX`: the document stays inert if a client sniffs it as HTML or script.
+struct HtmlSafe;
+
+impl serde_json::ser::Formatter for HtmlSafe {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some(i) = rest.find(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+            writer.write_all(&rest.as_bytes()[..i])?;
+            let c = rest[i..].chars().next().unwrap_or_default();
+            write!(writer, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
         }
+        writer.write_all(rest.as_bytes())
     }
-    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn problem_json_is_valid_and_html_safe() {
+        let req = http::Request::builder()
+            .uri("/a%3Cb%3E/<script>&\u{2028}")
+            .body(())
+            .unwrap_or_default();
+        let ctx = super::RequestContext::capture(&req);
+        let err = crate::IisError::new(crate::IisStatus::NOT_FOUND)
+            .with_physical_path("C:\\site\\\"<x>\"");
+        let json = super::problem_json(&ctx, err.status(), Some(&err), true);
+        assert!(!json.contains(['<', '>', '&', '\u{2028}']), "{json}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["iisStatus"], "404.0");
+        assert_eq!(v["status"], 404);
+        assert_eq!(v["errorCode"], "0x80070002");
+        assert_eq!(v["physicalPath"], "C:\\site\\\"<x>\"");
+        assert!(
+            json.starts_with(r#"{"type":"about:blank","title":"#),
+            "{json}"
+        );
+    }
+
     #[test]
     fn constant_page_text_needs_no_escaping() {
         let plain = |text: &str| {
@@ -747,8 +766,13 @@ mod tests {
 
     #[test]
     fn json_escapes() {
-        let mut s = String::new();
-        json_string(&mut s, "a\"b\\c\n<script>\u{1}");
-        assert_eq!(s, r#""a\"b\\c\u000a\u003cscript\u003e\u0001""#);
+        use serde::Serialize as _;
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, super::HtmlSafe);
+        "a\"b\\c\n<script>\u{1}&\u{2029}"
+            .serialize(&mut ser)
+            .unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert_eq!(s, r#""a\"b\\c\n\u003cscript\u003e\u0001\u0026\u2029""#);
     }
 }

@@ -308,20 +308,11 @@ fn decode<'a>(raw: &'a [u8], buf: &'a mut [u8; STACK_DECODE], heap: &'a mut Vec<
         heap.resize(raw.len(), 0);
         &mut heap[..]
     };
-    let (mut i, mut n) = (0, 0);
-    while i < raw.len() {
-        let b = raw[i];
-        if b == b'%' && i + 2 < raw.len() {
-            if let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2])) {
-                out[n] = h << 4 | l;
-                n += 1;
-                i += 3;
-                continue;
-            }
-        }
+    // Decoding never lengthens: the output fits in `raw.len()` bytes.
+    let mut n = 0;
+    for b in percent_encoding::percent_decode(raw) {
         out[n] = b;
         n += 1;
-        i += 1;
     }
     &out[..n]
 }

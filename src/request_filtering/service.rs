@@ -49,7 +49,7 @@ pub(crate) fn rejection<B: Default>(denial: Denial) -> Response<B> {
         reason = denial.reason,
         "request denied by request filtering"
     );
-    let mut res = IisError::new(denial.status).into_response::<B>();
+    let mut res = IisError::new(denial.status).into_http_response::<B>();
     res.headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
     res

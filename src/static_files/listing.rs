@@ -27,11 +27,15 @@ struct Entry {
 
 /// IIS's `M/D/YYYY` and `h:mm AM` columns, in UTC.
 fn date_time(modified: Option<SystemTime>) -> (String, String) {
-    let Some(ts) = modified.and_then(|m| jiff::Timestamp::try_from(m).ok()) else {
+    let Some(secs) = modified.and_then(|m| {
+        let secs = m.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+        i64::try_from(secs).ok()
+    }) else {
         return (String::new(), String::new());
     };
-    let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
-    let hour = dt.hour();
+    // The W3C log's civil-date arithmetic: UTC needs no time zone database.
+    let dt = crate::w3c::rollover::Civil::from_unix(secs);
+    let hour = dt.hour;
     let (h12, ampm) = match hour {
         0 => (12, "AM"),
         1..=11 => (hour, "AM"),
@@ -39,8 +43,8 @@ fn date_time(modified: Option<SystemTime>) -> (String, String) {
         _ => (hour - 12, "PM"),
     };
     (
-        format!("{}/{}/{}", dt.month(), dt.day(), dt.year()),
-        format!("{h12}:{:02} {ampm}", dt.minute()),
+        format!("{}/{}/{}", dt.month, dt.day, dt.year),
+        format!("{h12}:{:02} {ampm}", dt.minute),
     )
 }
 

@@ -53,6 +53,8 @@
 //!
 //! # Example
 //!
+//! Needs feature `static-files` and in your crate `tower` (feature `util`), `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt;
@@ -555,7 +557,7 @@ fn fold_case(name: &str) -> String {
 }
 
 fn error<FB>(err: IisError) -> Response<StaticBody<FB>> {
-    err.into_response()
+    err.into_http_response()
 }
 
 fn with_physical(status: IisStatus, physical: &Path) -> IisError {

@@ -20,26 +20,19 @@ pub(crate) struct Segments {
     pub(crate) trailing_slash: bool,
 }
 
-/// Decodes `%XX` once. A `%` not followed by two hex digits is malformed.
+/// Decodes `%XX` once. A `%` not followed by two hex digits is malformed (the
+/// `percent-encoding` crate would keep it as it is; IIS refuses it).
 fn percent_decode(raw: &str) -> Result<Vec<u8>, PathProblem> {
     let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex);
-            let lo = bytes.get(i + 2).copied().and_then(hex);
-            match (hi, lo) {
-                (Some(h), Some(l)) => out.push(h << 4 | l),
-                _ => return Err(PathProblem::Invalid("a % not followed by two hex digits")),
-            }
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let is_hex = |i: usize| bytes.get(i).copied().and_then(hex).is_some();
+    let broken = bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'%' && !(is_hex(i + 1) && is_hex(i + 2)));
+    if broken {
+        return Err(PathProblem::Invalid("a % not followed by two hex digits"));
     }
-    Ok(out)
+    Ok(percent_encoding::percent_decode(bytes).collect())
 }
 
 /// Windows device names, which name a device in every directory.

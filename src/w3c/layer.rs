@@ -61,7 +61,7 @@ enum FieldSpec {
 /// Configures a [`W3cLogLayer`]. Nothing is checked until [`build`](Self::build).
 #[must_use]
 pub struct W3cLogBuilder {
-    sink: Sink,
+    sink: Option<Sink>,
     site_id: u32,
     period: Period,
     local_time: bool,
@@ -81,7 +81,7 @@ pub struct W3cLogBuilder {
 impl Default for W3cLogBuilder {
     fn default() -> Self {
         W3cLogBuilder {
-            sink: Sink::directory("logs"),
+            sink: None,
             site_id: 1,
             period: Period::Daily,
             local_time: false,
@@ -111,15 +111,18 @@ impl fmt::Debug for W3cLogBuilder {
 }
 
 impl W3cLogBuilder {
-    /// Files go to `<dir>/W3SVC<site id>/` (the default `dir` is `logs`).
+    /// Files go to `<dir>/W3SVC<site id>/` (IIS's `logFile@directory`). A
+    /// destination is required: this or [`sink`](Self::sink); there is no default
+    /// directory, so that no log lands somewhere nobody looks.
     pub fn directory(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.sink = Sink::directory(dir);
+        self.sink = Some(Sink::directory(dir));
         self
     }
 
-    /// Where the lines go: files (the default), any writer, memory or `tracing`.
+    /// Where the lines go: files ([`directory`](Self::directory)), any writer, memory
+    /// or `tracing`.
     pub fn sink(mut self, sink: Sink) -> Self {
-        self.sink = sink;
+        self.sink = Some(sink);
         self
     }
 
@@ -142,7 +145,10 @@ impl W3cLogBuilder {
     }
 
     /// Rolls over at local midnight or hour instead of UTC (IIS's
-    /// `localTimeRollover`). The `date` and `time` columns stay UTC.
+    /// `localTimeRollover`). The `date` and `time` columns stay UTC. Feature
+    /// `local-time`.
+    #[cfg(feature = "local-time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "local-time")))]
     pub fn local_time_rollover(mut self, enable: bool) -> Self {
         self.local_time = enable;
         self
@@ -235,8 +241,10 @@ impl W3cLogBuilder {
     ///
     /// A [`ConfigError`] naming the bad value: an unknown field name, a bad or
     /// duplicate custom field name, no fields, a zero capacity, interval or
-    /// retention count, a capacity above [`MAX_QUEUE_CAPACITY`], or a failure to
-    /// start the thread.
+    /// retention count, a capacity above [`MAX_QUEUE_CAPACITY`], no destination
+    /// (neither [`directory`](Self::directory) nor [`sink`](Self::sink)), or a
+    /// failure to start the thread.
+    #[must_use = "the layer logs nothing unless it is applied, and the guard must live as long as the server"]
     pub fn build(self) -> Result<(W3cLogLayer, W3cLogGuard), ConfigError> {
         let fields = match self.fields {
             FieldSpec::Set(set) => set,
@@ -251,6 +259,13 @@ impl W3cLogBuilder {
             ));
         }
         check_writer_settings(self.queue_capacity, self.flush_interval, self.retain)?;
+        let Some(destination) = self.sink else {
+            return Err(ConfigError::new(
+                "logFile@directory",
+                "",
+                "the W3C log has no destination: call directory(..) or sink(..)",
+            ));
+        };
         let site_name = format!("W3SVC{}", self.site_id);
         let format = Arc::new(LineFormat {
             kind: LogKind::W3c,
@@ -259,7 +274,7 @@ impl W3cLogBuilder {
             computer_name: self.computer_name.unwrap_or_else(host_name),
             site_name: site_name.clone(),
         });
-        let (sink, site_dir) = match self.sink.0 {
+        let (sink, site_dir) = match destination.0 {
             SinkKind::Files(dir) => {
                 let site_dir = dir.join(&site_name);
                 (SinkKind::Files(site_dir.clone()), site_dir)
@@ -358,13 +373,12 @@ fn check_writer_settings(
     Ok(())
 }
 
-/// This machine's host name, from the kernel or the environment; `-` if unknown.
+/// This machine's host name (`gethostname(2)`, `GetComputerNameExW` on Windows);
+/// `-` if unknown.
 pub(crate) fn host_name() -> String {
-    let from_file = |p: &str| std::fs::read_to_string(p).ok();
-    from_file("/proc/sys/kernel/hostname")
-        .or_else(|| from_file("/etc/hostname"))
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .or_else(|| std::env::var("HOSTNAME").ok())
+    gethostname::gethostname()
+        .into_string()
+        .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "-".to_owned())

@@ -15,6 +15,8 @@
 //!
 //! # Example
 //!
+//! Needs in your crate `tower` (feature `util`), `tokio` (features `macros`, `rt`).
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response};
@@ -32,7 +34,7 @@
 //! let service = ServiceBuilder::new()
 //!     .layer(layer)
 //!     .service_fn(|_req: Request<String>| async {
-//!         Ok::<Response<String>, Infallible>(IisError::new(IisStatus::new(404, 3)).into_response())
+//!         Ok::<Response<String>, Infallible>(IisError::new(IisStatus::new(404, 3)).into_http_response())
 //!     });
 //!
 //! let req = Request::get("/report.xyz?x=1")
@@ -116,7 +118,7 @@
 //! | `MaxSize` | `u_extendN.log` | when the next line would pass the size limit ([`DEFAULT_TRUNCATE_SIZE`], at least [`MIN_TRUNCATE_SIZE`]) |
 //!
 //! With custom fields the name gains `_x` before `.log`, as IIS 8.5 does. Boundaries
-//! are in UTC unless [`local_time_rollover`](W3cLogBuilder::local_time_rollover) is
+//! are in UTC unless [`local_time_rollover`](W3cLogBuilder::local_time_rollover) (feature `local-time`) is
 //! chosen; the `date` and `time` columns are UTC either way. A [`Clock`]
 //! ([`SystemClock`], or [`ManualClock`] in tests) drives them.
 //!
@@ -141,7 +143,7 @@ mod pending;
 pub(crate) mod plain;
 pub mod reader;
 mod record;
-mod rollover;
+pub(crate) mod rollover;
 mod service;
 mod stem;
 mod writer;

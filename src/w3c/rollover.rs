@@ -12,7 +12,7 @@
 //! 8.5 does. Boundaries are in UTC unless local-time rollover is chosen; the `date`
 //! and `time` columns are UTC either way.
 //!
-//! **Local time.** With [`local_time_rollover`](super::W3cLogBuilder::local_time_rollover)
+//! **Local time.** With `W3cLogBuilder::local_time_rollover` (feature `local-time`)
 //! the boundaries follow the system time zone (read once, when the layer is built,
 //! through `jiff` with only its system-zone and zoneinfo features), so daylight-saving
 //! changes move them as they move the wall clock. UTC civil dates are computed by hand.
@@ -230,18 +230,26 @@ pub(crate) fn datetime_string(secs: i64) -> String {
 #[derive(Debug, Clone)]
 pub(crate) enum Zone {
     Utc,
+    #[cfg(feature = "local-time")]
     Local(jiff::tz::TimeZone),
 }
 
 impl Zone {
+    /// The system zone (feature `local-time`; UTC without it, where the builder
+    /// offers no local-time rollover).
     pub(crate) fn local() -> Self {
-        Zone::Local(jiff::tz::TimeZone::system())
+        #[cfg(feature = "local-time")]
+        return Zone::Local(jiff::tz::TimeZone::system());
+        #[cfg(not(feature = "local-time"))]
+        Zone::Utc
     }
 
     /// Seconds to add to a UTC instant to get the civil time used for rollover.
+    #[cfg_attr(not(feature = "local-time"), allow(unused_variables))]
     pub(crate) fn offset_secs(&self, unix: i64) -> i64 {
         match self {
             Zone::Utc => 0,
+            #[cfg(feature = "local-time")]
             Zone::Local(tz) => match jiff::Timestamp::from_second(unix) {
                 Ok(ts) => i64::from(tz.to_offset(ts).seconds()),
                 Err(_) => 0,

@@ -51,7 +51,7 @@ fn default_fields_line() {
     );
     let res = IisError::new(IisStatus::new(404, 3))
         .with_win32_status(0)
-        .into_response();
+        .into_http_response();
     assert_eq!(
         line(&fmt, &request("/index.html?a=1"), &res, 15),
         "2024-01-01 00:00:00 10.0.0.1 GET /index.html a=1 80 - 10.0.0.9 Mozilla/5.0+(X11;+Linux) - 404 3 0 15"
@@ -129,14 +129,14 @@ fn user_from_error_and_mapped_addresses() {
     ));
     let res = IisError::new(IisStatus::new(401, 1))
         .with_logon_user("bob smith")
-        .into_response();
+        .into_http_response();
     let win32 = IisError::new(IisStatus::new(401, 1)).win32_status();
     assert_eq!(
         line(&fmt, &req, &res, 0),
         format!("::1 bob+smith 127.0.0.1 401 {win32} -")
     );
     // The anonymous default is not a user.
-    let res = IisError::new(IisStatus::new(500, 0)).into_response();
+    let res = IisError::new(IisStatus::new(500, 0)).into_http_response();
     assert!(line(&fmt, &req, &res, 0).starts_with("::1 - 127.0.0.1 500 "));
 }
 

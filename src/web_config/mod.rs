@@ -41,6 +41,8 @@
 //!
 //! # Example
 //!
+//! Needs feature `web-config`.
+//!
 //! ```
 //! use tower_iis::http_errors::ErrorMode;
 //! use tower_iis::web_config::WebConfig;
@@ -198,14 +200,20 @@ impl WebConfig {
         Ok(config)
     }
 
-    /// The [`HttpErrorsLayer`] for `<httpErrors>`.
+    /// The [`HttpErrorsLayer`] for `<httpErrors>`. A web.config may have ExecuteURL
+    /// rows, so the layer is built with
+    /// [`build_with_execute_url`](crate::http_errors::HttpErrorsBuilder::build_with_execute_url):
+    /// the request body must implement
+    /// [`ExecuteUrlBody`](crate::http_errors::ExecuteUrlBody).
     ///
     /// # Errors
     ///
     /// A row whose page file cannot be read, and the other checks of
     /// [`HttpErrorsBuilder::build`](crate::http_errors::HttpErrorsBuilder::build).
-    pub fn http_errors_layer(&self) -> Result<HttpErrorsLayer, crate::ConfigError> {
-        self.http_errors.builder().build()
+    pub fn http_errors_layer(
+        &self,
+    ) -> Result<HttpErrorsLayer<crate::http_errors::WithExecuteUrl>, crate::ConfigError> {
+        self.http_errors.builder().build_with_execute_url()
     }
 
     /// A fresh [`IpSecurityLayer`] for `<ipSecurity>` and `<dynamicIpSecurity>`.

@@ -89,7 +89,8 @@ fn the_counter_sees_error_pages() {
     // The same measurement does see the allocations of a rendered error page.
     let handler = |_req: Request<String>| async {
         Ok::<_, Infallible>(
-            tower_iis::IisError::new(tower_iis::IisStatus::new(404, 0)).into_response::<String>(),
+            tower_iis::IisError::new(tower_iis::IisStatus::new(404, 0))
+                .into_http_response::<String>(),
         )
     };
     let mut layered = HttpErrorsLayer::new().layer(service_fn(handler));

@@ -61,7 +61,7 @@ pub fn app(log: W3cLogLayer, handled: Arc<Handled>) -> Router {
                     let rel = uri.path().trim_start_matches('/').replace('/', "\\");
                     IisError::new(IisStatus::new(404, 3))
                         .with_physical_path(format!(r"C:\inetpub\wwwroot\{rel}"))
-                        .into_response::<Body>()
+                        .into_http_response::<Body>()
                 }
             })
         })
@@ -139,7 +139,7 @@ pub fn app(log: W3cLogLayer, handled: Arc<Handled>) -> Router {
                     let rel = uri.path().trim_start_matches('/').replace('/', "\\");
                     IisError::new(IisStatus::NOT_FOUND)
                         .with_physical_path(format!(r"C:\inetpub\wwwroot\{rel}"))
-                        .into_response::<Body>()
+                        .into_http_response::<Body>()
                 }
             }
         });

@@ -41,16 +41,23 @@ struct Answer {
     body: String,
 }
 
-async fn send<F>(layer: HttpErrorsLayer, req: Request<String>, handler: F) -> Answer
+type Handler = tower::util::BoxCloneService<Request<String>, Response<String>, Infallible>;
+
+/// Sends `req` through `layer` (either ExecuteURL mode) in front of `handler`.
+async fn send<F, M>(layer: HttpErrorsLayer<M>, req: Request<String>, handler: F) -> Answer
 where
-    F: Fn(Request<String>) -> Response<String> + Clone + Send + 'static,
+    F: Fn(Request<String>) -> Response<String> + Clone + Send + Sync + 'static,
+    tower_iis::http_errors::HttpErrors<Handler, M>: tower::Service<
+        Request<String>,
+        Response = Response<tower_iis::http_errors::ResponseBody<String>>,
+        Error = Infallible,
+    >,
 {
-    let svc = ServiceBuilder::new()
-        .layer(layer)
-        .service(service_fn(move |req| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler(req)) }
-        }));
+    let handler: Handler = tower::util::BoxCloneService::new(service_fn(move |req| {
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handler(req)) }
+    }));
+    let svc = ServiceBuilder::new().layer(layer).service(handler);
     let res = svc.oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -65,7 +72,7 @@ where
 fn error_response(status: IisStatus, body: &str, skip: bool) -> Response<String> {
     let mut res: Response<String> = IisError::new(status)
         .with_try_skip_custom_errors(skip)
-        .into_response();
+        .into_http_response();
     *res.body_mut() = body.to_owned();
     if !body.is_empty() {
         res.headers_mut()
@@ -223,7 +230,7 @@ async fn detailed_page_structure() {
         |_| {
             IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION)
                 .with_physical_path(r"C:\inetpub\wwwroot\dir\file.xyz")
-                .into_response()
+                .into_http_response()
         },
     )
     .await;
@@ -277,7 +284,7 @@ async fn page_settings_are_configurable() {
         .build()
         .unwrap();
     let answer = send(layer, request("GET", "/", Some(LOCAL)), |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer
@@ -304,7 +311,7 @@ async fn hostile_values_are_escaped() {
                 .with_physical_path("C:\\<script>alert(1)</script>")
                 .with_logon_user("\"><img src=x onerror=alert(1)>")
                 .with_source(std::io::Error::other("<b>boom</b> & more"))
-                .into_response()
+                .into_http_response()
         },
     )
     .await;
@@ -321,7 +328,7 @@ async fn hostile_values_are_escaped() {
     req.headers_mut()
         .insert("host", "\"><script>x".parse().unwrap());
     let answer = send(HttpErrorsLayer::new(), req, |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer.body.contains("http://127.0.0.1:8080/x"));
@@ -339,7 +346,7 @@ async fn remote_clients_never_see_details() {
         IisError::new(IisStatus::new(500, 19))
             .with_physical_path(r"D:\sites\secret\web.config")
             .with_source(std::io::Error::other("password=hunter2"))
-            .into_response()
+            .into_http_response()
     })
     .await;
     assert_eq!(answer.status, 500);
@@ -375,7 +382,7 @@ async fn config_error_page_shows_config_source() {
                         },
                     ],
                 })
-                .into_response()
+                .into_http_response()
         },
     )
     .await;
@@ -404,7 +411,7 @@ async fn head_gets_headers_and_no_body() {
         let answer = send(
             HttpErrorsLayer::new(),
             request("HEAD", "/x", Some(client)),
-            |_| IisError::new(IisStatus::NOT_FOUND).into_response(),
+            |_| IisError::new(IisStatus::NOT_FOUND).into_http_response(),
         )
         .await;
         assert_eq!(answer.status, 404);
@@ -467,7 +474,7 @@ async fn built_in_pages_and_one_liners() {
                 .build()
                 .unwrap(),
             request("GET", "/", Some(LOCAL)),
-            move |_| IisError::new(IisStatus::new(status, 7)).into_response(),
+            move |_| IisError::new(IisStatus::new(status, 7)).into_http_response(),
         )
         .await;
         assert_eq!(answer.status, status);
@@ -487,7 +494,7 @@ async fn built_in_pages_and_one_liners() {
             .build()
             .unwrap(),
         request("GET", "/", Some(LOCAL)),
-        |_| IisError::new(IisStatus::new(503, 2)).into_response(),
+        |_| IisError::new(IisStatus::new(503, 2)).into_http_response(),
     )
     .await;
     assert_eq!(answer.body, "The service is unavailable right now.");
@@ -496,7 +503,7 @@ async fn built_in_pages_and_one_liners() {
     let mut req = request("GET", "/", Some(REMOTE));
     req.headers_mut().remove("accept-language");
     let answer = send(HttpErrorsLayer::new(), req, |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer.body.starts_with("The resource you are looking for"));
@@ -509,7 +516,7 @@ async fn built_in_pages_and_one_liners() {
         .build()
         .unwrap();
     let answer = send(layer, req, |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer
@@ -520,7 +527,7 @@ async fn built_in_pages_and_one_liners() {
     req.headers_mut()
         .insert("accept-language", "tlh".parse().unwrap());
     let answer = send(HttpErrorsLayer::new(), req, |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer
@@ -580,7 +587,7 @@ async fn row_lookup_order() {
         let answer = send(
             layer.clone(),
             request("GET", "/", Some(REMOTE)),
-            move |_| IisError::new(status).into_response(),
+            move |_| IisError::new(status).into_http_response(),
         )
         .await;
         assert_eq!(answer.status, status.code(), "{status}");
@@ -601,7 +608,7 @@ async fn row_lookup_order() {
         .build()
         .unwrap();
     let answer = send(layer, request("GET", "/", Some(REMOTE)), |_| {
-        IisError::new(IisStatus::NOT_FOUND).into_response()
+        IisError::new(IisStatus::NOT_FOUND).into_http_response()
     })
     .await;
     assert!(answer.body.starts_with("The resource you are looking for"));
@@ -629,7 +636,7 @@ async fn language_folders() {
                 .insert("accept-language", a.parse().unwrap());
         }
         let answer = send(layer.clone(), req, |_| {
-            IisError::new(IisStatus::NOT_FOUND).into_response()
+            IisError::new(IisStatus::NOT_FOUND).into_http_response()
         })
         .await;
         assert_eq!(answer.body, expected, "{accept:?}");
@@ -642,7 +649,7 @@ async fn execute_url_redispatches_with_iis_query() {
     let layer = HttpErrorsLayer::builder()
         .error_mode(ErrorMode::Custom)
         .error(ErrorRow::execute_url(404, "/errors/not-found"))
-        .build()
+        .build_with_execute_url()
         .unwrap();
     let log = seen.clone();
     let answer = send(
@@ -659,7 +666,7 @@ async fn execute_url_redispatches_with_iis_query() {
                 *res.status_mut() = StatusCode::NOT_FOUND;
                 res
             } else {
-                IisError::new(IisStatus::NOT_FOUND).into_response()
+                IisError::new(IisStatus::NOT_FOUND).into_http_response()
             }
         },
     )
@@ -672,6 +679,29 @@ async fn execute_url_redispatches_with_iis_query() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].0, "GET");
+}
+
+#[test]
+fn execute_url_rows_need_build_with_execute_url() {
+    let err = HttpErrorsLayer::builder()
+        .error(ErrorRow::execute_url(404, "/errors/not-found"))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.setting(),
+        "httpErrors/error statusCode=\"404\" subStatusCode=\"-1\" @responseMode"
+    );
+    assert_eq!(err.value(), "/errors/not-found");
+    assert!(err.to_string().contains("build_with_execute_url()"));
+    let err = HttpErrorsLayer::builder()
+        .default_path("/errors/any", ResponseMode::ExecuteUrl)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.setting(), "httpErrors@defaultResponseMode");
+    assert!(HttpErrorsLayer::builder()
+        .error(ErrorRow::execute_url(404, "/errors/not-found"))
+        .build_with_execute_url()
+        .is_ok());
 }
 
 #[tokio::test]
@@ -692,7 +722,7 @@ async fn redirect_answers_302_with_absolute_location() {
             .build()
             .unwrap();
         let answer = send(layer, request("GET", "/x", Some(REMOTE)), |_| {
-            IisError::new(IisStatus::NOT_FOUND).into_response()
+            IisError::new(IisStatus::NOT_FOUND).into_http_response()
         })
         .await;
         assert_eq!(answer.status, StatusCode::FOUND);
@@ -743,7 +773,7 @@ async fn problem_json_is_opt_in() {
     let handler = |_: Request<String>| {
         IisError::new(IisStatus::NOT_FOUND_MIME_TYPE_RESTRICTION)
             .with_physical_path("C:\\site\\a.xyz")
-            .into_response()
+            .into_http_response()
     };
     let json_request = |client| {
         let mut req = request("GET", "/a.xyz", Some(client));

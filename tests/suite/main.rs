@@ -12,11 +12,13 @@
 mod common;
 
 mod catalog;
+mod compose;
 mod examples;
 mod fidelity;
 mod full_stack;
 mod hostile;
 mod http_errors;
+mod json_api;
 mod props;
 mod remote_clients;
 mod request_filtering_hyper;

@@ -690,7 +690,7 @@ async fn render(case: &PageCase) -> (http::response::Parts, String) {
                                 .collect(),
                         });
                     }
-                    Ok::<Response<String>, Infallible>(err.into_response())
+                    Ok::<Response<String>, Infallible>(err.into_http_response())
                 }
             }));
     let mut req = Request::builder()

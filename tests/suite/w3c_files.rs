@@ -366,6 +366,9 @@ fn bad_configuration_is_named() {
             "W3C log field is given twice"
         )
     );
+    let err = W3cLogLayer::builder().build().unwrap_err();
+    assert_eq!((err.setting(), err.value()), ("logFile@directory", ""));
+    assert!(err.reason().contains("directory(..) or sink(..)"), "{err}");
     let err = W3cLogLayer::builder().retain_files(0).build().unwrap_err();
     assert_eq!(
         (err.setting(), err.value(), err.reason()),

@@ -31,7 +31,7 @@ fn router() -> Router {
         .route("/ok", get(|| async { "hello" }))
         .route(
             "/missing",
-            get(|| async { IisError::new(IisStatus::new(404, 3)).into_response::<Body>() }),
+            get(|| async { IisError::new(IisStatus::new(404, 3)).into_http_response::<Body>() }),
         )
         .route("/boom", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
         .route(

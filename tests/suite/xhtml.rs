@@ -32,7 +32,7 @@ async fn page(mode: ErrorMode, err: IisError, uri: &str) -> String {
             .layer(layer)
             .service(service_fn(move |_req: Request<String>| {
                 let err = err.clone();
-                async move { Ok::<Response<String>, Infallible>(err.into_response()) }
+                async move { Ok::<Response<String>, Infallible>(err.into_http_response()) }
             }));
     let mut req = Request::builder()
         .uri(uri)

@@ -69,6 +69,9 @@ pub(crate) struct Counters {
     pub(super) dropped: AtomicU64,
     pub(super) io_errors: AtomicU64,
     pub(super) files: AtomicU64,
+    /// Set when the first line was dropped because the writer had stopped (its
+    /// guard dropped): that line is reported through `tracing`, once.
+    pub(super) writer_gone: std::sync::atomic::AtomicBool,
 }
 
 /// What the request side and the handles send the writer.

@@ -76,20 +76,29 @@ impl Queue {
     }
 
     pub(crate) fn send(&self, rec: Box<Record>) {
-        let sent = match self.tx.try_send(Msg::Line(rec)) {
-            Ok(()) => true,
+        let (sent, gone) = match self.tx.try_send(Msg::Line(rec)) {
+            Ok(()) => (true, false),
             Err(TrySendError::Full(msg)) => {
                 // The writer is napping on a full queue: wake it.
                 self.writer.unpark();
                 match self.policy {
-                    QueueFull::Wait => self.tx.send(msg).is_ok(),
-                    QueueFull::Drop => false,
+                    QueueFull::Wait => {
+                        let sent = self.tx.send(msg).is_ok();
+                        (sent, !sent)
+                    }
+                    QueueFull::Drop => (false, false),
                 }
             }
-            Err(TrySendError::Disconnected(_)) => false,
+            Err(TrySendError::Disconnected(_)) => (false, true),
         };
         if !sent {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        if gone && !self.counters.writer_gone.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "tower_iis::w3c",
+                "W3C log line dropped: the log writer has stopped because its W3cLogGuard was dropped; keep the guard alive while the server runs"
+            );
         }
     }
 
