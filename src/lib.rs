@@ -13,6 +13,9 @@
 //! - [`W3cLogLayer`]: IIS's W3C extended access log (`u_ex*.log` files, IIS's
 //!   fields and rollover periods, written off the request path), and
 //!   [`w3c::reader`] to read such logs back.
+//! - `rewrite` (feature of the same name): `RewriteLayer`, IIS URL Rewrite's
+//!   inbound rules and rewrite maps (Rewrite, Redirect, CustomResponse with your
+//!   own substatus codes, AbortRequest).
 //! - [`CustomHeadersLayer`]: IIS's `<httpProtocol><customHeaders>`, headers added to
 //!   every response.
 //! - [`ConnectionInfo`]: the client and server addresses, which decide who is local.
@@ -63,6 +66,7 @@
 //!   `Connected` impl so `into_make_service_with_connect_info::<ConnectionInfo>()` works.
 //! - `hyper`: ExecuteURL support for hyper's `Incoming` request body type.
 //! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
+//! - `rewrite`: `rewrite::RewriteLayer` (pulls fancy-regex and tokio's `fs`).
 //! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
 //! - `site`: `site::IisSite` (implies both).
 //! - `test-site`: `test_site::TestSite` (implies `site` and `hyper`; pulls hyper's
@@ -87,6 +91,9 @@ pub mod ip_security;
 pub mod limits;
 mod percent;
 pub mod request_filtering;
+#[cfg(feature = "rewrite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rewrite")))]
+pub mod rewrite;
 #[cfg(feature = "site")]
 #[cfg_attr(docsrs, doc(cfg(feature = "site")))]
 pub mod site;
