@@ -190,6 +190,12 @@ impl Compiled {
 
     /// Runs the rules for `req`; `probes` holds the file-system answers known so far.
     pub(crate) fn evaluate(&self, req: &RequestView<'_>, probes: &[(PathBuf, Kind)]) -> Eval {
+        if self.rules.is_empty() {
+            return Eval::Done(Outcome::Continue {
+                url: None,
+                log_rewritten: false,
+            });
+        }
         let mut path = url_decode(req.uri.path(), false).into_owned();
         let mut query = req.uri.query().map(str::to_owned);
         let mut changed = false;

@@ -12,6 +12,7 @@
 //! | `directoryBrowse@enabled` | [`WebConfig::directory_browse`] |
 //! | `staticContent` (`<mimeMap>`, `<remove>`, `<clear>`) | [`MimeMap`] |
 //! | `httpProtocol/customHeaders` | [`CustomHeadersLayer`] |
+//! | `rewrite` (`<rules>`, `<rewriteMaps>`; feature `rewrite`) | [`RewriteSection`] → [`RewriteLayer`](crate::rewrite::RewriteLayer) |
 //!
 //! Collections start from what IIS inherits from its server-level configuration
 //! (the nine `httpErrors` rows, the request-filtering defaults, IIS's six default
@@ -34,7 +35,7 @@
 //! # Warnings
 //!
 //! Everything this crate does not emulate (other `system.webServer` sections such
-//! as `rewrite` or `handlers`, other top-level sections such as `system.web`, IIS
+//! as `handlers`, URL Rewrite's `<outboundRules>`, other top-level sections such as `system.web`, IIS
 //! attributes such as `removeServerHeader`, `lockAttributes`) is listed in
 //! [`WebConfig::warnings`] with its line, and logged with `tracing` at `warn`.
 //!
@@ -51,13 +52,13 @@
 //!     <staticContent>
 //!       <mimeMap fileExtension=".xyz" mimeType="application/x-demo" />
 //!     </staticContent>
-//!     <rewrite />
+//!     <handlers />
 //!   </system.webServer>
 //! </configuration>"#;
 //! let config = WebConfig::parse(xml, "web.config")?;
 //! assert_eq!(config.http_errors.error_mode, Some(ErrorMode::Custom));
 //! assert_eq!(config.mime_map.get(".xyz"), Some("application/x-demo"));
-//! assert_eq!(config.warnings[0].element, "rewrite");
+//! assert_eq!(config.warnings[0].element, "handlers");
 //!
 //! // Adding .json again (IIS already maps it) is a duplicate, as on IIS.
 //! let bad = xml.replace(".xyz", ".json");
@@ -75,6 +76,8 @@ mod http_protocol;
 mod ip_security;
 mod parse;
 mod request_filtering;
+#[cfg(feature = "rewrite")]
+mod rewrite;
 mod static_content;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +98,8 @@ pub use error::{
 };
 pub use http_errors::HttpErrorsSection;
 pub use ip_security::IpSecuritySection;
+#[cfg(feature = "rewrite")]
+pub use rewrite::RewriteSection;
 use parse::Parser;
 
 /// A parsed `web.config`. See the [module docs](self).
@@ -117,6 +122,9 @@ pub struct WebConfig {
     pub mime_map: MimeMap,
     /// `<httpProtocol><customHeaders>`, in order.
     pub custom_headers: Vec<(String, String)>,
+    /// `<rewrite>`: URL Rewrite's inbound rules and rewrite maps.
+    #[cfg(feature = "rewrite")]
+    pub rewrite: RewriteSection,
     /// What the file holds that this crate does not emulate.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -252,6 +260,8 @@ impl<'input> Parser<'_, 'input> {
             directory_browse: false,
             mime_map: MimeMap::iis_defaults(),
             custom_headers: Vec::new(),
+            #[cfg(feature = "rewrite")]
+            rewrite: RewriteSection::default(),
             warnings: Vec::new(),
         };
         let mut seen_web_server = false;
@@ -290,7 +300,7 @@ impl<'input> Parser<'_, 'input> {
                     | "directoryBrowse"
                     | "staticContent"
                     | "httpProtocol"
-            );
+            ) || (cfg!(feature = "rewrite") && name == "rewrite");
             if !supported {
                 self.warn(child, None);
                 continue;
@@ -315,6 +325,8 @@ impl<'input> Parser<'_, 'input> {
                     config.directory_browse = self.bool_attr(child, "enabled")?.unwrap_or(false);
                 }
                 "staticContent" => config.mime_map = self.static_content(child)?,
+                #[cfg(feature = "rewrite")]
+                "rewrite" => config.rewrite = self.rewrite(child)?,
                 _ => config.custom_headers = self.http_protocol(child)?,
             }
         }
