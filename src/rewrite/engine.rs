@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use http::StatusCode;
 
 use super::pattern::Pattern;
-use super::rules::{ActionType, LogicalGrouping, MatchType, Rule, RewriteMap};
+use super::rules::{ActionType, LogicalGrouping, MatchType, RewriteMap, Rule};
 use super::template::{url_decode, Scope, Template};
 use super::vars::{RequestView, Var};
 use crate::{ConfigError, IisError, IisStatus};
@@ -172,7 +172,8 @@ impl Compiled {
                     "a rule of this name is already defined",
                 ));
             }
-            let c = compile_rule(rule, &names, root.is_some()).map_err(RuleError::into_config_error)?;
+            let c =
+                compile_rule(rule, &names, root.is_some()).map_err(RuleError::into_config_error)?;
             if rule.enabled {
                 out.push(c);
             }
@@ -209,7 +210,9 @@ impl Compiled {
         let mut groups = Vec::new();
         let mut input = String::new();
         for rule in &self.rules {
-            let _span = tracing::trace_span!(target: "tower_iis::rewrite", "rule", name = %rule.name).entered();
+            let _span =
+                tracing::trace_span!(target: "tower_iis::rewrite", "rule", name = %rule.name)
+                    .entered();
             tracing::trace!(target: "tower_iis::rewrite", event = "RULE_EVALUATION_START", rule = %rule.name, url = %path);
             let url = path.strip_prefix('/').unwrap_or(&path);
             let hit = if rule.negate {
@@ -413,7 +416,12 @@ fn compile_rule(rule: &Rule, maps: &[&str], has_root: bool) -> Result<CRule, Rul
         reason,
     };
     if rule.name.is_empty() {
-        return Err(err(Place::Match, "name", "", "a rule needs a name".to_owned()));
+        return Err(err(
+            Place::Match,
+            "name",
+            "",
+            "a rule needs a name".to_owned(),
+        ));
     }
     let pattern = Pattern::compile(rule.pattern_syntax, &rule.url, rule.ignore_case)
         .map_err(|e| err(Place::Match, "url", &rule.url, e))?;
@@ -431,7 +439,11 @@ fn compile_rule(rule: &Rule, maps: &[&str], has_root: bool) -> Result<CRule, Rul
                     return Err(err(
                         Place::Condition(i),
                         "matchType",
-                        if t == MatchType::IsFile { "IsFile" } else { "IsDirectory" },
+                        if t == MatchType::IsFile {
+                            "IsFile"
+                        } else {
+                            "IsDirectory"
+                        },
                         "file checks need the layer's physical root".to_owned(),
                     ));
                 }
@@ -449,9 +461,7 @@ fn compile_rule(rule: &Rule, maps: &[&str], has_root: bool) -> Result<CRule, Rul
         });
     }
     let a = &rule.action;
-    let url = || {
-        Template::parse(&a.url, maps).map_err(|e| err(Place::Action, "url", &a.url, e))
-    };
+    let url = || Template::parse(&a.url, maps).map_err(|e| err(Place::Action, "url", &a.url, e));
     let action = match a.kind {
         ActionType::None => CAction::None,
         ActionType::Rewrite => CAction::Rewrite {
@@ -473,7 +483,9 @@ fn compile_rule(rule: &Rule, maps: &[&str], has_root: bool) -> Result<CRule, Rul
                     "expected a status from 100 to 999 and a substatus from 0 to 999".to_owned(),
                 )
             })?;
+            // The rule sets a status, no error code: HRESULT 0, logged win32 0.
             let mut e = IisError::new(status)
+                .with_hresult(0)
                 .with_module(MODULE)
                 .with_notification("BeginRequest")
                 .with_handler(crate::error::NOT_YET_DETERMINED);
@@ -487,13 +499,19 @@ fn compile_rule(rule: &Rule, maps: &[&str], has_root: bool) -> Result<CRule, Rul
         }
         ActionType::AbortRequest => CAction::Abort(
             IisError::new(IisStatus::new(400, 0))
+                .with_hresult(0)
                 .with_module(MODULE)
                 .with_notification("BeginRequest")
                 .with_handler(crate::error::NOT_YET_DETERMINED),
         ),
     };
     if matches!(a.kind, ActionType::Rewrite | ActionType::Redirect) && a.url.is_empty() {
-        return Err(err(Place::Action, "url", "", "a Rewrite or Redirect action needs a url".to_owned()));
+        return Err(err(
+            Place::Action,
+            "url",
+            "",
+            "a Rewrite or Redirect action needs a url".to_owned(),
+        ));
     }
     Ok(CRule {
         name: rule.name.clone(),

@@ -65,7 +65,8 @@ impl Pattern {
             Self::Regex(re) => match re.captures(input) {
                 Ok(Some(c)) => {
                     groups.extend(
-                        (0..c.len()).map(|i| c.get(i).map_or(String::new(), |m| m.as_str().to_owned())),
+                        (0..c.len())
+                            .map(|i| c.get(i).map_or(String::new(), |m| m.as_str().to_owned())),
                     );
                     true
                 }

@@ -15,7 +15,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::engine::{Compiled, Eval, Kind, Outcome};
-use super::rules::{Rule, RewriteMap};
+use super::rules::{RewriteMap, Rule};
 use super::vars::RequestView;
 use crate::connection::connection_info;
 use crate::gate::Denial;
@@ -203,7 +203,10 @@ struct ProbeCtx<S, B> {
 /// An answer the rules gave without the inner service.
 #[derive(Debug)]
 enum Answer {
-    Redirect { status: StatusCode, location: String },
+    Redirect {
+        status: StatusCode,
+        location: String,
+    },
     Error(IisError),
     Abort(IisError),
 }
@@ -279,7 +282,10 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             let next = match self.as_mut().project().state.project() {
-                StateProj::Probing { probe: pending, ctx } => {
+                StateProj::Probing {
+                    probe: pending,
+                    ctx,
+                } => {
                     let answer = std::task::ready!(pending.as_mut().poll(cx));
                     let mut c = ctx.take().expect("future polled after completion");
                     c.probes.push(answer);

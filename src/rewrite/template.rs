@@ -68,6 +68,7 @@ impl Template {
                     return Err("a '{' has no matching '}'".to_owned());
                 }
                 lit.push_str(text);
+                text = "";
                 break;
             };
             lit.push_str(&text[..i]);
@@ -96,7 +97,9 @@ impl Template {
         let name = &text[..name_end];
         match text.as_bytes()[name_end] {
             b'}' => Ok((Seg::Var(Var::parse(name)?), &text[name_end + 1..])),
-            b'{' => Err(format!("'{{{name}' is not a server variable, function or map")),
+            b'{' => Err(format!(
+                "'{{{name}' is not a server variable, function or map"
+            )),
             _ => {
                 let arg = &text[name_end + 1..];
                 if name.eq_ignore_ascii_case("R") || name.eq_ignore_ascii_case("C") {
@@ -203,7 +206,16 @@ fn url_encode(s: &str, out: &mut String) {
     for b in s.bytes() {
         match b {
             b' ' => out.push('+'),
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'*' | b'(' | b')' => {
+            b'a'..=b'z'
+            | b'A'..=b'Z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'*'
+            | b'('
+            | b')' => {
                 out.push(char::from(b));
             }
             _ => {
@@ -246,11 +258,22 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_expression() {
-        assert!(Template::parse("{HTTP_HOST", &[]).unwrap_err().contains("no matching"));
-        assert!(Template::parse("{R:x}", &[]).unwrap_err().contains("back-reference"));
-        assert!(Template::parse("{Nope:{R:1}}", &[]).unwrap_err().contains("'Nope'"));
-        assert!(Template::parse("{NOT_A_VAR}", &[]).unwrap_err().contains("NOT_A_VAR"));
+        assert!(Template::parse("{HTTP_HOST", &[])
+            .unwrap_err()
+            .contains("no matching"));
+        assert!(Template::parse("{R:x}", &[])
+            .unwrap_err()
+            .contains("back-reference"));
+        assert!(Template::parse("{Nope:{R:1}}", &[])
+            .unwrap_err()
+            .contains("'Nope'"));
+        assert!(Template::parse("{NOT_A_VAR}", &[])
+            .unwrap_err()
+            .contains("NOT_A_VAR"));
         assert!(Template::parse("{Legacy:{R:1}}", &["legacy"]).is_ok());
-        assert_eq!(Template::parse("plain/{", &[]).unwrap_err(), "a '{' has no matching '}'");
+        assert_eq!(
+            Template::parse("plain/{", &[]).unwrap_err(),
+            "a '{' has no matching '}'"
+        );
     }
 }

@@ -70,11 +70,10 @@ impl Var {
             "REQUEST_METHOD" => Self::RequestMethod,
             "CACHE_URL" => Self::CacheUrl,
             _ => match upper.strip_prefix("HTTP_") {
-                Some(rest) if !rest.is_empty() => {
-                    Self::Header(super::template::header_from_var(rest).ok_or_else(|| {
-                        format!("'{name}' does not name a request header")
-                    })?)
-                }
+                Some(rest) if !rest.is_empty() => Self::Header(
+                    super::template::header_from_var(rest)
+                        .ok_or_else(|| format!("'{name}' does not name a request header"))?,
+                ),
                 _ => return Err(format!("unknown server variable '{name}'")),
             },
         })

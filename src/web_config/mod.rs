@@ -98,9 +98,9 @@ pub use error::{
 };
 pub use http_errors::HttpErrorsSection;
 pub use ip_security::IpSecuritySection;
+use parse::Parser;
 #[cfg(feature = "rewrite")]
 pub use rewrite::RewriteSection;
-use parse::Parser;
 
 /// A parsed `web.config`. See the [module docs](self).
 #[derive(Debug, Clone)]

@@ -47,7 +47,10 @@ struct RuleNodes<'n, 'input> {
 }
 
 impl<'input> Parser<'_, 'input> {
-    pub(super) fn rewrite(&mut self, node: Node<'_, 'input>) -> Result<RewriteSection, WebConfigError> {
+    pub(super) fn rewrite(
+        &mut self,
+        node: Node<'_, 'input>,
+    ) -> Result<RewriteSection, WebConfigError> {
         self.attributes(node, &[], &[])?;
         let mut section = RewriteSection::default();
         // Maps first: rules anywhere in the section may name them.
@@ -79,7 +82,10 @@ impl<'input> Parser<'_, 'input> {
             let mut entries = Collection::new(map.ignore_case);
             p.collection(child, "add", "key", &mut entries, |p, add| {
                 p.attributes(add, &["key", "value"], &[])?;
-                Ok((p.required(add, "key")?.to_owned(), p.required(add, "value")?.to_owned()))
+                Ok((
+                    p.required(add, "key")?.to_owned(),
+                    p.required(add, "value")?.to_owned(),
+                ))
             })?;
             map.entries = entries.into_values();
             Ok(map)
@@ -95,11 +101,17 @@ impl<'input> Parser<'_, 'input> {
         self.attributes(node, &[], &[])?;
         let maps: Vec<&str> = maps.iter().map(String::as_str).collect();
         let mut rules = Collection::new(true);
-        self.collection(node, "rule", "name", &mut rules, |p, child| p.rewrite_rule(child, &maps))?;
+        self.collection(node, "rule", "name", &mut rules, |p, child| {
+            p.rewrite_rule(child, &maps)
+        })?;
         Ok(rules.into_values())
     }
 
-    fn rewrite_rule(&mut self, node: Node<'_, 'input>, maps: &[&str]) -> Result<Rule, WebConfigError> {
+    fn rewrite_rule(
+        &mut self,
+        node: Node<'_, 'input>,
+        maps: &[&str],
+    ) -> Result<Rule, WebConfigError> {
         self.attributes(
             node,
             &["name", "enabled", "stopProcessing", "patternSyntax"],
@@ -108,7 +120,10 @@ impl<'input> Parser<'_, 'input> {
         let mut rule = Rule::new(self.required(node, "name")?, "")
             .enabled(self.bool_attr(node, "enabled")?.unwrap_or(true))
             .stop_processing(self.bool_attr(node, "stopProcessing")?.unwrap_or(false))
-            .pattern_syntax(self.enum_attr(node, "patternSyntax", &SYNTAXES)?.unwrap_or_default());
+            .pattern_syntax(
+                self.enum_attr(node, "patternSyntax", &SYNTAXES)?
+                    .unwrap_or_default(),
+            );
         let mut nodes = RuleNodes {
             rule: node,
             matcher: None,
@@ -151,7 +166,10 @@ impl<'input> Parser<'_, 'input> {
             .enum_attr(
                 node,
                 "logicalGrouping",
-                &[("MatchAll", LogicalGrouping::MatchAll), ("MatchAny", LogicalGrouping::MatchAny)],
+                &[
+                    ("MatchAll", LogicalGrouping::MatchAll),
+                    ("MatchAny", LogicalGrouping::MatchAny),
+                ],
             )?
             .unwrap_or_default();
         rule.track_all_captures = self.bool_attr(node, "trackAllCaptures")?.unwrap_or(false);
@@ -166,7 +184,11 @@ impl<'input> Parser<'_, 'input> {
                 }
                 _ => return Err(self.unrecognized(add)),
             }
-            self.attributes(add, &["input", "pattern", "matchType", "ignoreCase", "negate"], &[])?;
+            self.attributes(
+                add,
+                &["input", "pattern", "matchType", "ignoreCase", "negate"],
+                &[],
+            )?;
             let input = self.required(add, "input")?;
             let match_type = self
                 .enum_attr(
@@ -180,7 +202,9 @@ impl<'input> Parser<'_, 'input> {
                 )?
                 .unwrap_or_default();
             let mut c = match match_type {
-                MatchType::Pattern => Condition::pattern(input, add.attribute("pattern").unwrap_or("")),
+                MatchType::Pattern => {
+                    Condition::pattern(input, add.attribute("pattern").unwrap_or(""))
+                }
                 MatchType::IsFile => Condition::is_file(input),
                 MatchType::IsDirectory => Condition::is_directory(input),
             };
@@ -226,7 +250,12 @@ impl<'input> Parser<'_, 'input> {
             p.u32_attr(node, attr)?
                 .map(|n| {
                     u16::try_from(n).ok().filter(|n| *n <= 999).ok_or_else(|| {
-                        p.invalid(node, attr, node.attribute(attr).unwrap_or(""), "expected a number from 0 to 999")
+                        p.invalid(
+                            node,
+                            attr,
+                            node.attribute(attr).unwrap_or(""),
+                            "expected a number from 0 to 999",
+                        )
                     })
                 })
                 .transpose()
@@ -236,8 +265,13 @@ impl<'input> Parser<'_, 'input> {
             ActionType::Rewrite => Action::rewrite(node.attribute("url").unwrap_or("")),
             ActionType::Redirect => Action::redirect(node.attribute("url").unwrap_or("")),
             ActionType::CustomResponse => Action::custom_response(
-                status(self, "statusCode")?
-                    .ok_or_else(|| self.error(node, None, "Missing required attribute 'statusCode'".to_owned()))?,
+                status(self, "statusCode")?.ok_or_else(|| {
+                    self.error(
+                        node,
+                        None,
+                        "Missing required attribute 'statusCode'".to_owned(),
+                    )
+                })?,
                 status(self, "subStatusCode")?.unwrap_or(0),
             ),
             ActionType::AbortRequest => Action::abort_request(),

@@ -16,6 +16,7 @@ mod http_errors;
 mod props;
 mod remote_clients;
 mod request_filtering_hyper;
+mod rewrite;
 mod server_faults;
 mod static_files;
 mod w3c_files;
