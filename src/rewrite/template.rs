@@ -174,7 +174,7 @@ pub(crate) fn header_from_var(rest: &str) -> Option<HeaderName> {
 
 /// `%XX` escapes decoded (and `+` as a space when `plus`); invalid UTF-8 becomes U+FFFD.
 pub(crate) fn url_decode(s: &str, plus: bool) -> Cow<'_, str> {
-    if !s.contains('%') && !(plus && s.contains('+')) {
+    if !(s.contains('%') || (plus && s.contains('+'))) {
         return Cow::Borrowed(s);
     }
     let b = s.as_bytes();

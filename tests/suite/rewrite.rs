@@ -471,7 +471,16 @@ fn bad(matcher: &str, action: &str) -> tower_iis::web_config::WebConfigError {
 
 #[test]
 fn bad_rules_are_500_19_on_their_line() {
-    let cases: &[(&str, &str, u32, &str, Option<&str>, &str)] = &[
+    // <match>, <action> attributes, then the error's line, element, attribute and message.
+    type Case = (
+        &'static str,
+        &'static str,
+        u32,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+    );
+    let cases: &[Case] = &[
         (r#"<match url="(" />"#, r#"type="None""#, 6, "match", Some("url"), "The attribute 'url' of rule 'R1' has an invalid value '(': not a valid regular expression"),
         (r#"<match url="x" />"#, r#"type="Rewrite" url="{NO_SUCH_VAR}""#, 7, "action", Some("url"), "unknown server variable 'NO_SUCH_VAR'"),
         (r#"<match url="x" />"#, r#"type="Redirect" url="{Missing:{R:1}}""#, 7, "action", Some("url"), "'Missing' is neither a function"),
