@@ -1,5 +1,6 @@
 //! The compiled rule set and one request's evaluation.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,12 @@ struct CRule {
     track_all: bool,
     conditions: Vec<CCond>,
     action: CAction,
+    /// Whether a condition's input reads `{R:n}` (the match's groups are needed
+    /// before the conditions) or the action does (needed after them only).
+    r_in_conditions: bool,
+    r_in_action: bool,
+    /// Whether anything reads `{C:n}` (conditions' groups are kept).
+    c_read: bool,
 }
 
 #[derive(Debug)]
@@ -197,8 +204,8 @@ impl Compiled {
                 log_rewritten: false,
             });
         }
-        let mut path = url_decode(req.uri.path(), false).into_owned();
-        let mut query = req.uri.query().map(str::to_owned);
+        let mut path = url_decode(req.uri.path(), false);
+        let mut query: Option<Cow<'_, str>> = req.uri.query().map(Cow::Borrowed);
         let mut changed = false;
         let mut log_rewritten = false;
         let mut st = State {
@@ -215,8 +222,9 @@ impl Compiled {
                     .entered();
             tracing::trace!(target: "tower_iis::rewrite", event = "RULE_EVALUATION_START", rule = %rule.name, url = %path);
             let url = path.strip_prefix('/').unwrap_or(&path);
-            let hit = if rule.negate {
-                st.r.clear();
+            // Groups are taken only when something reads them.
+            st.r.clear();
+            let hit = if rule.negate || !rule.r_in_conditions {
                 rule.pattern.is_match(url)
             } else {
                 rule.pattern.captures(url, &mut st.r)
@@ -235,6 +243,10 @@ impl Compiled {
                 Ok(true) => {}
             }
             tracing::trace!(target: "tower_iis::rewrite", event = "RULE_EVALUATION_END", rule = %rule.name, succeeded = true);
+            if rule.r_in_action && !rule.negate && !rule.r_in_conditions {
+                let url = path.strip_prefix('/').unwrap_or(&path);
+                rule.pattern.captures(url, &mut st.r);
+            }
             match &rule.action {
                 CAction::None => {}
                 CAction::Rewrite {
@@ -257,17 +269,19 @@ impl Compiled {
                         ));
                     }
                     query = match (q, *append_query, query.take()) {
-                        (Some(q), true, Some(old)) if !old.is_empty() => Some(format!("{q}&{old}")),
-                        (Some(q), _, _) => Some(q),
+                        (Some(q), true, Some(old)) if !old.is_empty() => {
+                            Some(Cow::Owned(format!("{q}&{old}")))
+                        }
+                        (Some(q), _, _) => Some(Cow::Owned(q)),
                         (None, true, old) => old,
                         (None, false, _) => None,
                     };
                     let p = url_decode(&p, false);
-                    path = if p.starts_with('/') {
+                    path = Cow::Owned(if p.starts_with('/') {
                         p.into_owned()
                     } else {
                         format!("/{p}")
-                    };
+                    });
                     tracing::trace!(target: "tower_iis::rewrite", event = "URL_CHANGED", rule = %rule.name, new_url = %path);
                     changed = true;
                     log_rewritten |= *log;
@@ -319,7 +333,11 @@ impl Compiled {
             input.clear();
             cond.input.expand(st, input);
             let found = match &cond.kind {
-                CondKind::Pattern(p) => p.captures(input, groups),
+                CondKind::Pattern(p) if rule.c_read && !cond.negate => p.captures(input, groups),
+                CondKind::Pattern(p) => {
+                    groups.clear();
+                    p.is_match(input)
+                }
                 CondKind::File | CondKind::Directory => {
                     let path = self.root.as_deref().unwrap_or(Path::new("")).join(&*input);
                     let Some((_, kind)) = probes.iter().find(|(p, _)| *p == path) else {
@@ -513,7 +531,18 @@ fn compile_rule(rule: &Rule, maps: &[&str], has_root: bool) -> Result<CRule, Rul
             "a Rewrite or Redirect action needs a url".to_owned(),
         ));
     }
+    let r_in_conditions = conditions.iter().any(|c| c.input.reads(true));
+    let (r_in_action, c_in_action) = match &action {
+        CAction::Rewrite { url, .. } | CAction::Redirect { url, .. } => {
+            (url.reads(true), url.reads(false))
+        }
+        _ => (false, false),
+    };
+    let c_read = c_in_action || conditions.iter().any(|c| c.input.reads(false));
     Ok(CRule {
+        r_in_conditions,
+        r_in_action,
+        c_read,
         name: rule.name.clone(),
         stop: rule.stop_processing,
         pattern,

@@ -139,6 +139,16 @@ impl Template {
         }
     }
 
+    /// Whether the template reads `{R:n}` (`rule`) or `{C:n}`.
+    pub(crate) fn reads(&self, rule: bool) -> bool {
+        self.segs.iter().any(|s| match s {
+            Seg::Rule(_) => rule,
+            Seg::Cond(_) => !rule,
+            Seg::Func(_, t) | Seg::Map(_, t) => t.reads(rule),
+            _ => false,
+        })
+    }
+
     /// Appends the expansion to `out`.
     pub(crate) fn expand(&self, scope: &dyn Scope, out: &mut String) {
         for seg in &self.segs {
