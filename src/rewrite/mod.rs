@@ -80,8 +80,12 @@
 //!             .condition(Condition::pattern("{HTTPS}", "^OFF$"))
 //!             .action(Action::redirect("https://{HTTP_HOST}/{R:1}")),
 //!     )
-//!     .rule(Rule::new("Legacy", ".*").action(Action::rewrite("{Legacy:{R:0}}")))
-//!     .map(RewriteMap::new("Legacy").default_value("{R:0}").entry("old.aspx", "/new"))
+//!     .rule(
+//!         Rule::new("Legacy pages", ".*")
+//!             .condition(Condition::pattern("{Legacy:{R:0}}", "(.+)"))
+//!             .action(Action::rewrite("{C:1}")),
+//!     )
+//!     .map(RewriteMap::new("Legacy").entry("old.aspx", "/new"))
 //!     .rule(Rule::new("Block", "^private/").action(Action::custom_response(403, 502)))
 //!     .build()?;
 //! let svc = ServiceBuilder::new()
@@ -94,7 +98,13 @@
 //! assert_eq!(res.status(), 301);
 //! assert_eq!(res.headers()["location"], "https://example.com/a?b=1");
 //!
+//! // Over TLS the first rule lets the request through; the map rewrites it.
 //! let https = |path: &str| Request::get(format!("https://example.com{path}")).body(String::new());
+//! let res = svc.clone().oneshot(https("/old.aspx?x=1")?).await?;
+//! let body = http_body_util::BodyExt::collect(res.into_body()).await?.to_bytes();
+//! assert_eq!(body, "handler saw https://example.com/new?x=1");
+//!
+//! // CustomResponse: the site's own substatus, for the error pages and the log.
 //! let res = svc.clone().oneshot(https("/private/x")?).await?;
 //! assert_eq!(res.extensions().get::<tower_iis::IisError>().unwrap().status().to_string(), "403.502");
 //! # Ok(())
