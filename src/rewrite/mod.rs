@@ -23,7 +23,8 @@
 //! - Actions:
 //!   - `Rewrite`: the request goes on to the inner service with the new URL
 //!     (`appendQueryString` keeps the old query); later rules see the new URL.
-//!     The inner service finds the original URL in [`OriginalUrl`]. A W3C log
+//!     The inner service finds the original URL in [`OriginalUrl`] and, as on
+//!     IIS, in the `X-Original-URL` header. A W3C log
 //!     layer outside this one logs the original `cs-uri-stem`, as IIS does; with
 //!     `logRewrittenUrl="true"` the response carries [`RewrittenUrl`] and the log
 //!     writes that instead.

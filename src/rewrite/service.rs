@@ -117,7 +117,8 @@ impl<S> Layer<S> for RewriteLayer {
 pub struct RewrittenUrl(pub Uri);
 
 /// The URL a rewritten request was sent with, in the request's extensions for the
-/// inner service (IIS keeps it in `HTTP_X_ORIGINAL_URL`).
+/// inner service. The request also carries it (path and query) in the
+/// `X-Original-URL` header, as IIS does (`HTTP_X_ORIGINAL_URL`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginalUrl(pub Uri);
 
@@ -131,6 +132,9 @@ pub struct Rewrite<S> {
 impl<S> Rewrite<S> {
     define_inner_service_accessors!();
 }
+
+const X_ORIGINAL_URL: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-original-url");
 
 type Probe = Pin<Box<dyn Future<Output = (PathBuf, Kind)> + Send>>;
 
@@ -242,6 +246,12 @@ impl<S: Service<Request<B>, Future = F>, F, B> ResponseFuture<F, S, B> {
                 let logged = url.and_then(|u| {
                     let new = rewritten_uri(req.uri(), &u)?;
                     let old = std::mem::replace(req.uri_mut(), new.clone());
+                    // IIS hands the original URL on as `HTTP_X_ORIGINAL_URL`, which
+                    // applications read as the `X-Original-URL` header.
+                    let original = old.path_and_query().map_or("/", |pq| pq.as_str());
+                    if let Ok(v) = HeaderValue::from_str(original) {
+                        req.headers_mut().insert(X_ORIGINAL_URL, v);
+                    }
                     req.extensions_mut().insert(OriginalUrl(old));
                     log_rewritten.then_some(new)
                 });

@@ -418,6 +418,8 @@ async fn rules_from_web_config_over_a_socket() {
         let mut body = format!("app saw {}", req.uri());
         if let Some(OriginalUrl(was)) = req.extensions().get() {
             body.push_str(&format!(" (was {was})"));
+            // The header IIS sets for the application, path and query as sent.
+            assert_eq!(req.headers()["x-original-url"], was.to_string().as_str());
         }
         Ok::<_, Infallible>(http::Response::new(http_body_util::Full::new(
             bytes::Bytes::from(body),
