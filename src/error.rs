@@ -104,6 +104,8 @@ struct Inner {
     config: Option<ConfigErrorDetail>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
     try_skip_custom_errors: bool,
+    reason: Option<String>,
+    description: Option<String>,
 }
 
 /// The configuration detail IIS shows on a 500.19 page: the error, the file, and
@@ -147,6 +149,8 @@ impl IisError {
                 config: None,
                 source: None,
                 try_skip_custom_errors: false,
+                reason: None,
+                description: None,
             }),
         }
     }
@@ -154,6 +158,34 @@ impl IisError {
     fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
         f(Arc::make_mut(&mut self.inner));
         self
+    }
+
+    /// Sets the reason the detailed page shows after the code (IIS's `SetStatus`
+    /// reason, e.g. a URL Rewrite `statusReason`), instead of the status's standard one.
+    #[must_use]
+    pub fn with_reason(self, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        self.edit(|i| i.reason = Some(reason))
+    }
+
+    /// Sets the summary the detailed page shows under its heading (a URL Rewrite
+    /// `statusDescription`), instead of the catalog's.
+    #[must_use]
+    pub fn with_description(self, description: impl Into<String>) -> Self {
+        let description = description.into();
+        self.edit(|i| i.description = Some(description))
+    }
+
+    /// The reason set with [`with_reason`](Self::with_reason), if any.
+    #[must_use]
+    pub fn reason(&self) -> Option<&str> {
+        self.inner.reason.as_deref()
+    }
+
+    /// The summary set with [`with_description`](Self::with_description), if any.
+    #[must_use]
+    pub fn description(&self) -> Option<&str> {
+        self.inner.description.as_deref()
     }
 
     /// Sets the HRESULT shown as "Error Code" (the log's `sc-win32-status` follows

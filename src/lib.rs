@@ -16,6 +16,9 @@
 //! - `freb` (feature `failed-request-tracing`): IIS's Failed Request Tracing, the
 //!   `frNNNNNN.xml` trace of each request that fails a rule, from its `tracing`
 //!   events, with a stylesheet for the browser.
+//! - `rewrite` (feature of the same name): `RewriteLayer`, IIS URL Rewrite's
+//!   inbound rules and rewrite maps (Rewrite, Redirect, CustomResponse with your
+//!   own substatus codes, AbortRequest).
 //! - [`CustomHeadersLayer`]: IIS's `<httpProtocol><customHeaders>`, headers added to
 //!   every response.
 //! - [`ConnectionInfo`]: the client and server addresses, which decide who is local.
@@ -124,6 +127,7 @@
 //! - `local-time`: W3C log rollover at local midnight
 //!   (`W3cLogBuilder::local_time_rollover`; pulls jiff and the system time zone).
 //! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
+//! - `rewrite`: `rewrite::RewriteLayer` (pulls fancy-regex and tokio's `fs`).
 //! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
 //! - `site`: `site::IisSite` (implies both).
 //! - `failed-request-tracing`: `freb`: IIS's Failed Request Tracing, a trace file
@@ -153,6 +157,9 @@ pub mod ip_security;
 pub mod limits;
 mod percent;
 pub mod request_filtering;
+#[cfg(feature = "rewrite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rewrite")))]
+pub mod rewrite;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;

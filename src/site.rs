@@ -4,10 +4,20 @@
 //!
 //! ```text
 //! W3C log → (failed request tracing) → customHeaders → httpErrors → (500.19 while web.config is bad)
-//!   → requestFiltering → ipSecurity / dynamicIpSecurity → appConcurrentRequestLimit
+//!   → requestFiltering → ipSecurity / dynamicIpSecurity → URL Rewrite
+//!   → appConcurrentRequestLimit
 //!   → static files (StaticFileModule, default documents, directory listing)
 //!   → your application, for paths that name no file or folder
 //! ```
+//!
+//! URL Rewrite's inbound rules ([`RewriteLayer`], from `<rewrite>` or
+//! [`rewrite`](IisSiteBuilder::rewrite)) run at `BeginRequest` after request
+//! filtering and the IP restrictions, which are registered ahead of `RewriteModule`
+//! on IIS: a URL request filtering refuses is refused before any rule sees it, and a
+//! rewritten URL is not filtered again. The W3C log sits outside, so it logs the URL
+//! the client sent (`cs-uri-stem`), as IIS does, unless a rule says
+//! `logRewrittenUrl="true"`. A rewritten URL is served by the static files or your
+//! application, and a `CustomResponse` is rendered by the error pages.
 //!
 //! Your application (an axum `Router`, any tower service) runs for requests whose
 //! path names no existing file or folder under the content root, as ASP.NET routing
@@ -84,6 +94,7 @@ use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
 use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
 use crate::request_filtering::{RequestFiltering, RequestFilteringLayer};
+use crate::rewrite::{Rewrite, RewriteLayer};
 use crate::static_files::{NoFallback, StaticFiles, StaticFilesError};
 use crate::w3c::{Sink, W3cLog, W3cLogGuard, W3cLogHandle, W3cLogLayer};
 use crate::web_config::{ConfigWarning, WebConfig, WebConfigError};
@@ -93,7 +104,9 @@ use crate::IisError;
 /// first.
 pub type SiteLayers<S> = CustomHeaders<
     HttpErrors<
-        ConfigFailure<RequestFiltering<IpSecurity<ConcurrentRequestLimit<StaticFiles<S>>>>>,
+        ConfigFailure<
+            RequestFiltering<IpSecurity<Rewrite<ConcurrentRequestLimit<StaticFiles<S>>>>>,
+        >,
         WithExecuteUrl,
     >,
 >;
@@ -165,6 +178,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     http_errors: Option<HttpErrorsLayer<WithExecuteUrl>>,
     request_filtering: Option<RequestFilteringLayer>,
     ip_security: Option<IpSecurityLayer>,
+    rewrite: Option<RewriteLayer>,
     concurrent_request_limit: usize,
     directory_browse: Option<bool>,
     case_insensitive_paths: bool,
@@ -194,6 +208,7 @@ impl<S> IisSiteBuilder<S> {
             http_errors: self.http_errors,
             request_filtering: self.request_filtering,
             ip_security: self.ip_security,
+            rewrite: self.rewrite,
             concurrent_request_limit: self.concurrent_request_limit,
             directory_browse: self.directory_browse,
             case_insensitive_paths: self.case_insensitive_paths,
@@ -241,6 +256,15 @@ impl<S> IisSiteBuilder<S> {
     /// The IP restrictions (instead of web.config's; none by default).
     pub fn ip_security(mut self, layer: IpSecurityLayer) -> Self {
         self.ip_security = Some(layer);
+        self
+    }
+
+    /// URL Rewrite's rules (instead of web.config's `<rewrite>`; none by default).
+    /// Build the layer with the site's content root as its
+    /// [`physical_root`](crate::rewrite::RewriteLayerBuilder::physical_root) for
+    /// `IsFile` / `IsDirectory` conditions.
+    pub fn rewrite(mut self, layer: RewriteLayer) -> Self {
+        self.rewrite = Some(layer);
         self
     }
 
@@ -348,6 +372,13 @@ impl<S> IisSiteBuilder<S> {
                 .build()
                 .expect("the default ipSecurity configuration is valid"),
         };
+        let rewrite = match (self.rewrite, &config) {
+            (Some(l), _) => l,
+            (None, Some(c)) => c.rewrite.layer(&self.root),
+            (None, None) => RewriteLayer::builder()
+                .build()
+                .expect("an empty rule set is valid"),
+        };
         let custom_headers = config
             .as_ref()
             .map(WebConfig::custom_headers_layer)
@@ -386,6 +417,7 @@ impl<S> IisSiteBuilder<S> {
         };
         let files = files.with_fallback(self.app);
         let inner = ConcurrentRequestLimitLayer::new(self.concurrent_request_limit).layer(files);
+        let inner = rewrite.layer(inner);
         let inner = ip_security.layer(inner);
         let inner = request_filtering.layer(inner);
         let inner = ConfigFailure {
@@ -458,6 +490,7 @@ impl IisSite {
             http_errors: None,
             request_filtering: None,
             ip_security: None,
+            rewrite: None,
             concurrent_request_limit: crate::limits::DEFAULT_APP_CONCURRENT_REQUEST_LIMIT,
             directory_browse: None,
             case_insensitive_paths: true,

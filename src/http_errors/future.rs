@@ -162,7 +162,13 @@ where
     B: Body,
     M: ExecuteUrlMode<ReqB>,
 {
-    if res.status().as_u16() < 400 {
+    // An `AbortRequest` stands for a connection IIS resets: no page is sent.
+    if res.status().as_u16() < 400
+        || res
+            .extensions()
+            .get::<crate::gate::RequestAborted>()
+            .is_some()
+    {
         return Outcome::Done(res.map(ResponseBody::inner));
     }
     let (mut parts, body) = res.into_parts();

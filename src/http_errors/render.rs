@@ -377,11 +377,11 @@ pub(crate) fn detailed_page(
     let page = DetailedPage {
         version: &settings.server_version,
         status,
-        reason: status.reason(),
-        summary: if config.is_some() {
-            CONFIG_SUMMARY
-        } else {
-            advice.summary
+        reason: err.and_then(IisError::reason).unwrap_or(status.reason()),
+        summary: match (config.is_some(), err.and_then(IisError::description)) {
+            (true, _) => CONFIG_SUMMARY,
+            (false, Some(d)) => d,
+            (false, None) => advice.summary,
         },
         causes: advice.causes,
         things_to_try: advice.things_to_try,

@@ -340,6 +340,14 @@ impl Record {
             self.substatus = err.substatus();
             self.win32 = err.win32_status();
         }
+        #[cfg(feature = "rewrite")]
+        if let Some(crate::rewrite::RewrittenUrl(uri)) = ext.get() {
+            // A rule with `logRewrittenUrl="true"`: the rewritten URL is logged.
+            if self.path.is_some() {
+                self.path = Some(self.text.push(uri.path().as_bytes()));
+                self.query = uri.query().map(|q| self.text.push(q.as_bytes()));
+            }
+        }
         if fmt.fields.contains(Field::UserName) {
             if let Some(user) = ext.get::<LogonUser>() {
                 self.user = Some(user.clone());

@@ -13,6 +13,7 @@
 //! | `staticContent` (`<mimeMap>`, `<remove>`, `<clear>`) | [`MimeMap`] |
 //! | `httpProtocol/customHeaders` | [`CustomHeadersLayer`] |
 //! | `tracing/traceFailedRequests` (`<add path>` with `<traceAreas>` and `<failureDefinitions statusCodes timeTaken verbosity>`; feature `failed-request-tracing`) | `WebConfig::trace_failed_requests`, [`Rule`](crate::freb::Rule)s |
+//! | `rewrite` (`<rules>`, `<rewriteMaps>`; feature `rewrite`) | [`RewriteSection`] → [`RewriteLayer`](crate::rewrite::RewriteLayer) |
 //!
 //! Collections start from what IIS inherits from its server-level configuration
 //! (the nine `httpErrors` rows, the request-filtering defaults, IIS's six default
@@ -35,7 +36,7 @@
 //! # Warnings
 //!
 //! Everything this crate does not emulate (other `system.webServer` sections such
-//! as `rewrite` or `handlers`, other top-level sections such as `system.web`, IIS
+//! as `handlers`, URL Rewrite's `<outboundRules>`, other top-level sections such as `system.web`, IIS
 //! attributes such as `removeServerHeader`, `lockAttributes`) is listed in
 //! [`WebConfig::warnings`] with its line, and logged with `tracing` at `warn`.
 //!
@@ -54,13 +55,13 @@
 //!     <staticContent>
 //!       <mimeMap fileExtension=".xyz" mimeType="application/x-demo" />
 //!     </staticContent>
-//!     <rewrite />
+//!     <handlers />
 //!   </system.webServer>
 //! </configuration>"#;
 //! let config = WebConfig::parse(xml, "web.config")?;
 //! assert_eq!(config.http_errors.error_mode, Some(ErrorMode::Custom));
 //! assert_eq!(config.mime_map.get(".xyz"), Some("application/x-demo"));
-//! assert_eq!(config.warnings[0].element, "rewrite");
+//! assert_eq!(config.warnings[0].element, "handlers");
 //!
 //! // Adding .json again (IIS already maps it) is a duplicate, as on IIS.
 //! let bad = xml.replace(".xyz", ".json");
@@ -78,6 +79,8 @@ mod http_protocol;
 mod ip_security;
 mod parse;
 mod request_filtering;
+#[cfg(feature = "rewrite")]
+mod rewrite;
 mod static_content;
 #[cfg(feature = "failed-request-tracing")]
 mod trace_failed_requests;
@@ -101,6 +104,8 @@ pub use error::{
 pub use http_errors::HttpErrorsSection;
 pub use ip_security::IpSecuritySection;
 use parse::Parser;
+#[cfg(feature = "rewrite")]
+pub use rewrite::RewriteSection;
 
 /// A parsed `web.config`. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -127,6 +132,9 @@ pub struct WebConfig {
     /// on, as `traceFailedRequestsLogging` does on IIS.
     #[cfg(feature = "failed-request-tracing")]
     pub trace_failed_requests: Vec<crate::freb::Rule>,
+    /// `<rewrite>`: URL Rewrite's inbound rules and rewrite maps.
+    #[cfg(feature = "rewrite")]
+    pub rewrite: RewriteSection,
     /// What the file holds that this crate does not emulate.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -277,6 +285,8 @@ impl<'input> Parser<'_, 'input> {
             custom_headers: Vec::new(),
             #[cfg(feature = "failed-request-tracing")]
             trace_failed_requests: Vec::new(),
+            #[cfg(feature = "rewrite")]
+            rewrite: RewriteSection::default(),
             warnings: Vec::new(),
         };
         let mut seen_web_server = false;
@@ -315,7 +325,8 @@ impl<'input> Parser<'_, 'input> {
                     | "directoryBrowse"
                     | "staticContent"
                     | "httpProtocol"
-            ) || (cfg!(feature = "failed-request-tracing") && name == "tracing");
+            ) || (cfg!(feature = "failed-request-tracing") && name == "tracing")
+                || (cfg!(feature = "rewrite") && name == "rewrite");
             if !supported {
                 self.warn(child, None);
                 continue;
@@ -342,6 +353,8 @@ impl<'input> Parser<'_, 'input> {
                 "staticContent" => config.mime_map = self.static_content(child)?,
                 #[cfg(feature = "failed-request-tracing")]
                 "tracing" => self.tracing(child, config)?,
+                #[cfg(feature = "rewrite")]
+                "rewrite" => config.rewrite = self.rewrite(child)?,
                 _ => config.custom_headers = self.http_protocol(child)?,
             }
         }

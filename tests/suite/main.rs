@@ -22,6 +22,7 @@ mod json_api;
 mod props;
 mod remote_clients;
 mod request_filtering_hyper;
+mod rewrite;
 mod server_faults;
 mod static_files;
 mod w3c_files;
