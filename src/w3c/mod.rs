@@ -119,8 +119,10 @@
 //! Requests never touch the disk: a finished request's values go into a bounded
 //! queue and one background thread formats the lines into a [`BUFFER_SIZE`] buffer,
 //! written out when it is full, when the flush interval has passed, on
-//! [`W3cLogHandle::flush`] and when the [`W3cLogGuard`] is dropped. A full queue makes
-//! the request wait, or with [`QueueFull::Drop`] drops and counts the line. Write
+//! [`W3cLogHandle::flush`] and when the [`W3cLogGuard`] is dropped. No thread ever
+//! blocks on the log: a full queue makes new requests wait in `poll_ready` (up to
+//! [`W3cLogBuilder::queue_wait`], after which a stuck writer's lines are dropped and
+//! counted), or with [`QueueFull::Drop`] drops and counts the line. Write
 //! errors are reported with a `tracing` warning and counted in [`LogStats`]; the
 //! writer keeps the unwritten lines and reopens the file at the next flush, and never
 //! leaves a torn line behind. Each file starts with IIS's header block

@@ -13,6 +13,7 @@ mod examples;
 mod full_stack;
 mod hostile;
 mod http_errors;
+mod log_hang;
 mod props;
 mod remote_clients;
 mod request_filtering_hyper;

@@ -4,11 +4,12 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
+use super::queue::Gate;
 use super::{Counters, Msg};
 
 /// A snapshot of the writer's counters.
@@ -17,8 +18,9 @@ use super::{Counters, Msg};
 pub struct LogStats {
     /// Lines handed to the sink (written, or buffered to be written).
     pub lines: u64,
-    /// Lines lost: queue full with [`QueueFull::Drop`](super::QueueFull::Drop), writer gone, or too much
-    /// unwritten data while the sink kept failing.
+    /// Lines lost: queue full with [`QueueFull::Drop`](super::QueueFull::Drop), a
+    /// writer stuck past the queue wait limit, writer gone, or too much unwritten
+    /// data while the sink kept failing.
     pub dropped: u64,
     /// Write, open and flush errors seen.
     pub io_errors: u64,
@@ -29,7 +31,7 @@ pub struct LogStats {
 /// Flushes the writer on demand and reads its counters. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct W3cLogHandle {
-    pub(super) tx: SyncSender<Msg>,
+    pub(super) tx: Sender<Msg>,
     pub(super) counters: Arc<Counters>,
     pub(super) writer: Thread,
 }
@@ -94,10 +96,11 @@ impl W3cLogHandle {
 /// serving; lines of requests that finish after it is dropped are counted as dropped.
 #[must_use = "dropping the guard stops the log writer"]
 pub struct W3cLogGuard {
-    pub(super) tx: SyncSender<Msg>,
+    pub(super) tx: Sender<Msg>,
     pub(super) thread: Option<JoinHandle<()>>,
     pub(super) timeout: Duration,
     pub(super) handle: W3cLogHandle,
+    pub(super) gate: Arc<Gate>,
 }
 
 impl W3cLogGuard {
@@ -118,6 +121,8 @@ impl fmt::Debug for W3cLogGuard {
 
 impl Drop for W3cLogGuard {
     fn drop(&mut self) {
+        // Requests still waiting for room go ahead (their lines are dropped).
+        self.gate.close();
         let (ack_tx, ack_rx) = mpsc::sync_channel(1);
         let sent = self.tx.send(Msg::Shutdown(ack_tx)).is_ok();
         self.handle.writer.unpark();

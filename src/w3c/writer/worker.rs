@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::file::FileOutput;
-use super::queue::Pool;
+use super::queue::{Gate, Pool};
 use super::sink::{whole_lines, write_counted, SinkKind};
 use super::{Counters, LineFormat, Msg, Record, WriterConfig, BUFFER_SIZE};
 use crate::w3c::rollover::{unix_secs, Civil, Clock};
@@ -49,6 +49,7 @@ pub(super) struct Worker {
     last_flush: Instant,
     retry_at: Option<Instant>,
     pool: Arc<Pool>,
+    gate: Arc<Gate>,
     /// Written records on their way back to the pool.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Record>>,
@@ -58,7 +59,12 @@ pub(super) struct Worker {
 const SPARE_BATCH: usize = 32;
 
 impl Worker {
-    pub(super) fn new(cfg: WriterConfig, counters: Arc<Counters>, pool: Arc<Pool>) -> Self {
+    pub(super) fn new(
+        cfg: WriterConfig,
+        counters: Arc<Counters>,
+        pool: Arc<Pool>,
+        gate: Arc<Gate>,
+    ) -> Self {
         let out = match cfg.sink {
             SinkKind::Files(_) => {
                 Output::Files(FileOutput::new(cfg.files, cfg.format.has_custom()))
@@ -85,6 +91,7 @@ impl Worker {
             last_flush: Instant::now(),
             retry_at: None,
             pool,
+            gate,
             spare: Vec::with_capacity(SPARE_BATCH),
         }
     }
@@ -113,6 +120,7 @@ impl Worker {
             };
             match msg {
                 Ok(Msg::Line(mut rec)) => {
+                    self.gate.taken();
                     self.line(&rec);
                     rec.release();
                     self.spare.push(rec);
