@@ -194,7 +194,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()
         .map_err(|e| format!("the listen address must look like {DEFAULT_ADDR}: {e}"))?;
     let log_dir = args.next().unwrap_or_else(|| DEFAULT_LOG_DIR.to_owned());
-    // The guard flushes and closes the log when it is dropped, after the server stops.
+    // The guard flushes and closes the log after the server stops, and tells what was lost.
     let (log, guard) = W3cLogLayer::builder().directory(&log_dir).build()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!(
@@ -205,11 +205,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "W3C log: {}/W3SVC1/u_exYYMMDD.log (UTC date; the file appears with the first request)",
         log_dir.trim_end_matches('/')
     );
-    serve(listener, app_with_log(log), async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    drop(guard);
-    println!("log flushed; bye");
+    serve(listener, app_with_log(log), stop_signal()).await?;
+    let stats = guard.close();
+    println!(
+        "log closed: {} lines written, {} lost; bye",
+        stats.written, stats.dropped
+    );
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

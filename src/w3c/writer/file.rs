@@ -86,6 +86,39 @@ fn check_ours(file: &mut File, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Cuts a header block that lost its end (a `#Software`, `#Version` or `#Date` line
+/// at the end of the file with no `#Fields` after it): a fresh block follows, and
+/// a block without its `#Fields` only confuses readers. Returns the bytes cut.
+fn cut_dangling_header(file: &mut File) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    // A header block is a few hundred bytes; 4 KiB holds any cut one.
+    let start = len.saturating_sub(4096);
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(start))?;
+    file.take(len - start).read_to_end(&mut tail)?;
+    let mut keep = tail.len();
+    while keep > 0 {
+        let line_start = tail[..keep - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        if line_start == 0 && start > 0 {
+            break;
+        }
+        let line = &tail[line_start..keep];
+        if line.first() != Some(&b'#') || line.starts_with(b"#Fields:") {
+            break;
+        }
+        keep = line_start;
+    }
+    let cut = (tail.len() - keep) as u64;
+    if cut > 0 {
+        file.set_len(len - cut)?;
+    }
+    Ok(cut)
+}
+
 /// The file side of the writer: which file, its size, the open handle.
 pub(super) struct FileOutput {
     opts: FileOptions,
@@ -297,7 +330,7 @@ impl FileOutput {
             e
         })?;
         check_ours(&mut file, path)?;
-        let cut = cut_torn_tail(&mut file)?;
+        let cut = cut_torn_tail(&mut file)? + cut_dangling_header(&mut file)?;
         if cut > 0 {
             tracing::warn!(target: "tower_iis::w3c", file = %path.display(), bytes = cut, "cut an unfinished last line from the W3C log file");
         }

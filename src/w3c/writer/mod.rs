@@ -73,6 +73,7 @@ pub const BUFFER_SIZE: usize = 64 * 1024;
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(super) lines: AtomicU64,
+    pub(super) written: AtomicU64,
     pub(super) dropped: AtomicU64,
     pub(super) io_errors: AtomicU64,
     pub(super) files: AtomicU64,
@@ -82,7 +83,8 @@ pub(crate) struct Counters {
 pub(crate) enum Msg {
     Line(Box<Record>),
     Flush(SyncSender<bool>),
-    Shutdown(SyncSender<()>),
+    /// Stop; the answer is the number of lines that could not be written.
+    Shutdown(SyncSender<u64>),
 }
 
 pub(crate) struct WriterConfig {
@@ -137,6 +139,7 @@ pub(crate) fn spawn(cfg: WriterConfig) -> io::Result<(Queue, W3cLogGuard)> {
         timeout,
         handle: queue.handle(),
         gate,
+        stopped: false,
     };
     Ok((queue, guard))
 }

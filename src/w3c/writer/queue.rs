@@ -116,6 +116,11 @@ impl Gate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Lines sent and not yet taken by the writer.
+    pub(super) fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
     fn has_room(&self) -> bool {
         self.queued.load(Ordering::SeqCst) < self.capacity
     }

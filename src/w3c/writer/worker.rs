@@ -42,6 +42,8 @@ pub(super) struct Worker {
     counters: Arc<Counters>,
     interval: Duration,
     buf: Vec<u8>,
+    /// Lines in `buf` (whole or partly unwritten).
+    buf_lines: u64,
     /// A line held aside while the lines before it go to the previous file.
     line: Vec<u8>,
     cached_sec: i64,
@@ -85,6 +87,7 @@ impl Worker {
             counters,
             interval: cfg.flush_interval,
             buf: Vec::with_capacity(BUFFER_SIZE + 4096),
+            buf_lines: 0,
             line: Vec::new(),
             cached_sec: i64::MIN,
             cached_dt: [b'0'; 19],
@@ -136,15 +139,13 @@ impl Worker {
                     let _ = ack.send(ok);
                 }
                 Ok(Msg::Shutdown(ack)) => {
-                    self.flush(true);
-                    self.close();
-                    let _ = ack.send(());
+                    let lost = self.finish(rx);
+                    let _ = ack.send(lost);
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.flush(true);
-                    self.close();
+                    self.finish(rx);
                     return;
                 }
             }
@@ -198,6 +199,7 @@ impl Worker {
         if matches!(self.out, Output::Tracing) {
             self.buf.truncate(start);
             self.counters.lines.fetch_add(1, Ordering::Relaxed);
+            self.counters.written.fetch_add(1, Ordering::Relaxed);
             return;
         }
         if self.buf.len() + 2 > MAX_PENDING {
@@ -206,6 +208,7 @@ impl Worker {
             return;
         }
         self.buf.extend_from_slice(b"\r\n");
+        self.buf_lines += 1;
         self.counters.lines.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -245,10 +248,19 @@ impl Worker {
         match result {
             Ok(()) => {
                 self.buf.clear();
+                self.counters
+                    .written
+                    .fetch_add(self.buf_lines, Ordering::Relaxed);
+                self.buf_lines = 0;
                 self.retry_at = None;
                 true
             }
             Err(e) => {
+                let left = unwritten_lines(&self.buf);
+                self.counters
+                    .written
+                    .fetch_add(self.buf_lines.saturating_sub(left), Ordering::Relaxed);
+                self.buf_lines = left;
                 self.counters.io_errors.fetch_add(1, Ordering::Relaxed);
                 // A very long interval ("never") must not overflow: then only a
                 // forced flush retries.
@@ -273,11 +285,49 @@ impl Worker {
         }
     }
 
-    fn close(&mut self) {
+    /// The last flush, then the file is closed. Returns the lines that could not
+    /// be written (counted as dropped, and reported).
+    fn finish(&mut self, rx: &Receiver<Msg>) -> u64 {
+        // Lines that came in behind the shutdown still get their chance.
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Msg::Line(rec) => {
+                    self.gate.taken();
+                    self.line(&rec);
+                }
+                Msg::Flush(ack) => {
+                    let _ = ack.send(false);
+                }
+                Msg::Shutdown(ack) => {
+                    let _ = ack.send(0);
+                }
+            }
+        }
+        self.flush(true);
         if let Output::Files(files) = &mut self.out {
             files.file = None;
         }
+        let lost = self.buf_lines;
+        if lost > 0 {
+            self.counters.dropped.fetch_add(lost, Ordering::Relaxed);
+            tracing::warn!(
+                target: "tower_iis::w3c",
+                lost,
+                "the W3C log writer stopped with {lost} lines it could not write"
+            );
+        }
+        self.buf.clear();
+        self.buf_lines = 0;
+        lost
     }
+}
+
+/// The log lines in an unwritten buffer: every line, whole or cut, that is not a
+/// directive (a cut header block is written again, not counted).
+fn unwritten_lines(buf: &[u8]) -> u64 {
+    buf.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && l[0] != b'#')
+        .count() as u64
 }
 
 fn rollover_dt(t: std::time::SystemTime) -> String {
