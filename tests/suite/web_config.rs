@@ -452,3 +452,79 @@ fn large_collections_are_read_in_linear_time() {
     );
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
+
+/// IIS reads UTF-8 with or without a BOM and UTF-16 (either byte order) with a
+/// BOM; any other bytes are a not-well-formed file, with the line and the byte.
+#[test]
+fn encodings() {
+    let dir = std::env::temp_dir().join(format!("tower-iis-{}-enc", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = "<?xml version=\"1.0\"?>\r\n<configuration><system.webServer>\r\n<httpProtocol><customHeaders>\r\n<add name=\"X-Greeting\" value=\"Grüße, 世界 𝄞\"/>\r\n</customHeaders></httpProtocol>\r\n</system.webServer></configuration>\r\n";
+    // As Windows tools write it, with the encoding declared.
+    let text16 = text.replace(
+        "<?xml version=\"1.0\"?>",
+        "<?xml version=\"1.0\" encoding=\"utf-16\"?>",
+    );
+    let utf16 = |big: bool| {
+        let mut out = if big {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for u in text16.encode_utf16() {
+            out.extend(if big {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        out
+    };
+    let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+    bom8.extend_from_slice(text.as_bytes());
+    for (name, bytes) in [
+        ("utf8", text.as_bytes().to_vec()),
+        ("utf8bom", bom8),
+        ("utf16le", utf16(false)),
+        ("utf16be", utf16(true)),
+    ] {
+        let path = dir.join(format!("{name}.config"));
+        std::fs::write(&path, &bytes).unwrap();
+        let config = WebConfig::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            config.custom_headers,
+            [("X-Greeting".to_owned(), "Grüße, 世界 𝄞".to_owned())],
+            "{name}"
+        );
+    }
+
+    // Latin-1 "ü" (0xFC) on line 4; UTF-16 with a lone surrogate on line 4.
+    let latin1: Vec<u8> = text
+        .replace("Grüße, 世界 𝄞", "Gr\u{fc}\u{df}e")
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap())
+        .collect();
+    let bad_at = latin1.iter().position(|&b| b == 0xFC).unwrap();
+    let mut lone = utf16(false);
+    let at = 2 + 2 * text16[..text16.find("Grüße").unwrap()]
+        .encode_utf16()
+        .count();
+    lone[at..at + 2].copy_from_slice(&0xD800u16.to_le_bytes());
+    for (name, bytes, byte) in [("latin1", latin1, bad_at), ("lone", lone, at)] {
+        let path = dir.join(format!("{name}.config"));
+        std::fs::write(&path, &bytes).unwrap();
+        let err = WebConfig::load(&path).unwrap_err();
+        assert_eq!(err.hresult(), 0x8007_000d, "{name}: {err}");
+        assert_eq!(err.line(), 4, "{name}: {err}");
+        assert!(
+            err.message()
+                .starts_with("Configuration file is not well-formed XML"),
+            "{name}: {err}"
+        );
+        assert!(
+            err.message().contains(&format!("byte {byte}")),
+            "{name}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
