@@ -19,6 +19,7 @@ mod remote_clients;
 mod request_filtering_hyper;
 mod server_faults;
 mod static_files;
+mod static_race;
 mod w3c_files;
 mod w3c_server;
 mod web_config;
