@@ -451,6 +451,24 @@ fn large_collections_are_read_in_linear_time() {
         Some(format!("application/x-m{}", n - 1).as_str())
     );
     assert!(took < Duration::from_secs(10), "{took:?}");
+
+    // One collection alone, as a site with a long list of hidden segments has it.
+    let mut hidden = String::new();
+    for i in 0..n {
+        hidden.push_str(&format!(r#"<add segment="seg{i}"/>"#));
+    }
+    let text = format!(
+        "<configuration><system.webServer><security><requestFiltering><hiddenSegments>{hidden}</hiddenSegments></requestFiltering></security></system.webServer></configuration>"
+    );
+    let started = std::time::Instant::now();
+    let config = WebConfig::parse(&text, "web.config").unwrap();
+    let took = started.elapsed();
+    eprintln!("{n} hiddenSegments: {took:?}");
+    assert_eq!(
+        config.request_filtering.config().hidden_segments().count(),
+        n
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
 /// IIS reads UTF-8 with or without a BOM and UTF-16 (either byte order) with a
