@@ -11,6 +11,7 @@ mod common;
 mod catalog;
 mod examples;
 mod full_stack;
+mod fuzz;
 mod hostile;
 mod http_errors;
 mod log_hang;
