@@ -374,6 +374,7 @@ impl RequestFilteringBuilder {
 
     /// Rows already made unique (a `web.config` collection, read with a hash
     /// index), set without the per-row duplicate scan of the public methods.
+    #[cfg(feature = "web-config")]
     pub(crate) fn unique_rows(
         mut self,
         file_extensions: Vec<(String, bool)>,
