@@ -217,7 +217,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()
         .map_err(|e| format!("the listen address must look like {DEFAULT_ADDR}: {e}"))?;
     let log_dir = args.next().unwrap_or_else(|| DEFAULT_LOG_DIR.to_owned());
-    // The guard flushes and closes the log when it is dropped, after the server stops.
+    // The guard flushes and closes the log after the server stops, and tells what was lost.
     let (log, guard) = W3cLogLayer::builder().directory(&log_dir).build()?;
     let handle = log.handle();
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -251,10 +251,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .httperr_log(Sink::directory(&log_dir))
         .w3c_log(handle)
         .await?;
-    drop(guard);
+    let stats = guard.close();
     println!(
-        "stopped after {} connections; logs flushed; bye",
-        report.connections
+        "stopped after {} connections; W3C log closed: {} lines written, {} lost; bye",
+        report.connections, stats.written, stats.dropped
     );
     Ok(())
 }

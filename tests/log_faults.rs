@@ -232,8 +232,9 @@ fn all_text(dir: &Path) -> String {
         .collect()
 }
 
-/// The log file is a link to `/dev/full`: every write fails with ENOSPC from the
-/// kernel. When the link is gone, the writer creates a real file.
+/// The log file is a link to `/dev/full`: the writer refuses to follow it (it would
+/// fail every write with ENOSPC). When the link is gone, the writer creates a real
+/// file with every kept line.
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_full_device_then_recovery() {
@@ -499,4 +500,83 @@ async fn a_long_outage_drops_only_what_it_counts() {
         written.len(),
         stats.dropped
     );
+}
+
+/// The disk is full at shutdown: every line that did not reach it is counted.
+#[tokio::test]
+async fn lines_lost_at_shutdown_are_counted() {
+    for (mode, name) in [
+        (Mode::Fail(ENOSPC), "full"),
+        (Mode::FailAfter(700), "fills"),
+    ] {
+        let disk = Disk::new();
+        let (mut svc, guard) = start(
+            W3cLogLayer::builder()
+                .sink(Sink::writer(disk.clone()))
+                .flush_interval(Duration::from_secs(3600)),
+        );
+        let handle = guard.handle();
+        for n in 0..10 {
+            hit(&mut svc, n).await;
+        }
+        handle.flush().unwrap();
+        disk.set(mode);
+        for n in 10..25 {
+            hit(&mut svc, n).await;
+        }
+        let stats = guard.close();
+        assert_eq!(stats, handle.stats());
+        let on_disk = stems(&whole_lines(&disk.text())).len() as u64;
+        assert_eq!(stats.lines, 25, "{name}");
+        assert!(on_disk < 25, "{name}: {on_disk}");
+        assert_eq!(stats.dropped, 25 - on_disk, "{name}: {stats:?}");
+        assert_eq!(stats.written, on_disk, "{name}: {stats:?}");
+    }
+}
+
+/// The text up to its last line end (what a reader of a torn file keeps).
+fn whole_lines(text: &str) -> String {
+    text.rfind('\n')
+        .map_or(String::new(), |i| text[..=i].to_owned())
+}
+
+/// A header block cut mid-line at the end of a file (the disk filled while it was
+/// written, then the process stopped) is cut cleanly at the next start.
+#[tokio::test]
+async fn a_header_block_cut_at_the_end_is_cut_at_the_next_start() {
+    let tmp = TempDir::new("cuthead");
+    let site = tmp.0.join("W3SVC1");
+    std::fs::create_dir_all(&site).unwrap();
+    let clock = Arc::new(ManualClock::at(2024, 1, 1, 12, 0, 0).unwrap());
+    let (mut svc, guard) = start(
+        W3cLogLayer::builder()
+            .directory(&tmp.0)
+            .clock(clock.clone()),
+    );
+    hit(&mut svc, 0).await;
+    drop(guard);
+    let path = site.join("u_ex240101.log");
+    let whole = std::fs::read_to_string(&path).unwrap();
+    let fields_at = whole.find("#Fields").unwrap();
+    for cut in [10, fields_at - 5, fields_at + 20] {
+        let mut text = whole.clone();
+        text.push_str(&whole[..cut]);
+        std::fs::write(&path, &text).unwrap();
+        let (mut svc, guard) = start(
+            W3cLogLayer::builder()
+                .directory(&tmp.0)
+                .clock(clock.clone()),
+        );
+        hit(&mut svc, 2).await;
+        drop(guard);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_no_torn_line(&text);
+        assert_eq!(stems(&text), [0, 2], "cut at {cut}");
+        let log = reader::parse(&text).unwrap();
+        assert_eq!(log.blocks.len(), 2, "cut at {cut}: {text}");
+        assert!(
+            !text.contains("#Version: 1.0\r\n#Software"),
+            "cut at {cut}: {text}"
+        );
+    }
 }

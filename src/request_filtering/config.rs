@@ -372,6 +372,21 @@ impl RequestFilteringBuilder {
         self
     }
 
+    /// Rows already made unique (a `web.config` collection, read with a hash
+    /// index), set without the per-row duplicate scan of the public methods.
+    #[cfg(feature = "web-config")]
+    pub(crate) fn unique_rows(
+        mut self,
+        file_extensions: Vec<(String, bool)>,
+        hidden_segments: Vec<String>,
+        verbs: Vec<(String, bool)>,
+    ) -> Self {
+        self.file_extensions = file_extensions;
+        self.hidden_segments = hidden_segments;
+        self.verbs = verbs;
+        self
+    }
+
     /// `<hiddenSegments><remove segment=".."/>`.
     pub fn remove_hidden_segment(mut self, segment: &str) -> Self {
         self.hidden_segments

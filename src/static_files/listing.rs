@@ -49,7 +49,15 @@ fn date_time(modified: Option<SystemTime>) -> (String, String) {
 }
 
 /// Renders the listing of `dir`, shown at URL path `url_path` (ending with `/`).
-pub(crate) async fn render(dir: &Path, host: &str, url_path: &str) -> std::io::Result<String> {
+/// A symbolic link is listed with its target's size and date only when the target
+/// lies under `root` (canonical); a link leading out is not listed at all (it is
+/// not served either).
+pub(crate) async fn render(
+    dir: &Path,
+    root: &Path,
+    host: &str,
+    url_path: &str,
+) -> std::io::Result<String> {
     let mut read = tokio::fs::read_dir(dir).await?;
     let mut entries = Vec::new();
     while let Some(entry) = read.next_entry().await? {
@@ -57,7 +65,18 @@ pub(crate) async fn render(dir: &Path, host: &str, url_path: &str) -> std::io::R
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        let Ok(meta) = tokio::fs::metadata(entry.path()).await else {
+        let Ok(kind) = entry.file_type().await else {
+            continue;
+        };
+        let path = if kind.is_symlink() {
+            match tokio::fs::canonicalize(entry.path()).await {
+                Ok(target) if target.starts_with(root) => target,
+                _ => continue,
+            }
+        } else {
+            entry.path()
+        };
+        let Ok(meta) = tokio::fs::symlink_metadata(&path).await else {
             continue;
         };
         let (date, time) = date_time(meta.modified().ok());
@@ -103,5 +122,28 @@ mod tests {
         );
         let midnight = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(86_400 * 3 + 60);
         assert_eq!(date_time(Some(midnight)).1, "12:01 AM");
+    }
+
+    /// A link to a file outside the root is not listed: neither its size nor its
+    /// date leaks. A link that stays inside is listed as its target.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn links_out_of_the_root_are_not_listed() {
+        let dir = std::env::temp_dir().join(format!("tower-iis-listing-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.join("www");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(dir.join("secret.bin"), vec![0u8; 123_457]).unwrap();
+        std::fs::write(root.join("inside.bin"), vec![0u8; 4_321]).unwrap();
+        std::os::unix::fs::symlink(dir.join("secret.bin"), root.join("sub/out.bin")).unwrap();
+        std::os::unix::fs::symlink(dir.join("www/inside.bin"), root.join("sub/in.bin")).unwrap();
+        let root = std::fs::canonicalize(&root).unwrap();
+        let page = render(&root.join("sub"), &root, "h", "/sub/")
+            .await
+            .unwrap();
+        assert!(!page.contains("123457"), "{page}");
+        assert!(!page.contains("out.bin"), "{page}");
+        assert!(page.contains("in.bin") && page.contains("4321"), "{page}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -46,7 +46,12 @@
 //! - The decoded segments are joined to the canonical root, then the result is
 //!   **canonicalized and must still start with the root**: a symbolic link is
 //!   followed only when its target is inside the root (anything else is 404.0),
-//!   and only regular files and folders are served.
+//!   and only regular files and folders are served. The file is then opened by
+//!   walking that canonical path from the root with `O_NOFOLLOW` at every step
+//!   and served from the open file, so a folder swapped for a link after the
+//!   check cannot lead outside the root (on Linux; elsewhere only the last
+//!   component is opened with `O_NOFOLLOW`). A directory listing leaves out links
+//!   that lead outside the root.
 //!
 //! Windows 8.3 short names (`WEB~1.CON`) are not recognised; on Windows, keep
 //! request filtering's hidden segments in front (as [`IisSite`](crate::site) does).
@@ -92,6 +97,7 @@
 
 mod listing;
 mod mime_map;
+mod open;
 mod path;
 
 use std::convert::Infallible;
@@ -737,7 +743,7 @@ where
             url_path.push_str(s);
             url_path.push('/');
         }
-        return match listing::render(&canonical, host, &url_path).await {
+        return match listing::render(&canonical, &cfg.root, host, &url_path).await {
             Ok(page) => {
                 let mut res = Response::new(StaticBody::page(Bytes::from(page)));
                 res.headers_mut().insert(
@@ -808,11 +814,28 @@ where
         ));
     };
     let head = req.method() == Method::HEAD;
-    let mut serve = ServeFile::new_with_mime(canonical, &mime);
+    // Opened without following links, and served from that open file: a folder
+    // swapped for a link after the lookup cannot lead outside the root.
+    let opened = match open::open_beneath(&cfg.root, &canonical).await {
+        Ok(o) => o,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::InvalidInput
+            ) =>
+        {
+            tracing::debug!(target: "tower_iis::static_files", path = %physical.display(), error = %e, "the file changed after it was looked up: not served");
+            return error(with_physical(IisStatus::NOT_FOUND, physical));
+        }
+        Err(e) => return lookup_failed(e, physical),
+    };
+    let mut serve = ServeFile::new_with_mime(&opened.path, &mime);
     let res = match serve.call(req).await {
         Ok(res) => res,
         Err(never) => match never {},
     };
+    // tower-http has opened its own handle on the same file by now.
+    drop(opened);
     let length = http_util::content_length(res.headers());
     let bodiless = head || res.status() == StatusCode::NOT_MODIFIED;
     res.map(|body| {

@@ -218,6 +218,17 @@ impl fmt::Debug for FieldSet {
 /// default); longer values are cut at a character boundary.
 pub const MAX_CUSTOM_FIELD_LENGTH: usize = 4096;
 
+/// The longest value written for a standard field (method, URI stem and query,
+/// user name, `Host`, `User-Agent`, `Cookie`, `Referer`): the same 4 096 bytes as a
+/// custom field's, cut at a character boundary. The request head is capped before
+/// it gets here (by http.sys, 16 KB per header), but a log line must stay bounded
+/// whatever sits in front of the layer.
+pub const MAX_FIELD_LENGTH: usize = 4096;
+
+/// The longest log line (IIS's `maxLogLineLength` default): custom values are cut
+/// so that the line fits.
+pub const MAX_LINE_LENGTH: usize = 65_536;
+
 /// Where a custom field takes its value from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -337,8 +348,10 @@ pub(crate) fn check_custom_name(name: &str) -> Result<(), ConfigError> {
 ///
 /// An empty value becomes `-`. Every character that could split or break the line
 /// (ASCII space and controls, DEL, Unicode white space and controls, a byte-order
-/// mark) and every byte that is not valid UTF-8 becomes `+`. Nothing is quoted. So
-/// the token never holds a space, tab, CR or LF, and the file stays valid UTF-8.
+/// mark) and every byte that is not valid UTF-8 becomes `+`, and so does a `#` at
+/// the start of the value (so no value can be taken for a directive). Nothing is
+/// quoted. So the token never holds a space, tab, CR or LF, and the file stays
+/// valid UTF-8.
 pub fn push_value(out: &mut Vec<u8>, value: &[u8]) {
     push_value_limited(out, value, usize::MAX);
 }
@@ -370,6 +383,11 @@ pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
         } else {
             b'+'
         };
+    }
+    if let Some(b) = out.get_mut(at) {
+        if *b == b'#' {
+            *b = b'+';
+        }
     }
     if take < ascii || ascii == value.len() {
         return;

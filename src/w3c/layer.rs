@@ -73,6 +73,7 @@ pub struct W3cLogBuilder {
     flush_interval: Duration,
     queue_capacity: usize,
     on_full: QueueFull,
+    queue_wait: Duration,
     also_tracing: bool,
     computer_name: Option<String>,
     shutdown_timeout: Duration,
@@ -93,6 +94,7 @@ impl Default for W3cLogBuilder {
             flush_interval: Duration::from_secs(1),
             queue_capacity: 1024,
             on_full: QueueFull::Wait,
+            queue_wait: Duration::from_secs(5),
             also_tracing: false,
             computer_name: None,
             shutdown_timeout: Duration::from_secs(5),
@@ -213,6 +215,15 @@ impl W3cLogBuilder {
         self
     }
 
+    /// How long requests wait for room in a full queue (with [`QueueFull::Wait`],
+    /// default 5 s) before the writer is taken for stuck: then requests go ahead
+    /// and their lines are dropped (counted, reported once through `tracing`)
+    /// until it takes lines again.
+    pub fn queue_wait(mut self, limit: Duration) -> Self {
+        self.queue_wait = limit;
+        self
+    }
+
     /// What happens when the queue is full (default [`QueueFull::Wait`]).
     pub fn on_queue_full(mut self, policy: QueueFull) -> Self {
         self.on_full = policy;
@@ -297,6 +308,7 @@ impl W3cLogBuilder {
             queue_capacity: self.queue_capacity,
             policy: self.on_full,
             shutdown_timeout: self.shutdown_timeout,
+            queue_wait: self.queue_wait,
         })
         .map_err(|e| {
             ConfigError::new(

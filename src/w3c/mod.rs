@@ -64,8 +64,8 @@
 //!
 //! - Every value is one token: an empty value is `-`; spaces, control characters
 //!   (tab, CR, LF, NUL, DEL), Unicode white space and bytes that are not UTF-8 become
-//!   `+`; nothing is quoted. A `#` that would start the line (when the first
-//!   column is a method or a header) becomes `+`, so no line reads as a directive.
+//!   `+`; nothing is quoted. A `#` that starts a value becomes `+`, so neither a
+//!   line nor a value read on its own can pass for a directive.
 //!   A line so always has exactly as many values as `#Fields` names, and a client
 //!   cannot forge lines.
 //! - `date`, `time`: UTC, to the second, when the line is written (the last byte).
@@ -104,8 +104,12 @@
 //! - `s-sitename`: `W3SVC<site id>`. `s-computername`: the host name.
 //!   `cs-version`: `HTTP/1.0`, `HTTP/1.1`, `HTTP/2`, `HTTP/3`. `cs-host`: the `Host`
 //!   header, else the URI's authority (HTTP/2).
-//! - Custom values are cut to 4096 bytes (IIS's `maxCustomFieldLength`). A header
-//!   sent more than once is joined with `,`.
+//! - Custom values are cut to 4096 bytes (IIS's `maxCustomFieldLength`), and so
+//!   are the standard fields taken from the request ([`MAX_FIELD_LENGTH`]: method,
+//!   URI stem and query, user name, `Host`, `User-Agent`, `Cookie`, `Referer`), at a
+//!   character boundary. Custom values are cut further when needed so that a line
+//!   stays within [`MAX_LINE_LENGTH`] (IIS's `maxLogLineLength`, 65 536 bytes). A
+//!   header sent more than once is joined with `,`.
 //!
 //! # Files
 //!
@@ -125,8 +129,10 @@
 //! Requests never touch the disk: a finished request's values go into a bounded
 //! queue and one background thread formats the lines into a [`BUFFER_SIZE`] buffer,
 //! written out when it is full, when the flush interval has passed, on
-//! [`W3cLogHandle::flush`] and when the [`W3cLogGuard`] is dropped. A full queue makes
-//! the request wait, or with [`QueueFull::Drop`] drops and counts the line. Write
+//! [`W3cLogHandle::flush`] and when the [`W3cLogGuard`] is dropped. No thread ever
+//! blocks on the log: a full queue makes new requests wait in `poll_ready` (up to
+//! [`W3cLogBuilder::queue_wait`], after which a stuck writer's lines are dropped and
+//! counted), or with [`QueueFull::Drop`] drops and counts the line. Write
 //! errors are reported with a `tracing` warning and counted in [`LogStats`]; the
 //! writer keeps the unwritten lines and reopens the file at the next flush, and never
 //! leaves a torn line behind. Each file starts with IIS's header block
@@ -152,7 +158,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use body::LogBody;
-pub use fields::{push_value, CustomField, CustomSource, Field, FieldSet, MAX_CUSTOM_FIELD_LENGTH};
+pub use fields::{
+    push_value, CustomField, CustomSource, Field, FieldSet, MAX_CUSTOM_FIELD_LENGTH,
+    MAX_FIELD_LENGTH, MAX_LINE_LENGTH,
+};
 pub use future::{ResponseFuture, NO_RESPONSE_STATUS};
 #[cfg(feature = "failed-request-tracing")]
 pub(crate) use layer::host_name;

@@ -60,6 +60,7 @@ pub(crate) fn spawn_httperr(
         flush_interval: Duration::from_secs(1),
         queue_capacity: 1024,
         policy: QueueFull::Wait,
+        queue_wait: Duration::from_secs(5),
         shutdown_timeout: Duration::from_secs(5),
     })?;
     Ok((

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, Version};
 
-use super::fields::MAX_CUSTOM_FIELD_LENGTH;
-use super::fields::{push_value, push_value_limited, CustomField, CustomSource, Field, FieldSet};
+use super::fields::{push_value_limited, CustomField, CustomSource, Field, FieldSet};
+use super::fields::{MAX_CUSTOM_FIELD_LENGTH, MAX_FIELD_LENGTH, MAX_LINE_LENGTH};
 use super::{LogValues, LogonUser};
 use crate::connection::{connection_info, ConnectionInfo};
 use crate::error::{IisError, ANONYMOUS, NOT_YET_DETERMINED};
@@ -398,6 +398,7 @@ impl Record {
     }
 
     fn write_values(&self, out: &mut Vec<u8>, fmt: &LineFormat, datetime: &[u8; 19]) {
+        let line_start = out.len();
         let mut first = true;
         for field in fmt.fields.iter() {
             if !first {
@@ -417,7 +418,11 @@ impl Record {
                 Some(CustomValue::Text(s)) => s.as_bytes(),
                 None => b"",
             };
-            push_value_limited(out, bytes, MAX_CUSTOM_FIELD_LENGTH);
+            // The line stays within IIS's maxLogLineLength: a custom value gets
+            // what is left (the other custom columns need at least `-` each).
+            let used = out.len() - line_start;
+            let room = MAX_LINE_LENGTH.saturating_sub(used + 2 * fmt.custom.len());
+            push_value_limited(out, bytes, MAX_CUSTOM_FIELD_LENGTH.min(room.max(1)));
         }
     }
 
@@ -426,31 +431,31 @@ impl Record {
         match field {
             Field::Date => out.extend_from_slice(&dt[..10]),
             Field::Time => out.extend_from_slice(&dt[11..]),
-            Field::SiteName => push_value(out, fmt.site_name.as_bytes()),
-            Field::ComputerName => push_value(out, fmt.computer_name.as_bytes()),
+            Field::SiteName => push_field(out, fmt.site_name.as_bytes()),
+            Field::ComputerName => push_field(out, fmt.computer_name.as_bytes()),
             Field::ServerIp => push_ip(out, self.conn.map(|c| c.local)),
-            Field::Method => push_value(
+            Field::Method => push_field(
                 out,
                 self.method.as_ref().map_or("", Method::as_str).as_bytes(),
             ),
             Field::UriStem => super::stem::push_stem(out, text(self.path)),
-            Field::UriQuery => push_value(out, text(self.query)),
+            Field::UriQuery => push_field(out, text(self.query)),
             Field::ServerPort => match self.conn.map(|c| c.local.port()) {
                 Some(port) if port != 0 => push_int(out, u64::from(port)),
                 _ => out.push(b'-'),
             },
-            Field::UserName => push_value(
+            Field::UserName => push_field(
                 out,
                 self.user.as_ref().map_or("", LogonUser::name).as_bytes(),
             ),
             Field::ClientIp => push_ip(out, self.conn.map(|c| c.remote)),
             Field::ProtocolVersion => out.extend_from_slice(version_str(self.version).as_bytes()),
-            Field::UserAgent => push_value(out, text(self.user_agent)),
-            Field::Cookie => push_value(out, text(self.cookie)),
-            Field::Referer => push_value(out, text(self.referer)),
+            Field::UserAgent => push_field(out, text(self.user_agent)),
+            Field::Cookie => push_field(out, text(self.cookie)),
+            Field::Referer => push_field(out, text(self.referer)),
             Field::Host => match (self.host, self.authority) {
-                (Some(h), _) => push_value(out, text(Some(h))),
-                (None, Some(a)) => push_value(out, text(Some(a))),
+                (Some(h), _) => push_field(out, text(Some(h))),
+                (None, Some(a)) => push_field(out, text(Some(a))),
                 (None, None) => out.push(b'-'),
             },
             Field::HttpStatus => push_int(out, u64::from(self.status)),
@@ -461,6 +466,12 @@ impl Record {
             Field::TimeTaken => push_int(out, self.time_taken_ms),
         }
     }
+}
+
+/// A standard field's value, cut at [`MAX_FIELD_LENGTH`].
+#[inline]
+fn push_field(out: &mut Vec<u8>, value: &[u8]) {
+    push_value_limited(out, value, MAX_FIELD_LENGTH);
 }
 
 /// All values of a header, joined with `,` as one header line would carry them.

@@ -40,6 +40,10 @@ where
     type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // A full log queue makes new requests wait here, without a thread.
+        if !self.shared.queue.poll_room(cx) {
+            return Poll::Pending;
+        }
         self.inner.poll_ready(cx)
     }
 

@@ -12,37 +12,19 @@
 //!   decoded byte that is not part of valid UTF-8, as in every value
 //!   ([`push_value`]): the line stays UTF-8, and log tools that decode escapes
 //!   again (GoAccess does) never meet a stray byte.
+//! - Like every request-derived value, the stem is cut at
+//!   [`MAX_FIELD_LENGTH`] bytes.
 
-use super::fields::push_value;
+use super::fields::{push_value_limited, MAX_FIELD_LENGTH};
 
 /// Appends the log form of a request path (as received, still percent-encoded).
 pub(crate) fn push_stem(out: &mut Vec<u8>, raw: &[u8]) {
     if !raw.contains(&b'%') && !has_dot_segment(raw) {
-        return push_value(out, raw);
+        return push_value_limited(out, raw, MAX_FIELD_LENGTH);
     }
-    let mut decoded = decode(raw);
+    let mut decoded: Vec<u8> = percent_encoding::percent_decode(raw).collect();
     resolve_dots(&mut decoded);
-    push_value(out, &decoded);
-}
-
-fn decode(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' {
-            if let (Some(h), Some(l)) = (
-                raw.get(i + 1).copied().and_then(crate::percent::hex),
-                raw.get(i + 2).copied().and_then(crate::percent::hex),
-            ) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
+    push_value_limited(out, &decoded, MAX_FIELD_LENGTH);
 }
 
 fn has_dot_segment(path: &[u8]) -> bool {

@@ -177,12 +177,16 @@ fn a_line_never_starts_with_a_hash() {
     req.headers_mut()
         .insert("user-agent", HeaderValue::from_static("#Fields: date"));
     assert_eq!(line(&fmt, &req, &Response::new(()), 0), "+Fields:+date");
-    // Further in, a `#` is just a character.
+    // Further in too: no value starts with `#`, so no reader that splits a line
+    // into values can take one for a directive. Later `#`s are just characters.
     let fmt = format(
         FieldSet::parse(["cs-method", "cs(User-Agent)"]).unwrap(),
         vec![],
     );
-    assert_eq!(line(&fmt, &req, &Response::new(()), 0), "GET #Fields:+date");
+    assert_eq!(line(&fmt, &req, &Response::new(()), 0), "GET +Fields:+date");
+    req.headers_mut()
+        .insert("user-agent", HeaderValue::from_static("a#Fields"));
+    assert_eq!(line(&fmt, &req, &Response::new(()), 0), "GET a#Fields");
 }
 
 #[test]

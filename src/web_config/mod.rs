@@ -139,16 +139,79 @@ pub struct WebConfig {
     pub warnings: Vec<ConfigWarning>,
 }
 
+/// Where a file's bytes stop being text in its encoding.
+struct BadEncoding {
+    encoding: &'static str,
+    /// 1-based.
+    line: u32,
+    /// The offset in the file, BOM included.
+    byte: usize,
+}
+
+/// The text of a configuration file as IIS reads it: UTF-8 with or without a BOM,
+/// UTF-16 little- or big-endian with a BOM.
+fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, BadEncoding> {
+    let line_of = |text: &str| u32::try_from(text.matches('\n').count() + 1).unwrap_or(u32::MAX);
+    let (big, body) = match bytes {
+        [0xFE, 0xFF, rest @ ..] => (true, rest),
+        [0xFF, 0xFE, rest @ ..] => (false, rest),
+        _ => {
+            let (bom, body) = match bytes {
+                [0xEF, 0xBB, 0xBF, rest @ ..] => (3, rest),
+                _ => (0, bytes),
+            };
+            return std::str::from_utf8(body)
+                .map(std::borrow::Cow::Borrowed)
+                .map_err(|e| {
+                    let good = e.valid_up_to();
+                    let before = std::str::from_utf8(&body[..good]).unwrap_or_default();
+                    BadEncoding {
+                        encoding: "UTF-8",
+                        line: line_of(before),
+                        byte: bom + good,
+                    }
+                });
+        }
+    };
+    let encoding = if big { "UTF-16BE" } else { "UTF-16LE" };
+    let units = body.chunks(2).map(|c| match (c, big) {
+        ([a, b], true) => u16::from_be_bytes([*a, *b]),
+        ([a, b], false) => u16::from_le_bytes([*a, *b]),
+        // An odd last byte: never a whole unit (a lone surrogate stands in).
+        _ => 0xDC00,
+    });
+    let mut text = String::with_capacity(body.len() / 2);
+    let mut at = 2;
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => {
+                text.push(c);
+                at += 2 * c.len_utf16();
+            }
+            Err(_) => {
+                return Err(BadEncoding {
+                    encoding,
+                    line: line_of(&text),
+                    byte: at,
+                })
+            }
+        }
+    }
+    Ok(std::borrow::Cow::Owned(text))
+}
+
 impl WebConfig {
     /// Reads and parses `path`.
     ///
     /// # Errors
     ///
-    /// A file that cannot be read (HRESULT `0x80070003` or `0x80070005`), or any
-    /// error of [`parse`](Self::parse).
+    /// A file that cannot be read (HRESULT `0x80070003` or `0x80070005`); a file
+    /// that is not UTF-8 (with or without a BOM) or UTF-16 with a BOM (`0x8007000d`,
+    /// naming the line and the byte offset); or any error of
+    /// [`parse`](Self::parse).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, WebConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| ErrorInner {
                 file: path.to_path_buf(),
                 line: 0,
@@ -169,6 +232,21 @@ impl WebConfig {
                 source_lines: Vec::new(),
             })
             .map_err(WebConfigError::from)?;
+        let text = decode(&bytes).map_err(|bad| {
+            WebConfigError::from(ErrorInner {
+                file: path.to_path_buf(),
+                line: bad.line,
+                element: String::new(),
+                attribute: None,
+                message: "Configuration file is not well-formed XML".to_owned(),
+                detail: Some(format!(
+                    "not {} text: line {}, byte {}",
+                    bad.encoding, bad.line, bad.byte
+                )),
+                hresult: HRESULT_INVALID_DATA,
+                source_lines: Vec::new(),
+            })
+        })?;
         Self::parse(&text, path)
     }
 
@@ -180,6 +258,7 @@ impl WebConfig {
     /// See the [module docs](self#errors-as-iis-reports-a-50019).
     pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Self, WebConfigError> {
         let path = path.as_ref();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let doc = Document::parse(text).map_err(|e| {
             let line = e.pos().row;
             WebConfigError::from(ErrorInner {

@@ -1,6 +1,8 @@
 //! The reader's common parts: attribute helpers, errors placed on the XML node,
 //! and [`Collection`] for `<add>` / `<remove>` / `<clear/>`.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use roxmltree::{Document, Node};
@@ -11,8 +13,13 @@ use super::error::{
 };
 
 /// A collection under construction: ordered, keyed, inherited entries first.
+/// Lookups, adds and removes take constant time (a hash index over the keys), so
+/// a file with hundreds of thousands of entries is read in linear time.
 pub(super) struct Collection<T> {
-    entries: Vec<(String, T)>,
+    /// In order; a removed entry leaves a hole.
+    entries: Vec<Option<T>>,
+    /// The position of each present entry, by normalised key.
+    index: HashMap<String, usize>,
     case_insensitive: bool,
 }
 
@@ -20,51 +27,56 @@ impl<T> Collection<T> {
     pub(super) fn new(case_insensitive: bool) -> Self {
         Self {
             entries: Vec::new(),
+            index: HashMap::new(),
             case_insensitive,
         }
     }
 
-    pub(super) fn norm(&self, key: &str) -> String {
-        if self.case_insensitive {
-            key.to_ascii_lowercase()
+    pub(super) fn norm<'k>(&self, key: &'k str) -> Cow<'k, str> {
+        if self.case_insensitive && key.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(key.to_ascii_lowercase())
         } else {
-            key.to_owned()
+            Cow::Borrowed(key)
         }
     }
 
     pub(super) fn inherit(mut self, key: &str, value: T) -> Self {
-        let k = self.norm(key);
-        self.entries.push((k, value));
+        self.push(key, value);
         self
     }
 
     pub(super) fn contains(&self, key: &str) -> bool {
-        let k = self.norm(key);
-        self.entries.iter().any(|(e, _)| *e == k)
+        self.index.contains_key(self.norm(key).as_ref())
     }
 
     /// The entry under `key`, if there is one.
     pub(super) fn get(&self, key: &str) -> Option<&T> {
-        let k = self.norm(key);
-        self.entries.iter().find(|(e, _)| *e == k).map(|(_, v)| v)
+        let i = *self.index.get(self.norm(key).as_ref())?;
+        self.entries[i].as_ref()
     }
 
+    /// Adds an entry (the caller has checked that `key` is not there yet).
     pub(super) fn push(&mut self, key: &str, value: T) {
-        let k = self.norm(key);
-        self.entries.push((k, value));
+        let k = self.norm(key).into_owned();
+        if let Some(old) = self.index.insert(k, self.entries.len()) {
+            self.entries[old] = None;
+        }
+        self.entries.push(Some(value));
     }
 
     pub(super) fn remove(&mut self, key: &str) {
-        let k = self.norm(key);
-        self.entries.retain(|(e, _)| *e != k);
+        if let Some(i) = self.index.remove(self.norm(key).as_ref()) {
+            self.entries[i] = None;
+        }
     }
 
     pub(super) fn clear(&mut self) {
         self.entries.clear();
+        self.index.clear();
     }
 
     pub(super) fn into_values(self) -> Vec<T> {
-        self.entries.into_iter().map(|(_, v)| v).collect()
+        self.entries.into_iter().flatten().collect()
     }
 }
 

@@ -58,24 +58,12 @@ impl Collections {
 
     /// Hands every entry to the builder, in order.
     fn apply(self, mut b: RequestFilteringBuilder) -> RequestFilteringBuilder {
-        b = b.clear_file_extensions().clear_hidden_segments();
-        for (ext, allowed) in self.file_extensions.into_values() {
-            b = if allowed {
-                b.allow_file_extension(ext)
-            } else {
-                b.deny_file_extension(ext)
-            };
-        }
-        for seg in self.hidden.into_values() {
-            b = b.hidden_segment(seg);
-        }
-        for (verb, allowed) in self.verbs.into_values() {
-            b = if allowed {
-                b.allow_verb(verb)
-            } else {
-                b.deny_verb(verb)
-            };
-        }
+        // The collections are unique already: no duplicate scan per row.
+        b = b.unique_rows(
+            self.file_extensions.into_values(),
+            self.hidden.into_values(),
+            self.verbs.into_values(),
+        );
         for s in self.deny_urls.into_values() {
             b = b.deny_url_sequence(s);
         }

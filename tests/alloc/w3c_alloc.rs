@@ -6,7 +6,9 @@ use crate::counting_alloc::{all_allocations, measuring_alone, now};
 
 use std::convert::Infallible;
 use std::future::poll_fn;
+use std::future::Future;
 use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, Uri};
@@ -50,7 +52,15 @@ where
     let reqs: Vec<_> = (0..n).map(|_| request()).collect();
     let before = all_allocations();
     for req in reqs {
-        let Ok(()) = now(poll_fn(|cx| svc.poll_ready(cx)));
+        // A full log queue (the writer thread starved on a busy machine) makes the
+        // service wait in `poll_ready`: let the writer drain it, then go on.
+        let mut ready = pin!(poll_fn(|cx| svc.poll_ready(cx)));
+        let Ok(()) = loop {
+            match ready.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(r) => break r,
+                Poll::Pending => settle(),
+            }
+        };
         let Ok(res) = now(svc.call(req));
         let mut body = pin!(res.into_body());
         while let Some(frame) = now(poll_fn(|cx| body.as_mut().poll_frame(cx))) {

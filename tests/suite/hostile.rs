@@ -345,3 +345,60 @@ fn parse_xhtml(page: &str) -> Result<(), String> {
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
+
+/// Huge values and values that look like directives: every request-derived value
+/// is cut at 4 096 bytes, the line stays within 65 536 bytes, and no value starts
+/// with `#`.
+#[tokio::test]
+async fn huge_and_directive_like_values_are_capped() {
+    use http_body_util::BodyExt;
+    use tower::{Service, ServiceExt};
+    use tower_iis::w3c::{CustomField, FieldSet, MemorySink, Sink, W3cLogLayer};
+    let memory = MemorySink::new();
+    let mut builder = W3cLogLayer::builder()
+        .sink(Sink::memory(&memory))
+        .field_set(FieldSet::all());
+    for i in 0..20 {
+        builder = builder.custom_field(CustomField::request_header(
+            format!("X-C{i}"),
+            http::HeaderName::from_static("x-big"),
+        ));
+    }
+    let (mut svc, guard) = crate::common::start(builder);
+    let big_ua = "Mozilla/5.0 ".repeat(390_000 / 12);
+    let big_method = "X".repeat(70_000);
+    let cases = [
+        (big_method.as_str(), big_ua.as_str(), "/a"),
+        ("#Fields", "#Software: evil", "/b"),
+    ];
+    for (method, ua, path) in cases {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("user-agent", ua)
+            .header("referer", "#Date: 2020-01-01")
+            .header("x-big", "y".repeat(10_000))
+            .body(String::new())
+            .unwrap();
+        let res = svc.ready().await.unwrap().call(req).await.unwrap();
+        res.into_body().collect().await.unwrap();
+    }
+    guard.handle().flush().unwrap();
+    let text = memory.contents();
+    let log = tower_iis::w3c::reader::parse(&text).unwrap();
+    assert_eq!(log.entries.len(), 2);
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(line.len() <= 65_536, "a line of {} bytes", line.len());
+        for value in line.split(' ') {
+            assert!(value.len() <= 4096, "a value of {} bytes", value.len());
+            assert!(!value.starts_with('#'), "{value:?} in {line:?}");
+        }
+    }
+    let first = &log.entries[0];
+    assert_eq!(first.get("cs-method").unwrap().len(), 4096);
+    assert_eq!(first.get("cs(User-Agent)").unwrap().len(), 4096);
+    let second = &log.entries[1];
+    assert_eq!(second.get("cs-method"), Some("+Fields"));
+    assert_eq!(second.get("cs(User-Agent)"), Some("+Software:+evil"));
+    assert_eq!(second.get("cs(Referer)"), Some("+Date:+2020-01-01"));
+}

@@ -245,7 +245,8 @@ fn exchange() -> impl Strategy<Value = Exchange> {
 
 /// What the log promises for a value: `-` when empty; every white-space or control
 /// character, byte-order mark and byte that is not UTF-8 becomes `+`; at most `max`
-/// bytes (cut at a character); a `#` that would start the line becomes `+`.
+/// bytes (cut at a character); a `#` that starts a value (and so could start the
+/// line) becomes `+`.
 fn token(value: &[u8], max: usize) -> String {
     if value.is_empty() {
         return "-".to_owned();
@@ -268,6 +269,9 @@ fn token(value: &[u8], max: usize) -> String {
             }
             out.push('+');
         }
+    }
+    if let Some(rest) = out.strip_prefix('#') {
+        out = format!("+{rest}");
     }
     out
 }
@@ -316,7 +320,7 @@ fn stem(path: &str) -> String {
     if slash_end || resolved.is_empty() {
         resolved.push(b'/');
     }
-    token(&resolved, usize::MAX)
+    token(&resolved, tower_iis::w3c::MAX_FIELD_LENGTH)
 }
 
 fn ip_token(addr: Option<SocketAddr>) -> String {
@@ -328,9 +332,8 @@ fn ip_token(addr: Option<SocketAddr>) -> String {
 
 /// The value the log should hold for each field of an exchange, in column order.
 fn expected_values(x: &Exchange, fields: FieldSet) -> Vec<(String, String)> {
-    let unlimited = usize::MAX;
-    let hv =
-        |v: &Option<HeaderValue>| token(v.as_ref().map_or(&b""[..], |v| v.as_bytes()), unlimited);
+    let max = tower_iis::w3c::MAX_FIELD_LENGTH;
+    let hv = |v: &Option<HeaderValue>| token(v.as_ref().map_or(&b""[..], |v| v.as_bytes()), max);
     let conn = x.conn.map(|(r, l)| ConnectionInfo::new(r, l));
     let (sub, win32) = x.error.unwrap_or((0, 0));
     // Unless the body is read to its end, one frame is read before it is dropped.
@@ -345,14 +348,14 @@ fn expected_values(x: &Exchange, fields: FieldSet) -> Vec<(String, String)> {
             Field::SiteName => "W3SVC7".to_owned(),
             Field::ComputerName => "WEB+01".to_owned(),
             Field::ServerIp => ip_token(conn.map(|c| c.local)),
-            Field::Method => token(x.method.as_str().as_bytes(), unlimited),
+            Field::Method => token(x.method.as_str().as_bytes(), max),
             Field::UriStem => stem(x.uri.path()),
-            Field::UriQuery => token(x.uri.query().unwrap_or("").as_bytes(), unlimited),
+            Field::UriQuery => token(x.uri.query().unwrap_or("").as_bytes(), max),
             Field::ServerPort => match conn.map(|c| c.local.port()) {
                 Some(p) if p != 0 => p.to_string(),
                 _ => "-".to_owned(),
             },
-            Field::UserName => token(x.user.as_deref().unwrap_or("").as_bytes(), unlimited),
+            Field::UserName => token(x.user.as_deref().unwrap_or("").as_bytes(), max),
             Field::ClientIp => ip_token(conn.map(|c| c.remote)),
             Field::ProtocolVersion => "HTTP/1.1".to_owned(),
             Field::UserAgent => hv(&x.user_agent),

@@ -433,5 +433,70 @@ async fn header_date_is_never_later_than_the_first_line() {
         (Some("2024-05-01"), Some("10:00:00"))
     );
     assert_eq!(log.entries[1].get("time"), Some("10:00:59"));
+}
+
+/// A symlink or a FIFO at the log file's path is refused (counted, reported); the
+/// file it points to is never cut or appended to, and no thread hangs on the FIFO.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlink_or_fifo_at_the_log_path_is_refused() {
+    let dir = temp_dir("symlink");
+    let site = dir.join("W3SVC1");
+    std::fs::create_dir_all(&site).unwrap();
+    let outside = dir.join("not-a-log.txt");
+    let original = b"someone's data\nwith an unfinished last line";
+    std::fs::write(&outside, original).unwrap();
+    std::os::unix::fs::symlink(&outside, site.join("u_ex240101.log")).unwrap();
+    let clock = Arc::new(ManualClock::at(2024, 1, 1, 0, 0, 0).unwrap());
+    let (mut svc, guard) = start(
+        W3cLogLayer::builder()
+            .directory(&dir)
+            .flush_interval(Duration::from_millis(50))
+            .clock(clock.clone()),
+    );
+    let handle = guard.handle();
+    hit(&mut svc, "/one", "t").await;
+    let err = handle.flush().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Other, "{err}");
+    assert_eq!(std::fs::read(&outside).unwrap(), original);
+    assert!(handle.stats().io_errors >= 1);
+    assert_eq!(handle.stats().files_opened, 0);
+
+    // A FIFO in the next day's place: refused at once, no hang.
+    clock.advance(Duration::from_secs(86_400));
+    let fifo = site.join("u_ex240102.log");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    hit(&mut svc, "/two", "t").await;
+    let started = std::time::Instant::now();
+    assert!(handle.flush_timeout(Duration::from_secs(3)).is_err());
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(handle.stats().files_opened, 0);
+
+    // A regular file that is not a log (nor a hard link) is not cut either.
+    std::fs::remove_file(&fifo).unwrap();
+    std::fs::write(&fifo, original).unwrap();
+    assert!(handle.flush().is_err());
+    assert_eq!(std::fs::read(&fifo).unwrap(), original);
+    std::fs::remove_file(&fifo).unwrap();
+    std::fs::hard_link(dir.join("not-a-log.txt"), &fifo).unwrap();
+    assert!(handle.flush().is_err());
+    assert_eq!(std::fs::read(&outside).unwrap(), original);
+
+    // Once it is gone, the kept lines land in a file of our own.
+    std::fs::remove_file(&fifo).unwrap();
+    handle.flush().unwrap();
+    assert_eq!(std::fs::read(&outside).unwrap(), original);
+    let log = reader::parse(&read(&dir, "u_ex240102.log")).unwrap();
+    let stems: Vec<_> = log
+        .entries
+        .iter()
+        .map(|e| e.get("cs-uri-stem").unwrap())
+        .collect();
+    assert_eq!(stems, ["/one", "/two"]);
+    drop(guard);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -55,6 +55,70 @@ fn cut_torn_tail(file: &mut File) -> io::Result<u64> {
     }
 }
 
+/// Refuses a file that is not a log of ours: not a regular file, a file with
+/// other names (hard links), or one that does not start with a header block.
+fn check_ours(file: &mut File, path: &Path) -> io::Result<()> {
+    use std::io::Read;
+    let meta = file.metadata()?;
+    let refuse = |why: &str| {
+        Err(io::Error::other(format!(
+            "{} {why}; the W3C log writes only to files of its own",
+            path.display()
+        )))
+    };
+    if !meta.is_file() {
+        return refuse("is not a regular file");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return refuse("has other hard links");
+        }
+    }
+    if meta.len() > 0 {
+        let mut start = [0u8; 10];
+        let n = file.read(&mut start)?;
+        if !b"#Software:".starts_with(&start[..n]) || n == 0 {
+            return refuse("does not start with a W3C header block");
+        }
+    }
+    Ok(())
+}
+
+/// Cuts a header block that lost its end (a `#Software`, `#Version` or `#Date` line
+/// at the end of the file with no `#Fields` after it): a fresh block follows, and
+/// a block without its `#Fields` only confuses readers. Returns the bytes cut.
+fn cut_dangling_header(file: &mut File) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    // A header block is a few hundred bytes; 4 KiB holds any cut one.
+    let start = len.saturating_sub(4096);
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(start))?;
+    file.take(len - start).read_to_end(&mut tail)?;
+    let mut keep = tail.len();
+    while keep > 0 {
+        let line_start = tail[..keep - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        if line_start == 0 && start > 0 {
+            break;
+        }
+        let line = &tail[line_start..keep];
+        if line.first() != Some(&b'#') || line.starts_with(b"#Fields:") {
+            break;
+        }
+        keep = line_start;
+    }
+    let cut = (tail.len() - keep) as u64;
+    if cut > 0 {
+        file.set_len(len - cut)?;
+    }
+    Ok(cut)
+}
+
 /// The file side of the writer: which file, its size, the open handle.
 pub(super) struct FileOutput {
     opts: FileOptions,
@@ -230,7 +294,7 @@ impl FileOutput {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            match fs::metadata(path) {
+            match fs::symlink_metadata(path) {
                 Ok(m) => self.ino == Some((m.dev(), m.ino())),
                 Err(_) => false,
             }
@@ -241,6 +305,8 @@ impl FileOutput {
         }
     }
 
+    /// Opens (or creates) a log file: never through a symbolic link, and only a
+    /// regular file; anything else is refused before a byte of it is touched.
     fn open(&mut self, path: &Path) -> io::Result<File> {
         fs::create_dir_all(&self.opts.site_dir)?;
         let mut opts = OpenOptions::new();
@@ -248,10 +314,23 @@ impl FileOutput {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o640);
+            // O_NONBLOCK: opening a FIFO must not wait for a reader (it is refused
+            // just below); it changes nothing for a regular file.
+            opts.mode(0o640)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
         }
-        let mut file = opts.open(path)?;
-        let cut = cut_torn_tail(&mut file)?;
+        let mut file = opts.open(path).map_err(|e| {
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                return io::Error::other(format!(
+                    "{} is a symbolic link; the W3C log does not follow links",
+                    path.display()
+                ));
+            }
+            e
+        })?;
+        check_ours(&mut file, path)?;
+        let cut = cut_torn_tail(&mut file)? + cut_dangling_header(&mut file)?;
         if cut > 0 {
             tracing::warn!(target: "tower_iis::w3c", file = %path.display(), bytes = cut, "cut an unfinished last line from the W3C log file");
         }

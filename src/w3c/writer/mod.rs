@@ -18,8 +18,15 @@
 //! requests take from, so a warm log allocates nothing per request. The pool keeps
 //! at most as many records as the queue holds.
 //!
-//! When the queue is full, a finishing request waits for room by default, so no line
-//! is lost. [`QueueFull::Drop`] makes it drop the line and count it instead.
+//! No thread ever blocks on the log. When the queue is full, new requests wait for
+//! room by default ([`QueueFull::Wait`]): the service's `poll_ready` is `Pending`
+//! until the writer has taken lines, so a slow disk loses nothing. The lines of
+//! requests already under way may go past the capacity (by up to 1024 lines, or
+//! the capacity if larger). A writer
+//! that takes nothing for the wait limit (a hung disk, default 5 s) is given up on
+//! and reported once through `tracing`: requests go ahead, and their lines are
+//! dropped and counted until it catches up. [`QueueFull::Drop`] never makes a
+//! request wait: a line that finds the queue full is dropped and counted.
 //!
 //! Write errors (disk full, directory removed, permission denied) are reported with a
 //! `tracing` warning (target `tower_iis::w3c`) and counted in [`LogStats`]. The
@@ -42,7 +49,7 @@ mod worker;
 
 use std::io;
 use std::sync::atomic::AtomicU64;
-use std::sync::mpsc::{self, SyncSender};
+use std::sync::mpsc::{self, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,7 +63,7 @@ pub use queue::QueueFull;
 pub(crate) use sink::SinkKind;
 pub use sink::{MemorySink, Sink};
 
-use queue::Pool;
+use queue::{Gate, Pool};
 use worker::Worker;
 
 /// The size of the batch buffer: what IIS buffers before a flush by default.
@@ -66,6 +73,7 @@ pub const BUFFER_SIZE: usize = 64 * 1024;
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(super) lines: AtomicU64,
+    pub(super) written: AtomicU64,
     pub(super) dropped: AtomicU64,
     pub(super) io_errors: AtomicU64,
     pub(super) files: AtomicU64,
@@ -78,7 +86,8 @@ pub(crate) struct Counters {
 pub(crate) enum Msg {
     Line(Box<Record>),
     Flush(SyncSender<bool>),
-    Shutdown(SyncSender<()>),
+    /// Stop; the answer is the number of lines that could not be written.
+    Shutdown(SyncSender<u64>),
 }
 
 pub(crate) struct WriterConfig {
@@ -91,31 +100,49 @@ pub(crate) struct WriterConfig {
     pub(crate) queue_capacity: usize,
     pub(crate) policy: QueueFull,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) queue_wait: Duration,
 }
 
 /// Starts the writer thread.
 pub(crate) fn spawn(cfg: WriterConfig) -> io::Result<(Queue, W3cLogGuard)> {
-    let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity);
+    // Unbounded as a channel: the gate keeps it to the capacity (twice it at
+    // most), and a flush or shutdown message always gets in.
+    let (tx, rx): (Sender<Msg>, _) = mpsc::channel();
     let counters = Arc::new(Counters::default());
     let policy = cfg.policy;
     let timeout = cfg.shutdown_timeout;
     let pool = Arc::new(Pool::new(cfg.queue_capacity));
-    let mut worker = Worker::new(cfg, counters.clone(), pool.clone());
-    let thread = std::thread::Builder::new()
+    let gate = Arc::new(Gate::new(cfg.queue_capacity, cfg.queue_wait));
+    let watched = gate.clone();
+    std::thread::Builder::new()
+        .name("w3c-log-watch".into())
+        .spawn(move || watched.watch())?;
+    let mut worker = Worker::new(cfg, counters.clone(), pool.clone(), gate.clone());
+    let thread = match std::thread::Builder::new()
         .name("w3c-log-writer".into())
-        .spawn(move || worker.run(&rx))?;
+        .spawn(move || worker.run(&rx))
+    {
+        Ok(t) => t,
+        Err(e) => {
+            gate.close();
+            return Err(e);
+        }
+    };
     let queue = Queue {
         tx: tx.clone(),
         policy,
         counters,
         writer: thread.thread().clone(),
         pool,
+        gate: gate.clone(),
     };
     let guard = W3cLogGuard {
         tx,
         thread: Some(thread),
         timeout,
         handle: queue.handle(),
+        gate,
+        stopped: false,
     };
     Ok((queue, guard))
 }

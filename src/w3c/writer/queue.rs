@@ -1,9 +1,12 @@
-//! The request side: the bounded queue and the pool of recycled records.
+//! The request side: the bounded queue, the gate that makes requests wait for room
+//! without blocking a thread, and the pool of recycled records.
 
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Waker};
 use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 use super::handle::W3cLogHandle;
 use super::{Counters, Msg, Record};
@@ -12,7 +15,15 @@ use super::{Counters, Msg, Record};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum QueueFull {
-    /// Wait for room (lossless; the default).
+    /// Wait for room (lossless for a disk that is merely slow; the default).
+    ///
+    /// The wait is asynchronous: the log service's `poll_ready` returns `Pending`
+    /// until the writer has taken enough lines, so no thread ever blocks on the log.
+    /// A writer that takes nothing for the [`queue_wait`] limit (a hung disk) is
+    /// given up on: requests go ahead, and their lines are dropped and counted
+    /// until the writer catches up.
+    ///
+    /// [`queue_wait`]: crate::w3c::W3cLogBuilder::queue_wait
     #[default]
     Wait,
     /// Drop the line and count it in [`LogStats::dropped`](super::LogStats::dropped).
@@ -53,14 +64,194 @@ impl Pool {
     }
 }
 
+/// How many lines of requests already under way may go past a full queue (or the
+/// capacity, if larger): they were let in before it filled, and a slow disk must
+/// not cost their lines.
+const OVERFLOW: usize = 1024;
+
+/// Counts the lines waiting for the writer and parks the requests that wait for
+/// room (by their wakers: no thread waits).
+#[derive(Debug)]
+pub(crate) struct Gate {
+    /// Lines sent and not yet taken by the writer.
+    queued: AtomicUsize,
+    capacity: usize,
+    /// Lines of requests already under way may go past `capacity` up to this.
+    limit: usize,
+    wait: Duration,
+    /// Requests are parked in `state.waiters`.
+    waiting: AtomicBool,
+    /// The writer took nothing for `wait`: requests no longer wait.
+    stalled: AtomicBool,
+    state: Mutex<GateState>,
+    /// Wakes the watch thread.
+    cv: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    waiters: Vec<Waker>,
+    /// When the first parked request started waiting.
+    since: Option<Instant>,
+    /// Lines dropped since the writer stalled.
+    dropped_while_stalled: u64,
+    closed: bool,
+}
+
+impl Gate {
+    pub(super) fn new(capacity: usize, wait: Duration) -> Self {
+        Gate {
+            queued: AtomicUsize::new(0),
+            capacity,
+            limit: capacity.saturating_add(capacity.max(OVERFLOW)),
+            wait,
+            waiting: AtomicBool::new(false),
+            stalled: AtomicBool::new(false),
+            state: Mutex::new(GateState::default()),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Lines sent and not yet taken by the writer.
+    pub(super) fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
+    fn has_room(&self) -> bool {
+        self.queued.load(Ordering::SeqCst) < self.capacity
+    }
+
+    /// Room for a request's line, or its waker parked until there is.
+    fn poll_room(&self, cx: &Context<'_>) -> bool {
+        if self.has_room() || self.stalled.load(Ordering::Relaxed) {
+            return true;
+        }
+        let mut st = self.lock();
+        if st.closed {
+            return true;
+        }
+        if st.since.is_none() {
+            st.since = Some(Instant::now());
+            self.cv.notify_one();
+        }
+        if !st.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            st.waiters.push(cx.waker().clone());
+        }
+        self.waiting.store(true, Ordering::SeqCst);
+        // The writer may have made room between the first look and `waiting`.
+        if self.has_room() || self.stalled.load(Ordering::Relaxed) {
+            let waiters = take_waiters(&mut st, &self.waiting);
+            drop(st);
+            waiters.into_iter().for_each(Waker::wake);
+            return true;
+        }
+        false
+    }
+
+    /// The writer took a line off the queue.
+    #[inline]
+    pub(super) fn taken(&self) {
+        let before = self.queued.fetch_sub(1, Ordering::SeqCst);
+        if before <= self.capacity
+            && (self.waiting.load(Ordering::SeqCst) || self.stalled.load(Ordering::Relaxed))
+        {
+            self.room();
+        }
+    }
+
+    /// There is room again: wakes the waiting requests, and ends a stall.
+    fn room(&self) {
+        let mut st = self.lock();
+        if st.closed {
+            return;
+        }
+        let waiters = take_waiters(&mut st, &self.waiting);
+        if self.stalled.swap(false, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "tower_iis::w3c",
+                dropped = st.dropped_while_stalled,
+                "the W3C log writer is taking lines again; {} were dropped while it was stuck",
+                st.dropped_while_stalled
+            );
+            st.dropped_while_stalled = 0;
+        }
+        drop(st);
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    /// Counts a line dropped while the writer is stuck.
+    fn dropped_while_stalled(&self) {
+        self.lock().dropped_while_stalled += 1;
+    }
+
+    /// Stops the gate for good: nothing waits any more.
+    pub(super) fn close(&self) {
+        let mut st = self.lock();
+        st.closed = true;
+        self.stalled.store(true, Ordering::Relaxed);
+        let waiters = take_waiters(&mut st, &self.waiting);
+        self.cv.notify_all();
+        drop(st);
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    /// The watch thread: gives up on a writer that took nothing while requests
+    /// waited for `wait`, so they go ahead (and their lines are dropped).
+    pub(super) fn watch(&self) {
+        let mut st = self.lock();
+        loop {
+            if st.closed {
+                return;
+            }
+            let Some(since) = st.since else {
+                st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
+            let deadline = since + self.wait;
+            let now = Instant::now();
+            if now < deadline {
+                st = self
+                    .cv
+                    .wait_timeout(st, deadline - now)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                continue;
+            }
+            if !self.stalled.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    target: "tower_iis::w3c",
+                    queued = self.queued.load(Ordering::Relaxed),
+                    "the W3C log writer has taken no line for {:?}; requests no longer wait for it, and their lines are dropped until it catches up",
+                    self.wait
+                );
+            }
+            let waiters = take_waiters(&mut st, &self.waiting);
+            drop(st);
+            waiters.into_iter().for_each(Waker::wake);
+            st = self.lock();
+        }
+    }
+}
+
+fn take_waiters(st: &mut GateState, waiting: &AtomicBool) -> Vec<Waker> {
+    st.since = None;
+    waiting.store(false, Ordering::SeqCst);
+    std::mem::take(&mut st.waiters)
+}
+
 /// The request side of the queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Queue {
-    pub(super) tx: SyncSender<Msg>,
+    pub(super) tx: Sender<Msg>,
     pub(super) policy: QueueFull,
     pub(super) counters: Arc<Counters>,
     pub(super) writer: Thread,
     pub(super) pool: Arc<Pool>,
+    pub(super) gate: Arc<Gate>,
 }
 
 impl Queue {
@@ -75,24 +266,45 @@ impl Queue {
         Box::new(Record::empty())
     }
 
+    /// Whether a new request may start: with [`QueueFull::Wait`], not while the
+    /// queue is full (the waker is called when there is room, or when the writer
+    /// is given up on). Never blocks.
+    #[inline]
+    pub(crate) fn poll_room(&self, cx: &Context<'_>) -> bool {
+        self.policy == QueueFull::Drop || self.gate.poll_room(cx)
+    }
+
+    /// Queues a finished request's line. Never blocks: a line that finds no room
+    /// is dropped and counted.
     pub(crate) fn send(&self, rec: Box<Record>) {
-        let (sent, gone) = match self.tx.try_send(Msg::Line(rec)) {
-            Ok(()) => (true, false),
-            Err(TrySendError::Full(msg)) => {
-                // The writer is napping on a full queue: wake it.
+        let gate = &*self.gate;
+        let queued = gate.queued.load(Ordering::Relaxed);
+        let room = match self.policy {
+            QueueFull::Drop => queued < gate.capacity,
+            QueueFull::Wait if gate.stalled.load(Ordering::Relaxed) => queued < gate.capacity,
+            QueueFull::Wait => queued < gate.limit,
+        };
+        // The writer is gone (its guard was dropped) when the channel is closed.
+        let mut gone = false;
+        let sent = room && {
+            let before = gate.queued.fetch_add(1, Ordering::SeqCst);
+            if before + 1 >= gate.capacity {
+                // The writer may be napping with a full queue: wake it.
                 self.writer.unpark();
-                match self.policy {
-                    QueueFull::Wait => {
-                        let sent = self.tx.send(msg).is_ok();
-                        (sent, !sent)
-                    }
-                    QueueFull::Drop => (false, false),
-                }
             }
-            Err(TrySendError::Disconnected(_)) => (false, true),
+            if self.tx.send(Msg::Line(rec)).is_ok() {
+                true
+            } else {
+                gate.queued.fetch_sub(1, Ordering::SeqCst);
+                gone = true;
+                false
+            }
         };
         if !sent {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            if gate.stalled.load(Ordering::Relaxed) {
+                gate.dropped_while_stalled();
+            }
         }
         if gone && !self.counters.writer_gone.swap(true, Ordering::Relaxed) {
             tracing::warn!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::file::FileOutput;
-use super::queue::Pool;
+use super::queue::{Gate, Pool};
 use super::sink::{whole_lines, write_counted, SinkKind};
 use super::{Counters, LineFormat, Msg, Record, WriterConfig, BUFFER_SIZE};
 use crate::w3c::rollover::{unix_secs, Civil, Clock};
@@ -42,6 +42,8 @@ pub(super) struct Worker {
     counters: Arc<Counters>,
     interval: Duration,
     buf: Vec<u8>,
+    /// Lines in `buf` (whole or partly unwritten).
+    buf_lines: u64,
     /// A line held aside while the lines before it go to the previous file.
     line: Vec<u8>,
     cached_sec: i64,
@@ -52,6 +54,7 @@ pub(super) struct Worker {
     last_flush: Instant,
     retry_at: Option<Instant>,
     pool: Arc<Pool>,
+    gate: Arc<Gate>,
     /// Written records on their way back to the pool.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Record>>,
@@ -61,7 +64,12 @@ pub(super) struct Worker {
 const SPARE_BATCH: usize = 32;
 
 impl Worker {
-    pub(super) fn new(cfg: WriterConfig, counters: Arc<Counters>, pool: Arc<Pool>) -> Self {
+    pub(super) fn new(
+        cfg: WriterConfig,
+        counters: Arc<Counters>,
+        pool: Arc<Pool>,
+        gate: Arc<Gate>,
+    ) -> Self {
         let out = match cfg.sink {
             SinkKind::Files(_) => Output::Files(FileOutput::new(cfg.files, cfg.format.naming())),
             SinkKind::Writer(w) => Output::Writer {
@@ -80,6 +88,7 @@ impl Worker {
             counters,
             interval: cfg.flush_interval,
             buf: Vec::with_capacity(BUFFER_SIZE + 4096),
+            buf_lines: 0,
             line: Vec::new(),
             cached_sec: i64::MIN,
             first_pending: None,
@@ -87,6 +96,7 @@ impl Worker {
             last_flush: Instant::now(),
             retry_at: None,
             pool,
+            gate,
             spare: Vec::with_capacity(SPARE_BATCH),
         }
     }
@@ -115,6 +125,7 @@ impl Worker {
             };
             match msg {
                 Ok(Msg::Line(mut rec)) => {
+                    self.gate.taken();
                     self.line(&rec);
                     rec.release();
                     self.spare.push(rec);
@@ -130,15 +141,13 @@ impl Worker {
                     let _ = ack.send(ok);
                 }
                 Ok(Msg::Shutdown(ack)) => {
-                    self.flush(true);
-                    self.close();
-                    let _ = ack.send(());
+                    let lost = self.finish(rx);
+                    let _ = ack.send(lost);
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.flush(true);
-                    self.close();
+                    self.finish(rx);
                     return;
                 }
             }
@@ -192,6 +201,7 @@ impl Worker {
         if matches!(self.out, Output::Tracing) {
             self.buf.truncate(start);
             self.counters.lines.fetch_add(1, Ordering::Relaxed);
+            self.counters.written.fetch_add(1, Ordering::Relaxed);
             return;
         }
         if self.buf.len() + 2 > MAX_PENDING {
@@ -203,6 +213,7 @@ impl Worker {
             self.first_pending = Some(rec.end_unix);
         }
         self.buf.extend_from_slice(b"\r\n");
+        self.buf_lines += 1;
         self.counters.lines.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -249,10 +260,19 @@ impl Worker {
             Ok(()) => {
                 self.buf.clear();
                 self.first_pending = None;
+                self.counters
+                    .written
+                    .fetch_add(self.buf_lines, Ordering::Relaxed);
+                self.buf_lines = 0;
                 self.retry_at = None;
                 true
             }
             Err(e) => {
+                let left = unwritten_lines(&self.buf);
+                self.counters
+                    .written
+                    .fetch_add(self.buf_lines.saturating_sub(left), Ordering::Relaxed);
+                self.buf_lines = left;
                 self.counters.io_errors.fetch_add(1, Ordering::Relaxed);
                 // A very long interval ("never") must not overflow: then only a
                 // forced flush retries.
@@ -277,11 +297,49 @@ impl Worker {
         }
     }
 
-    fn close(&mut self) {
+    /// The last flush, then the file is closed. Returns the lines that could not
+    /// be written (counted as dropped, and reported).
+    fn finish(&mut self, rx: &Receiver<Msg>) -> u64 {
+        // Lines that came in behind the shutdown still get their chance.
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Msg::Line(rec) => {
+                    self.gate.taken();
+                    self.line(&rec);
+                }
+                Msg::Flush(ack) => {
+                    let _ = ack.send(false);
+                }
+                Msg::Shutdown(ack) => {
+                    let _ = ack.send(0);
+                }
+            }
+        }
+        self.flush(true);
         if let Output::Files(files) = &mut self.out {
             files.file = None;
         }
+        let lost = self.buf_lines;
+        if lost > 0 {
+            self.counters.dropped.fetch_add(lost, Ordering::Relaxed);
+            tracing::warn!(
+                target: "tower_iis::w3c",
+                lost,
+                "the W3C log writer stopped with {lost} lines it could not write"
+            );
+        }
+        self.buf.clear();
+        self.buf_lines = 0;
+        lost
     }
+}
+
+/// The log lines in an unwritten buffer: every line, whole or cut, that is not a
+/// directive (a cut header block is written again, not counted).
+fn unwritten_lines(buf: &[u8]) -> u64 {
+    buf.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && l[0] != b'#')
+        .count() as u64
 }
 
 /// Writes the buffer to a plain writer. After a failure the lines the writer took
