@@ -2,8 +2,8 @@
 //! serving the files of `examples/wwwroot/` beside a few axum handlers.
 //!
 //! ```text
-//! cargo run --example demo --features axum,site,server          # http://127.0.0.1:8080/
-//! cargo run --example demo --features axum,site,server -- 127.0.0.1:9000 /var/log/demo
+//! cargo run --example demo --all-features          # http://127.0.0.1:8080/
+//! cargo run --example demo --all-features -- 127.0.0.1:9000 /var/log/demo
 //! ```
 //!
 //! Open `/` (the default document `index.htm`) for the list of routes. From this
@@ -14,9 +14,8 @@
 //! refuses or cuts goes to `./logs/HTTPERR/`. It is served by
 //! `tower_iis::server::serve`, which stops gracefully on Ctrl-C and on SIGTERM.
 //!
-//! With `--features axum,site,server,failed-request-tracing`, every request answered
-//! 400–599 (the rule in `wwwroot/web.config`'s `<traceFailedRequests>`) also gets
-//! a failed request trace, `./logs/FailedReqLogFiles/W3SVC1/frNNNNNN.xml`; open it
+//! Every request answered 400–599 (the rule in `wwwroot/web.config`'s
+//! `<traceFailedRequests>`) also gets a failed request trace, `./logs/FailedReqLogFiles/W3SVC1/frNNNNNN.xml`; open it
 //! in a browser (it comes with `freb.xsl`).
 
 use std::net::SocketAddr;
@@ -221,7 +220,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (log, guard) = W3cLogLayer::builder().directory(&log_dir).build()?;
     let handle = log.handle();
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    #[cfg(feature = "failed-request-tracing")]
     let app = {
         use tracing_subscriber::prelude::*;
         // The collector buffers each request's events for its trace.
@@ -235,8 +233,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         app_with_logs(log, trace_dir)
     };
-    #[cfg(not(feature = "failed-request-tracing"))]
-    let app = app_with_log(log);
     println!(
         "tower-iis demo listening on http://{}/",
         listener.local_addr()?

@@ -3,8 +3,11 @@
 //! Serves the files under `ROOT` with its `web.config` (static files, default
 //! documents, request filtering, custom headers, error pages), through
 //! `tower_iis::server` (http.sys's limits, timeouts and pages), and writes the W3C
-//! log to `DIR/W3SVC1/` and the HTTPERR log to `DIR/HTTPERR/`. Stops gracefully on
-//! Ctrl-C or SIGTERM, after flushing both logs.
+//! log to `DIR/W3SVC1/`, the HTTPERR log to `DIR/HTTPERR/` and a failed request
+//! trace (`DIR/FailedReqLogFiles/W3SVC1/frNNNNNN.xml`, with `freb.xsl`) for every
+//! request answered 400–599, or for what the web.config's `<traceFailedRequests>`
+//! rules name when it has some. Stops gracefully on Ctrl-C or SIGTERM, after
+//! flushing the logs.
 //!
 //! ```text
 //! cargo install tower-iis --features cli
@@ -16,9 +19,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tower_iis::freb::{FailedRequestTracingLayer, Rule, TraceCollector};
 use tower_iis::server::serve;
 use tower_iis::site::IisSite;
 use tower_iis::w3c::{Sink, W3cLogLayer};
+use tower_iis::web_config::WebConfig;
 
 /// IIS in a command: serve a folder the way IIS would.
 #[derive(Debug, Parser)]
@@ -72,9 +77,25 @@ async fn run(
     logs: PathBuf,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (log, guard) = W3cLogLayer::builder().directory(&logs).build()?;
+    // The collector buffers each request's `tracing` events for its trace.
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let subscriber = tracing_subscriber::registry().with(TraceCollector::new());
+        tracing::subscriber::set_global_default(subscriber)?;
+    }
+    let traces = logs.join("FailedReqLogFiles");
+    let mut tracing = FailedRequestTracingLayer::builder().directory(&traces);
+    // IIS traces nothing without a rule; like the demo, trace every failure unless
+    // the site's web.config says what to trace.
+    let has_rules =
+        WebConfig::load(root.join("web.config")).is_ok_and(|c| !c.trace_failed_requests.is_empty());
+    if !has_rules {
+        tracing = tracing.rule(Rule::new("*").status_codes("400-599")?);
+    }
     let site = IisSite::from_web_config(&root)
         .log(log)
         .serve_config_errors(true)
+        .failed_request_tracing(tracing)
         .build()?;
     for warning in site.warnings() {
         eprintln!("web.config: {warning}");
@@ -90,6 +111,7 @@ async fn run(
         logs.join("W3SVC1").display(),
         logs.join("HTTPERR").display()
     );
+    println!("failed request traces: {}", traces.join("W3SVC1").display());
     let report = serve(listener, site)
         .httperr_log(Sink::directory(&logs))
         .w3c_log(handle)

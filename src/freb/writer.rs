@@ -309,12 +309,9 @@ fn write_time(out: &mut String, t: SystemTime) {
     let d = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
-    match jiff::Timestamp::from_second(i64::try_from(d.as_secs()).unwrap_or(0)) {
-        Ok(ts) => {
-            let _ = write!(out, "{}", ts.strftime("%Y-%m-%dT%H:%M:%S"));
-        }
-        Err(_) => out.push_str("1970-01-01T00:00:00"),
-    }
+    let secs = i64::try_from(d.as_secs()).unwrap_or(0);
+    // The W3C log's calendar code: `YYYY-MM-DD HH:MM:SS`, with a `T` for XML.
+    out.push_str(&crate::w3c::rollover::datetime_string(secs).replacen(' ', "T", 1));
     let _ = write!(out, ".{:03}Z", d.subsec_millis());
 }
 
