@@ -351,14 +351,7 @@ impl TestSite {
     ///
     /// When the log cannot be flushed or read back.
     pub async fn log_lines(&self) -> Vec<reader::Entry> {
-        let handle = self.handle.clone();
-        tokio::task::spawn_blocking(move || handle.flush())
-            .await
-            .expect("the flush task runs")
-            .expect("the log flushes");
-        reader::parse(&self.memory.contents())
-            .expect("the log reads back")
-            .entries
+        read_back(&self.handle, &self.memory, "W3C").await
     }
 
     /// The raw log text, header lines included.
@@ -374,15 +367,20 @@ impl TestSite {
     ///
     /// When the log cannot be flushed or read back.
     pub async fn httperr_lines(&self) -> Vec<reader::Entry> {
-        let handle = self.httperr_handle.clone();
-        tokio::task::spawn_blocking(move || handle.flush())
-            .await
-            .expect("the flush task runs")
-            .expect("the HTTPERR log flushes");
-        reader::parse(&self.httperr.contents())
-            .expect("the HTTPERR log reads back")
-            .entries
+        read_back(&self.httperr_handle, &self.httperr, "HTTPERR").await
     }
+}
+
+/// Flushes a log held in memory (off the runtime thread) and parses its lines.
+async fn read_back(handle: &W3cLogHandle, memory: &MemorySink, log: &str) -> Vec<reader::Entry> {
+    let handle = handle.clone();
+    tokio::task::spawn_blocking(move || handle.flush())
+        .await
+        .expect("the flush task runs")
+        .unwrap_or_else(|e| panic!("the {log} log flushes: {e}"));
+    reader::parse(&memory.contents())
+        .unwrap_or_else(|e| panic!("the {log} log reads back: {e}"))
+        .entries
 }
 
 impl Drop for TestSite {
