@@ -35,9 +35,18 @@ impl Drop for TempDir {
 /// Starts `tower-iis serve examples/wwwroot` on a free port; returns the child and
 /// the address it printed.
 fn spawn_cli(logs: &Path) -> (Child, SocketAddr) {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wwwroot");
+    spawn_cli_on(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wwwroot")),
+        logs,
+    )
+}
+
+/// Starts `tower-iis serve ROOT` on a free port.
+fn spawn_cli_on(root: &Path, logs: &Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tower-iis"))
-        .args(["serve", root, "--listen", "127.0.0.1:0", "--logs"])
+        .arg("serve")
+        .arg(root)
+        .args(["--listen", "127.0.0.1:0", "--logs"])
         .arg(logs)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -228,4 +237,67 @@ async fn sigterm_under_load_loses_no_line() {
         "one line per answered request, none lost"
     );
     assert!(lines.iter().all(|e| e.status() == Some(200)));
+}
+
+/// A folder whose web.config carries URL Rewrite rules behaves over the command's
+/// sockets as it does in the rewrite suite, and every failure gets its trace.
+#[tokio::test]
+async fn serve_follows_the_folder_rewrite_rules_and_traces_failures() {
+    let root = TempDir::new("cli-rewrite-root");
+    std::fs::write(
+        root.0.join("web.config"),
+        include_str!("data/rewrite/web.config"),
+    )
+    .unwrap();
+    let logs = TempDir::new("cli-rewrite-logs");
+    let (child, addr) = spawn_cli_on(&root.0, &logs.0);
+    let get = |path: &str, host: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+    };
+    let canonical = raw(addr, get("/shop?x=1", "example.com").as_bytes()).await;
+    assert!(
+        canonical.starts_with("HTTP/1.1 301 Moved Permanently\r\n"),
+        "{canonical}"
+    );
+    assert!(
+        canonical.contains("\r\nlocation: https://www.example.com/shop?x=1\r\n"),
+        "{canonical}"
+    );
+    let lower = raw(addr, get("/Docs/Page", "localhost").as_bytes()).await;
+    assert!(
+        lower.starts_with("HTTP/1.1 301 Moved Permanently\r\n"),
+        "{lower}"
+    );
+    assert!(lower.contains("\r\nlocation: /docs/page\r\n"), "{lower}");
+    let git = raw(addr, get("/.git/config", "localhost").as_bytes()).await;
+    assert!(git.starts_with("HTTP/1.1 404 Not Found\r\n"), "{git}");
+    assert!(
+        git.contains("<title>IIS 10.0 Detailed Error - 404.8 - Not Found</title>"),
+        "{git}"
+    );
+    sigterm(&child);
+    assert!(wait(child).success());
+    let lines = entries(&logs.0.join("W3SVC1"));
+    let seen: Vec<_> = lines
+        .iter()
+        .map(|e| {
+            (
+                e.get("cs-uri-stem").unwrap().to_owned(),
+                e.get("sc-status").unwrap().to_owned(),
+                e.get("sc-substatus").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("/shop", "301", "0"),
+        ("/Docs/Page", "301", "0"),
+        ("/.git/config", "404", "8"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(seen, expected);
+    // Only the 404.8 is a failure (400-599): one trace, naming its status.
+    let traces = logs.0.join("FailedReqLogFiles").join("W3SVC1");
+    let trace = std::fs::read_to_string(traces.join("fr000001.xml")).unwrap();
+    assert!(trace.contains(r#"statusCode="404.8""#), "{trace}");
+    assert!(!traces.join("fr000002.xml").exists());
 }
