@@ -563,8 +563,12 @@ async fn slowloris_idle_and_slow_readers_are_cut_with_their_reasons() {
         worst = worst.max(took);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Starved, a normal client waited 10 s before the server had its timers; the
+    // measured figure (4-32 ms) is in RELIABILITY.md. The bound only catches
+    // starvation, not speed, so a busy test machine does not fail it.
+    eprintln!("a normal client waited at most {worst:?} during the slowloris");
     assert!(
-        worst < Duration::from_millis(100),
+        worst < Duration::from_secs(1),
         "a normal client waited {worst:?}"
     );
     for t in trickle {
