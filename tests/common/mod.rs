@@ -130,3 +130,22 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Filebeat's `iis` access pattern 1 (IIS's 15 default fields), its grok turned into
+/// a regex: every line must match, with the stem in `path`.
+pub fn filebeat_default_pattern() -> regex::Regex {
+    let ts = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?";
+    let ip = r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)";
+    let host = r"[0-9A-Za-z][0-9A-Za-z-]{0,62}(?:\.[0-9A-Za-z][0-9A-Za-z-]{0,62})*\.?";
+    let iporhost = format!("(?:{ip}|{host})");
+    let word = r"[A-Za-z0-9_]+";
+    let ns = r"[^ \t\r\n]+";
+    let num = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)";
+    let p = format!(
+        "^(?P<time>{ts}) (?:-|{iporhost}) (?:-|(?P<method>{word})) (?:-|(?P<path>{ns})) (?:-|(?P<query>{ns})) \
+         (?:-|(?P<port>{num})) (?:-|{ns}) (?:-|(?P<client>{iporhost})) (?:-|{ns}) (?:-|{ns}) \
+         (?:-|(?P<status>{num})) (?:-|(?P<sub>{num})) (?:-|(?P<win32>{num})) (?:-|(?P<duration>{num}))\
+         (?: (?:-|{iporhost}))?$"
+    );
+    regex::Regex::new(&p).unwrap()
+}

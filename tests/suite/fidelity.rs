@@ -235,25 +235,6 @@ async fn more_information_differs_per_status_family() {
     assert_ne!(verb, forbidden);
 }
 
-/// Filebeat's `iis` access pattern 1 (IIS's 15 default fields), its grok turned into
-/// a regex: every line must match, with the stem in `path`.
-fn filebeat_default_pattern() -> regex::Regex {
-    let ts = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?";
-    let ip = r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)";
-    let host = r"[0-9A-Za-z][0-9A-Za-z-]{0,62}(?:\.[0-9A-Za-z][0-9A-Za-z-]{0,62})*\.?";
-    let iporhost = format!("(?:{ip}|{host})");
-    let word = r"[A-Za-z0-9_]+";
-    let ns = r"[^ \t\r\n]+";
-    let num = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)";
-    let p = format!(
-        "^(?P<time>{ts}) (?:-|{iporhost}) (?:-|(?P<method>{word})) (?:-|(?P<path>{ns})) (?:-|(?P<query>{ns})) \
-         (?:-|(?P<port>{num})) (?:-|{ns}) (?:-|(?P<client>{iporhost})) (?:-|{ns}) (?:-|{ns}) \
-         (?:-|(?P<status>{num})) (?:-|(?P<sub>{num})) (?:-|(?P<win32>{num})) (?:-|(?P<duration>{num}))\
-         (?: (?:-|{iporhost}))?$"
-    );
-    regex::Regex::new(&p).unwrap()
-}
-
 /// Requests over a socket with `%20`, `+`, UTF-8 escapes, raw UTF-8 and `%23` in the path: the
 /// stems are written as IIS writes them, one way per file whatever the spelling, the
 /// query raw; GoAccess and Filebeat's grok read every line.
@@ -332,7 +313,7 @@ async fn stems_over_sockets_as_iis_writes_them() {
     );
 
     let text = site.log_text().await;
-    let pattern = filebeat_default_pattern();
+    let pattern = crate::common::filebeat_default_pattern();
     let entries: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(entries.len(), cases.len() + 1);
     for line in &entries {

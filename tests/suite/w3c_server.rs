@@ -142,24 +142,6 @@ fn build(dir: &Path) -> (W3cLogLayer, W3cLogGuard) {
         .unwrap()
 }
 
-/// Filebeat's `iis` access pattern 1 (default 15 fields), grok translated to a regex.
-fn filebeat_default_pattern() -> regex::Regex {
-    let ts = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?";
-    let ip = r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)";
-    let host = r"[0-9A-Za-z][0-9A-Za-z-]{0,62}(?:\.[0-9A-Za-z][0-9A-Za-z-]{0,62})*\.?";
-    let iporhost = format!("(?:{ip}|{host})");
-    let word = r"[A-Za-z0-9_]+";
-    let ns = r"[^ \t\r\n]+";
-    let num = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)";
-    let p = format!(
-        "^(?P<time>{ts}) (?:-|{iporhost}) (?:-|(?P<method>{word})) (?:-|(?P<path>{ns})) (?:-|(?P<query>{ns})) \
-         (?:-|(?P<port>{num})) (?:-|{ns}) (?:-|(?P<client>{iporhost})) (?:-|{ns}) (?:-|{ns}) \
-         (?:-|(?P<status>{num})) (?:-|(?P<sub>{num})) (?:-|(?P<win32>{num})) (?:-|(?P<duration>{num}))\
-         (?: (?:-|{iporhost}))?$"
-    );
-    regex::Regex::new(&p).unwrap()
-}
-
 use crate::common::status_counts_from_goaccess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,7 +210,7 @@ async fn n_requests_n_lines_goaccess_and_filebeat_agree() {
     );
 
     // Every entry line matches Filebeat's default IIS pattern, with the same values.
-    let re = filebeat_default_pattern();
+    let re = crate::common::filebeat_default_pattern();
     let mut matched = 0;
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
