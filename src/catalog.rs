@@ -1230,19 +1230,20 @@ catalog! {
     FORBIDDEN_EXECUTE_ACCESS = (403, 1, "Execute access forbidden").advice(&ADV_403_1);
     FORBIDDEN_READ_ACCESS = (403, 2, "Read access forbidden").advice(&ADV_403_2);
     FORBIDDEN_WRITE_ACCESS = (403, 3, "Write access forbidden").advice(&ADV_403_3);
-    // Our choice (UNCONFIRMED): IIS Web Core / BeginRequest, HRESULT 0; same for 403.5 and 403.7.
+    // IIS logs `403 4 5`, `403 5 5`, `403 7 5`: access denied (0x80070005). Module
+    // and notification are our choice (UNCONFIRMED): IIS Web Core / BeginRequest.
     FORBIDDEN_SSL_REQUIRED = (403, 4, "SSL required")
-        .detail(WEB_CORE, BEGIN, None, 0)
+        .detail(WEB_CORE, BEGIN, None, 0x8007_0005)
         .advice(&ADV_403_4);
     FORBIDDEN_SSL_128_REQUIRED = (403, 5, "SSL 128 required")
-        .detail(WEB_CORE, BEGIN, None, 0)
+        .detail(WEB_CORE, BEGIN, None, 0x8007_0005)
         .advice(&ADV_403_5);
     // Our choice: IpRestrictionModule / BeginRequest, HRESULT 0; same for 403.8.
     FORBIDDEN_IP_ADDRESS_REJECTED = (403, 6, "IP address rejected")
         .detail(IPR, BEGIN, None, 0)
         .advice(&ADV_403_6);
     FORBIDDEN_CLIENT_CERTIFICATE_REQUIRED = (403, 7, "Client certificate required")
-        .detail(WEB_CORE, BEGIN, None, 0)
+        .detail(WEB_CORE, BEGIN, None, 0x8007_0005)
         .advice(&ADV_403_7);
     FORBIDDEN_SITE_ACCESS_DENIED = (403, 8, "Site access denied")
         .detail(IPR, BEGIN, None, 0)
@@ -1257,9 +1258,13 @@ catalog! {
         .detail("DirectoryListingModule", EXECUTE, Some("StaticFile"), 0)
         .advice(&ADV_403_14);
     FORBIDDEN_CLIENT_ACCESS_LICENSES_EXCEEDED = (403, 15, "Forbidden: Client access licenses have exceeded limits on the web server");
+    // IIS logs `403 16 2148204809`: CERT_E_UNTRUSTEDROOT (0x800B0109).
     FORBIDDEN_CLIENT_CERTIFICATE_UNTRUSTED = (403, 16, "Client certificate is untrusted or invalid")
+        .detail(WEB_CORE, BEGIN, None, 0x800B_0109)
         .advice(&ADV_403_16);
+    // CERT_E_EXPIRED (0x800B0101), logged `403 17 2148204801`.
     FORBIDDEN_CLIENT_CERTIFICATE_EXPIRED = (403, 17, "Client certificate has expired or is not yet valid")
+        .detail(WEB_CORE, BEGIN, None, 0x800B_0101)
         .advice(&ADV_403_17);
     FORBIDDEN_CANNOT_EXECUTE_IN_APP_POOL = (403, 18, "Cannot execute requested URL in the current application pool")
         .advice(&ADV_403_18);

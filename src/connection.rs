@@ -139,6 +139,22 @@ impl
     }
 }
 
+#[cfg(all(feature = "axum", feature = "tls"))]
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
+    for ConnectionInfo
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
+        let remote = *stream.remote_addr();
+        let local = stream
+            .io()
+            .get_ref()
+            .0
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        ConnectionInfo::new(remote, local).with_tls(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

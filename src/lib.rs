@@ -9,7 +9,8 @@
 //! - The IIS modules that answer before the handler: [`RequestFilteringLayer`]
 //!   (`<requestFiltering>` with IIS 10 defaults), [`ConcurrentRequestLimitLayer`]
 //!   (503.2), [`IpSecurityLayer`] (IP and dynamic IP restrictions) and
-//!   [`RequireSslLayer`] (403.4).
+//!   [`SslAccessLayer`] (`sslFlags`: 403.4, 403.5, 403.7, 403.16, 403.17; with
+//!   [`RequireSslLayer`] the shorthand for 403.4).
 //! - [`W3cLogLayer`]: IIS's W3C extended access log (`u_ex*.log` files, IIS's
 //!   fields and rollover periods, written off the request path), and
 //!   [`w3c::reader`] to read such logs back.
@@ -132,6 +133,10 @@
 //! - `site`: `site::IisSite` (implies both).
 //! - `failed-request-tracing`: `freb`: IIS's Failed Request Tracing, a trace file
 //!   for each request that fails, from `tracing` events (pulls tracing-subscriber).
+//! - `tls`: HTTPS for `server` (rustls on the ring provider, ALPN `h2` and
+//!   `http/1.1`), `tls::TlsConfig` from PEM files or self-signed, client
+//!   certificates in [`TlsInfo`], trusted CAs for [`SslAccessLayer`], and
+//!   `tls::TlsListener` for `axum::serve` (with `axum`). Implies `server`.
 //! - `test-site`: `test_site::TestSite` (implies `site` and `hyper`; pulls hyper's
 //!   server, hyper-util and a tokio runtime).
 #![deny(missing_docs)]
@@ -167,6 +172,10 @@ pub mod server;
 #[cfg_attr(docsrs, doc(cfg(feature = "site")))]
 pub mod site;
 pub mod ssl;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
+mod tls_info;
 #[cfg(feature = "static-files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "static-files")))]
 pub mod static_files;
@@ -194,6 +203,7 @@ pub use http_errors::HttpErrorsLayer;
 pub use ip_security::IpSecurityLayer;
 pub use limits::ConcurrentRequestLimitLayer;
 pub use request_filtering::RequestFilteringLayer;
-pub use ssl::RequireSslLayer;
+pub use ssl::{RequireSslLayer, SslAccessLayer};
+pub use tls_info::{TlsInfo, TlsVersion};
 pub use status::{win32_status_from_hresult, IisStatus, ParseStatusError};
 pub use w3c::W3cLogLayer;

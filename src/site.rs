@@ -5,6 +5,7 @@
 //! ```text
 //! W3C log → (failed request tracing) → customHeaders → httpErrors → (500.19 while web.config is bad)
 //!   → requestFiltering → ipSecurity / dynamicIpSecurity → URL Rewrite
+//!   → access sslFlags (403.4, 403.5, 403.7, 403.16, 403.17)
 //!   → appConcurrentRequestLimit
 //!   → static files (StaticFileModule, default documents, directory listing)
 //!   → your application, for paths that name no file or folder
@@ -95,6 +96,7 @@ use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
 use crate::request_filtering::{RequestFiltering, RequestFilteringLayer};
 use crate::rewrite::{Rewrite, RewriteLayer};
+use crate::ssl::{SslAccess, SslAccessLayer};
 use crate::static_files::{NoFallback, StaticFiles, StaticFilesError};
 use crate::w3c::{Sink, W3cLog, W3cLogGuard, W3cLogHandle, W3cLogLayer};
 use crate::web_config::{ConfigWarning, WebConfig, WebConfigError};
@@ -105,7 +107,7 @@ use crate::IisError;
 pub type SiteLayers<S> = CustomHeaders<
     HttpErrors<
         ConfigFailure<
-            RequestFiltering<IpSecurity<Rewrite<ConcurrentRequestLimit<StaticFiles<S>>>>>,
+            RequestFiltering<IpSecurity<Rewrite<SslAccess<ConcurrentRequestLimit<StaticFiles<S>>>>>>,
         >,
         WithExecuteUrl,
     >,
@@ -179,6 +181,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     request_filtering: Option<RequestFilteringLayer>,
     ip_security: Option<IpSecurityLayer>,
     rewrite: Option<RewriteLayer>,
+    ssl_access: Option<SslAccessLayer>,
     concurrent_request_limit: usize,
     directory_browse: Option<bool>,
     case_insensitive_paths: bool,
@@ -209,6 +212,7 @@ impl<S> IisSiteBuilder<S> {
             request_filtering: self.request_filtering,
             ip_security: self.ip_security,
             rewrite: self.rewrite,
+            ssl_access: self.ssl_access,
             concurrent_request_limit: self.concurrent_request_limit,
             directory_browse: self.directory_browse,
             case_insensitive_paths: self.case_insensitive_paths,
@@ -256,6 +260,15 @@ impl<S> IisSiteBuilder<S> {
     /// The IP restrictions (instead of web.config's; none by default).
     pub fn ip_security(mut self, layer: IpSecurityLayer) -> Self {
         self.ip_security = Some(layer);
+        self
+    }
+
+    /// IIS's `sslFlags` (instead of web.config's `<security><access sslFlags>`;
+    /// `None` by default): HTTPS required, client certificates, and the CAs they
+    /// must lead to. Checked after URL Rewrite, before the static files and the
+    /// application.
+    pub fn ssl_access(mut self, layer: SslAccessLayer) -> Self {
+        self.ssl_access = Some(layer);
         self
     }
 
@@ -379,6 +392,11 @@ impl<S> IisSiteBuilder<S> {
                 .build()
                 .expect("an empty rule set is valid"),
         };
+        let ssl_access = match (self.ssl_access, &config) {
+            (Some(l), _) => l,
+            (None, Some(c)) => c.access.layer(),
+            (None, None) => SslAccessLayer::default(),
+        };
         let custom_headers = config
             .as_ref()
             .map(WebConfig::custom_headers_layer)
@@ -417,6 +435,7 @@ impl<S> IisSiteBuilder<S> {
         };
         let files = files.with_fallback(self.app);
         let inner = ConcurrentRequestLimitLayer::new(self.concurrent_request_limit).layer(files);
+        let inner = ssl_access.layer(inner);
         let inner = rewrite.layer(inner);
         let inner = ip_security.layer(inner);
         let inner = request_filtering.layer(inner);
@@ -491,6 +510,7 @@ impl IisSite {
             request_filtering: None,
             ip_security: None,
             rewrite: None,
+            ssl_access: None,
             concurrent_request_limit: crate::limits::DEFAULT_APP_CONCURRENT_REQUEST_LIMIT,
             directory_browse: None,
             case_insensitive_paths: true,

@@ -20,6 +20,70 @@ use crate::w3c::{WIN32_CLIENT_GONE, WIN32_CONNECTION_ABORTED};
 use crate::wire::WireState;
 use crate::ConnectionInfo;
 
+/// The connection's transport: a TCP socket, or TLS over one.
+#[derive(Debug)]
+pub(crate) enum Sock {
+    Tcp(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+macro_rules! on_sock {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.get_mut() {
+            Sock::Tcp($s) => {
+                let $s = Pin::new($s);
+                $e
+            }
+            #[cfg(feature = "tls")]
+            Sock::Tls($s) => {
+                let $s = Pin::new(&mut **$s);
+                $e
+            }
+        }
+    };
+}
+
+impl AsyncRead for Sock {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        on_sock!(self, s => s.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Sock {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        on_sock!(self, s => s.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        on_sock!(self, s => s.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Sock::Tcp(s) => s.is_write_vectored(),
+            #[cfg(feature = "tls")]
+            Sock::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_sock!(self, s => s.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_sock!(self, s => s.poll_shutdown(cx))
+    }
+}
+
 /// The HTTP/2 connection preface (h2c with prior knowledge).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// What one read from the socket asks for at least.
@@ -47,12 +111,15 @@ pub(crate) struct ConnShared {
     pub(crate) decided: AtomicBool,
     pub(crate) h2: AtomicBool,
     /// The socket, back from the IO when a page is still to be sent.
-    pub(crate) sock: Mutex<Option<TcpStream>>,
+    pub(crate) sock: Mutex<Option<Sock>>,
+    /// The TLS details every request of a TLS connection gets.
+    pub(crate) tls: Option<crate::TlsInfo>,
 }
 
 impl ConnShared {
-    pub(crate) fn new(info: ConnectionInfo) -> Self {
+    pub(crate) fn new(info: ConnectionInfo, tls: Option<crate::TlsInfo>) -> Self {
         ConnShared {
+            tls,
             info,
             wire: Arc::new(WireState::default()),
             in_flight: AtomicUsize::new(0),
@@ -138,7 +205,7 @@ enum Stop {
 pub(crate) struct WireIo {
     /// The socket; handed to the connection task on drop when it still has a page
     /// to send.
-    sock: Option<TcpStream>,
+    sock: Option<Sock>,
     shared: Arc<ConnShared>,
     limits: Limits,
     over_limit: bool,
@@ -175,7 +242,7 @@ pub(crate) struct WireIo {
 
 impl WireIo {
     pub(crate) fn new(
-        sock: TcpStream,
+        sock: Sock,
         shared: Arc<ConnShared>,
         limits: Limits,
         over_limit: bool,
@@ -678,14 +745,34 @@ impl AsyncWrite for WireIo {
         true
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // The socket has no buffer of its own: every byte written is handed over.
-        self.shared.wire.flushed();
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        // A TCP socket has no buffer of its own: every byte written is handed over.
+        // TLS holds records until they reach the socket.
+        #[cfg(feature = "tls")]
+        if let Some(sock @ Sock::Tls(_)) = this.sock.as_mut() {
+            match Pin::new(sock).poll_flush(cx) {
+                Poll::Ready(Ok(())) => this.stall = None,
+                Poll::Ready(Err(e)) => return this.write_failed(e).map_ok(drop),
+                Poll::Pending => return this.stalled(cx).map_ok(drop),
+            }
+        }
+        #[cfg(not(feature = "tls"))]
+        let _ = cx;
+        this.shared.wire.flushed();
         Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        #[cfg(feature = "tls")]
+        if let Some(sock @ Sock::Tls(_)) = this.sock.as_mut() {
+            match Pin::new(sock).poll_flush(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return this.write_failed(e).map_ok(drop),
+                Poll::Pending => return this.stalled(cx).map_ok(drop),
+            }
+        }
         this.shared.wire.flushed();
         // A page still to send: the connection task sends it and closes.
         if this.shared.has_page_pending() {

@@ -141,7 +141,7 @@ use tracing::instrument::WithSubscriber as _;
 pub use limits::{LimitError, Limits};
 pub use reason::Reason;
 
-use self::io::{ConnShared, Verdict, WireIo};
+use self::io::{ConnShared, Sock, Verdict, WireIo};
 use crate::w3c::plain::{spawn_httperr, PlainLog};
 use crate::w3c::{LogStats, Sink, W3cLogGuard, W3cLogHandle};
 use crate::wire::Wire;
@@ -183,6 +183,8 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
         deadline: Duration::from_secs(30),
         site_id: 1,
         dispatch: None,
+        #[cfg(feature = "tls")]
+        tls: None,
     }
 }
 
@@ -201,6 +203,8 @@ pub struct Serve<S> {
     /// The `tracing` dispatcher each connection runs under (TestSite's trace
     /// collector when no global subscriber is set); `None`: the default one.
     dispatch: Option<tracing::Dispatch>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 #[derive(Debug)]
@@ -323,6 +327,18 @@ impl<S> Serve<S> {
         self
     }
 
+    /// Serves HTTPS with `config`: every connection starts with a TLS handshake
+    /// (ALPN `h2` or `http/1.1`), and its requests carry a [`ConnectionInfo`] with
+    /// `tls: true` and a [`TlsInfo`](crate::TlsInfo). Limits, timers, http.sys's
+    /// pages, the HTTPERR log and the W3C byte counts work as without TLS; see the
+    /// [`tls`](crate::tls) module for what is logged about handshakes.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls(mut self, config: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// The address the listener is bound to.
     ///
     /// # Errors
@@ -404,6 +420,8 @@ struct Server {
     /// Set when shutdown begins, before the connection tasks are woken.
     stopping: AtomicBool,
     site_id: u32,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl<S, B> Serve<S>
@@ -444,6 +462,8 @@ where
             active: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             site_id: self.site_id,
+            #[cfg(feature = "tls")]
+            tls: self.tls.as_ref().map(crate::tls::TlsConfig::acceptor),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut shutdown = shutdown_signal(self.shutdown, self.signals);
@@ -600,8 +620,22 @@ impl Server {
         let local = stream
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let shared = Arc::new(ConnShared::new(ConnectionInfo::new(remote, local)));
-        let io = WireIo::new(stream, shared.clone(), self.limits, over_limit);
+        let info = ConnectionInfo::new(remote, local);
+        #[cfg(feature = "tls")]
+        let (sock, info, tls) = match &self.tls {
+            None => (Sock::Tcp(stream), info, None),
+            Some(acceptor) => {
+                let Some(tls) = self.handshake(acceptor, stream, info).await else {
+                    return;
+                };
+                let tls_info = crate::tls::tls_info(tls.get_ref().1);
+                (Sock::Tls(Box::new(tls)), info.with_tls(true), Some(tls_info))
+            }
+        };
+        #[cfg(not(feature = "tls"))]
+        let (sock, tls) = (Sock::Tcp(stream), None);
+        let shared = Arc::new(ConnShared::new(info, tls));
+        let io = WireIo::new(sock, shared.clone(), self.limits, over_limit);
         let svc = TowerToHyperService::new(ConnService {
             inner: service,
             shared: shared.clone(),
@@ -647,9 +681,45 @@ impl Server {
                 let date = httpdate::fmt_http_date(SystemTime::now());
                 let page = reason::response(verdict.reason, verdict.seen.head_request, &date);
                 let sock = shared.sock.lock().ok().and_then(|mut s| s.take());
-                if let Some(sock) = sock {
-                    send_and_close(&sock, &page).await;
+                match sock {
+                    Some(Sock::Tcp(sock)) => send_and_close(&sock, &page).await,
+                    #[cfg(feature = "tls")]
+                    Some(Sock::Tls(mut sock)) => send_and_close_tls(&mut sock, &page).await,
+                    None => {}
                 }
+            }
+        }
+    }
+
+    /// The TLS handshake of a new connection, cut after the idle connection
+    /// timeout (logged `Timer_ConnectionIdle`, as an idle plain connection is). A
+    /// failed handshake is not logged to HTTPERR (see the [`tls`](crate::tls) module).
+    #[cfg(feature = "tls")]
+    async fn handshake(
+        &self,
+        acceptor: &tokio_rustls::TlsAcceptor,
+        stream: TcpStream,
+        info: ConnectionInfo,
+    ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+        let accept = acceptor.accept(stream);
+        match tokio::time::timeout(self.limits.connection_timeout, accept).await {
+            Ok(Ok(tls)) => Some(tls),
+            Ok(Err(e)) => {
+                tracing::debug!(
+                    target: "tower_iis::server", remote = %info.remote, error = %e,
+                    "TLS handshake failed; the connection is closed"
+                );
+                None
+            }
+            Err(_) => {
+                self.log(
+                    &info,
+                    &Verdict {
+                        reason: Reason::TimerConnectionIdle,
+                        seen: head::Seen::default(),
+                    },
+                );
+                None
             }
         }
     }
@@ -722,6 +792,36 @@ async fn send_and_close(sock: &TcpStream, bytes: &[u8]) {
     let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
 }
 
+/// [`send_and_close`] inside TLS: the page, `close_notify`, the TCP write side
+/// closed, and what the client still sends read for a moment.
+#[cfg(feature = "tls")]
+async fn send_and_close_tls(sock: &mut tokio_rustls::server::TlsStream<TcpStream>, bytes: &[u8]) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let send = async {
+        sock.write_all(bytes).await?;
+        sock.flush().await?;
+        // close_notify, then the TCP socket's write side.
+        sock.shutdown().await
+    };
+    if !matches!(
+        tokio::time::timeout(Duration::from_secs(5), send).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let drain = async {
+        let mut scratch = [0u8; 4096];
+        let mut total = 0usize;
+        while total < 256 * 1024 {
+            match sock.get_mut().0.read(&mut scratch).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+}
+
 struct ActiveGuard<'a>(&'a AtomicUsize);
 
 impl Drop for ActiveGuard<'_> {
@@ -753,6 +853,9 @@ where
     fn call(&mut self, mut req: Request<Incoming>) -> Self::Future {
         let ext = req.extensions_mut();
         ext.insert(self.shared.info);
+        if let Some(tls) = &self.shared.tls {
+            ext.insert(tls.clone());
+        }
         if req.version() < http::Version::HTTP_2 {
             req.extensions_mut().insert(Wire(self.shared.wire.clone()));
         }

@@ -8,6 +8,7 @@
 //! | `httpErrors` (`errorMode`, `existingResponse`, `defaultPath`, `defaultResponseMode`, `detailedMoreInformationLink`; `<error>` rows with `prefixLanguageFilePath`, `<remove>`, `<clear>`) | [`HttpErrorsSection`] → [`HttpErrorsLayer`] |
 //! | `security/requestFiltering`: every attribute and collection (`requestLimits` and `headerLimits`, `fileExtensions`, `verbs`, `hiddenSegments`, `denyUrlSequences`, `denyQueryStringSequences`, `filteringRules`, `alwaysAllowedUrls`, `alwaysAllowedQueryStrings`) | [`RequestFilteringLayer`] |
 //! | `security/ipSecurity`, `security/dynamicIpSecurity` | [`IpSecuritySection`] → [`IpSecurityLayer`] |
+//! | `security/access` (`sslFlags`) | [`AccessSection`] → [`SslAccessLayer`](crate::ssl::SslAccessLayer) |
 //! | `defaultDocument` (`enabled`, `<files>`) | [`DefaultDocumentSection`] |
 //! | `directoryBrowse@enabled` | [`WebConfig::directory_browse`] |
 //! | `staticContent` (`<mimeMap>`, `<remove>`, `<clear>`) | [`MimeMap`] |
@@ -72,6 +73,7 @@
 //! # Ok::<(), tower_iis::web_config::WebConfigError>(())
 //! ```
 
+mod access;
 mod default_document;
 mod error;
 mod http_errors;
@@ -95,6 +97,7 @@ use crate::ip_security::IpSecurityLayer;
 use crate::request_filtering::RequestFilteringLayer;
 use crate::static_files::MimeMap;
 
+pub use access::AccessSection;
 pub use default_document::DefaultDocumentSection;
 use error::{source_lines, ErrorInner};
 pub use error::{
@@ -119,6 +122,8 @@ pub struct WebConfig {
     pub request_filtering: RequestFilteringLayer,
     /// `<ipSecurity>` and `<dynamicIpSecurity>`.
     pub ip_security: IpSecuritySection,
+    /// `<security><access>`: `sslFlags`.
+    pub access: AccessSection,
     /// `<defaultDocument>`.
     pub default_document: DefaultDocumentSection,
     /// `<directoryBrowse enabled>` (default false).
@@ -358,6 +363,7 @@ impl<'input> Parser<'_, 'input> {
             http_errors: HttpErrorsSection::default(),
             request_filtering: RequestFilteringLayer::iis_defaults(),
             ip_security: IpSecuritySection::default(),
+            access: AccessSection::default(),
             default_document: DefaultDocumentSection::default(),
             directory_browse: false,
             mime_map: MimeMap::iis_defaults(),
@@ -451,6 +457,7 @@ impl<'input> Parser<'_, 'input> {
                 "requestFiltering" => config.request_filtering = self.request_filtering(child)?,
                 "ipSecurity" => self.ip_security(child, &mut config.ip_security)?,
                 "dynamicIpSecurity" => self.dynamic_ip_security(child, &mut config.ip_security)?,
+                "access" => self.access(child, &mut config.access)?,
                 _ => self.warn(child, None),
             }
         }
