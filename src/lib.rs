@@ -172,10 +172,6 @@ pub mod server;
 #[cfg_attr(docsrs, doc(cfg(feature = "site")))]
 pub mod site;
 pub mod ssl;
-#[cfg(feature = "tls")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub mod tls;
-mod tls_info;
 #[cfg(feature = "static-files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "static-files")))]
 pub mod static_files;
@@ -183,6 +179,10 @@ pub mod status;
 #[cfg(feature = "test-site")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-site")))]
 pub mod test_site;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
+mod tls_info;
 pub mod w3c;
 #[cfg(feature = "web-config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
@@ -204,6 +204,6 @@ pub use ip_security::IpSecurityLayer;
 pub use limits::ConcurrentRequestLimitLayer;
 pub use request_filtering::RequestFilteringLayer;
 pub use ssl::{RequireSslLayer, SslAccessLayer};
-pub use tls_info::{TlsInfo, TlsVersion};
 pub use status::{win32_status_from_hresult, IisStatus, ParseStatusError};
+pub use tls_info::{TlsInfo, TlsVersion};
 pub use w3c::W3cLogLayer;

@@ -107,7 +107,9 @@ use crate::IisError;
 pub type SiteLayers<S> = CustomHeaders<
     HttpErrors<
         ConfigFailure<
-            RequestFiltering<IpSecurity<Rewrite<SslAccess<ConcurrentRequestLimit<StaticFiles<S>>>>>>,
+            RequestFiltering<
+                IpSecurity<Rewrite<SslAccess<ConcurrentRequestLimit<StaticFiles<S>>>>>,
+            >,
         >,
         WithExecuteUrl,
     >,

@@ -348,7 +348,11 @@ impl SslAccessBuilder {
                 let mut found = 0;
                 for cert in CertificateDer::pem_slice_iter(pem) {
                     let cert = cert.map_err(|e| {
-                        ConfigError::new("trusted CA certificate", name.clone(), format!("not PEM: {e}"))
+                        ConfigError::new(
+                            "trusted CA certificate",
+                            name.clone(),
+                            format!("not PEM: {e}"),
+                        )
                     })?;
                     let anchor = webpki::anchor_from_trusted_cert(&cert).map_err(|e| {
                         ConfigError::new(

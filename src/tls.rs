@@ -357,7 +357,12 @@ pub(crate) fn tls_info(conn: &ServerConnection) -> TlsInfo {
     };
     let (suite, name) = conn
         .negotiated_cipher_suite()
-        .map(|s| (u16::from(s.suite()), s.suite().as_str().unwrap_or("unknown")))
+        .map(|s| {
+            (
+                u16::from(s.suite()),
+                s.suite().as_str().unwrap_or("unknown"),
+            )
+        })
         .unwrap_or((0, "unknown"));
     let mut info = TlsInfo::new(version, suite, name, cipher_strength(name));
     if let Some(chain) = conn.peer_certificates() {
@@ -441,7 +446,10 @@ mod tests {
         fs::write(&other_key, other.signing_key.serialize_pem()).unwrap();
         let err = TlsConfig::from_pem_files(&cert, &other_key).unwrap_err();
         assert_eq!(err.value(), other_key.display().to_string());
-        assert!(err.reason().starts_with("does not suit the certificate"), "{err}");
+        assert!(
+            err.reason().starts_with("does not suit the certificate"),
+            "{err}"
+        );
 
         let err = TlsConfig::from_pem_files(&key, &key).unwrap_err();
         assert_eq!(
@@ -456,9 +464,9 @@ mod tests {
         let tls = TlsConfig::self_signed(["localhost", "127.0.0.1"]).unwrap();
         let fp = tls.sha256_fingerprint();
         assert_eq!(fp.len(), 95);
-        assert!(fp
-            .split(':')
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())));
+        assert!(fp.split(':').all(|p| p.len() == 2
+            && p.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())));
         assert!(tls.is_self_signed());
         let without = tls.clone().client_certificates(false);
         assert!(!Arc::ptr_eq(&without.rustls_config(), &tls.rustls_config()));

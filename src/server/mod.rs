@@ -629,7 +629,11 @@ impl Server {
                     return;
                 };
                 let tls_info = crate::tls::tls_info(tls.get_ref().1);
-                (Sock::Tls(Box::new(tls)), info.with_tls(true), Some(tls_info))
+                (
+                    Sock::Tls(Box::new(tls)),
+                    info.with_tls(true),
+                    Some(tls_info),
+                )
             }
         };
         #[cfg(not(feature = "tls"))]

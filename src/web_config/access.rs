@@ -80,9 +80,13 @@ mod tests {
     #[test]
     fn bad_flag_is_a_500_19_naming_it() {
         let err = config(r#"<access sslFlags="Ssl,SslRequired" />"#).unwrap_err();
-        assert_eq!((err.line(), err.element(), err.attribute()), (4, "access", Some("sslFlags")));
+        assert_eq!(
+            (err.line(), err.element(), err.attribute()),
+            (4, "access", Some("sslFlags"))
+        );
         assert!(
-            err.to_string().contains("The attribute 'sslFlags' has an invalid value 'Ssl,SslRequired'"),
+            err.to_string()
+                .contains("The attribute 'sslFlags' has an invalid value 'Ssl,SslRequired'"),
             "{err}"
         );
         let err = config(r#"<access sslFlags="Ssl" flags="Read" />"#).unwrap_err();
