@@ -2,9 +2,14 @@
 //! serving the files of `examples/wwwroot/` beside a few axum handlers.
 //!
 //! ```text
-//! cargo run --example demo --all-features          # http://127.0.0.1:8080/
-//! cargo run --example demo --all-features -- 127.0.0.1:9000 /var/log/demo
+//! cargo run --example demo --all-features          # http://127.0.0.1:8080/ and https://127.0.0.1:8443/
+//! cargo run --example demo --all-features -- 127.0.0.1:9000 /var/log/demo 127.0.0.1:9443
 //! ```
+//!
+//! HTTPS is served on the second address with a self-signed certificate made at
+//! start (the browser warns; its SHA-256 fingerprint is printed to compare).
+//! `/https-only/` has its own web.config with `<access sslFlags="Ssl" />`: 403.4 over
+//! plain HTTP once folder web.config files are read, its page over HTTPS.
 //!
 //! Open `/` (the default document `index.htm`) for the list of routes. From this
 //! machine (loopback) the errors show IIS's detailed page; from anywhere else, the
@@ -18,6 +23,7 @@
 //! `<traceFailedRequests>`) also gets a failed request trace, `./logs/FailedReqLogFiles/W3SVC1/frNNNNNN.xml`; open it
 //! in a browser (it comes with `freb.xsl`).
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +41,9 @@ use tower_iis::{IisError, IisStatus};
 
 /// The default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+/// The default HTTPS listen address.
+pub const DEFAULT_HTTPS_ADDR: &str = "127.0.0.1:8443";
 
 /// The routes of the demo and what each shows; `wwwroot/index.htm` lists them all.
 pub const ROUTES: &[(&str, &str, &str)] = &[
@@ -216,10 +225,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()
         .map_err(|e| format!("the listen address must look like {DEFAULT_ADDR}: {e}"))?;
     let log_dir = args.next().unwrap_or_else(|| DEFAULT_LOG_DIR.to_owned());
+    let https_addr: SocketAddr = args
+        .next()
+        .unwrap_or_else(|| DEFAULT_HTTPS_ADDR.to_owned())
+        .parse()
+        .map_err(|e| format!("the HTTPS address must look like {DEFAULT_HTTPS_ADDR}: {e}"))?;
     // The guard flushes and closes the log after the server stops, and tells what was lost.
     let (log, guard) = W3cLogLayer::builder().directory(&log_dir).build()?;
     let handle = log.handle();
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    let https_listener = tokio::net::TcpListener::bind(https_addr).await?;
     let app = {
         use tracing_subscriber::prelude::*;
         // The collector buffers each request's events for its trace.
@@ -233,24 +248,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         app_with_logs(log, trace_dir)
     };
+    let tls = tower_iis::tls::TlsConfig::self_signed(["localhost", "127.0.0.1", "::1"])?;
     println!(
-        "tower-iis demo listening on http://{}/",
-        listener.local_addr()?
+        "tower-iis demo listening on http://{}/ and https://{}/",
+        listener.local_addr()?,
+        https_listener.local_addr()?
+    );
+    println!(
+        "HTTPS certificate: self-signed for localhost, 127.0.0.1 and ::1; SHA-256 {}",
+        tls.sha256_fingerprint()
     );
     let dir = log_dir.trim_end_matches('/');
     println!(
         "W3C log: {dir}/W3SVC1/u_exYYMMDD.log (UTC date; the file appears with the first request); \
          HTTPERR log: {dir}/HTTPERR/httperrN.log"
     );
+    // One HTTPERR log for both listeners; the guard closes it after both stopped.
+    let (httperr, httperr_guard) = tower_iis::server::HttpErrLog::new(Sink::directory(&log_dir))?;
     // Until Ctrl-C or SIGTERM; then requests in flight finish and both logs flush.
-    let report = tower_iis::server::serve(listener, app)
-        .httperr_log(Sink::directory(&log_dir))
-        .w3c_log(handle)
-        .await?;
+    let https = tower_iis::server::serve(https_listener, app.clone())
+        .tls(tls)
+        .httperr(httperr.clone())
+        .w3c_log(handle.clone());
+    let http = tower_iis::server::serve(listener, app)
+        .httperr(httperr)
+        .w3c_log(handle);
+    let (http, https) = tokio::join!(http.into_future(), https.into_future());
+    let (http, https) = (http?, https?);
+    drop(httperr_guard);
     let stats = guard.close();
     println!(
         "stopped after {} connections; W3C log closed: {} lines written, {} lost; bye",
-        report.connections, stats.written, stats.dropped
+        http.connections + https.connections,
+        stats.written,
+        stats.dropped
     );
     Ok(())
 }

@@ -13,7 +13,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tower_iis::server::{serve, HttpErrLog};
+use tower_iis::server::{serve, HttpErrLog, Limits};
 use tower_iis::site::IisSite;
 use tower_iis::ssl::{SslAccessLayer, SslFlags};
 use tower_iis::test_site::{read_response, TestResponse};
@@ -149,6 +149,10 @@ fn site_root(name: &str, access: &str) -> PathBuf {
 }
 
 async fn start(root: PathBuf, ssl: Option<SslAccessLayer>) -> Servers {
+    start_with(root, ssl, Limits::default()).await
+}
+
+async fn start_with(root: PathBuf, ssl: Option<SslAccessLayer>, limits: Limits) -> Servers {
     let memory = MemorySink::new();
     let (log, guard) = W3cLogLayer::builder()
         .sink(Sink::memory(&memory))
@@ -177,6 +181,7 @@ async fn start(root: PathBuf, ssl: Option<SslAccessLayer>) -> Servers {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         stop.push(tx);
         let mut server = serve(listener, site.clone())
+            .limits(limits)
             .httperr(httperr_log.clone())
             .signals(false)
             .shutdown_deadline(Duration::from_secs(1))
@@ -495,6 +500,64 @@ async fn a_failed_handshake_closes_without_an_httperr_line() {
     assert_eq!(https_get(s.https, None).await.status, 200);
     assert!(s.httperr_lines().await.is_empty());
     assert_eq!(s.lines().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_handshake_that_never_ends_is_cut_and_logged_timer_connection_idle() {
+    let limits = Limits {
+        connection_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let s = start_with(site_root("idle", ""), None, limits).await;
+    let mut tcp = TcpStream::connect(s.https).await.unwrap();
+    // The first bytes of a TLS record, and then nothing.
+    tcp.write_all(&[0x16, 0x03, 0x01]).await.unwrap();
+    let mut out = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out)).await;
+    assert!(closed.is_ok(), "the server cuts the connection");
+    assert!(out.is_empty());
+    let errors = s.httperr_lines().await;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].get("s-reason"), Some("Timer_ConnectionIdle"));
+    assert_eq!(errors[0].get("s-port").unwrap(), s.https.port().to_string());
+    assert_eq!(errors[0].get("cs-version"), Some("-"));
+    assert_eq!(errors[0].get("sc-status"), Some("-"));
+}
+
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn axum_serve_over_tls_listener_sees_tls_connection_info() {
+    use axum::extract::ConnectInfo;
+    use tower_iis::tls::TlsListener;
+    use tower_iis::ConnectionInfo;
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(|ConnectInfo(c): ConnectInfo<ConnectionInfo>| async move {
+            format!("tls={} port={}", c.tls, c.local.port())
+        }),
+    );
+    let tls = TlsConfig::self_signed(["localhost"]).unwrap();
+    let listener = TlsListener::new(TcpListener::bind("127.0.0.1:0").await.unwrap(), &tls).unwrap();
+    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<ConnectionInfo>(),
+        )
+        .await
+    });
+    // A client that does not speak TLS does not stop the listener.
+    let mut junk = TcpStream::connect(addr).await.unwrap();
+    junk.write_all(GET).await.unwrap();
+    let mut tls = tls_connect(addr, client_config(None, &[b"http/1.1"])).await;
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).await.unwrap();
+    let res = read_response(&mut &out[..], "GET").await.unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), format!("tls=true port={}", addr.port()));
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! `tower-iis serve [ROOT] [--listen ADDR] [--logs DIR]`: any folder as an IIS site.
+//! `tower-iis serve [ROOT] [--listen ADDR] [--https ADDR [--cert PEM --key PEM]] [--logs DIR]`:
+//! any folder as an IIS site.
 //!
 //! Serves the files under `ROOT` with its `web.config` (static files, default
 //! documents, request filtering, custom headers, error pages), through
@@ -9,19 +10,27 @@
 //! rules name when it has some. Stops gracefully on Ctrl-C or SIGTERM, after
 //! flushing the logs.
 //!
+//! With `--https ADDR` the site is also served over HTTPS on `ADDR`, with the
+//! certificate chain and key of `--cert` and `--key` (PEM), or else a self-signed
+//! certificate for `localhost`, `127.0.0.1` and `::1` made at start (its SHA-256
+//! fingerprint is printed, to compare with what the browser shows).
+//!
 //! ```text
 //! cargo install tower-iis --features cli
 //! tower-iis serve ./wwwroot --listen 127.0.0.1:8080 --logs ./logs
+//! tower-iis serve ./wwwroot --https 127.0.0.1:8443 --cert site.pem --key site.key
 //! ```
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tower_iis::freb::{FailedRequestTracingLayer, Rule, TraceCollector};
-use tower_iis::server::serve;
+use tower_iis::server::{serve, HttpErrLog};
 use tower_iis::site::IisSite;
+use tower_iis::tls::TlsConfig;
 use tower_iis::w3c::{Sink, W3cLogLayer};
 use tower_iis::web_config::WebConfig;
 
@@ -46,12 +55,38 @@ enum Command {
         /// Where the W3C (W3SVC1/) and HTTPERR (HTTPERR/) logs go.
         #[arg(long, default_value = "./logs")]
         logs: PathBuf,
+        /// Also serve HTTPS on this address.
+        #[arg(long)]
+        https: Option<SocketAddr>,
+        /// The HTTPS certificate chain, PEM (default: a self-signed certificate).
+        #[arg(long, requires = "https", requires = "key")]
+        cert: Option<PathBuf>,
+        /// The HTTPS certificate's private key, PEM.
+        #[arg(long, requires = "https", requires = "cert")]
+        key: Option<PathBuf>,
     },
+}
+
+/// The HTTPS side of `serve`.
+struct Https {
+    addr: SocketAddr,
+    cert: Option<(PathBuf, PathBuf)>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve { root, listen, logs } = cli.command;
+    let Command::Serve {
+        root,
+        listen,
+        logs,
+        https,
+        cert,
+        key,
+    } = cli.command;
+    let https = https.map(|addr| Https {
+        addr,
+        cert: cert.zip(key),
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,7 +97,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(root, listen, logs)) {
+    match runtime.block_on(run(root, listen, logs, https)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tower-iis: {e}");
@@ -75,7 +110,19 @@ async fn run(
     root: PathBuf,
     listen: SocketAddr,
     logs: PathBuf,
+    https: Option<Https>,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    // The certificate first: a bad file stops the command before anything starts.
+    let tls = match &https {
+        None => None,
+        Some(Https {
+            cert: Some((cert, key)),
+            ..
+        }) => Some(TlsConfig::from_pem_files(cert, key)?),
+        Some(Https { cert: None, .. }) => {
+            Some(TlsConfig::self_signed(["localhost", "127.0.0.1", "::1"])?)
+        }
+    };
     let (log, guard) = W3cLogLayer::builder().directory(&logs).build()?;
     // The collector buffers each request's `tracing` events for its trace.
     {
@@ -112,10 +159,39 @@ async fn run(
         logs.join("HTTPERR").display()
     );
     println!("failed request traces: {}", traces.join("W3SVC1").display());
-    let report = serve(listener, site)
-        .httperr_log(Sink::directory(&logs))
+    let (httperr, httperr_guard) = HttpErrLog::new(Sink::directory(&logs))?;
+    let secure = match (&https, tls) {
+        (Some(https), Some(tls)) => {
+            let listener = tokio::net::TcpListener::bind(https.addr)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", https.addr))?;
+            let addr = listener.local_addr()?;
+            println!("tower-iis serving {} on https://{addr}/", root.display());
+            if tls.is_self_signed() {
+                println!(
+                    "HTTPS certificate: self-signed for localhost, 127.0.0.1 and ::1; SHA-256 {}",
+                    tls.sha256_fingerprint()
+                );
+            } else {
+                println!("HTTPS certificate: SHA-256 {}", tls.sha256_fingerprint());
+            }
+            let server = serve(listener, site.clone())
+                .tls(tls)
+                .httperr(httperr.clone())
+                .w3c_log(handle.clone());
+            Some(tokio::spawn(server.into_future()))
+        }
+        _ => None,
+    };
+    let mut report = serve(listener, site)
+        .httperr(httperr)
         .w3c_log(handle)
         .await?;
+    if let Some(secure) = secure {
+        let secure = secure.await??;
+        report.connections += secure.connections;
+    }
+    drop(httperr_guard);
     drop(guard);
     println!(
         "stopped after {} connections; logs flushed ({} W3C lines, {} HTTPERR lines)",

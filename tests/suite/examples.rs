@@ -1,5 +1,10 @@
 //! The demo (axum) and the plain hyper example, served over real loopback sockets.
-#![cfg(all(feature = "axum", feature = "server", feature = "site"))]
+#![cfg(all(
+    feature = "axum",
+    feature = "server",
+    feature = "site",
+    feature = "tls"
+))]
 
 use crate::common;
 
