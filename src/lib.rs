@@ -193,7 +193,7 @@ pub use config_error::{BoxError, ConfigError};
 
 /// The README's code blocks, compiled and run by `cargo test --doc` (they use
 /// every feature).
-#[cfg(all(doctest, feature = "axum", feature = "test-site"))]
+#[cfg(all(doctest, feature = "axum", feature = "test-site", feature = "tls"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 pub use connection::ConnectionInfo;

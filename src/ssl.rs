@@ -469,7 +469,10 @@ impl SslAccessLayer {
     fn check_certificate(&self, chain: &[bytes::Bytes]) -> Option<IisStatus> {
         use rustls_pki_types::{CertificateDer, UnixTime};
         let untrusted = Some(IisStatus::FORBIDDEN_CLIENT_CERTIFICATE_UNTRUSTED);
-        let trust = self.trust.as_ref()?;
+        // No trusted CA: no certificate can lead to one.
+        let Some(trust) = self.trust.as_ref() else {
+            return untrusted;
+        };
         let end = CertificateDer::from(chain[0].as_ref());
         let Ok(cert) = webpki::EndEntityCert::try_from(&end) else {
             return untrusted;
@@ -578,7 +581,7 @@ mod tests {
     use tower::{service_fn, ServiceBuilder, ServiceExt};
 
     use super::*;
-    use crate::ConnectionInfo;
+    use crate::{ConnectionInfo, TlsInfo};
 
     #[tokio::test]
     async fn plain_http_and_unknown_are_403_4_tls_passes() {
@@ -614,6 +617,144 @@ mod tests {
         let res = svc.oneshot(with(Some(conn.with_tls(true)))).await.unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    fn conn(tls: bool) -> ConnectionInfo {
+        ConnectionInfo::new(
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:443".parse().unwrap(),
+        )
+        .with_tls(tls)
+    }
+
+    /// The status.substatus and win32 status `flags` give a request.
+    async fn verdict(
+        layer: &SslAccessLayer,
+        conn: Option<ConnectionInfo>,
+        tls: Option<TlsInfo>,
+    ) -> (String, u32) {
+        let svc = ServiceBuilder::new()
+            .layer(layer.clone())
+            .service(service_fn(|_req: Request<()>| async {
+                Ok::<_, Infallible>(Response::new(String::from("ok")))
+            }));
+        let mut req = Request::new(());
+        if let Some(c) = conn {
+            req.extensions_mut().insert(c);
+        }
+        if let Some(t) = tls {
+            req.extensions_mut().insert(t);
+        }
+        let res = svc.oneshot(req).await.unwrap();
+        match res.extensions().get::<IisError>() {
+            Some(e) => (e.status().to_string(), e.win32_status()),
+            None => (format!("{}.0", res.status().as_u16()), 0),
+        }
+    }
+
+    fn info(strength: u16, certs: usize) -> TlsInfo {
+        TlsInfo::new(
+            crate::TlsVersion::Tls12,
+            0x0005,
+            "TLS_RSA_WITH_RC4_128_SHA",
+            strength,
+        )
+        .with_client_certificates((0..certs).map(|_| bytes::Bytes::from_static(b"not DER")))
+    }
+
+    #[tokio::test]
+    async fn each_flag_gives_its_substatus() {
+        let layer = |f: &str| SslAccessLayer::new(f.parse().unwrap());
+        let cases: Vec<(&str, Option<ConnectionInfo>, Option<TlsInfo>, (&str, u32))> = vec![
+            ("None", None, None, ("200.0", 0)),
+            ("None", Some(conn(false)), None, ("200.0", 0)),
+            ("Ssl", None, None, ("403.4", 5)),
+            ("Ssl", Some(conn(false)), None, ("403.4", 5)),
+            ("Ssl", Some(conn(true)), None, ("200.0", 0)),
+            ("Ssl128", Some(conn(false)), None, ("403.4", 5)),
+            (
+                "Ssl, Ssl128",
+                Some(conn(true)),
+                Some(info(56, 0)),
+                ("403.5", 5),
+            ),
+            ("Ssl, Ssl128", Some(conn(true)), None, ("403.5", 5)),
+            (
+                "Ssl, Ssl128",
+                Some(conn(true)),
+                Some(info(128, 0)),
+                ("200.0", 0),
+            ),
+            ("SslRequireCert", Some(conn(false)), None, ("403.7", 5)),
+            ("Ssl, SslRequireCert", Some(conn(true)), None, ("403.7", 5)),
+            (
+                "Ssl, SslRequireCert",
+                Some(conn(true)),
+                Some(info(128, 0)),
+                ("403.7", 5),
+            ),
+            // No trusted CA: every certificate is untrusted.
+            (
+                "Ssl, SslRequireCert",
+                Some(conn(true)),
+                Some(info(128, 1)),
+                ("403.16", 2_148_204_809),
+            ),
+            (
+                "Ssl, SslNegotiateCert",
+                Some(conn(true)),
+                Some(info(128, 0)),
+                ("200.0", 0),
+            ),
+            (
+                "Ssl, SslNegotiateCert",
+                Some(conn(true)),
+                Some(info(128, 1)),
+                ("403.16", 2_148_204_809),
+            ),
+            // A certificate is not looked at unless a certificate flag is set.
+            ("Ssl", Some(conn(true)), Some(info(128, 1)), ("200.0", 0)),
+            ("Ssl, SslMapCert", Some(conn(true)), None, ("200.0", 0)),
+        ];
+        for (flags, c, t, want) in cases {
+            let got = verdict(&layer(flags), c, t).await;
+            assert_eq!((got.0.as_str(), got.1), want, "sslFlags={flags} conn={c:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_connection_info_warns_once_per_layer() {
+        let layer = SslAccessLayer::new(SslFlags::SSL);
+        assert!(!layer.warned.load(Ordering::Relaxed));
+        for _ in 0..2 {
+            assert_eq!(verdict(&layer, None, None).await, ("403.4".to_owned(), 5));
+        }
+        assert!(layer.warned.load(Ordering::Relaxed));
+        // A layer of its own warns again.
+        let other = SslAccessLayer::new(SslFlags::SSL);
+        assert!(!other.warned.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn flags_parse_and_display_as_iis_writes_them() {
+        for (text, bits) in [
+            ("None", 0),
+            ("", 0),
+            ("Ssl", 8),
+            ("ssl, sslnegotiatecert", 40),
+            ("Ssl,SslRequireCert,Ssl128", 8 + 64 + 256),
+            ("SslMapCert", 128),
+        ] {
+            assert_eq!(text.parse::<SslFlags>().unwrap().bits(), bits, "{text}");
+        }
+        assert_eq!(
+            (SslFlags::SSL | SslFlags::SSL_REQUIRE_CERT | SslFlags::SSL_128).to_string(),
+            "Ssl, SslRequireCert, Ssl128"
+        );
+        for bad in ["Ssl;Ssl128", "Ssl,", "Tls", "8"] {
+            let err = bad.parse::<SslFlags>().unwrap_err();
+            assert_eq!(err.setting(), "access@sslFlags", "{bad}");
+        }
     }
 
     #[tokio::test]

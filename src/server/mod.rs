@@ -7,8 +7,11 @@
 //! serves HTTP/1.1 and h2c (HTTP/2 over plain TCP, prior knowledge) on hyper 1 and
 //! hyper-util. On top of what hyper does, it
 //!
-//! - puts a [`ConnectionInfo`] (both addresses, not TLS) in every request, so the
-//!   W3C log and the local/remote rule work without `into_make_service_with_connect_info`;
+//! - puts a [`ConnectionInfo`] (both addresses, and whether it is TLS) in every
+//!   request, so the W3C log and the local/remote rule work without
+//!   `into_make_service_with_connect_info`;
+//! - serves HTTPS with `Serve::tls` (feature `tls`; see the `tls` module), with
+//!   everything below inside TLS and a [`TlsInfo`](crate::TlsInfo) in each request;
 //! - applies http.sys's [`Limits`] (IIS's defaults unless changed): the idle
 //!   keep-alive timeout, the header wait, the entity body timer, the minimum send
 //!   rate, the head and header size, the URL segment length and count, the number
