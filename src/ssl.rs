@@ -280,6 +280,23 @@ impl SslAccessLayer {
     pub fn flags(&self) -> SslFlags {
         self.flags
     }
+
+    /// The same layer (same trusted CAs) with other flags: for a folder whose
+    /// web.config sets its own `sslFlags`.
+    ///
+    /// ```
+    /// use tower_iis::ssl::{SslAccessLayer, SslFlags};
+    ///
+    /// let site = SslAccessLayer::new(SslFlags::NONE);
+    /// let folder = site.with_flags("Ssl, SslRequireCert".parse().unwrap());
+    /// assert_eq!(folder.flags(), SslFlags::SSL | SslFlags::SSL_REQUIRE_CERT);
+    /// ```
+    pub fn with_flags(&self, flags: SslFlags) -> Self {
+        SslAccessLayer {
+            flags,
+            ..self.clone()
+        }
+    }
 }
 
 impl Default for SslAccessLayer {
@@ -665,7 +682,13 @@ mod tests {
     #[tokio::test]
     async fn each_flag_gives_its_substatus() {
         let layer = |f: &str| SslAccessLayer::new(f.parse().unwrap());
-        let cases: Vec<(&str, Option<ConnectionInfo>, Option<TlsInfo>, (&str, u32))> = vec![
+        type Case = (
+            &'static str,
+            Option<ConnectionInfo>,
+            Option<TlsInfo>,
+            (&'static str, u32),
+        );
+        let cases: Vec<Case> = vec![
             ("None", None, None, ("200.0", 0)),
             ("None", Some(conn(false)), None, ("200.0", 0)),
             ("Ssl", None, None, ("403.4", 5)),
