@@ -14,6 +14,20 @@
 //! | `httpProtocol/customHeaders` | [`CustomHeadersLayer`] |
 //! | `tracing/traceFailedRequests` (`<add path>` with `<traceAreas>` and `<failureDefinitions statusCodes timeTaken verbosity>`; feature `failed-request-tracing`) | `WebConfig::trace_failed_requests`, [`Rule`](crate::freb::Rule)s |
 //! | `rewrite` (`<rules>`, `<rewriteMaps>`; feature `rewrite`) | [`RewriteSection`] → [`RewriteLayer`](crate::rewrite::RewriteLayer) |
+//! | `security/authentication`: `anonymousAuthentication` (`enabled`, `userName`), `basicAuthentication` (`enabled`, `realm`, `defaultLogonDomain`); feature `authentication` | `WebConfig::authentication`, an [`AuthenticationSection`](crate::authentication::AuthenticationSection) |
+//! | `security/authorization` (`<add accessType users roles verbs>`, `<remove>`, `<clear>`) | [`AuthorizationRules`] → [`AuthorizationLayer`](crate::authorization::AuthorizationLayer) |
+//!
+//! Windows, Digest and client-certificate authentication are not emulated: turning
+//! one on (`enabled="true"`) is a warning. IIS locks the authentication sections at
+//! the server level by default, so a real IIS answers 500.19 for them in a
+//! web.config until an administrator unlocks them; this crate reads them as if
+//! they were unlocked. The credential check for Basic authentication is not in the
+//! file: give it to the site with
+//! [`IisSiteBuilder::credentials`](crate::site::IisSiteBuilder::credentials).
+//!
+//! The sections of a folder's web.config apply over the settings it inherits:
+//! attributes present replace inherited values, absent ones keep them, and
+//! `<add>` / `<remove>` / `<clear/>` change the inherited collection.
 //!
 //! Collections start from what IIS inherits from its server-level configuration
 //! (the nine `httpErrors` rows, the request-filtering defaults, IIS's six default
@@ -72,6 +86,9 @@
 //! # Ok::<(), tower_iis::web_config::WebConfigError>(())
 //! ```
 
+#[cfg(feature = "authentication")]
+mod authentication;
+mod authorization;
 mod default_document;
 mod error;
 mod http_errors;
@@ -89,6 +106,7 @@ use std::path::{Path, PathBuf};
 
 use roxmltree::{Document, Node};
 
+use crate::authorization::{AuthorizationLayer, AuthorizationRules};
 use crate::custom_headers::CustomHeadersLayer;
 use crate::http_errors::HttpErrorsLayer;
 use crate::ip_security::IpSecurityLayer;
@@ -135,6 +153,12 @@ pub struct WebConfig {
     /// `<rewrite>`: URL Rewrite's inbound rules and rewrite maps.
     #[cfg(feature = "rewrite")]
     pub rewrite: RewriteSection,
+    /// `<security><authentication>`: anonymous and Basic authentication.
+    #[cfg(feature = "authentication")]
+    pub authentication: crate::authentication::AuthenticationSection,
+    /// `<security><authorization>`: URL Authorization's rules (IIS's default
+    /// `Allow users="*"` when absent).
+    pub authorization: AuthorizationRules,
     /// What the file holds that this crate does not emulate.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -311,6 +335,11 @@ impl WebConfig {
             .expect("the ipSecurity section was validated when it was read")
     }
 
+    /// The [`AuthorizationLayer`] for `<authorization>`.
+    pub fn authorization_layer(&self) -> AuthorizationLayer {
+        AuthorizationLayer::new(self.authorization.clone())
+    }
+
     /// The [`CustomHeadersLayer`] for `<customHeaders>`.
     pub fn custom_headers_layer(&self) -> CustomHeadersLayer {
         let mut layer = CustomHeadersLayer::new();
@@ -366,6 +395,9 @@ impl<'input> Parser<'_, 'input> {
             trace_failed_requests: Vec::new(),
             #[cfg(feature = "rewrite")]
             rewrite: RewriteSection::default(),
+            #[cfg(feature = "authentication")]
+            authentication: crate::authentication::AuthenticationSection::default(),
+            authorization: AuthorizationRules::iis_default(),
             warnings: Vec::new(),
         };
         let mut seen_web_server = false;
@@ -451,6 +483,9 @@ impl<'input> Parser<'_, 'input> {
                 "requestFiltering" => config.request_filtering = self.request_filtering(child)?,
                 "ipSecurity" => self.ip_security(child, &mut config.ip_security)?,
                 "dynamicIpSecurity" => self.dynamic_ip_security(child, &mut config.ip_security)?,
+                #[cfg(feature = "authentication")]
+                "authentication" => self.authentication(child, &mut config.authentication)?,
+                "authorization" => self.authorization(child, &mut config.authorization)?,
                 _ => self.warn(child, None),
             }
         }
