@@ -492,3 +492,81 @@ impl<'input> Parser<'_, 'input> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Applies a folder's `<system.webServer>` over a copy of its parent's
+    /// settings, the way a per-folder web.config is read.
+    fn apply_child(parent: &WebConfig, xml: &str) -> WebConfig {
+        let doc = Document::parse(xml).unwrap();
+        let mut config = parent.clone();
+        let mut p = Parser {
+            text: xml,
+            doc: &doc,
+            file: Path::new("sub/web.config"),
+            base: PathBuf::from("sub"),
+            warnings: Vec::new(),
+        };
+        let node = Parser::elements(doc.root_element()).next().unwrap();
+        p.web_server(node, &mut config).unwrap();
+        config
+    }
+
+    #[test]
+    fn a_folder_applies_its_security_sections_over_its_parents() {
+        let parent = WebConfig::parse(
+            r#"<configuration><system.webServer><security>
+<authentication>
+  <anonymousAuthentication enabled="false" userName="Guest" />
+  <basicAuthentication enabled="true" realm="Parent" defaultLogonDomain="CONTOSO" />
+</authentication>
+<authorization>
+  <add accessType="Deny" users="mallory" />
+</authorization>
+</security></system.webServer></configuration>"#,
+            "web.config",
+        )
+        .unwrap();
+        let child = apply_child(
+            &parent,
+            r#"<configuration><system.webServer><security>
+<authentication><basicAuthentication realm="Child" /></authentication>
+<authorization>
+  <remove users="*" />
+  <add accessType="Allow" roles="Staff" verbs="GET" />
+</authorization>
+</security></system.webServer></configuration>"#,
+        );
+        #[cfg(feature = "authentication")]
+        {
+            let a = &child.authentication;
+            // Present attributes replace, absent ones are inherited.
+            assert!(!a.anonymous.enabled);
+            assert_eq!(a.anonymous.user_name, "Guest");
+            assert!(a.basic.enabled);
+            assert_eq!(a.basic.realm, "Child");
+            assert_eq!(a.basic.default_logon_domain, "CONTOSO");
+        }
+        // The parent's rules first, the default removed, the child's added.
+        let rules: Vec<(&str, &str, &str)> = child
+            .authorization
+            .rules()
+            .iter()
+            .map(|r| (r.users_attr(), r.roles_attr(), r.verbs_attr()))
+            .collect();
+        assert_eq!(rules, [("mallory", "", ""), ("", "Staff", "GET")]);
+        // The parent is untouched.
+        assert_eq!(parent.authorization.rules().len(), 2);
+
+        // <clear/> drops what is inherited, the parent's deny included.
+        let cleared = apply_child(
+            &parent,
+            r#"<configuration><system.webServer><security><authorization>
+<clear /><add accessType="Allow" users="*" />
+</authorization></security></system.webServer></configuration>"#,
+        );
+        assert_eq!(cleared.authorization, AuthorizationRules::iis_default());
+    }
+}
