@@ -114,6 +114,7 @@ impl Logon {
     }
 
     /// The user as a shared string (for [`LogonUser`](crate::w3c::LogonUser)).
+    #[cfg(feature = "authentication")]
     pub(crate) fn user_arc(&self) -> Option<Arc<str>> {
         self.0.user.clone()
     }

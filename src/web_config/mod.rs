@@ -15,7 +15,7 @@
 //! | `tracing/traceFailedRequests` (`<add path>` with `<traceAreas>` and `<failureDefinitions statusCodes timeTaken verbosity>`; feature `failed-request-tracing`) | `WebConfig::trace_failed_requests`, [`Rule`](crate::freb::Rule)s |
 //! | `rewrite` (`<rules>`, `<rewriteMaps>`; feature `rewrite`) | [`RewriteSection`] → [`RewriteLayer`](crate::rewrite::RewriteLayer) |
 //! | `security/authentication`: `anonymousAuthentication` (`enabled`, `userName`), `basicAuthentication` (`enabled`, `realm`, `defaultLogonDomain`); feature `authentication` | `WebConfig::authentication`, an [`AuthenticationSection`](crate::authentication::AuthenticationSection) |
-//! | `security/authorization` (`<add accessType users roles verbs>`, `<remove>`, `<clear>`) | [`AuthorizationRules`] → [`AuthorizationLayer`](crate::authorization::AuthorizationLayer) |
+//! | `security/authorization` (`<add accessType users roles verbs>`, `<remove>`, `<clear>`) | [`AuthorizationRules`] → [`AuthorizationLayer`] |
 //!
 //! Windows, Digest and client-certificate authentication are not emulated: turning
 //! one on (`enabled="true"`) is a warning. IIS locks the authentication sections at

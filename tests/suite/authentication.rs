@@ -314,6 +314,9 @@ async fn anonymous_requests_show_anonymous_and_log_a_dash() {
     assert_eq!(columns(&site, 3).await, ("-".into(), 401, 0, 0));
 }
 
+/// A user name and password, or anonymous.
+type Who = Option<(&'static str, &'static str)>;
+
 const RULES: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <configuration>
   <system.webServer>
@@ -343,7 +346,7 @@ async fn url_authorization_rules_over_a_socket() {
     )
     .await;
     // (who, method, path, status)
-    let rows: &[(Option<(&str, &str)>, &str, &str, u16)] = &[
+    let rows: &[(Who, &str, &str, u16)] = &[
         // `?` denied first, even for the OPTIONS everyone else may send.
         (None, "GET", "/index.htm", 401),
         (None, "OPTIONS", "/api/x", 401),
