@@ -18,10 +18,11 @@
 //! without a challenge: no client can ever sign in.
 //!
 //! The [`Logon`] goes into the request extensions (URL Authorization and your
-//! application read it) and into the response extensions of **every** response
-//! that comes back through the layer, so the detailed error page of a 404 or a 500
-//! produced after a successful logon shows Logon Method `Basic` and Logon User
-//! `alice`, and the W3C log writes the user in `cs-username`. Every 401 that comes
+//! application read it) and into the response extensions of every **error**
+//! response (400–599) that comes back through the layer, whoever produced it, so
+//! the detailed error page of a 404 or a 500 after a successful logon shows Logon
+//! Method `Basic` and Logon User `alice`. Every response to a signed-in user also
+//! carries a [`LogonUser`], so the W3C log writes the user in `cs-username`. Every 401 that comes
 //! back (from URL Authorization or your application) gets the Basic challenge
 //! when Basic is on, as IIS's Basic module adds it.
 //!
@@ -932,8 +933,10 @@ where
                 StateProj::Inner { fut } => {
                     let mut res = std::task::ready!(fut.poll(cx))?;
                     let logon = this.logon.as_ref().expect("an inner call has a logon");
+                    let error = res.status().as_u16() >= 400;
                     let ext = res.extensions_mut();
-                    if ext.get::<Logon>().is_none() {
+                    // The error pages need it; a success costs nothing extra.
+                    if error && ext.get::<Logon>().is_none() {
                         ext.insert(logon.clone());
                     }
                     if let Some(user) = logon.user_arc() {
@@ -1041,6 +1044,103 @@ mod tests {
         assert_eq!(get("bob", "pw2x"), None);
         assert_eq!(get("carol", "pw"), None);
         assert!(!format!("{users:?}").contains("pw2"));
+    }
+
+    #[tokio::test]
+    async fn responses_carry_the_logon_where_it_is_needed() {
+        use tower::ServiceExt as _;
+        let layer = AuthenticationLayer::builder()
+            .basic(true)
+            .credentials(StaticUsers::new().user("alice", "pw"))
+            .build()
+            .unwrap();
+        let svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
+            let mut res = Response::new(String::new());
+            if req.uri().path() == "/fail" {
+                *res.status_mut() = StatusCode::NOT_FOUND;
+            }
+            Ok::<_, std::convert::Infallible>(res)
+        }));
+        let call = |path: &str, auth: Option<&str>| {
+            let mut req = Request::get(path);
+            if let Some(a) = auth {
+                req = req.header(AUTHORIZATION, a);
+            }
+            svc.clone().oneshot(req.body(()).unwrap())
+        };
+        // alice:pw
+        let alice = Some("Basic YWxpY2U6cHc=");
+        // Anonymous success: nothing added.
+        let res = call("/", None).await.unwrap();
+        assert!(res.extensions().get::<Logon>().is_none());
+        assert!(res.extensions().get::<LogonUser>().is_none());
+        // Anonymous error: the logon for the page.
+        let res = call("/fail", None).await.unwrap();
+        assert!(res.extensions().get::<Logon>().unwrap().is_anonymous());
+        assert!(res.extensions().get::<LogonUser>().is_none());
+        // Signed in: the user for the log, and the logon on errors.
+        let res = call("/", alice).await.unwrap();
+        assert_eq!(res.extensions().get::<LogonUser>().unwrap().name(), "alice");
+        assert!(res.extensions().get::<Logon>().is_none());
+        let res = call("/fail", alice).await.unwrap();
+        assert_eq!(
+            res.extensions().get::<Logon>().unwrap().user(),
+            Some("alice")
+        );
+        assert_eq!(res.extensions().get::<LogonUser>().unwrap().name(), "alice");
+    }
+
+    #[tokio::test]
+    async fn an_async_check_is_awaited_before_the_inner_service() {
+        use tower::ServiceExt as _;
+        let check = from_async_fn(|user: String, password: String| async move {
+            tokio::task::yield_now().await;
+            (password == "pw").then(|| Identity::new(user).with_roles(["Staff"]))
+        });
+        let layer = AuthenticationLayer::builder()
+            .anonymous(false)
+            .basic(true)
+            .default_logon_domain("CONTOSO")
+            .credentials(check)
+            .build()
+            .unwrap();
+        let svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
+            let logon = req.extensions().get::<Logon>().unwrap().clone();
+            Ok::<_, std::convert::Infallible>(Response::new(format!(
+                "{} {}",
+                logon.user().unwrap(),
+                logon.is_in_role("staff")
+            )))
+        }));
+        let req = |auth: &str| {
+            Request::get("/")
+                .header(AUTHORIZATION, auth)
+                .body(())
+                .unwrap()
+        };
+        // alice:pw, checked as CONTOSO\alice.
+        let res = svc
+            .clone()
+            .oneshot(req("Basic YWxpY2U6cHc="))
+            .await
+            .unwrap();
+        assert_eq!(res.into_body(), "CONTOSO\\alice true");
+        // alice@example.com:pw keeps its own domain.
+        let res = svc
+            .clone()
+            .oneshot(req("Basic YWxpY2VAZXhhbXBsZS5jb206cHc="))
+            .await
+            .unwrap();
+        assert_eq!(res.into_body(), "alice@example.com true");
+        // alice:no
+        let res = svc.oneshot(req("Basic YWxpY2U6bm8=")).await.unwrap();
+        assert_eq!(res.status(), 401);
+        let err = res.extensions().get::<IisError>().unwrap();
+        assert_eq!((err.substatus(), err.win32_status()), (1, 1326));
+        assert_eq!(
+            res.extensions().get::<LogonUser>().unwrap().name(),
+            "CONTOSO\\alice"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::error::ANONYMOUS;
 ///
 /// The [`AuthenticationLayer`](crate::authentication::AuthenticationLayer) puts one
 /// in the **request** extensions, so URL Authorization and your application see it,
-/// and in the **response** extensions, so the error pages show it under "Logon
+/// and in the extensions of every error **response**, so the error pages show it under "Logon
 /// Method" / "Logon User" (`Basic` / `alice`; `Anonymous` / `Anonymous` for an
 /// anonymous request) whoever produced the error. An authenticated user is also
 /// logged in `cs-username` (through a [`LogonUser`](crate::w3c::LogonUser)); an

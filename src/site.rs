@@ -27,7 +27,7 @@
 //! [`authorization`](crate::authorization)), with the credential check for Basic
 //! authentication given to [`credentials`](IisSiteBuilder::credentials). The
 //! authentication layer puts the [`Logon`](crate::Logon) on the request for your
-//! application and on every response coming back, so the error pages (outside it)
+//! application and on every error response coming back, so the error pages (outside it)
 //! show the logon method and user of any error after a successful logon, and the
 //! log writes `cs-username`. A web.config that turns Basic on while the site has no
 //! credential check builds, with a `tracing` warning, and every Basic sign-in fails

@@ -345,8 +345,8 @@ const CONFIG_SUMMARY: &str =
 
 /// The "Logon Method" and "Logon User" of a page: the error's own when it names
 /// them (a 401.1 from authentication, the "Not yet determined" of a 500.19), else
-/// the request's [`Logon`] (set by the authentication layer on every response it
-/// passes back), else `Anonymous`.
+/// the request's [`Logon`] (set by the authentication layer on every error
+/// response it passes back), else `Anonymous`.
 fn logon_of<'a>(err: Option<&'a IisError>, logon: Option<&'a Logon>) -> (&'a str, &'a str) {
     match (err, logon) {
         (Some(e), _) if e.has_logon() || e.config_error().is_some() => {
