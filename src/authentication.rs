@@ -13,6 +13,11 @@
 //! | Basic credentials it refuses | **401.1** + `WWW-Authenticate`, logged `401 1 1326` with the attempted user name in `cs-username` | the same |
 //! | a malformed `Authorization: Basic` header | **401.1**, logged `401 1 87` | the same |
 //!
+//! The 401.1 and 401.2 answers carry an [`IisError`] from the
+//! [`catalog`](crate::catalog) (module `IIS Web Core`, notification
+//! `AuthenticateRequest`) whose page shows Logon Method and Logon User `Not yet
+//! determined`: nobody is signed in when they are sent.
+//!
 //! With `basicAuthentication` off the `Authorization` header is not looked at, as on
 //! IIS where no enabled module claims it. With both off every request gets 401.2
 //! without a challenge: no client can ever sign in.

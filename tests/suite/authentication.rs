@@ -140,6 +140,13 @@ async fn basic_only_from_the_root_web_config() {
             Some("Not yet determined".into())
         )
     );
+    let page = res.text();
+    assert_eq!(row(&page, "Module").as_deref(), Some("IIS Web Core"));
+    assert_eq!(
+        row(&page, "Notification").as_deref(),
+        Some("AuthenticateRequest")
+    );
+    assert_eq!(row(&page, "Error Code").as_deref(), Some("0x80070005"));
     assert_eq!(columns(&site, 0).await, ("-".into(), 401, 2, 5));
 
     // A wrong password: 401.1, the attempted name logged.
