@@ -19,6 +19,10 @@
 //! refuses or cuts goes to `./logs/HTTPERR/`. It is served by
 //! `tower_iis::server::serve`, which stops gracefully on Ctrl-C and on SIGTERM.
 //!
+//! `/private/` has a `web.config` of its own that turns anonymous access off and
+//! Basic authentication on; the demo checks passwords against [`DEMO_USERS`]
+//! (printed at start), a `StaticUsers` list made for demos.
+//!
 //! Every request answered 400–599 (the rule in `wwwroot/web.config`'s
 //! `<traceFailedRequests>`) also gets a failed request trace, `./logs/FailedReqLogFiles/W3SVC1/frNNNNNN.xml`; open it
 //! in a browser (it comes with `freb.xsl`).
@@ -33,11 +37,28 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_iis::authentication::StaticUsers;
 use tower_iis::error::response_for_panic;
 use tower_iis::site::{IisSite, SiteError};
 use tower_iis::w3c::{Sink, W3cLogLayer};
 use tower_iis::web_config::WebConfig;
 use tower_iis::{IisError, IisStatus};
+
+/// The demo's Basic authentication users and passwords: for trying `/private/`
+/// out, never for anything real.
+pub const DEMO_USERS: &[(&str, &str)] = &[
+    ("alice", "alice-demo-password"),
+    ("bob", "bob-demo-password"),
+];
+
+/// The credential check of the demo site: [`DEMO_USERS`].
+pub fn demo_users() -> StaticUsers {
+    DEMO_USERS
+        .iter()
+        .fold(StaticUsers::new(), |users, (name, password)| {
+            users.user(*name, *password)
+        })
+}
 
 /// The default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -100,7 +121,9 @@ pub fn app() -> Router {
 }
 
 fn site() -> tower_iis::site::IisSiteBuilder<Router> {
-    let site = IisSite::from_web_config(wwwroot()).app(handlers());
+    let site = IisSite::from_web_config(wwwroot())
+        .credentials(demo_users())
+        .app(handlers());
     // The error pages of web.config's <httpErrors>, plus `Server: Microsoft-IIS/10.0`
     // on every response, so the demo looks like IIS to a fingerprinting tool.
     match WebConfig::load(wwwroot().join("web.config"))
@@ -258,6 +281,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "HTTPS certificate: self-signed for localhost, 127.0.0.1 and ::1; SHA-256 {}",
         tls.sha256_fingerprint()
     );
+    for (name, password) in DEMO_USERS {
+        println!("demo Basic sign-in for /private/: {name} / {password}");
+    }
     let dir = log_dir.trim_end_matches('/');
     println!(
         "W3C log: {dir}/W3SVC1/u_exYYMMDD.log (UTC date; the file appears with the first request); \

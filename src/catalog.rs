@@ -1194,7 +1194,9 @@ catalog! {
     // ----- 401 -----
     UNAUTHORIZED = (401, 0, "Access denied").advice(&ADV_401_0);
     // Our choice: IIS Web Core / AuthenticateRequest, HRESULT 0. The NTLM challenge
-    // leg logs 0x8009030E (`401 1 2148074254`); callers set it with `with_hresult`.
+    // leg logs 0x8009030E (`401 1 2148074254`), a refused Basic password
+    // 0x8007052E (`401 1 1326`, set by the authentication layer); callers set it
+    // with `with_hresult`.
     UNAUTHORIZED_LOGON_FAILED = (401, 1, "Logon failed")
         .detail(WEB_CORE, "AuthenticateRequest", None, 0)
         .advice(&ADV_401_1);

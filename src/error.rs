@@ -357,6 +357,12 @@ impl IisError {
             .unwrap_or_else(|| self.unauthenticated())
     }
 
+    /// Whether a logon method or user was set on the error itself (then it wins
+    /// over the request's [`Logon`](crate::Logon) on the error page).
+    pub(crate) fn has_logon(&self) -> bool {
+        self.inner.logon_method.is_some() || self.inner.logon_user.is_some()
+    }
+
     fn unauthenticated(&self) -> &'static str {
         if self.inner.config.is_some() {
             NOT_YET_DETERMINED

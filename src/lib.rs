@@ -11,6 +11,10 @@
 //!   (503.2), [`IpSecurityLayer`] (IP and dynamic IP restrictions) and
 //!   [`SslAccessLayer`] (`sslFlags`: 403.4, 403.5, 403.7, 403.16, 403.17; with
 //!   [`RequireSslLayer`] the shorthand for 403.4).
+//! - `authentication` (feature of the same name): IIS's anonymous and Basic
+//!   authentication with the credential check you supply, putting the [`Logon`] on
+//!   the request and the response; [`authorization`]: IIS URL Authorization's
+//!   allow and deny rules (401.2).
 //! - [`W3cLogLayer`]: IIS's W3C extended access log (`u_ex*.log` files, IIS's
 //!   fields and rollover periods, written off the request path), and
 //!   [`w3c::reader`] to read such logs back.
@@ -130,7 +134,9 @@
 //! - `static-files`: `static_files::StaticFiles` (pulls tower-http's `fs` and tokio's `fs`).
 //! - `rewrite`: `rewrite::RewriteLayer` (pulls fancy-regex and tokio's `fs`).
 //! - `web-config`: `web_config::WebConfig` (pulls roxmltree; implies `static-files`).
-//! - `site`: `site::IisSite` (implies both).
+//! - `authentication`: `authentication::AuthenticationLayer`, anonymous and Basic
+//!   authentication (pulls base64).
+//! - `site`: `site::IisSite` (implies `web-config`, `rewrite` and `authentication`).
 //! - `failed-request-tracing`: `freb`: IIS's Failed Request Tracing, a trace file
 //!   for each request that fails, from `tracing` events (pulls tracing-subscriber).
 //! - `tls`: HTTPS for `server` (rustls on the ring provider, ALPN `h2` and
@@ -146,6 +152,10 @@
 #[macro_use]
 mod macros;
 
+#[cfg(feature = "authentication")]
+#[cfg_attr(docsrs, doc(cfg(feature = "authentication")))]
+pub mod authentication;
+pub mod authorization;
 pub mod catalog;
 mod config_error;
 pub mod connection;
@@ -160,6 +170,7 @@ pub mod http_errors;
 mod http_util;
 pub mod ip_security;
 pub mod limits;
+mod logon;
 mod percent;
 pub mod request_filtering;
 #[cfg(feature = "rewrite")]
@@ -202,6 +213,7 @@ pub use error::{IisError, IisResultExt};
 pub use http_errors::HttpErrorsLayer;
 pub use ip_security::IpSecurityLayer;
 pub use limits::ConcurrentRequestLimitLayer;
+pub use logon::Logon;
 pub use request_filtering::RequestFilteringLayer;
 pub use ssl::{RequireSslLayer, SslAccessLayer};
 pub use status::{win32_status_from_hresult, IisStatus, ParseStatusError};

@@ -6,6 +6,7 @@
 //! W3C log → (failed request tracing) → customHeaders → httpErrors → (500.19 while web.config is bad)
 //!   → requestFiltering → ipSecurity / dynamicIpSecurity → URL Rewrite
 //!   → access sslFlags (403.4, 403.5, 403.7, 403.16, 403.17)
+//!   → authentication (anonymous, Basic) → URL Authorization
 //!   → appConcurrentRequestLimit
 //!   → static files (StaticFileModule, default documents, directory listing)
 //!   → your application, for paths that name no file or folder
@@ -19,6 +20,19 @@
 //! the client sent (`cs-uri-stem`), as IIS does, unless a rule says
 //! `logRewrittenUrl="true"`. A rewritten URL is served by the static files or your
 //! application, and a `CustomResponse` is rendered by the error pages.
+//!
+//! Authentication and URL Authorization run next, as IIS's `AuthenticateRequest`
+//! and `AuthorizeRequest` follow `BeginRequest`: from web.config's
+//! `<security><authentication>` and `<authorization>` (see
+//! [`authentication`](crate::authentication) and
+//! [`authorization`](crate::authorization)), with the credential check for Basic
+//! authentication given to [`credentials`](IisSiteBuilder::credentials). The
+//! authentication layer puts the [`Logon`](crate::Logon) on the request for your
+//! application and on every error response coming back, so the error pages (outside it)
+//! show the logon method and user of any error after a successful logon, and the
+//! log writes `cs-username`. A web.config that turns Basic on while the site has no
+//! credential check builds, with a `tracing` warning, and every Basic sign-in fails
+//! with 401.1.
 //!
 //! Your application (an axum `Router`, any tower service) runs for requests whose
 //! path names no existing file or folder under the content root, as ASP.NET routing
@@ -89,6 +103,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::authentication::{Authentication, AuthenticationLayer, CredentialValidator};
+use crate::authorization::{Authorization, AuthorizationLayer};
 use crate::custom_headers::CustomHeaders;
 use crate::gate::Gate;
 use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
@@ -108,7 +124,13 @@ pub type SiteLayers<S> = CustomHeaders<
     HttpErrors<
         ConfigFailure<
             RequestFiltering<
-                IpSecurity<Rewrite<SslAccess<ConcurrentRequestLimit<StaticFiles<S>>>>>,
+                IpSecurity<
+                    Rewrite<
+                        SslAccess<
+                            Authentication<Authorization<ConcurrentRequestLimit<StaticFiles<S>>>>,
+                        >,
+                    >,
+                >,
             >,
         >,
         WithExecuteUrl,
@@ -138,6 +160,8 @@ pub enum SiteError {
     /// Failed request tracing cannot be set up.
     #[cfg(feature = "failed-request-tracing")]
     Tracing(crate::ConfigError),
+    /// The authentication settings are bad (a realm with a control character).
+    Authentication(crate::ConfigError),
 }
 
 impl fmt::Display for SiteError {
@@ -149,6 +173,7 @@ impl fmt::Display for SiteError {
             Self::Log(e) => write!(f, "cannot set up the W3C log: {e}"),
             #[cfg(feature = "failed-request-tracing")]
             Self::Tracing(e) => write!(f, "cannot set up failed request tracing: {e}"),
+            Self::Authentication(e) => write!(f, "bad authentication settings: {e}"),
         }
     }
 }
@@ -162,6 +187,7 @@ impl std::error::Error for SiteError {
             Self::Log(e) => Some(e),
             #[cfg(feature = "failed-request-tracing")]
             Self::Tracing(e) => Some(e),
+            Self::Authentication(e) => Some(e),
         }
     }
 }
@@ -184,6 +210,9 @@ pub struct IisSiteBuilder<S = NoFallback> {
     ip_security: Option<IpSecurityLayer>,
     rewrite: Option<RewriteLayer>,
     ssl_access: Option<SslAccessLayer>,
+    authentication: Option<AuthenticationLayer>,
+    credentials: Option<Arc<dyn CredentialValidator>>,
+    authorization: Option<AuthorizationLayer>,
     concurrent_request_limit: usize,
     directory_browse: Option<bool>,
     case_insensitive_paths: bool,
@@ -215,6 +244,9 @@ impl<S> IisSiteBuilder<S> {
             ip_security: self.ip_security,
             rewrite: self.rewrite,
             ssl_access: self.ssl_access,
+            authentication: self.authentication,
+            credentials: self.credentials,
+            authorization: self.authorization,
             concurrent_request_limit: self.concurrent_request_limit,
             directory_browse: self.directory_browse,
             case_insensitive_paths: self.case_insensitive_paths,
@@ -280,6 +312,28 @@ impl<S> IisSiteBuilder<S> {
     /// `IsFile` / `IsDirectory` conditions.
     pub fn rewrite(mut self, layer: RewriteLayer) -> Self {
         self.rewrite = Some(layer);
+        self
+    }
+
+    /// The credential check for Basic authentication (not in web.config). With
+    /// Basic on and no check, every Basic sign-in fails with 401.1.
+    pub fn credentials(mut self, validator: impl CredentialValidator) -> Self {
+        self.credentials = Some(Arc::new(validator));
+        self
+    }
+
+    /// The authentication layer (instead of one from web.config's
+    /// `<authentication>` and [`credentials`](Self::credentials); IIS's defaults,
+    /// anonymous only, otherwise).
+    pub fn authentication(mut self, layer: AuthenticationLayer) -> Self {
+        self.authentication = Some(layer);
+        self
+    }
+
+    /// URL Authorization's rules (instead of web.config's `<authorization>`; IIS's
+    /// `Allow users="*"` by default).
+    pub fn authorization(mut self, layer: AuthorizationLayer) -> Self {
+        self.authorization = Some(layer);
         self
     }
 
@@ -399,6 +453,24 @@ impl<S> IisSiteBuilder<S> {
             (None, Some(c)) => c.access.layer(),
             (None, None) => SslAccessLayer::default(),
         };
+        let authentication = match (self.authentication, &config) {
+            (Some(l), _) => l,
+            (None, c) => {
+                let mut b = AuthenticationLayer::builder();
+                if let Some(c) = c {
+                    b = b.section(&c.authentication);
+                }
+                if let Some(v) = self.credentials {
+                    b = b.credentials_arc(v);
+                }
+                b.build().map_err(SiteError::Authentication)?
+            }
+        };
+        let authorization = match (self.authorization, &config) {
+            (Some(l), _) => l,
+            (None, Some(c)) => c.authorization_layer(),
+            (None, None) => AuthorizationLayer::default(),
+        };
         let custom_headers = config
             .as_ref()
             .map(WebConfig::custom_headers_layer)
@@ -437,6 +509,8 @@ impl<S> IisSiteBuilder<S> {
         };
         let files = files.with_fallback(self.app);
         let inner = ConcurrentRequestLimitLayer::new(self.concurrent_request_limit).layer(files);
+        let inner = authorization.layer(inner);
+        let inner = authentication.layer(inner);
         let inner = ssl_access.layer(inner);
         let inner = rewrite.layer(inner);
         let inner = ip_security.layer(inner);
@@ -513,6 +587,9 @@ impl IisSite {
             ip_security: None,
             rewrite: None,
             ssl_access: None,
+            authentication: None,
+            credentials: None,
+            authorization: None,
             concurrent_request_limit: crate::limits::DEFAULT_APP_CONCURRENT_REQUEST_LIMIT,
             directory_browse: None,
             case_insensitive_paths: true,

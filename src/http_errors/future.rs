@@ -173,6 +173,7 @@ where
     }
     let (mut parts, body) = res.into_parts();
     let err = parts.extensions.get::<IisError>();
+    let logon = parts.extensions.get::<crate::Logon>();
     let status = response_status(parts.status, err);
     let (detailed, replace) = page_choice(config, ctx, err, &body);
     if !replace {
@@ -184,7 +185,7 @@ where
     }
 
     if config.problem_details && ctx.prefers_problem_json() {
-        let json = render::problem_json(ctx, status, err, detailed);
+        let json = render::problem_json(ctx, status, err, logon, detailed);
         return Outcome::Done(page_response(
             ctx,
             parts,
@@ -193,7 +194,7 @@ where
         ));
     }
     if detailed {
-        let page = render::detailed_page(&config.settings, ctx, status, err);
+        let page = render::detailed_page(&config.settings, ctx, status, err, logon);
         parts
             .headers
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));

@@ -13,6 +13,7 @@ use crate::error::{
     ConfigErrorDetail, IisError, ANONYMOUS, DEFAULT_HANDLER, DEFAULT_MODULE, DEFAULT_NOTIFICATION,
 };
 use crate::http_util;
+use crate::logon::Logon;
 use crate::status::IisStatus;
 
 /// What the error-page layer remembers of a request until its response is known.
@@ -342,13 +343,30 @@ after the dot narrows the cause down, and the error code is the Windows or COM c
 const CONFIG_SUMMARY: &str =
     "The page cannot be served because the configuration that applies to it is invalid.";
 
+/// The "Logon Method" and "Logon User" of a page: the error's own when it names
+/// them (a 401.1 from authentication, the "Not yet determined" of a 500.19), else
+/// the request's [`Logon`] (set by the authentication layer on every error
+/// response it passes back), else `Anonymous`.
+fn logon_of<'a>(err: Option<&'a IisError>, logon: Option<&'a Logon>) -> (&'a str, &'a str) {
+    match (err, logon) {
+        (Some(e), _) if e.has_logon() || e.config_error().is_some() => {
+            (e.logon_method(), e.logon_user())
+        }
+        (_, Some(l)) => (l.method(), l.page_user()),
+        (Some(e), None) => (e.logon_method(), e.logon_user()),
+        (None, None) => (ANONYMOUS, ANONYMOUS),
+    }
+}
+
 /// Renders the detailed page for a status and its error detail (if any).
 pub(crate) fn detailed_page(
     settings: &PageSettings,
     ctx: &RequestContext,
     status: IisStatus,
     err: Option<&IisError>,
+    logon: Option<&Logon>,
 ) -> String {
+    let (logon_method, logon_user) = logon_of(err, logon);
     let advice = catalog::advice_for(status);
     let config = err.and_then(IisError::config_error);
     let hresult = match err {
@@ -400,8 +418,8 @@ pub(crate) fn detailed_page(
         error_code: Hex(hresult),
         requested_url: &requested_url,
         physical_path: err.and_then(IisError::physical_path).unwrap_or(""),
-        logon_method: err.map_or(ANONYMOUS, IisError::logon_method),
-        logon_user: err.map_or(ANONYMOUS, IisError::logon_user),
+        logon_method,
+        logon_user,
         config,
         source_error,
         tracing_advice: TRACING_ADVICE,
@@ -517,6 +535,7 @@ pub(crate) fn problem_json(
     ctx: &RequestContext,
     status: IisStatus,
     err: Option<&IisError>,
+    logon: Option<&Logon>,
     with_detail: bool,
 ) -> String {
     use serde::ser::{SerializeMap as _, Serializer as _};
@@ -539,8 +558,9 @@ pub(crate) fn problem_json(
             map.serialize_entry("module", e.module())?;
             map.serialize_entry("notification", e.notification())?;
             map.serialize_entry("handler", e.handler())?;
-            map.serialize_entry("logonMethod", e.logon_method())?;
-            map.serialize_entry("logonUser", e.logon_user())?;
+            let (logon_method, logon_user) = logon_of(Some(&e), logon);
+            map.serialize_entry("logonMethod", logon_method)?;
+            map.serialize_entry("logonUser", logon_user)?;
             map.serialize_entry("errorCode", &Hex(e.hresult()).to_string())?;
             map.serialize_entry("requestedUrl", &ctx.requested_url())?;
             if let Some(p) = e.physical_path() {
@@ -589,7 +609,7 @@ mod tests {
         let ctx = super::RequestContext::capture(&req);
         let err = crate::IisError::new(crate::IisStatus::NOT_FOUND)
             .with_physical_path("C:\\site\\\"<x>\"");
-        let json = super::problem_json(&ctx, err.status(), Some(&err), true);
+        let json = super::problem_json(&ctx, err.status(), Some(&err), None, true);
         assert!(!json.contains(['<', '>', '&', '\u{2028}']), "{json}");
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["iisStatus"], "404.0");
@@ -724,7 +744,7 @@ mod tests {
         };
         let err = IisError::new(IisStatus::new(500, 0)).with_physical_path("C:\\a\0b\u{1b}[31m");
         let c = ctx(Some("localhost"), "/x");
-        let page = detailed_page(&settings, &c, err.status(), Some(&err));
+        let page = detailed_page(&settings, &c, err.status(), Some(&err), None);
         assert!(page.contains("C:\\a\u{fffd}b\u{fffd}[31m"), "{page}");
         assert!(!page.contains(['\0', '\u{1b}']));
     }

@@ -15,6 +15,20 @@
 //! | `httpProtocol/customHeaders` | [`CustomHeadersLayer`] |
 //! | `tracing/traceFailedRequests` (`<add path>` with `<traceAreas>` and `<failureDefinitions statusCodes timeTaken verbosity>`; feature `failed-request-tracing`) | `WebConfig::trace_failed_requests`, [`Rule`](crate::freb::Rule)s |
 //! | `rewrite` (`<rules>`, `<rewriteMaps>`; feature `rewrite`) | [`RewriteSection`] → [`RewriteLayer`](crate::rewrite::RewriteLayer) |
+//! | `security/authentication`: `anonymousAuthentication` (`enabled`, `userName`), `basicAuthentication` (`enabled`, `realm`, `defaultLogonDomain`); feature `authentication` | `WebConfig::authentication`, an [`AuthenticationSection`](crate::authentication::AuthenticationSection) |
+//! | `security/authorization` (`<add accessType users roles verbs>`, `<remove>`, `<clear>`) | [`AuthorizationRules`] → [`AuthorizationLayer`] |
+//!
+//! Windows, Digest and client-certificate authentication are not emulated: turning
+//! one on (`enabled="true"`) is a warning. IIS locks the authentication sections at
+//! the server level by default, so a real IIS answers 500.19 for them in a
+//! web.config until an administrator unlocks them; this crate reads them as if
+//! they were unlocked. The credential check for Basic authentication is not in the
+//! file: give it to the site with
+//! [`IisSiteBuilder::credentials`](crate::site::IisSiteBuilder::credentials).
+//!
+//! The sections of a folder's web.config apply over the settings it inherits:
+//! attributes present replace inherited values, absent ones keep them, and
+//! `<add>` / `<remove>` / `<clear/>` change the inherited collection.
 //!
 //! Collections start from what IIS inherits from its server-level configuration
 //! (the nine `httpErrors` rows, the request-filtering defaults, IIS's six default
@@ -74,6 +88,9 @@
 //! ```
 
 mod access;
+#[cfg(feature = "authentication")]
+mod authentication;
+mod authorization;
 mod default_document;
 mod error;
 mod http_errors;
@@ -91,6 +108,7 @@ use std::path::{Path, PathBuf};
 
 use roxmltree::{Document, Node};
 
+use crate::authorization::{AuthorizationLayer, AuthorizationRules};
 use crate::custom_headers::CustomHeadersLayer;
 use crate::http_errors::HttpErrorsLayer;
 use crate::ip_security::IpSecurityLayer;
@@ -140,6 +158,12 @@ pub struct WebConfig {
     /// `<rewrite>`: URL Rewrite's inbound rules and rewrite maps.
     #[cfg(feature = "rewrite")]
     pub rewrite: RewriteSection,
+    /// `<security><authentication>`: anonymous and Basic authentication.
+    #[cfg(feature = "authentication")]
+    pub authentication: crate::authentication::AuthenticationSection,
+    /// `<security><authorization>`: URL Authorization's rules (IIS's default
+    /// `Allow users="*"` when absent).
+    pub authorization: AuthorizationRules,
     /// What the file holds that this crate does not emulate.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -316,6 +340,11 @@ impl WebConfig {
             .expect("the ipSecurity section was validated when it was read")
     }
 
+    /// The [`AuthorizationLayer`] for `<authorization>`.
+    pub fn authorization_layer(&self) -> AuthorizationLayer {
+        AuthorizationLayer::new(self.authorization.clone())
+    }
+
     /// The [`CustomHeadersLayer`] for `<customHeaders>`.
     pub fn custom_headers_layer(&self) -> CustomHeadersLayer {
         let mut layer = CustomHeadersLayer::new();
@@ -372,6 +401,9 @@ impl<'input> Parser<'_, 'input> {
             trace_failed_requests: Vec::new(),
             #[cfg(feature = "rewrite")]
             rewrite: RewriteSection::default(),
+            #[cfg(feature = "authentication")]
+            authentication: crate::authentication::AuthenticationSection::default(),
+            authorization: AuthorizationRules::iis_default(),
             warnings: Vec::new(),
         };
         let mut seen_web_server = false;
@@ -458,9 +490,90 @@ impl<'input> Parser<'_, 'input> {
                 "ipSecurity" => self.ip_security(child, &mut config.ip_security)?,
                 "dynamicIpSecurity" => self.dynamic_ip_security(child, &mut config.ip_security)?,
                 "access" => self.access(child, &mut config.access)?,
+                #[cfg(feature = "authentication")]
+                "authentication" => self.authentication(child, &mut config.authentication)?,
+                "authorization" => self.authorization(child, &mut config.authorization)?,
                 _ => self.warn(child, None),
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Applies a folder's `<system.webServer>` over a copy of its parent's
+    /// settings, the way a per-folder web.config is read.
+    fn apply_child(parent: &WebConfig, xml: &str) -> WebConfig {
+        let doc = Document::parse(xml).unwrap();
+        let mut config = parent.clone();
+        let mut p = Parser {
+            text: xml,
+            doc: &doc,
+            file: Path::new("sub/web.config"),
+            base: PathBuf::from("sub"),
+            warnings: Vec::new(),
+        };
+        let node = Parser::elements(doc.root_element()).next().unwrap();
+        p.web_server(node, &mut config).unwrap();
+        config
+    }
+
+    #[test]
+    fn a_folder_applies_its_security_sections_over_its_parents() {
+        let parent = WebConfig::parse(
+            r#"<configuration><system.webServer><security>
+<authentication>
+  <anonymousAuthentication enabled="false" userName="Guest" />
+  <basicAuthentication enabled="true" realm="Parent" defaultLogonDomain="CONTOSO" />
+</authentication>
+<authorization>
+  <add accessType="Deny" users="mallory" />
+</authorization>
+</security></system.webServer></configuration>"#,
+            "web.config",
+        )
+        .unwrap();
+        let child = apply_child(
+            &parent,
+            r#"<configuration><system.webServer><security>
+<authentication><basicAuthentication realm="Child" /></authentication>
+<authorization>
+  <remove users="*" />
+  <add accessType="Allow" roles="Staff" verbs="GET" />
+</authorization>
+</security></system.webServer></configuration>"#,
+        );
+        #[cfg(feature = "authentication")]
+        {
+            let a = &child.authentication;
+            // Present attributes replace, absent ones are inherited.
+            assert!(!a.anonymous.enabled);
+            assert_eq!(a.anonymous.user_name, "Guest");
+            assert!(a.basic.enabled);
+            assert_eq!(a.basic.realm, "Child");
+            assert_eq!(a.basic.default_logon_domain, "CONTOSO");
+        }
+        // The parent's rules first, the default removed, the child's added.
+        let rules: Vec<(&str, &str, &str)> = child
+            .authorization
+            .rules()
+            .iter()
+            .map(|r| (r.users_attr(), r.roles_attr(), r.verbs_attr()))
+            .collect();
+        assert_eq!(rules, [("mallory", "", ""), ("", "Staff", "GET")]);
+        // The parent is untouched.
+        assert_eq!(parent.authorization.rules().len(), 2);
+
+        // <clear/> drops what is inherited, the parent's deny included.
+        let cleared = apply_child(
+            &parent,
+            r#"<configuration><system.webServer><security><authorization>
+<clear /><add accessType="Allow" users="*" />
+</authorization></security></system.webServer></configuration>"#,
+        );
+        assert_eq!(cleared.authorization, AuthorizationRules::iis_default());
     }
 }

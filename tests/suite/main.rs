@@ -11,6 +11,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod authentication;
 mod catalog;
 mod compose;
 mod examples;
