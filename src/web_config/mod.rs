@@ -81,13 +81,13 @@ mod parse;
 mod request_filtering;
 #[cfg(feature = "rewrite")]
 mod rewrite;
+mod sections;
 mod static_content;
 #[cfg(feature = "failed-request-tracing")]
 mod trace_failed_requests;
+mod tree;
 
 use std::path::{Path, PathBuf};
-
-use roxmltree::{Document, Node};
 
 use crate::custom_headers::CustomHeadersLayer;
 use crate::http_errors::HttpErrorsLayer;
@@ -96,16 +96,18 @@ use crate::request_filtering::RequestFilteringLayer;
 use crate::static_files::MimeMap;
 
 pub use default_document::DefaultDocumentSection;
-use error::{source_lines, ErrorInner};
+use error::ErrorInner;
 pub use error::{
     ConfigWarning, WebConfigError, HRESULT_ACCESS_DENIED, HRESULT_DUPLICATE, HRESULT_INVALID_DATA,
-    HRESULT_PATH_NOT_FOUND,
+    HRESULT_LOCK_VIOLATION, HRESULT_PATH_NOT_FOUND,
 };
 pub use http_errors::HttpErrorsSection;
 pub use ip_security::IpSecuritySection;
-use parse::Parser;
+use request_filtering::RequestFilteringState;
 #[cfg(feature = "rewrite")]
 pub use rewrite::RewriteSection;
+pub(crate) use tree::PathTable;
+pub use tree::{SiteConfig, SiteConfigBuilder, MAX_SCAN_DEPTH, MAX_SCAN_FILES, MAX_SCAN_FOLDERS};
 
 /// A parsed `web.config`. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -137,6 +139,9 @@ pub struct WebConfig {
     pub rewrite: RewriteSection,
     /// What the file holds that this crate does not emulate.
     pub warnings: Vec<ConfigWarning>,
+    /// `<requestFiltering>` as merged, before validation: what a sub-folder's
+    /// web.config reads onto.
+    request_filtering_state: RequestFilteringState,
 }
 
 /// Where a file's bytes stop being text in its encoding.
@@ -211,42 +216,7 @@ impl WebConfig {
     /// [`parse`](Self::parse).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, WebConfigError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| ErrorInner {
-                file: path.to_path_buf(),
-                line: 0,
-                element: String::new(),
-                attribute: None,
-                message: if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    "Cannot read configuration file due to insufficient permissions"
-                } else {
-                    "Cannot read configuration file"
-                }
-                .to_owned(),
-                detail: Some(e.to_string()),
-                hresult: if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    HRESULT_ACCESS_DENIED
-                } else {
-                    HRESULT_PATH_NOT_FOUND
-                },
-                source_lines: Vec::new(),
-            })
-            .map_err(WebConfigError::from)?;
-        let text = decode(&bytes).map_err(|bad| {
-            WebConfigError::from(ErrorInner {
-                file: path.to_path_buf(),
-                line: bad.line,
-                element: String::new(),
-                attribute: None,
-                message: "Configuration file is not well-formed XML".to_owned(),
-                detail: Some(format!(
-                    "not {} text: line {}, byte {}",
-                    bad.encoding, bad.line, bad.byte
-                )),
-                hresult: HRESULT_INVALID_DATA,
-                source_lines: Vec::new(),
-            })
-        })?;
+        let text = read_text(path)?;
         Self::parse(&text, path)
     }
 
@@ -258,33 +228,30 @@ impl WebConfig {
     /// See the [module docs](self#errors-as-iis-reports-a-50019).
     pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Self, WebConfigError> {
         let path = path.as_ref();
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let doc = Document::parse(text).map_err(|e| {
-            let line = e.pos().row;
-            WebConfigError::from(ErrorInner {
-                file: path.to_path_buf(),
-                line,
-                element: String::new(),
-                attribute: None,
-                message: "Configuration file is not well-formed XML".to_owned(),
-                detail: Some(e.to_string()),
-                hresult: HRESULT_INVALID_DATA,
-                source_lines: source_lines(text, line),
-            })
-        })?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut p = Parser {
-            text,
-            doc: &doc,
-            file: path,
-            base,
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut site = SiteConfig::builder(root);
+        site = site.source("", path.to_path_buf(), Ok(text.to_owned()));
+        site.build().into_root()
+    }
+
+    /// What a site without any web.config has: IIS's defaults (`file` names it).
+    fn defaults(file: PathBuf) -> Self {
+        WebConfig {
+            file,
+            http_errors: HttpErrorsSection::default(),
+            request_filtering: RequestFilteringLayer::iis_defaults(),
+            ip_security: IpSecuritySection::default(),
+            default_document: DefaultDocumentSection::default(),
+            directory_browse: false,
+            mime_map: MimeMap::iis_defaults(),
+            custom_headers: Vec::new(),
+            #[cfg(feature = "failed-request-tracing")]
+            trace_failed_requests: Vec::new(),
+            #[cfg(feature = "rewrite")]
+            rewrite: RewriteSection::default(),
             warnings: Vec::new(),
-        };
-        let config = p.configuration()?;
-        for w in &config.warnings {
-            tracing::warn!(target: "tower_iis::web_config", file = %path.display(), "{w}");
+            request_filtering_state: RequestFilteringState::default(),
         }
-        Ok(config)
     }
 
     /// The [`HttpErrorsLayer`] for `<httpErrors>`. A web.config may have ExecuteURL
@@ -340,120 +307,50 @@ impl WebConfig {
     }
 }
 
-impl<'input> Parser<'_, 'input> {
-    pub(super) fn configuration(&mut self) -> Result<WebConfig, WebConfigError> {
-        let root = self.doc.root_element();
-        if root.tag_name().name() != "configuration" {
-            return Err(self.error(
-                root,
-                None,
-                format!(
-                    "The root element must be <configuration>, not <{}>",
-                    root.tag_name().name()
-                ),
-            ));
-        }
-        let mut config = WebConfig {
-            file: self.file.to_path_buf(),
-            http_errors: HttpErrorsSection::default(),
-            request_filtering: RequestFilteringLayer::iis_defaults(),
-            ip_security: IpSecuritySection::default(),
-            default_document: DefaultDocumentSection::default(),
-            directory_browse: false,
-            mime_map: MimeMap::iis_defaults(),
-            custom_headers: Vec::new(),
-            #[cfg(feature = "failed-request-tracing")]
-            trace_failed_requests: Vec::new(),
-            #[cfg(feature = "rewrite")]
-            rewrite: RewriteSection::default(),
-            warnings: Vec::new(),
-        };
-        let mut seen_web_server = false;
-        for section in Self::elements(root) {
-            if section.tag_name().name() != "system.webServer" {
-                self.warn(section, None);
-                continue;
+/// The text of a configuration file, as IIS reads it.
+///
+/// # Errors
+///
+/// A file that cannot be read (HRESULT `0x80070003` or `0x80070005`), or that is
+/// not UTF-8 (with or without a BOM) or UTF-16 with a BOM (`0x8007000d`).
+fn read_text(path: &Path) -> Result<String, WebConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let denied = e.kind() == std::io::ErrorKind::PermissionDenied;
+        WebConfigError::from(ErrorInner {
+            file: path.to_path_buf(),
+            line: 0,
+            element: String::new(),
+            attribute: None,
+            message: if denied {
+                "Cannot read configuration file due to insufficient permissions"
+            } else {
+                "Cannot read configuration file"
             }
-            if seen_web_server {
-                return Err(self.error(
-                    section,
-                    None,
-                    "There is a duplicate 'system.webServer' section defined".to_owned(),
-                ));
-            }
-            seen_web_server = true;
-            self.web_server(section, &mut config)?;
-        }
-        config.warnings = std::mem::take(&mut self.warnings);
-        Ok(config)
-    }
-
-    pub(super) fn web_server(
-        &mut self,
-        node: Node<'_, 'input>,
-        config: &mut WebConfig,
-    ) -> Result<(), WebConfigError> {
-        let mut seen: Vec<&str> = Vec::new();
-        for child in Self::elements(node) {
-            let name = child.tag_name().name();
-            let supported = matches!(
-                name,
-                "httpErrors"
-                    | "security"
-                    | "defaultDocument"
-                    | "directoryBrowse"
-                    | "staticContent"
-                    | "httpProtocol"
-            ) || (cfg!(feature = "failed-request-tracing") && name == "tracing")
-                || (cfg!(feature = "rewrite") && name == "rewrite");
-            if !supported {
-                self.warn(child, None);
-                continue;
-            }
-            if seen.contains(&name) {
-                return Err(self.error(
-                    child,
-                    None,
-                    format!("There is a duplicate 'system.webServer/{name}' section defined"),
-                ));
-            }
-            seen.push(name);
-            match name {
-                "httpErrors" => config.http_errors = self.http_errors(child)?,
-                "security" => self.security(child, config)?,
-                "defaultDocument" => config.default_document = self.default_document(child)?,
-                "directoryBrowse" => {
-                    self.attributes(child, &["enabled"], &["showFlags"])?;
-                    if let Some(first) = Self::elements(child).next() {
-                        return Err(self.unrecognized(first));
-                    }
-                    config.directory_browse = self.bool_attr(child, "enabled")?.unwrap_or(false);
-                }
-                "staticContent" => config.mime_map = self.static_content(child)?,
-                #[cfg(feature = "failed-request-tracing")]
-                "tracing" => self.tracing(child, config)?,
-                #[cfg(feature = "rewrite")]
-                "rewrite" => config.rewrite = self.rewrite(child)?,
-                _ => config.custom_headers = self.http_protocol(child)?,
-            }
-        }
-        Ok(())
-    }
-
-    pub(super) fn security(
-        &mut self,
-        node: Node<'_, 'input>,
-        config: &mut WebConfig,
-    ) -> Result<(), WebConfigError> {
-        self.attributes(node, &[], &[])?;
-        for child in Self::elements(node) {
-            match child.tag_name().name() {
-                "requestFiltering" => config.request_filtering = self.request_filtering(child)?,
-                "ipSecurity" => self.ip_security(child, &mut config.ip_security)?,
-                "dynamicIpSecurity" => self.dynamic_ip_security(child, &mut config.ip_security)?,
-                _ => self.warn(child, None),
-            }
-        }
-        Ok(())
-    }
+            .to_owned(),
+            detail: Some(e.to_string()),
+            hresult: if denied {
+                HRESULT_ACCESS_DENIED
+            } else {
+                HRESULT_PATH_NOT_FOUND
+            },
+            source_lines: Vec::new(),
+        })
+    })?;
+    decode(&bytes)
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|bad| {
+            WebConfigError::from(ErrorInner {
+                file: path.to_path_buf(),
+                line: bad.line,
+                element: String::new(),
+                attribute: None,
+                message: "Configuration file is not well-formed XML".to_owned(),
+                detail: Some(format!(
+                    "not {} text: line {}, byte {}",
+                    bad.encoding, bad.line, bad.byte
+                )),
+                hresult: HRESULT_INVALID_DATA,
+                source_lines: Vec::new(),
+            })
+        })
 }
