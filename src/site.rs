@@ -97,7 +97,9 @@ use crate::request_filtering::{RequestFiltering, RequestFilteringLayer};
 use crate::rewrite::{Rewrite, RewriteLayer};
 use crate::static_files::{NoFallback, StaticFiles, StaticFilesError};
 use crate::w3c::{Sink, W3cLog, W3cLogGuard, W3cLogHandle, W3cLogLayer};
-use crate::web_config::{ConfigWarning, WebConfig, WebConfigError};
+use crate::web_config::{
+    ConfigWarning, IpSecuritySection, PathTable, SiteConfig, WebConfig, WebConfigError,
+};
 use crate::IisError;
 
 /// The layers of a site inside the log (and failed request tracing), outermost
@@ -111,13 +113,15 @@ pub type SiteLayers<S> = CustomHeaders<
     >,
 >;
 
-/// The layers of a site, outermost first.
+/// The layers of a site, outermost first: the log and failed request tracing
+/// for the whole site, then the layers of the request's folder.
 #[cfg(feature = "failed-request-tracing")]
-pub type SiteStack<S> = W3cLog<crate::freb::FailedRequestTracing<SiteLayers<S>>>;
+pub type SiteStack<S> = W3cLog<crate::freb::FailedRequestTracing<Folders<SiteLayers<S>>>>;
 
-/// The layers of a site, outermost first.
+/// The layers of a site, outermost first: the log for the whole site, then
+/// the layers of the request's folder.
 #[cfg(not(feature = "failed-request-tracing"))]
-pub type SiteStack<S> = W3cLog<SiteLayers<S>>;
+pub type SiteStack<S> = W3cLog<Folders<SiteLayers<S>>>;
 
 /// Why a site could not be built.
 #[derive(Debug)]
@@ -162,6 +166,18 @@ impl std::error::Error for SiteError {
     }
 }
 
+/// Where the site's configuration comes from.
+enum ConfigChoice {
+    /// IIS's defaults.
+    None,
+    /// One web.config (or its error), for the whole site.
+    One(Result<WebConfig, WebConfigError>),
+    /// Every web.config under the content root.
+    Scan,
+    /// A merged configuration you built.
+    Site(SiteConfig),
+}
+
 enum LogChoice {
     Tracing,
     Directory(PathBuf),
@@ -173,7 +189,8 @@ enum LogChoice {
 pub struct IisSiteBuilder<S = NoFallback> {
     root: PathBuf,
     app: Option<S>,
-    web_config: Option<Result<WebConfig, WebConfigError>>,
+    web_config: ConfigChoice,
+    iis_default_locks: bool,
     serve_config_errors: bool,
     http_errors: Option<HttpErrorsLayer<WithExecuteUrl>>,
     request_filtering: Option<RequestFilteringLayer>,
@@ -204,6 +221,7 @@ impl<S> IisSiteBuilder<S> {
             root: self.root,
             app: Some(app),
             web_config: self.web_config,
+            iis_default_locks: self.iis_default_locks,
             serve_config_errors: self.serve_config_errors,
             http_errors: self.http_errors,
             request_filtering: self.request_filtering,
@@ -218,22 +236,54 @@ impl<S> IisSiteBuilder<S> {
         }
     }
 
-    /// Configures the site from a parsed web.config. Layers set explicitly with the
-    /// other methods win over it.
+    /// Configures the whole site from one parsed web.config (no per-folder
+    /// files). Layers set explicitly with the other methods win over it.
     pub fn web_config(mut self, config: WebConfig) -> Self {
-        self.web_config = Some(Ok(config));
+        self.web_config = ConfigChoice::One(Ok(config));
         self
     }
 
-    /// Reads a web.config file (a missing file means IIS's defaults).
+    /// Reads one web.config file for the whole site (a missing file means IIS's
+    /// defaults); sub-folders' files are not looked for.
     pub fn web_config_file(mut self, path: impl AsRef<Path>) -> Self {
         let path = path.as_ref();
-        self.web_config = path.exists().then(|| WebConfig::load(path));
+        self.web_config = if path.exists() {
+            ConfigChoice::One(WebConfig::load(path))
+        } else {
+            ConfigChoice::None
+        };
         self
     }
 
-    /// IIS's behaviour for a bad web.config: start anyway and answer every request
-    /// with the 500.19 page. Off by default ([`build`](Self::build) fails instead).
+    /// Every web.config under the content root, merged per folder
+    /// ([`SiteConfig`]); what [`IisSite::from_web_config`] does.
+    pub fn web_config_tree(mut self) -> Self {
+        self.web_config = ConfigChoice::Scan;
+        self
+    }
+
+    /// A merged configuration you built (say with
+    /// [`SiteConfigBuilder::file`](crate::web_config::SiteConfigBuilder::file)).
+    pub fn site_config(mut self, config: SiteConfig) -> Self {
+        self.web_config = ConfigChoice::Site(config);
+        self
+    }
+
+    /// With [`web_config_tree`](Self::web_config_tree): lock what IIS's stock
+    /// applicationHost.config locks, so a web.config that sets `ipSecurity` (and
+    /// the other sections with `overrideModeDefault="Deny"`) is a 500.19
+    /// `0x80070021` for its folder. Off by default; see
+    /// [`SiteConfigBuilder::iis_default_locks`](crate::web_config::SiteConfigBuilder::iis_default_locks)
+    /// for why.
+    pub fn iis_default_locks(mut self, enabled: bool) -> Self {
+        self.iis_default_locks = enabled;
+        self
+    }
+
+    /// IIS's behaviour for a bad web.config: start anyway and answer the
+    /// requests it configures with the 500.19 page (every request for the
+    /// root's file, the requests under its folder for a sub-folder's). Off by
+    /// default ([`build`](Self::build) fails instead).
     pub fn serve_config_errors(mut self, enable: bool) -> Self {
         self.serve_config_errors = enable;
         self
@@ -329,60 +379,62 @@ impl<S> IisSiteBuilder<S> {
         self
     }
 
-    /// Builds the site.
+    /// Builds the site: one stack of layers per configuration path (the root,
+    /// each folder with a web.config, each `<location path>`), behind the
+    /// site-wide log and failed request tracing.
     ///
     /// # Errors
     ///
-    /// A bad web.config (unless [`serve_config_errors`](Self::serve_config_errors)),
-    /// a content root that is not a readable folder, `<httpErrors>` rows whose
-    /// files cannot be read, a log that cannot be set up.
-    pub fn build(self) -> Result<IisSite<S>, SiteError> {
-        let (config, failure) = match self.web_config {
-            None => (None, None),
-            Some(Ok(c)) => (Some(c), None),
-            Some(Err(e)) if self.serve_config_errors => {
-                tracing::error!(target: "tower_iis::site", "{e}; every request is answered 500.19");
-                (None, Some(e))
+    /// A bad web.config, the root's or a folder's (unless
+    /// [`serve_config_errors`](Self::serve_config_errors)), a content root that
+    /// is not a readable folder, `<httpErrors>` rows whose files cannot be
+    /// read, a log that cannot be set up.
+    pub fn build(self) -> Result<IisSite<S>, SiteError>
+    where
+        S: Clone,
+    {
+        let (levels, table): (Vec<(String, Option<Result<WebConfig, WebConfigError>>)>, _) =
+            match self.web_config {
+                ConfigChoice::None => (vec![(String::new(), None)], PathTable::default()),
+                ConfigChoice::One(c) => (vec![(String::new(), Some(c))], PathTable::default()),
+                ConfigChoice::Scan => {
+                    let file = self.root.join("web.config");
+                    let site = SiteConfig::builder(&self.root)
+                        .iis_default_locks(self.iis_default_locks)
+                        .load_file("", &file)
+                        .scan()
+                        .build();
+                    let (levels, table) = site.into_parts();
+                    let levels = levels
+                        .into_iter()
+                        .map(|(p, c)| {
+                            // The root of a site without any web.config: the defaults.
+                            let none = p.is_empty() && !file.exists();
+                            (p, (!none).then_some(c))
+                        })
+                        .collect();
+                    (levels, table)
+                }
+                ConfigChoice::Site(site) => {
+                    let (levels, table) = site.into_parts();
+                    (
+                        levels.into_iter().map(|(p, c)| (p, Some(c))).collect(),
+                        table,
+                    )
+                }
+            };
+        for (path, config) in &levels {
+            if let Some(Err(e)) = config {
+                if !self.serve_config_errors {
+                    return Err(SiteError::WebConfig(e.clone()));
+                }
+                tracing::error!(target: "tower_iis::site", folder = %path, "{e}; the requests it configures are answered 500.19");
             }
-            Some(Err(e)) => return Err(SiteError::WebConfig(e)),
-        };
-        let mut files = match &config {
-            Some(c) => c.static_files(&self.root),
-            None => StaticFiles::builder(&self.root),
-        };
-        if let Some(b) = self.directory_browse {
-            files = files.directory_browse(b);
         }
-        files = files.case_insensitive(self.case_insensitive_paths);
-        let files = files.build().map_err(SiteError::StaticFiles)?;
-        let http_errors = match (self.http_errors, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.http_errors_layer().map_err(SiteError::HttpErrors)?,
-            (None, None) => HttpErrorsLayer::new().into(),
+        let root_config = match &levels[0].1 {
+            Some(Ok(c)) => Some(c),
+            _ => None,
         };
-        let request_filtering = match (self.request_filtering, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.request_filtering.clone(),
-            (None, None) => RequestFilteringLayer::iis_defaults(),
-        };
-        let ip_security = match (self.ip_security, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.ip_security_layer(),
-            (None, None) => IpSecurityLayer::builder()
-                .build()
-                .expect("the default ipSecurity configuration is valid"),
-        };
-        let rewrite = match (self.rewrite, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.rewrite.layer(&self.root),
-            (None, None) => RewriteLayer::builder()
-                .build()
-                .expect("an empty rule set is valid"),
-        };
-        let custom_headers = config
-            .as_ref()
-            .map(WebConfig::custom_headers_layer)
-            .unwrap_or_default();
         let (log, guard) = match self.log {
             LogChoice::Layer(l) => (l, None),
             LogChoice::Tracing => {
@@ -404,7 +456,7 @@ impl<S> IisSiteBuilder<S> {
         let (tracing_layer, trace_guard) = match self.tracing {
             None => (crate::freb::FailedRequestTracingLayer::disabled(), None),
             Some(mut b) => {
-                if let Some(c) = &config {
+                if let Some(c) = root_config {
                     b = b.rules(c.trace_failed_requests.iter().cloned());
                 }
                 if b.has_rules() {
@@ -415,17 +467,36 @@ impl<S> IisSiteBuilder<S> {
                 }
             }
         };
-        let files = files.with_fallback(self.app);
-        let inner = ConcurrentRequestLimitLayer::new(self.concurrent_request_limit).layer(files);
-        let inner = rewrite.layer(inner);
-        let inner = ip_security.layer(inner);
-        let inner = request_filtering.layer(inner);
-        let inner = ConfigFailure {
-            inner,
-            error: failure.as_ref().map(WebConfigError::to_iis_error),
+        let parts = LevelParts {
+            root: &self.root,
+            app: &self.app,
+            http_errors: self.http_errors.as_ref(),
+            request_filtering: self.request_filtering.as_ref(),
+            ip_security: self.ip_security.as_ref(),
+            rewrite: self.rewrite.as_ref(),
+            limit: ConcurrentRequestLimitLayer::new(self.concurrent_request_limit),
+            directory_browse: self.directory_browse,
+            case_insensitive_paths: self.case_insensitive_paths,
         };
-        let inner = http_errors.layer(inner);
-        let inner = custom_headers.layer(inner);
+        let mut ip_layers: Vec<(IpSecuritySection, IpSecurityLayer)> = Vec::new();
+        let mut stacks = Vec::with_capacity(levels.len());
+        for (_, config) in &levels {
+            stacks.push(parts.stack(config.as_ref(), &mut ip_layers)?);
+        }
+        let warnings = root_config.map(|c| c.warnings.clone()).unwrap_or_default();
+        let mut errors = levels
+            .into_iter()
+            .filter_map(|(path, c)| match c {
+                Some(Err(e)) => Some((path, e)),
+                _ => None,
+            })
+            .peekable();
+        let config_error = errors.next_if(|(p, _)| p.is_empty()).map(|(_, e)| e);
+        let folder_errors = errors.collect();
+        let inner = Folders {
+            stacks,
+            table: table.has_folders().then(|| Arc::new(table)),
+        };
         #[cfg(feature = "failed-request-tracing")]
         let inner = tracing_layer.layer(inner);
         let handle = log.handle();
@@ -437,10 +508,98 @@ impl<S> IisSiteBuilder<S> {
                 _guard: guard,
                 #[cfg(feature = "failed-request-tracing")]
                 trace_guard,
-                warnings: config.map(|c| c.warnings).unwrap_or_default(),
-                config_error: failure,
+                warnings,
+                config_error,
+                folder_errors,
             }),
         })
+    }
+}
+
+/// What every folder's stack is built from.
+struct LevelParts<'a, S> {
+    root: &'a Path,
+    app: &'a Option<S>,
+    http_errors: Option<&'a HttpErrorsLayer<WithExecuteUrl>>,
+    request_filtering: Option<&'a RequestFilteringLayer>,
+    ip_security: Option<&'a IpSecurityLayer>,
+    rewrite: Option<&'a RewriteLayer>,
+    /// One counter for the whole site.
+    limit: ConcurrentRequestLimitLayer,
+    directory_browse: Option<bool>,
+    case_insensitive_paths: bool,
+}
+
+impl<S: Clone> LevelParts<'_, S> {
+    /// The layers of one configuration path, from customHeaders in. A level
+    /// whose configuration is bad answers 500.19 behind IIS's default error
+    /// pages. Folders with the same IP restrictions share one
+    /// [`IpSecurityLayer`] (and so its dynamic counters).
+    fn stack(
+        &self,
+        config: Option<&Result<WebConfig, WebConfigError>>,
+        ip_layers: &mut Vec<(IpSecuritySection, IpSecurityLayer)>,
+    ) -> Result<SiteLayers<S>, SiteError> {
+        let (config, failure) = match config {
+            None => (None, None),
+            Some(Ok(c)) => (Some(c), None),
+            Some(Err(e)) => (None, Some(e.to_iis_error())),
+        };
+        let mut files = match config {
+            Some(c) => c.static_files(self.root),
+            None => StaticFiles::builder(self.root),
+        };
+        if let Some(b) = self.directory_browse {
+            files = files.directory_browse(b);
+        }
+        files = files.case_insensitive(self.case_insensitive_paths);
+        let files = files.build().map_err(SiteError::StaticFiles)?;
+        let http_errors = match (self.http_errors, config) {
+            (Some(l), _) => l.clone(),
+            (None, Some(c)) => c.http_errors_layer().map_err(SiteError::HttpErrors)?,
+            (None, None) => HttpErrorsLayer::new().into(),
+        };
+        let request_filtering = match (self.request_filtering, config) {
+            (Some(l), _) => l.clone(),
+            (None, Some(c)) => c.request_filtering.clone(),
+            (None, None) => RequestFilteringLayer::iis_defaults(),
+        };
+        let section = config.map(|c| c.ip_security.clone()).unwrap_or_default();
+        let ip_security = match self.ip_security {
+            Some(l) => l.clone(),
+            None => match ip_layers.iter().find(|(s, _)| *s == section) {
+                Some((_, l)) => l.clone(),
+                None => {
+                    let l = section
+                        .builder()
+                        .build()
+                        .expect("the ipSecurity section was validated when it was read");
+                    ip_layers.push((section, l.clone()));
+                    l
+                }
+            },
+        };
+        let rewrite = match (self.rewrite, config) {
+            (Some(l), _) => l.clone(),
+            (None, Some(c)) => c.rewrite.layer(self.root),
+            (None, None) => RewriteLayer::builder()
+                .build()
+                .expect("an empty rule set is valid"),
+        };
+        let custom_headers = config
+            .map(WebConfig::custom_headers_layer)
+            .unwrap_or_default();
+        let files = files.with_fallback(self.app.clone());
+        let inner = self.limit.clone().layer(files);
+        let inner = rewrite.layer(inner);
+        let inner = ip_security.layer(inner);
+        let inner = request_filtering.layer(inner);
+        let inner = ConfigFailure {
+            inner,
+            error: failure,
+        };
+        let inner = http_errors.layer(inner);
+        Ok(custom_headers.layer(inner))
     }
 }
 
@@ -451,6 +610,7 @@ struct Shared {
     trace_guard: Option<Arc<crate::freb::TraceGuard>>,
     warnings: Vec<ConfigWarning>,
     config_error: Option<WebConfigError>,
+    folder_errors: Vec<(String, WebConfigError)>,
 }
 
 /// An IIS site as one tower service. See the [module docs](self).
@@ -485,7 +645,8 @@ impl IisSite {
         IisSiteBuilder {
             root: root.into(),
             app: None,
-            web_config: None,
+            web_config: ConfigChoice::None,
+            iis_default_locks: false,
             serve_config_errors: false,
             http_errors: None,
             request_filtering: None,
@@ -500,11 +661,11 @@ impl IisSite {
         }
     }
 
-    /// A site serving `root`, configured by `root/web.config` when there is one.
+    /// A site serving `root`, configured by `root/web.config` and every
+    /// sub-folder's web.config, merged per folder as IIS does
+    /// ([`web_config_tree`](IisSiteBuilder::web_config_tree)).
     pub fn from_web_config(root: impl Into<PathBuf>) -> IisSiteBuilder {
-        let root = root.into();
-        let file = root.join("web.config");
-        Self::builder(root).web_config_file(file)
+        Self::builder(root).web_config_tree()
     }
 }
 
@@ -537,6 +698,17 @@ impl<S> IisSite<S> {
         self.shared.config_error.as_ref()
     }
 
+    /// The configuration paths below the root whose web.config (or a
+    /// parent's `<location>` for them) is bad, with the error their requests are
+    /// answered with, when the site was built with
+    /// [`serve_config_errors`](IisSiteBuilder::serve_config_errors).
+    pub fn folder_config_errors(&self) -> impl Iterator<Item = (&str, &WebConfigError)> {
+        self.shared
+            .folder_errors
+            .iter()
+            .map(|(p, e)| (p.as_str(), e))
+    }
+
     /// The layers, for callers that need the concrete service.
     #[must_use]
     pub fn stack(&self) -> &SiteStack<S> {
@@ -558,6 +730,64 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         self.service.call(req)
+    }
+}
+
+/// Sends each request to the stack of the deepest configuration path its URL is
+/// in: the root's, a folder's with its own web.config, a `<location path>`'s.
+///
+/// The URL path is matched after resolving literal `.` and `..` segments and
+/// decoding `%XX` once (as static files do), on whole segments, ignoring case.
+/// A site with only a root configuration holds one stack and looks at nothing.
+#[derive(Debug, Clone)]
+pub struct Folders<S> {
+    /// The root's first.
+    stacks: Vec<S>,
+    /// `None` with only the root.
+    table: Option<Arc<PathTable>>,
+}
+
+impl<S> Folders<S> {
+    /// The stack of the site root.
+    pub fn root(&self) -> &S {
+        &self.stacks[0]
+    }
+
+    /// The index in `stacks` of the stack for `raw_path`.
+    fn pick(table: &PathTable, raw_path: &str) -> usize {
+        let resolved = crate::static_files::path::resolve_literal_dots(raw_path);
+        if !resolved.contains('%') {
+            return table.deepest(resolved.split(['/', '\\']).filter(|s| !s.is_empty()));
+        }
+        match percent_encoding::percent_decode_str(&resolved).decode_utf8() {
+            Ok(decoded) => table.deepest(decoded.split(['/', '\\']).filter(|s| !s.is_empty())),
+            // Not UTF-8: the root's request filtering and static files refuse it.
+            Err(_) => 0,
+        }
+    }
+}
+
+impl<S, B> Service<Request<B>> for Folders<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        for stack in &mut self.stacks {
+            std::task::ready!(stack.poll_ready(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let i = match &self.table {
+            None => 0,
+            Some(table) => Self::pick(table, req.uri().path()),
+        };
+        self.stacks[i].call(req)
     }
 }
 
