@@ -3,7 +3,9 @@
 //! The site stacks every layer of this crate in IIS's order, outermost first:
 //!
 //! ```text
-//! W3C log → (failed request tracing) → customHeaders → httpErrors → (500.19 while web.config is bad)
+//! W3C log → (failed request tracing)
+//!   → the request's folder (Folders), then for that folder:
+//!     customHeaders → httpErrors → (500.19 while its web.config is bad)
 //!   → requestFiltering → ipSecurity / dynamicIpSecurity → URL Rewrite
 //!   → appConcurrentRequestLimit
 //!   → static files (StaticFileModule, default documents, directory listing)
@@ -25,11 +27,26 @@
 //! request body as a [`LimitedBody`](crate::request_filtering::LimitedBody).
 //!
 //! [`IisSite::from_web_config`] reads `<root>/web.config` (a site without one gets
-//! IIS's defaults). When the file is bad, [`build`](IisSiteBuilder::build) fails with
-//! the [`WebConfigError`], unless
+//! IIS's defaults) and every `web.config` in the folders below it, with their
+//! `<location>` elements, merged per folder as IIS merges them
+//! ([`SiteConfig`]). The site builds one stack of layers per configuration path
+//! and sends each request to the stack of the deepest one its URL is in (after
+//! `%XX` decoding and `.`/`..` resolution, on whole segments, ignoring case), so
+//! a folder has its own error pages, request filtering, IP restrictions,
+//! headers, default documents and rewrite rules. The W3C log and failed request
+//! tracing stay outside, one for the whole site; tracing uses the root's
+//! `<traceFailedRequests>` rules. With only a root configuration the dispatch
+//! is a branch on a `None`: no lookup, no allocation. The files are read when
+//! the site is built: IIS watches them and reloads, this crate does not, so a
+//! changed web.config needs a new build.
+//!
+//! When a web.config is bad, [`build`](IisSiteBuilder::build) fails with the
+//! [`WebConfigError`], unless
 //! [`serve_config_errors`](IisSiteBuilder::serve_config_errors) is on: then the site
-//! starts anyway and, as IIS does, answers **every** request with the `500.19` page
-//! naming the file, line and offending element (logged `500 19 13`).
+//! starts anyway and, as IIS does, answers the requests that file configures (all of
+//! them for the root's file, those under its folder for a sub-folder's) with the
+//! `500.19` page naming the file, line and offending element (logged `500 19 13`,
+//! or `500 19 33` for a section locked at a parent level).
 //!
 //! Without a log directory or layer, log lines go to `tracing` (target
 //! `tower_iis::w3c::access`).
@@ -70,6 +87,23 @@
 //!
 //! // Request filtering hides web.config itself (404.8), before the file system.
 //! let res = site.clone().oneshot(Request::get("/web.config").body(String::new())?).await?;
+//! assert_eq!(res.status(), 404);
+//!
+//! // A folder with a web.config of its own: it inherits the root's and adds a
+//! // MIME type, for its own URLs only.
+//! std::fs::create_dir_all(root.join("reports"))?;
+//! std::fs::write(root.join("reports/q1.xyz"), "first quarter")?;
+//! std::fs::write(
+//!     root.join("reports/web.config"),
+//!     r#"<configuration><system.webServer><staticContent>
+//!          <mimeMap fileExtension=".xyz" mimeType="text/plain" />
+//!        </staticContent></system.webServer></configuration>"#,
+//! )?;
+//! let site = IisSite::from_web_config(&root).build()?;
+//! let res = site.clone().oneshot(Request::get("/Reports/q1.xyz").body(String::new())?).await?;
+//! assert_eq!(res.status(), 200);
+//! assert_eq!(res.headers()["content-type"], "text/plain");
+//! let res = site.clone().oneshot(Request::get("/report.xyz").body(String::new())?).await?;
 //! assert_eq!(res.status(), 404);
 //! # std::fs::remove_dir_all(&root)?;
 //! # Ok(())
@@ -479,9 +513,10 @@ impl<S> IisSiteBuilder<S> {
             case_insensitive_paths: self.case_insensitive_paths,
         };
         let mut ip_layers: Vec<(IpSecuritySection, IpSecurityLayer)> = Vec::new();
-        let mut stacks = Vec::with_capacity(levels.len());
-        for (_, config) in &levels {
-            stacks.push(parts.stack(config.as_ref(), &mut ip_layers)?);
+        let root_stack = parts.stack(levels[0].1.as_ref(), &mut ip_layers)?;
+        let mut folders = Vec::with_capacity(levels.len() - 1);
+        for (_, config) in &levels[1..] {
+            folders.push(parts.stack(config.as_ref(), &mut ip_layers)?);
         }
         let warnings = root_config.map(|c| c.warnings.clone()).unwrap_or_default();
         let mut errors = levels
@@ -494,7 +529,8 @@ impl<S> IisSiteBuilder<S> {
         let config_error = errors.next_if(|(p, _)| p.is_empty()).map(|(_, e)| e);
         let folder_errors = errors.collect();
         let inner = Folders {
-            stacks,
+            root: root_stack,
+            folders,
             table: table.has_folders().then(|| Arc::new(table)),
         };
         #[cfg(feature = "failed-request-tracing")]
@@ -739,10 +775,14 @@ where
 /// The URL path is matched after resolving literal `.` and `..` segments and
 /// decoding `%XX` once (as static files do), on whole segments, ignoring case.
 /// A site with only a root configuration holds one stack and looks at nothing.
+///
+/// Cloning it (hyper clones the service for every request) clones the root's
+/// stack alone when there are no folders: an empty `Vec` does not allocate.
 #[derive(Debug, Clone)]
 pub struct Folders<S> {
-    /// The root's first.
-    stacks: Vec<S>,
+    root: S,
+    /// The other configuration paths' stacks, in the order of the table's levels.
+    folders: Vec<S>,
     /// `None` with only the root.
     table: Option<Arc<PathTable>>,
 }
@@ -750,7 +790,17 @@ pub struct Folders<S> {
 impl<S> Folders<S> {
     /// The stack of the site root.
     pub fn root(&self) -> &S {
-        &self.stacks[0]
+        &self.root
+    }
+
+    /// How many configuration paths have a stack (the root's included).
+    pub fn len(&self) -> usize {
+        1 + self.folders.len()
+    }
+
+    /// Never: the root always has its stack.
+    pub fn is_empty(&self) -> bool {
+        false
     }
 
     /// The index in `stacks` of the stack for `raw_path`.
@@ -776,18 +826,21 @@ where
     type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        for stack in &mut self.stacks {
+        std::task::ready!(self.root.poll_ready(cx))?;
+        for stack in &mut self.folders {
             std::task::ready!(stack.poll_ready(cx))?;
         }
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let i = match &self.table {
-            None => 0,
-            Some(table) => Self::pick(table, req.uri().path()),
+        let Some(table) = &self.table else {
+            return self.root.call(req);
         };
-        self.stacks[i].call(req)
+        match Self::pick(table, req.uri().path()) {
+            0 => self.root.call(req),
+            i => self.folders[i - 1].call(req),
+        }
     }
 }
 

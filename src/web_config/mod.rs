@@ -16,6 +16,7 @@
 //! | `rewrite` (`<rules>`, `<rewriteMaps>`; feature `rewrite`) | [`RewriteSection`] → [`RewriteLayer`](crate::rewrite::RewriteLayer) |
 //!
 //! Collections start from what IIS inherits from its server-level configuration
+//! (or, in a sub-folder, from the parent's; see [below](#folders-and-location))
 //! (the nine `httpErrors` rows, the request-filtering defaults, IIS's six default
 //! documents, the common MIME map) and apply `<add>`, `<remove>` and `<clear/>` in
 //! order. As on IIS, adding an entry that is already there (say `.json` to
@@ -32,6 +33,77 @@
 //! and IIS's HRESULT: `0x8007000d` for malformed XML and invalid values,
 //! `0x800700b7` for duplicates, `0x80070003`/`0x80070005` for a file that cannot
 //! be read.
+//!
+//! # Folders and `<location>`
+//!
+//! A site may hold a `web.config` in any folder, and any web.config may hold
+//! `<location path="…">` elements (paths relative to its own folder; `"."` or
+//! empty is its own level). [`SiteConfig`] reads them all and gives every
+//! *configuration path* (the root, each folder with a web.config, each
+//! location) its effective configuration, as IIS merges them: IIS's defaults,
+//! then each file from the root down, each file's own level before its
+//! `<location>` elements, shallower paths first, the deepest last. A level
+//! starts from a copy of its parent's effective configuration: an attribute it
+//! sets overrides, one it leaves out is inherited, and its collections start
+//! from the parent's entries, so `<add>` of an inherited key without `<remove>`
+//! is IIS's duplicate error (`0x800700b7`) and `<remove>`/`<clear/>` drop
+//! inherited entries for that folder and below. URL Rewrite's `<rules>` inherit
+//! the same way (the parent's run first) and match URLs relative to the folder
+//! they are written for.
+//!
+//! `<location overrideMode="Deny">` (or the legacy `allowOverride="false"`)
+//! locks the sections it holds for deeper files; a more specific
+//! `overrideMode="Allow"` reopens them. A deeper web.config that sets a locked
+//! section is IIS's 500.19 `0x80070021` ("This configuration section cannot be
+//! used at this path…"), on its own file and line.
+//! [`SiteConfigBuilder::iis_default_locks`] adds the locks IIS's stock
+//! applicationHost.config ships (`ipSecurity`, `dynamicIpSecurity`, …); it is
+//! off by default.
+//!
+//! A bad file (malformed, an invalid value, a duplicate, a lock violation) is an
+//! error for the levels it configures only: a broken `blog/web.config` fails
+//! `/blog/…`, and the rest of the site keeps its configuration, as on IIS.
+//! The files are read once, when the configuration is built: unlike IIS, which
+//! watches them, a change needs a new build.
+//!
+//! Each section has one reader that applies an element onto the inherited value,
+//! listed with its applicationHost.config lock in one table of this module's
+//! source (`sections.rs`), which is the one place a newly read section joins
+//! the merge, `<location>` and the locks.
+//!
+//! ```
+//! use tower_iis::http_errors::ErrorMode;
+//! use tower_iis::web_config::{SiteConfig, HRESULT_LOCK_VIOLATION};
+//!
+//! let site = SiteConfig::builder("/srv/site")
+//!     .file("", r#"<configuration>
+//!   <system.webServer>
+//!     <httpErrors errorMode="Custom" />
+//!     <httpProtocol><customHeaders><add name="X-Site" value="1" /></customHeaders></httpProtocol>
+//!   </system.webServer>
+//!   <location path="admin" overrideMode="Deny">
+//!     <system.webServer><directoryBrowse enabled="false" /></system.webServer>
+//!   </location>
+//! </configuration>"#)
+//!     .file("blog", r#"<configuration><system.webServer>
+//!   <httpProtocol><customHeaders><add name="X-Blog" value="2" /></customHeaders></httpProtocol>
+//! </system.webServer></configuration>"#)
+//!     .file("admin/tools", r#"<configuration><system.webServer>
+//!   <directoryBrowse enabled="true" />
+//! </system.webServer></configuration>"#)
+//!     .build();
+//!
+//! // The blog inherits errorMode and adds its header after the site's.
+//! let blog = site.config_for("/Blog/2024/post.htm").as_ref().unwrap();
+//! assert_eq!(blog.http_errors.error_mode, Some(ErrorMode::Custom));
+//! assert_eq!(blog.custom_headers.len(), 2);
+//!
+//! // admin/tools sets a section the root locked for admin: 500.19 0x80070021 there only.
+//! let err = site.config_for("/admin/tools/").as_ref().unwrap_err();
+//! assert_eq!(err.hresult(), HRESULT_LOCK_VIOLATION);
+//! assert!(err.file().ends_with("admin/tools/web.config"));
+//! assert!(site.config_for("/admin/").is_ok());
+//! ```
 //!
 //! # Warnings
 //!
@@ -221,7 +293,9 @@ impl WebConfig {
     }
 
     /// Parses the text of a web.config; `path` names it in errors and is the base
-    /// of relative `httpErrors` file paths.
+    /// of relative `httpErrors` file paths. The result is the configuration of
+    /// the file's own folder: `<location path=".">` applies, locations for
+    /// other paths only when the file is read into a [`SiteConfig`].
     ///
     /// # Errors
     ///

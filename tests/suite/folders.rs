@@ -479,6 +479,19 @@ async fn a_folder_has_its_own_error_pages_and_filtering_over_a_socket() {
         ("sub/errors/notfound.htm", "<p>the sub folder's own 404 page</p>"),
         ("bad/page.htm", "never served"),
         ("badge/page.htm", "badge page"),
+        ("locked/page.htm", "never served"),
+        (
+            "web.config",
+            r#"<configuration>
+  <location path="locked" overrideMode="Deny">
+    <system.webServer><httpErrors /></system.webServer>
+  </location>
+</configuration>"#,
+        ),
+        (
+            "locked/web.config",
+            "<configuration>\n  <system.webServer>\n    <httpErrors errorMode=\"Detailed\" />\n  </system.webServer>\n</configuration>\n",
+        ),
         (
             "sub/web.config",
             r#"<configuration>
@@ -545,6 +558,14 @@ async fn a_folder_has_its_own_error_pages_and_filtering_over_a_socket() {
     assert!(page.contains(&format!("{}", root.0.join("bad/web.config").display())));
     let res = site.get("/badge/page.htm").await;
     assert_eq!(res.text(), "badge page");
+    // A section the root locked for the folder: 500.19 0x80070021 on the child's line.
+    let res = site.get("/locked/page.htm").await;
+    assert_eq!(res.status, 500);
+    let page = res.text();
+    assert!(page.contains("0x80070021"), "{page}");
+    assert!(page.contains("This configuration section cannot be used at this path."));
+    assert!(page.contains(&format!("{}", root.0.join("locked/web.config").display())));
+    assert!(page.contains("&lt;httpErrors errorMode=&quot;Detailed&quot; /&gt;"), "{page}");
     assert_eq!(site.get("/").await.text(), "root index");
 
     let lines = site.log_lines().await;
@@ -570,6 +591,7 @@ async fn a_folder_has_its_own_error_pages_and_filtering_over_a_socket() {
             ("/readme.txt".to_owned(), 200, 0, 0),
             ("/bad/page.htm".to_owned(), 500, 19, 13),
             ("/badge/page.htm".to_owned(), 200, 0, 0),
+            ("/locked/page.htm".to_owned(), 500, 19, 33),
             ("/".to_owned(), 200, 0, 0),
         ]
     );
@@ -583,7 +605,7 @@ async fn a_folder_has_its_own_error_pages_and_filtering_over_a_socket() {
         .folder_config_errors()
         .map(|(p, e)| (p.to_owned(), e.line()))
         .collect();
-    assert_eq!(errors, vec![("bad".to_owned(), 4)]);
+    assert_eq!(errors, vec![("bad".to_owned(), 4), ("locked".to_owned(), 3)]);
     // Without serve_config_errors the bad folder fails the build, naming it.
     let err = IisSite::from_web_config(&root.0).build().unwrap_err();
     assert!(err.to_string().contains("bad/web.config"), "{err}");
