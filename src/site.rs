@@ -200,12 +200,15 @@ impl std::error::Error for SiteError {
     }
 }
 
+/// A configuration path and its configuration (`None`: IIS's defaults).
+type SiteLevel = (String, Option<Result<WebConfig, WebConfigError>>);
+
 /// Where the site's configuration comes from.
 enum ConfigChoice {
     /// IIS's defaults.
     None,
     /// One web.config (or its error), for the whole site.
-    One(Result<WebConfig, WebConfigError>),
+    One(Box<Result<WebConfig, WebConfigError>>),
     /// Every web.config under the content root.
     Scan,
     /// A merged configuration you built.
@@ -273,7 +276,7 @@ impl<S> IisSiteBuilder<S> {
     /// Configures the whole site from one parsed web.config (no per-folder
     /// files). Layers set explicitly with the other methods win over it.
     pub fn web_config(mut self, config: WebConfig) -> Self {
-        self.web_config = ConfigChoice::One(Ok(config));
+        self.web_config = ConfigChoice::One(Box::new(Ok(config)));
         self
     }
 
@@ -282,7 +285,7 @@ impl<S> IisSiteBuilder<S> {
     pub fn web_config_file(mut self, path: impl AsRef<Path>) -> Self {
         let path = path.as_ref();
         self.web_config = if path.exists() {
-            ConfigChoice::One(WebConfig::load(path))
+            ConfigChoice::One(Box::new(WebConfig::load(path)))
         } else {
             ConfigChoice::None
         };
@@ -427,36 +430,35 @@ impl<S> IisSiteBuilder<S> {
     where
         S: Clone,
     {
-        let (levels, table): (Vec<(String, Option<Result<WebConfig, WebConfigError>>)>, _) =
-            match self.web_config {
-                ConfigChoice::None => (vec![(String::new(), None)], PathTable::default()),
-                ConfigChoice::One(c) => (vec![(String::new(), Some(c))], PathTable::default()),
-                ConfigChoice::Scan => {
-                    let file = self.root.join("web.config");
-                    let site = SiteConfig::builder(&self.root)
-                        .iis_default_locks(self.iis_default_locks)
-                        .load_file("", &file)
-                        .scan()
-                        .build();
-                    let (levels, table) = site.into_parts();
-                    let levels = levels
-                        .into_iter()
-                        .map(|(p, c)| {
-                            // The root of a site without any web.config: the defaults.
-                            let none = p.is_empty() && !file.exists();
-                            (p, (!none).then_some(c))
-                        })
-                        .collect();
-                    (levels, table)
-                }
-                ConfigChoice::Site(site) => {
-                    let (levels, table) = site.into_parts();
-                    (
-                        levels.into_iter().map(|(p, c)| (p, Some(c))).collect(),
-                        table,
-                    )
-                }
-            };
+        let (levels, table): (Vec<SiteLevel>, _) = match self.web_config {
+            ConfigChoice::None => (vec![(String::new(), None)], PathTable::default()),
+            ConfigChoice::One(c) => (vec![(String::new(), Some(*c))], PathTable::default()),
+            ConfigChoice::Scan => {
+                let file = self.root.join("web.config");
+                let site = SiteConfig::builder(&self.root)
+                    .iis_default_locks(self.iis_default_locks)
+                    .load_file("", &file)
+                    .scan()
+                    .build();
+                let (levels, table) = site.into_parts();
+                let levels = levels
+                    .into_iter()
+                    .map(|(p, c)| {
+                        // The root of a site without any web.config: the defaults.
+                        let none = p.is_empty() && !file.exists();
+                        (p, (!none).then_some(c))
+                    })
+                    .collect();
+                (levels, table)
+            }
+            ConfigChoice::Site(site) => {
+                let (levels, table) = site.into_parts();
+                (
+                    levels.into_iter().map(|(p, c)| (p, Some(c))).collect(),
+                    table,
+                )
+            }
+        };
         for (path, config) in &levels {
             if let Some(Err(e)) = config {
                 if !self.serve_config_errors {

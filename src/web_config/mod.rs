@@ -178,6 +178,7 @@ pub use ip_security::IpSecuritySection;
 use request_filtering::RequestFilteringState;
 #[cfg(feature = "rewrite")]
 pub use rewrite::RewriteSection;
+#[cfg(feature = "site")]
 pub(crate) use tree::PathTable;
 pub use tree::{SiteConfig, SiteConfigBuilder, MAX_SCAN_DEPTH, MAX_SCAN_FILES, MAX_SCAN_FOLDERS};
 

@@ -104,7 +104,8 @@ pub(super) struct Parser<'a, 'input> {
     pub(super) base: PathBuf,
     /// The configuration path the sections being read apply to, relative to the
     /// site root (`""` at the root, `"blog/admin"`): a web.config's folder, or its
-    /// `<location path>`.
+    /// `<location path>`. URL Rewrite's rules read it.
+    #[cfg_attr(not(feature = "rewrite"), allow(dead_code))]
     pub(super) scope: String,
     pub(super) warnings: Vec<ConfigWarning>,
 }

@@ -37,6 +37,10 @@ pub struct SiteConfig {
     table: PathTable,
 }
 
+/// A configuration path and its effective configuration.
+#[cfg(feature = "site")]
+pub(crate) type LevelConfig = (String, Result<WebConfig, WebConfigError>);
+
 /// One configuration path and its effective configuration.
 #[derive(Debug, Clone)]
 struct Level {
@@ -86,7 +90,6 @@ impl SiteConfig {
     /// `/blog/admin/page.htm`): that of the deepest configuration path it is
     /// in, compared ignoring case on whole segments. The `Err` of a level whose
     /// web.config (or a parent's) is bad is IIS's 500.19 for it.
-    #[must_use]
     pub fn config_for(&self, url_path: &str) -> &Result<WebConfig, WebConfigError> {
         let segments = url_path.split(['/', '\\']).filter(|s| !s.is_empty());
         &self.levels[self.table.deepest(segments)].config
@@ -99,7 +102,6 @@ impl SiteConfig {
     }
 
     /// The site root's configuration.
-    #[must_use]
     pub fn root(&self) -> &Result<WebConfig, WebConfigError> {
         &self.levels[0].config
     }
@@ -111,9 +113,8 @@ impl SiteConfig {
         )
     }
 
-    pub(crate) fn into_parts(
-        self,
-    ) -> (Vec<(String, Result<WebConfig, WebConfigError>)>, PathTable) {
+    #[cfg(feature = "site")]
+    pub(crate) fn into_parts(self) -> (Vec<LevelConfig>, PathTable) {
         (
             self.levels
                 .into_iter()
@@ -717,6 +718,7 @@ impl PathTable {
     }
 
     /// Whether there is anything beside the root.
+    #[cfg(feature = "site")]
     pub(crate) fn has_folders(&self) -> bool {
         self.nodes.len() > 1
     }

@@ -565,7 +565,10 @@ async fn a_folder_has_its_own_error_pages_and_filtering_over_a_socket() {
     assert!(page.contains("0x80070021"), "{page}");
     assert!(page.contains("This configuration section cannot be used at this path."));
     assert!(page.contains(&format!("{}", root.0.join("locked/web.config").display())));
-    assert!(page.contains("&lt;httpErrors errorMode=&quot;Detailed&quot; /&gt;"), "{page}");
+    assert!(
+        page.contains("&lt;httpErrors errorMode=&quot;Detailed&quot; /&gt;"),
+        "{page}"
+    );
     assert_eq!(site.get("/").await.text(), "root index");
 
     let lines = site.log_lines().await;
@@ -605,7 +608,10 @@ async fn a_folder_has_its_own_error_pages_and_filtering_over_a_socket() {
         .folder_config_errors()
         .map(|(p, e)| (p.to_owned(), e.line()))
         .collect();
-    assert_eq!(errors, vec![("bad".to_owned(), 4), ("locked".to_owned(), 3)]);
+    assert_eq!(
+        errors,
+        vec![("bad".to_owned(), 4), ("locked".to_owned(), 3)]
+    );
     // Without serve_config_errors the bad folder fails the build, naming it.
     let err = IisSite::from_web_config(&root.0).build().unwrap_err();
     assert!(err.to_string().contains("bad/web.config"), "{err}");
