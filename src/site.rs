@@ -916,3 +916,48 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Folders;
+    use crate::web_config::SiteConfig;
+
+    #[test]
+    fn a_request_goes_to_its_deepest_folder_however_it_is_written() {
+        let site = SiteConfig::builder("/srv/site")
+            .file("sub", "<configuration />")
+            .file("sub/deep", "<configuration />")
+            .file(
+                "",
+                r#"<configuration><location path="files/é"><system.webServer /></location></configuration>"#,
+            )
+            .build();
+        let (levels, table) = site.into_parts();
+        let paths: Vec<_> = levels.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["", "sub", "files/é", "sub/deep"]);
+        let pick = |p| paths[Folders::<()>::pick(&table, p)];
+        for (url, folder) in [
+            ("/", ""),
+            ("/sub", "sub"),
+            ("/sub/", "sub"),
+            ("/SUB/x.htm", "sub"),
+            ("/s%75b/x.htm", "sub"),
+            ("/sub%2fdeep/x", "sub/deep"),
+            ("/sub\\deep\\x", "sub/deep"),
+            ("/sub//deep/x", "sub/deep"),
+            ("/sub/deep/../x", "sub"),
+            ("/sub/./deep/x", "sub/deep"),
+            ("/other/../sub/x", "sub"),
+            ("/subway/x", ""),
+            ("/sub.htm", ""),
+            ("/files/%C3%89/x", "files/é"),
+            ("/files/É/x", "files/é"),
+            ("/files/e/x", ""),
+            // Encoded dots are not resolved: the root refuses them (400).
+            ("/sub/%2e%2e/x", ""),
+            ("/sub/%ff/x", ""),
+        ] {
+            assert_eq!(pick(url), folder, "{url}");
+        }
+    }
+}
