@@ -489,6 +489,17 @@ impl<S> IisSiteBuilder<S> {
             }
         };
         #[cfg(feature = "failed-request-tracing")]
+        if self.tracing.is_some() {
+            // Tracing is site-wide, with the root's rules: say so when a folder differs.
+            for (path, config) in &levels[1..] {
+                if let (Some(Ok(c)), Some(root)) = (config, root_config) {
+                    if c.trace_failed_requests != root.trace_failed_requests {
+                        tracing::warn!(target: "tower_iis::site", folder = %path, "the folder's <traceFailedRequests> rules differ from the root's; failed request tracing uses the root's for the whole site");
+                    }
+                }
+            }
+        }
+        #[cfg(feature = "failed-request-tracing")]
         let (tracing_layer, trace_guard) = match self.tracing {
             None => (crate::freb::FailedRequestTracingLayer::disabled(), None),
             Some(mut b) => {

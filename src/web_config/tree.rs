@@ -658,7 +658,9 @@ impl Locks<'_, '_, '_> {
             .max_by_key(|(i, l)| (l.key.len(), l.depth, *i));
         match rule {
             Some((_, l)) if l.mode == Some(OverrideMode::Deny) => {
-                let line = l.location.map_or(0, |n| l_line(&self.sources[l.source], n));
+                let line = l
+                    .location
+                    .map_or(0, |n| line_of_node(&self.sources[l.source], n));
                 refuse(format!(
                     "system.webServer/{} is locked by the <location path=\"{}\"> of {}, line {line}",
                     section.path,
@@ -672,7 +674,7 @@ impl Locks<'_, '_, '_> {
 }
 
 /// The 1-based line of `node` in `source`.
-fn l_line(source: &Source, node: Node<'_, '_>) -> usize {
+fn line_of_node(source: &Source, node: Node<'_, '_>) -> usize {
     let text = source.text.as_deref().unwrap_or_default();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.get(..node.range().start)
