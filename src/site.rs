@@ -3,7 +3,9 @@
 //! The site stacks every layer of this crate in IIS's order, outermost first:
 //!
 //! ```text
-//! W3C log → (failed request tracing) → customHeaders → httpErrors → (500.19 while web.config is bad)
+//! W3C log → (failed request tracing)
+//!   → the request's folder (Folders), then for that folder:
+//!     customHeaders → httpErrors → (500.19 while its web.config is bad)
 //!   → requestFiltering → ipSecurity / dynamicIpSecurity → URL Rewrite
 //!   → access sslFlags (403.4, 403.5, 403.7, 403.16, 403.17)
 //!   → authentication (anonymous, Basic) → URL Authorization
@@ -40,11 +42,26 @@
 //! request body as a [`LimitedBody`](crate::request_filtering::LimitedBody).
 //!
 //! [`IisSite::from_web_config`] reads `<root>/web.config` (a site without one gets
-//! IIS's defaults). When the file is bad, [`build`](IisSiteBuilder::build) fails with
-//! the [`WebConfigError`], unless
+//! IIS's defaults) and every `web.config` in the folders below it, with their
+//! `<location>` elements, merged per folder as IIS merges them
+//! ([`SiteConfig`]). The site builds one stack of layers per configuration path
+//! and sends each request to the stack of the deepest one its URL is in (after
+//! `%XX` decoding and `.`/`..` resolution, on whole segments, ignoring case), so
+//! a folder has its own error pages, request filtering, IP restrictions,
+//! headers, default documents and rewrite rules. The W3C log and failed request
+//! tracing stay outside, one for the whole site; tracing uses the root's
+//! `<traceFailedRequests>` rules. With only a root configuration the dispatch
+//! is a branch on a `None`: no lookup, no allocation. The files are read when
+//! the site is built: IIS watches them and reloads, this crate does not, so a
+//! changed web.config needs a new build.
+//!
+//! When a web.config is bad, [`build`](IisSiteBuilder::build) fails with the
+//! [`WebConfigError`], unless
 //! [`serve_config_errors`](IisSiteBuilder::serve_config_errors) is on: then the site
-//! starts anyway and, as IIS does, answers **every** request with the `500.19` page
-//! naming the file, line and offending element (logged `500 19 13`).
+//! starts anyway and, as IIS does, answers the requests that file configures (all of
+//! them for the root's file, those under its folder for a sub-folder's) with the
+//! `500.19` page naming the file, line and offending element (logged `500 19 13`,
+//! or `500 19 33` for a section locked at a parent level).
 //!
 //! Without a log directory or layer, log lines go to `tracing` (target
 //! `tower_iis::w3c::access`).
@@ -86,6 +103,23 @@
 //! // Request filtering hides web.config itself (404.8), before the file system.
 //! let res = site.clone().oneshot(Request::get("/web.config").body(String::new())?).await?;
 //! assert_eq!(res.status(), 404);
+//!
+//! // A folder with a web.config of its own: it inherits the root's and adds a
+//! // MIME type, for its own URLs only.
+//! std::fs::create_dir_all(root.join("reports"))?;
+//! std::fs::write(root.join("reports/q1.xyz"), "first quarter")?;
+//! std::fs::write(
+//!     root.join("reports/web.config"),
+//!     r#"<configuration><system.webServer><staticContent>
+//!          <mimeMap fileExtension=".xyz" mimeType="text/plain" />
+//!        </staticContent></system.webServer></configuration>"#,
+//! )?;
+//! let site = IisSite::from_web_config(&root).build()?;
+//! let res = site.clone().oneshot(Request::get("/Reports/q1.xyz").body(String::new())?).await?;
+//! assert_eq!(res.status(), 200);
+//! assert_eq!(res.headers()["content-type"], "text/plain");
+//! let res = site.clone().oneshot(Request::get("/report.xyz").body(String::new())?).await?;
+//! assert_eq!(res.status(), 404);
 //! # std::fs::remove_dir_all(&root)?;
 //! # Ok(())
 //! # }
@@ -115,7 +149,9 @@ use crate::rewrite::{Rewrite, RewriteLayer};
 use crate::ssl::{SslAccess, SslAccessLayer};
 use crate::static_files::{NoFallback, StaticFiles, StaticFilesError};
 use crate::w3c::{Sink, W3cLog, W3cLogGuard, W3cLogHandle, W3cLogLayer};
-use crate::web_config::{ConfigWarning, WebConfig, WebConfigError};
+use crate::web_config::{
+    ConfigWarning, IpSecuritySection, PathTable, SiteConfig, WebConfig, WebConfigError,
+};
 use crate::IisError;
 
 /// The layers of a site inside the log (and failed request tracing), outermost
@@ -137,13 +173,15 @@ pub type SiteLayers<S> = CustomHeaders<
     >,
 >;
 
-/// The layers of a site, outermost first.
+/// The layers of a site, outermost first: the log and failed request tracing
+/// for the whole site, then the layers of the request's folder.
 #[cfg(feature = "failed-request-tracing")]
-pub type SiteStack<S> = W3cLog<crate::freb::FailedRequestTracing<SiteLayers<S>>>;
+pub type SiteStack<S> = W3cLog<crate::freb::FailedRequestTracing<Folders<SiteLayers<S>>>>;
 
-/// The layers of a site, outermost first.
+/// The layers of a site, outermost first: the log for the whole site, then
+/// the layers of the request's folder.
 #[cfg(not(feature = "failed-request-tracing"))]
-pub type SiteStack<S> = W3cLog<SiteLayers<S>>;
+pub type SiteStack<S> = W3cLog<Folders<SiteLayers<S>>>;
 
 /// Why a site could not be built.
 #[derive(Debug)]
@@ -192,6 +230,21 @@ impl std::error::Error for SiteError {
     }
 }
 
+/// A configuration path and its configuration (`None`: IIS's defaults).
+type SiteLevel = (String, Option<Result<WebConfig, WebConfigError>>);
+
+/// Where the site's configuration comes from.
+enum ConfigChoice {
+    /// IIS's defaults.
+    None,
+    /// One web.config (or its error), for the whole site.
+    One(Box<Result<WebConfig, WebConfigError>>),
+    /// Every web.config under the content root.
+    Scan,
+    /// A merged configuration you built.
+    Site(SiteConfig),
+}
+
 enum LogChoice {
     Tracing,
     Directory(PathBuf),
@@ -203,13 +256,15 @@ enum LogChoice {
 pub struct IisSiteBuilder<S = NoFallback> {
     root: PathBuf,
     app: Option<S>,
-    web_config: Option<Result<WebConfig, WebConfigError>>,
+    web_config: ConfigChoice,
+    iis_default_locks: bool,
     serve_config_errors: bool,
     http_errors: Option<HttpErrorsLayer<WithExecuteUrl>>,
     request_filtering: Option<RequestFilteringLayer>,
     ip_security: Option<IpSecurityLayer>,
     rewrite: Option<RewriteLayer>,
     ssl_access: Option<SslAccessLayer>,
+    ssl_trust: Option<SslAccessLayer>,
     authentication: Option<AuthenticationLayer>,
     credentials: Option<Arc<dyn CredentialValidator>>,
     authorization: Option<AuthorizationLayer>,
@@ -238,12 +293,14 @@ impl<S> IisSiteBuilder<S> {
             root: self.root,
             app: Some(app),
             web_config: self.web_config,
+            iis_default_locks: self.iis_default_locks,
             serve_config_errors: self.serve_config_errors,
             http_errors: self.http_errors,
             request_filtering: self.request_filtering,
             ip_security: self.ip_security,
             rewrite: self.rewrite,
             ssl_access: self.ssl_access,
+            ssl_trust: self.ssl_trust,
             authentication: self.authentication,
             credentials: self.credentials,
             authorization: self.authorization,
@@ -256,22 +313,54 @@ impl<S> IisSiteBuilder<S> {
         }
     }
 
-    /// Configures the site from a parsed web.config. Layers set explicitly with the
-    /// other methods win over it.
+    /// Configures the whole site from one parsed web.config (no per-folder
+    /// files). Layers set explicitly with the other methods win over it.
     pub fn web_config(mut self, config: WebConfig) -> Self {
-        self.web_config = Some(Ok(config));
+        self.web_config = ConfigChoice::One(Box::new(Ok(config)));
         self
     }
 
-    /// Reads a web.config file (a missing file means IIS's defaults).
+    /// Reads one web.config file for the whole site (a missing file means IIS's
+    /// defaults); sub-folders' files are not looked for.
     pub fn web_config_file(mut self, path: impl AsRef<Path>) -> Self {
         let path = path.as_ref();
-        self.web_config = path.exists().then(|| WebConfig::load(path));
+        self.web_config = if path.exists() {
+            ConfigChoice::One(Box::new(WebConfig::load(path)))
+        } else {
+            ConfigChoice::None
+        };
         self
     }
 
-    /// IIS's behaviour for a bad web.config: start anyway and answer every request
-    /// with the 500.19 page. Off by default ([`build`](Self::build) fails instead).
+    /// Every web.config under the content root, merged per folder
+    /// ([`SiteConfig`]); what [`IisSite::from_web_config`] does.
+    pub fn web_config_tree(mut self) -> Self {
+        self.web_config = ConfigChoice::Scan;
+        self
+    }
+
+    /// A merged configuration you built (say with
+    /// [`SiteConfigBuilder::file`](crate::web_config::SiteConfigBuilder::file)).
+    pub fn site_config(mut self, config: SiteConfig) -> Self {
+        self.web_config = ConfigChoice::Site(config);
+        self
+    }
+
+    /// With [`web_config_tree`](Self::web_config_tree): lock what IIS's stock
+    /// applicationHost.config locks, so a web.config that sets `ipSecurity` (and
+    /// the other sections with `overrideModeDefault="Deny"`) is a 500.19
+    /// `0x80070021` for its folder. Off by default; see
+    /// [`SiteConfigBuilder::iis_default_locks`](crate::web_config::SiteConfigBuilder::iis_default_locks)
+    /// for why.
+    pub fn iis_default_locks(mut self, enabled: bool) -> Self {
+        self.iis_default_locks = enabled;
+        self
+    }
+
+    /// IIS's behaviour for a bad web.config: start anyway and answer the
+    /// requests it configures with the 500.19 page (every request for the
+    /// root's file, the requests under its folder for a sub-folder's). Off by
+    /// default ([`build`](Self::build) fails instead).
     pub fn serve_config_errors(mut self, enable: bool) -> Self {
         self.serve_config_errors = enable;
         self
@@ -303,6 +392,15 @@ impl<S> IisSiteBuilder<S> {
     /// application.
     pub fn ssl_access(mut self, layer: SslAccessLayer) -> Self {
         self.ssl_access = Some(layer);
+        self
+    }
+
+    /// The CAs client certificates must lead to (403.16 otherwise), for the
+    /// `sslFlags` each folder's web.config sets: the layer's own flags are
+    /// replaced by each configuration path's (see
+    /// [`SslAccessLayer::with_flags`]). Not needed for `Ssl` alone.
+    pub fn client_certificate_trust(mut self, layer: SslAccessLayer) -> Self {
+        self.ssl_trust = Some(layer);
         self
     }
 
@@ -398,83 +496,61 @@ impl<S> IisSiteBuilder<S> {
         self
     }
 
-    /// Builds the site.
+    /// Builds the site: one stack of layers per configuration path (the root,
+    /// each folder with a web.config, each `<location path>`), behind the
+    /// site-wide log and failed request tracing.
     ///
     /// # Errors
     ///
-    /// A bad web.config (unless [`serve_config_errors`](Self::serve_config_errors)),
-    /// a content root that is not a readable folder, `<httpErrors>` rows whose
-    /// files cannot be read, a log that cannot be set up.
-    pub fn build(self) -> Result<IisSite<S>, SiteError> {
-        let (config, failure) = match self.web_config {
-            None => (None, None),
-            Some(Ok(c)) => (Some(c), None),
-            Some(Err(e)) if self.serve_config_errors => {
-                tracing::error!(target: "tower_iis::site", "{e}; every request is answered 500.19");
-                (None, Some(e))
+    /// A bad web.config, the root's or a folder's (unless
+    /// [`serve_config_errors`](Self::serve_config_errors)), a content root that
+    /// is not a readable folder, `<httpErrors>` rows whose files cannot be
+    /// read, a log that cannot be set up.
+    pub fn build(self) -> Result<IisSite<S>, SiteError>
+    where
+        S: Clone,
+    {
+        let (levels, table): (Vec<SiteLevel>, _) = match self.web_config {
+            ConfigChoice::None => (vec![(String::new(), None)], PathTable::default()),
+            ConfigChoice::One(c) => (vec![(String::new(), Some(*c))], PathTable::default()),
+            ConfigChoice::Scan => {
+                let file = self.root.join("web.config");
+                let site = SiteConfig::builder(&self.root)
+                    .iis_default_locks(self.iis_default_locks)
+                    .load_file("", &file)
+                    .scan()
+                    .build();
+                let (levels, table) = site.into_parts();
+                let levels = levels
+                    .into_iter()
+                    .map(|(p, c)| {
+                        // The root of a site without any web.config: the defaults.
+                        let none = p.is_empty() && !file.exists();
+                        (p, (!none).then_some(c))
+                    })
+                    .collect();
+                (levels, table)
             }
-            Some(Err(e)) => return Err(SiteError::WebConfig(e)),
+            ConfigChoice::Site(site) => {
+                let (levels, table) = site.into_parts();
+                (
+                    levels.into_iter().map(|(p, c)| (p, Some(c))).collect(),
+                    table,
+                )
+            }
         };
-        let mut files = match &config {
-            Some(c) => c.static_files(&self.root),
-            None => StaticFiles::builder(&self.root),
-        };
-        if let Some(b) = self.directory_browse {
-            files = files.directory_browse(b);
+        for (path, config) in &levels {
+            if let Some(Err(e)) = config {
+                if !self.serve_config_errors {
+                    return Err(SiteError::WebConfig(e.clone()));
+                }
+                tracing::error!(target: "tower_iis::site", folder = %path, "{e}; the requests it configures are answered 500.19");
+            }
         }
-        files = files.case_insensitive(self.case_insensitive_paths);
-        let files = files.build().map_err(SiteError::StaticFiles)?;
-        let http_errors = match (self.http_errors, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.http_errors_layer().map_err(SiteError::HttpErrors)?,
-            (None, None) => HttpErrorsLayer::new().into(),
+        let root_config = match &levels[0].1 {
+            Some(Ok(c)) => Some(c),
+            _ => None,
         };
-        let request_filtering = match (self.request_filtering, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.request_filtering.clone(),
-            (None, None) => RequestFilteringLayer::iis_defaults(),
-        };
-        let ip_security = match (self.ip_security, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.ip_security_layer(),
-            (None, None) => IpSecurityLayer::builder()
-                .build()
-                .expect("the default ipSecurity configuration is valid"),
-        };
-        let rewrite = match (self.rewrite, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.rewrite.layer(&self.root),
-            (None, None) => RewriteLayer::builder()
-                .build()
-                .expect("an empty rule set is valid"),
-        };
-        let ssl_access = match (self.ssl_access, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.access.layer(),
-            (None, None) => SslAccessLayer::default(),
-        };
-        let authentication = match (self.authentication, &config) {
-            (Some(l), _) => l,
-            (None, c) => {
-                let mut b = AuthenticationLayer::builder();
-                if let Some(c) = c {
-                    b = b.section(&c.authentication);
-                }
-                if let Some(v) = self.credentials {
-                    b = b.credentials_arc(v);
-                }
-                b.build().map_err(SiteError::Authentication)?
-            }
-        };
-        let authorization = match (self.authorization, &config) {
-            (Some(l), _) => l,
-            (None, Some(c)) => c.authorization_layer(),
-            (None, None) => AuthorizationLayer::default(),
-        };
-        let custom_headers = config
-            .as_ref()
-            .map(WebConfig::custom_headers_layer)
-            .unwrap_or_default();
         let (log, guard) = match self.log {
             LogChoice::Layer(l) => (l, None),
             LogChoice::Tracing => {
@@ -493,10 +569,21 @@ impl<S> IisSiteBuilder<S> {
             }
         };
         #[cfg(feature = "failed-request-tracing")]
+        if self.tracing.is_some() {
+            // Tracing is site-wide, with the root's rules: say so when a folder differs.
+            for (path, config) in &levels[1..] {
+                if let (Some(Ok(c)), Some(root)) = (config, root_config) {
+                    if c.trace_failed_requests != root.trace_failed_requests {
+                        tracing::warn!(target: "tower_iis::site", folder = %path, "the folder's <traceFailedRequests> rules differ from the root's; failed request tracing uses the root's for the whole site");
+                    }
+                }
+            }
+        }
+        #[cfg(feature = "failed-request-tracing")]
         let (tracing_layer, trace_guard) = match self.tracing {
             None => (crate::freb::FailedRequestTracingLayer::disabled(), None),
             Some(mut b) => {
-                if let Some(c) = &config {
+                if let Some(c) = root_config {
                     b = b.rules(c.trace_failed_requests.iter().cloned());
                 }
                 if b.has_rules() {
@@ -507,20 +594,43 @@ impl<S> IisSiteBuilder<S> {
                 }
             }
         };
-        let files = files.with_fallback(self.app);
-        let inner = ConcurrentRequestLimitLayer::new(self.concurrent_request_limit).layer(files);
-        let inner = authorization.layer(inner);
-        let inner = authentication.layer(inner);
-        let inner = ssl_access.layer(inner);
-        let inner = rewrite.layer(inner);
-        let inner = ip_security.layer(inner);
-        let inner = request_filtering.layer(inner);
-        let inner = ConfigFailure {
-            inner,
-            error: failure.as_ref().map(WebConfigError::to_iis_error),
+        let parts = LevelParts {
+            root: &self.root,
+            app: &self.app,
+            http_errors: self.http_errors.as_ref(),
+            request_filtering: self.request_filtering.as_ref(),
+            ip_security: self.ip_security.as_ref(),
+            rewrite: self.rewrite.as_ref(),
+            ssl_access: self.ssl_access.as_ref(),
+            ssl_trust: self.ssl_trust.as_ref(),
+            authentication: self.authentication.as_ref(),
+            credentials: self.credentials.as_ref(),
+            authorization: self.authorization.as_ref(),
+            limit: ConcurrentRequestLimitLayer::new(self.concurrent_request_limit),
+            directory_browse: self.directory_browse,
+            case_insensitive_paths: self.case_insensitive_paths,
         };
-        let inner = http_errors.layer(inner);
-        let inner = custom_headers.layer(inner);
+        let mut ip_layers: Vec<(IpSecuritySection, IpSecurityLayer)> = Vec::new();
+        let root_stack = parts.stack(levels[0].1.as_ref(), &mut ip_layers)?;
+        let mut folders = Vec::with_capacity(levels.len() - 1);
+        for (_, config) in &levels[1..] {
+            folders.push(parts.stack(config.as_ref(), &mut ip_layers)?);
+        }
+        let warnings = root_config.map(|c| c.warnings.clone()).unwrap_or_default();
+        let mut errors = levels
+            .into_iter()
+            .filter_map(|(path, c)| match c {
+                Some(Err(e)) => Some((path, e)),
+                _ => None,
+            })
+            .peekable();
+        let config_error = errors.next_if(|(p, _)| p.is_empty()).map(|(_, e)| e);
+        let folder_errors = errors.collect();
+        let inner = Folders {
+            root: root_stack,
+            folders,
+            table: table.has_folders().then(|| Arc::new(table)),
+        };
         #[cfg(feature = "failed-request-tracing")]
         let inner = tracing_layer.layer(inner);
         let handle = log.handle();
@@ -532,10 +642,130 @@ impl<S> IisSiteBuilder<S> {
                 _guard: guard,
                 #[cfg(feature = "failed-request-tracing")]
                 trace_guard,
-                warnings: config.map(|c| c.warnings).unwrap_or_default(),
-                config_error: failure,
+                warnings,
+                config_error,
+                folder_errors,
             }),
         })
+    }
+}
+
+/// What every folder's stack is built from.
+struct LevelParts<'a, S> {
+    root: &'a Path,
+    app: &'a Option<S>,
+    http_errors: Option<&'a HttpErrorsLayer<WithExecuteUrl>>,
+    request_filtering: Option<&'a RequestFilteringLayer>,
+    ip_security: Option<&'a IpSecurityLayer>,
+    rewrite: Option<&'a RewriteLayer>,
+    ssl_access: Option<&'a SslAccessLayer>,
+    ssl_trust: Option<&'a SslAccessLayer>,
+    authentication: Option<&'a AuthenticationLayer>,
+    credentials: Option<&'a Arc<dyn CredentialValidator>>,
+    authorization: Option<&'a AuthorizationLayer>,
+    /// One counter for the whole site.
+    limit: ConcurrentRequestLimitLayer,
+    directory_browse: Option<bool>,
+    case_insensitive_paths: bool,
+}
+
+impl<S: Clone> LevelParts<'_, S> {
+    /// The layers of one configuration path, from customHeaders in. A level
+    /// whose configuration is bad answers 500.19 behind IIS's default error
+    /// pages. Folders with the same IP restrictions share one
+    /// [`IpSecurityLayer`] (and so its dynamic counters).
+    fn stack(
+        &self,
+        config: Option<&Result<WebConfig, WebConfigError>>,
+        ip_layers: &mut Vec<(IpSecuritySection, IpSecurityLayer)>,
+    ) -> Result<SiteLayers<S>, SiteError> {
+        let (config, failure) = match config {
+            None => (None, None),
+            Some(Ok(c)) => (Some(c), None),
+            Some(Err(e)) => (None, Some(e.to_iis_error())),
+        };
+        let mut files = match config {
+            Some(c) => c.static_files(self.root),
+            None => StaticFiles::builder(self.root),
+        };
+        if let Some(b) = self.directory_browse {
+            files = files.directory_browse(b);
+        }
+        files = files.case_insensitive(self.case_insensitive_paths);
+        let files = files.build().map_err(SiteError::StaticFiles)?;
+        let http_errors = match (self.http_errors, config) {
+            (Some(l), _) => l.clone(),
+            (None, Some(c)) => c.http_errors_layer().map_err(SiteError::HttpErrors)?,
+            (None, None) => HttpErrorsLayer::new().into(),
+        };
+        let request_filtering = match (self.request_filtering, config) {
+            (Some(l), _) => l.clone(),
+            (None, Some(c)) => c.request_filtering.clone(),
+            (None, None) => RequestFilteringLayer::iis_defaults(),
+        };
+        let section = config.map(|c| c.ip_security.clone()).unwrap_or_default();
+        let ip_security = match self.ip_security {
+            Some(l) => l.clone(),
+            None => match ip_layers.iter().find(|(s, _)| *s == section) {
+                Some((_, l)) => l.clone(),
+                None => {
+                    let l = section
+                        .builder()
+                        .build()
+                        .expect("the ipSecurity section was validated when it was read");
+                    ip_layers.push((section, l.clone()));
+                    l
+                }
+            },
+        };
+        let rewrite = match (self.rewrite, config) {
+            (Some(l), _) => l.clone(),
+            (None, Some(c)) => c.rewrite.layer(self.root),
+            (None, None) => RewriteLayer::builder()
+                .build()
+                .expect("an empty rule set is valid"),
+        };
+        let flags = config.map(|c| c.access.ssl_flags).unwrap_or_default();
+        let ssl_access = match (self.ssl_access, self.ssl_trust) {
+            (Some(l), _) => l.clone(),
+            (None, Some(trust)) => trust.with_flags(flags),
+            (None, None) => SslAccessLayer::new(flags),
+        };
+        let authentication = match self.authentication {
+            Some(l) => l.clone(),
+            None => {
+                let mut b = AuthenticationLayer::builder();
+                if let Some(c) = config {
+                    b = b.section(&c.authentication);
+                }
+                if let Some(v) = self.credentials {
+                    b = b.credentials_arc(v.clone());
+                }
+                b.build().map_err(SiteError::Authentication)?
+            }
+        };
+        let authorization = match (self.authorization, config) {
+            (Some(l), _) => l.clone(),
+            (None, Some(c)) => c.authorization_layer(),
+            (None, None) => AuthorizationLayer::default(),
+        };
+        let custom_headers = config
+            .map(WebConfig::custom_headers_layer)
+            .unwrap_or_default();
+        let files = files.with_fallback(self.app.clone());
+        let inner = self.limit.clone().layer(files);
+        let inner = authorization.layer(inner);
+        let inner = authentication.layer(inner);
+        let inner = ssl_access.layer(inner);
+        let inner = rewrite.layer(inner);
+        let inner = ip_security.layer(inner);
+        let inner = request_filtering.layer(inner);
+        let inner = ConfigFailure {
+            inner,
+            error: failure,
+        };
+        let inner = http_errors.layer(inner);
+        Ok(custom_headers.layer(inner))
     }
 }
 
@@ -546,6 +776,7 @@ struct Shared {
     trace_guard: Option<Arc<crate::freb::TraceGuard>>,
     warnings: Vec<ConfigWarning>,
     config_error: Option<WebConfigError>,
+    folder_errors: Vec<(String, WebConfigError)>,
 }
 
 /// An IIS site as one tower service. See the [module docs](self).
@@ -580,13 +811,15 @@ impl IisSite {
         IisSiteBuilder {
             root: root.into(),
             app: None,
-            web_config: None,
+            web_config: ConfigChoice::None,
+            iis_default_locks: false,
             serve_config_errors: false,
             http_errors: None,
             request_filtering: None,
             ip_security: None,
             rewrite: None,
             ssl_access: None,
+            ssl_trust: None,
             authentication: None,
             credentials: None,
             authorization: None,
@@ -599,11 +832,11 @@ impl IisSite {
         }
     }
 
-    /// A site serving `root`, configured by `root/web.config` when there is one.
+    /// A site serving `root`, configured by `root/web.config` and every
+    /// sub-folder's web.config, merged per folder as IIS does
+    /// ([`web_config_tree`](IisSiteBuilder::web_config_tree)).
     pub fn from_web_config(root: impl Into<PathBuf>) -> IisSiteBuilder {
-        let root = root.into();
-        let file = root.join("web.config");
-        Self::builder(root).web_config_file(file)
+        Self::builder(root).web_config_tree()
     }
 }
 
@@ -636,6 +869,17 @@ impl<S> IisSite<S> {
         self.shared.config_error.as_ref()
     }
 
+    /// The configuration paths below the root whose web.config (or a
+    /// parent's `<location>` for them) is bad, with the error their requests are
+    /// answered with, when the site was built with
+    /// [`serve_config_errors`](IisSiteBuilder::serve_config_errors).
+    pub fn folder_config_errors(&self) -> impl Iterator<Item = (&str, &WebConfigError)> {
+        self.shared
+            .folder_errors
+            .iter()
+            .map(|(p, e)| (p.as_str(), e))
+    }
+
     /// The layers, for callers that need the concrete service.
     #[must_use]
     pub fn stack(&self) -> &SiteStack<S> {
@@ -657,6 +901,81 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         self.service.call(req)
+    }
+}
+
+/// Sends each request to the stack of the deepest configuration path its URL is
+/// in: the root's, a folder's with its own web.config, a `<location path>`'s.
+///
+/// The URL path is matched after resolving literal `.` and `..` segments and
+/// decoding `%XX` once (as static files do), on whole segments, ignoring case.
+/// A site with only a root configuration holds one stack and looks at nothing.
+///
+/// Cloning it (hyper clones the service for every request) clones the root's
+/// stack alone when there are no folders: an empty `Vec` does not allocate.
+#[derive(Debug, Clone)]
+pub struct Folders<S> {
+    root: S,
+    /// The other configuration paths' stacks, in the order of the table's levels.
+    folders: Vec<S>,
+    /// `None` with only the root.
+    table: Option<Arc<PathTable>>,
+}
+
+impl<S> Folders<S> {
+    /// The stack of the site root.
+    pub fn root(&self) -> &S {
+        &self.root
+    }
+
+    /// How many configuration paths have a stack (the root's included).
+    pub fn len(&self) -> usize {
+        1 + self.folders.len()
+    }
+
+    /// Never: the root always has its stack.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The index in `stacks` of the stack for `raw_path`.
+    fn pick(table: &PathTable, raw_path: &str) -> usize {
+        let resolved = crate::static_files::path::resolve_literal_dots(raw_path);
+        if !resolved.contains('%') {
+            return table.deepest(resolved.split(['/', '\\']).filter(|s| !s.is_empty()));
+        }
+        match percent_encoding::percent_decode_str(&resolved).decode_utf8() {
+            Ok(decoded) => table.deepest(decoded.split(['/', '\\']).filter(|s| !s.is_empty())),
+            // Not UTF-8: the root's request filtering and static files refuse it.
+            Err(_) => 0,
+        }
+    }
+}
+
+impl<S, B> Service<Request<B>> for Folders<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        std::task::ready!(self.root.poll_ready(cx))?;
+        for stack in &mut self.folders {
+            std::task::ready!(stack.poll_ready(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let Some(table) = &self.table else {
+            return self.root.call(req);
+        };
+        match Self::pick(table, req.uri().path()) {
+            0 => self.root.call(req),
+            i => self.folders[i - 1].call(req),
+        }
     }
 }
 
@@ -728,5 +1047,50 @@ where
             Ok(res) => res,
             Err(error) => Ok(error.into_http_response()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Folders;
+    use crate::web_config::SiteConfig;
+
+    #[test]
+    fn a_request_goes_to_its_deepest_folder_however_it_is_written() {
+        let site = SiteConfig::builder("/srv/site")
+            .file("sub", "<configuration />")
+            .file("sub/deep", "<configuration />")
+            .file(
+                "",
+                r#"<configuration><location path="files/é"><system.webServer /></location></configuration>"#,
+            )
+            .build();
+        let (levels, table) = site.into_parts();
+        let paths: Vec<_> = levels.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["", "sub", "files/é", "sub/deep"]);
+        let pick = |p| paths[Folders::<()>::pick(&table, p)];
+        for (url, folder) in [
+            ("/", ""),
+            ("/sub", "sub"),
+            ("/sub/", "sub"),
+            ("/SUB/x.htm", "sub"),
+            ("/s%75b/x.htm", "sub"),
+            ("/sub%2fdeep/x", "sub/deep"),
+            ("/sub\\deep\\x", "sub/deep"),
+            ("/sub//deep/x", "sub/deep"),
+            ("/sub/deep/../x", "sub"),
+            ("/sub/./deep/x", "sub/deep"),
+            ("/other/../sub/x", "sub"),
+            ("/subway/x", ""),
+            ("/sub.htm", ""),
+            ("/files/%C3%89/x", "files/é"),
+            ("/files/É/x", "files/é"),
+            ("/files/e/x", ""),
+            // Encoded dots are not resolved: the root refuses them (400).
+            ("/sub/%2e%2e/x", ""),
+            ("/sub/%ff/x", ""),
+        ] {
+            assert_eq!(pick(url), folder, "{url}");
+        }
     }
 }

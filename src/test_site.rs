@@ -130,6 +130,7 @@ impl TestSite {
     /// says why. [`try_start`](Self::try_start) returns the error instead.
     pub async fn start<S, RB>(builder: IisSiteBuilder<S>) -> Self
     where
+        S: Clone,
         IisSite<S>: Service<Request<Incoming>, Response = Response<RB>, Error = Infallible>
             + Clone
             + Send
@@ -151,6 +152,7 @@ impl TestSite {
     /// The site could not be built, or no loopback port could be bound.
     pub async fn try_start<S, RB>(builder: IisSiteBuilder<S>) -> Result<Self, BoxError>
     where
+        S: Clone,
         IisSite<S>: Service<Request<Incoming>, Response = Response<RB>, Error = Infallible>
             + Clone
             + Send
@@ -174,6 +176,7 @@ impl TestSite {
         limits: Limits,
     ) -> Result<Self, BoxError>
     where
+        S: Clone,
         IisSite<S>: Service<Request<Incoming>, Response = Response<RB>, Error = Infallible>
             + Clone
             + Send

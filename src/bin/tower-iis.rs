@@ -1,7 +1,8 @@
 //! `tower-iis serve [ROOT] [--listen ADDR] [--https ADDR [--cert PEM --key PEM]] [--logs DIR]`:
 //! any folder as an IIS site.
 //!
-//! Serves the files under `ROOT` with its `web.config` (static files, default
+//! Serves the files under `ROOT` with its `web.config` files, the root's and each
+//! folder's, merged per folder as IIS merges them (static files, default
 //! documents, request filtering, custom headers, error pages), through
 //! `tower_iis::server` (http.sys's limits, timeouts and pages), and writes the W3C
 //! log to `DIR/W3SVC1/`, the HTTPERR log to `DIR/HTTPERR/` and a failed request
@@ -146,6 +147,9 @@ async fn run(
         .build()?;
     for warning in site.warnings() {
         eprintln!("web.config: {warning}");
+    }
+    for (folder, error) in site.folder_config_errors() {
+        eprintln!("500.19 for /{folder}/: {error}");
     }
     let handle = site.log_handle();
     let listener = tokio::net::TcpListener::bind(listen)

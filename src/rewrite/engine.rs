@@ -32,6 +32,8 @@ struct CMap {
 #[derive(Debug)]
 struct CRule {
     name: String,
+    /// The rule's folder with a trailing `/` (empty at the site root).
+    scope: String,
     stop: bool,
     pattern: Pattern,
     negate: bool,
@@ -221,7 +223,7 @@ impl Compiled {
                 tracing::trace_span!(target: "tower_iis::rewrite", "rule", name = %rule.name)
                     .entered();
             tracing::trace!(target: "tower_iis::rewrite", event = "RULE_EVALUATION_START", rule = %rule.name, url = %path);
-            let url = path.strip_prefix('/').unwrap_or(&path);
+            let url = in_scope(&path, &rule.scope);
             // Groups are taken only when something reads them.
             st.r.clear();
             let hit = if rule.negate || !rule.r_in_conditions {
@@ -244,7 +246,7 @@ impl Compiled {
             }
             tracing::trace!(target: "tower_iis::rewrite", event = "RULE_EVALUATION_END", rule = %rule.name, succeeded = true);
             if rule.r_in_action && !rule.negate && !rule.r_in_conditions {
-                let url = path.strip_prefix('/').unwrap_or(&path);
+                let url = in_scope(&path, &rule.scope);
                 rule.pattern.captures(url, &mut st.r);
             }
             match &rule.action {
@@ -280,7 +282,7 @@ impl Compiled {
                     path = Cow::Owned(if p.starts_with('/') {
                         p.into_owned()
                     } else {
-                        format!("/{p}")
+                        format!("/{}{p}", rule.scope)
                     });
                     tracing::trace!(target: "tower_iis::rewrite", event = "URL_CHANGED", rule = %rule.name, new_url = %path);
                     changed = true;
@@ -369,6 +371,22 @@ impl Compiled {
 }
 
 /// Percent-encodes what a URI path may not hold (spaces, controls, non-ASCII).
+/// The URL a rule matches: without the leading `/` and, for a rule of a
+/// sub-folder, relative to that folder (as URL Rewrite gives distributed rules).
+/// A URL outside the folder (an earlier rule rewrote it there) is matched whole.
+fn in_scope<'p>(path: &'p str, scope: &str) -> &'p str {
+    let url = path.strip_prefix('/').unwrap_or(path);
+    if scope.is_empty() {
+        return url;
+    }
+    match url.get(..scope.len()) {
+        Some(head) if head.eq_ignore_ascii_case(scope) => &url[scope.len()..],
+        // The folder itself, without its trailing slash.
+        _ if url.len() + 1 == scope.len() && scope[..url.len()].eq_ignore_ascii_case(url) => "",
+        _ => url,
+    }
+}
+
 fn encode_path(path: &str, query: Option<&str>) -> String {
     let mut out = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
     for b in path.bytes() {
@@ -544,6 +562,11 @@ fn compile_rule(rule: &Rule, maps: &[&str], has_root: bool) -> Result<CRule, Rul
         r_in_action,
         c_read,
         name: rule.name.clone(),
+        scope: if rule.scope.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", rule.scope.trim_matches('/'))
+        },
         stop: rule.stop_processing,
         pattern,
         negate: rule.negate,

@@ -281,6 +281,11 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
     /// `<action>` (default `None`).
     pub action: Action,
+    /// The folder the rule was written for, relative to the site root (`""` at
+    /// the root, `"blog"`): URL Rewrite's distributed rules match the URL
+    /// relative to the web.config (or `<location>`) that holds them, and a
+    /// relative `Rewrite` URL stays in that folder.
+    pub scope: String,
 }
 
 impl Rule {
@@ -298,7 +303,15 @@ impl Rule {
             track_all_captures: false,
             conditions: Vec::new(),
             action: Action::none(),
+            scope: String::new(),
         }
+    }
+
+    /// The folder the rule applies to (see [`scope`](Self#structfield.scope)).
+    #[must_use]
+    pub fn scope(mut self, folder: impl Into<String>) -> Self {
+        self.scope = folder.into().trim_matches('/').to_owned();
+        self
     }
 
     /// `enabled`.

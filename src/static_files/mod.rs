@@ -98,7 +98,7 @@
 mod listing;
 mod mime_map;
 mod open;
-mod path;
+pub(crate) mod path;
 
 use std::convert::Infallible;
 use std::fmt;

@@ -95,29 +95,25 @@ mod tests {
 
     #[test]
     fn applies_over_the_value_already_there() {
-        let parent = config(r#"<access sslFlags="Ssl, SslRequireCert" />"#).unwrap();
+        let flags = |child: &str| {
+            let site = crate::web_config::SiteConfig::builder("site")
+                .file(
+                    "",
+                    r#"<configuration><system.webServer><security><access sslFlags="Ssl, SslRequireCert" /></security></system.webServer></configuration>"#,
+                )
+                .file(
+                    "sub",
+                    format!("<configuration><system.webServer><security>{child}</security></system.webServer></configuration>"),
+                )
+                .build();
+            site.config_for("/sub/").as_ref().unwrap().access.ssl_flags
+        };
         // A child file without the attribute keeps the parent's flags …
-        let mut child = parent.clone();
-        let doc = roxmltree::Document::parse(r#"<access />"#).unwrap();
-        let mut p = crate::web_config::parse::Parser {
-            text: "<access />",
-            doc: &doc,
-            file: std::path::Path::new("sub/web.config"),
-            base: std::path::PathBuf::new(),
-            warnings: Vec::new(),
-        };
-        p.access(doc.root_element(), &mut child.access).unwrap();
-        assert_eq!(child.access, parent.access);
+        assert_eq!(
+            flags("<access />"),
+            SslFlags::SSL | SslFlags::SSL_REQUIRE_CERT
+        );
         // … and one with it replaces them.
-        let doc = roxmltree::Document::parse(r#"<access sslFlags="None" />"#).unwrap();
-        let mut p = crate::web_config::parse::Parser {
-            text: r#"<access sslFlags="None" />"#,
-            doc: &doc,
-            file: std::path::Path::new("sub/web.config"),
-            base: std::path::PathBuf::new(),
-            warnings: Vec::new(),
-        };
-        p.access(doc.root_element(), &mut child.access).unwrap();
-        assert_eq!(child.access.ssl_flags, SslFlags::NONE);
+        assert_eq!(flags(r#"<access sslFlags="None" />"#), SslFlags::NONE);
     }
 }

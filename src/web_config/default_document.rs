@@ -27,19 +27,18 @@ impl Default for DefaultDocumentSection {
 }
 
 impl<'input> Parser<'_, 'input> {
+    /// Reads `<defaultDocument>` onto the inherited section.
     pub(super) fn default_document(
         &mut self,
         node: Node<'_, 'input>,
-    ) -> Result<DefaultDocumentSection, WebConfigError> {
+        section: &mut DefaultDocumentSection,
+    ) -> Result<(), WebConfigError> {
         self.attributes(node, &["enabled"], &[])?;
-        let mut section = DefaultDocumentSection {
-            enabled: self.bool_attr(node, "enabled")?.unwrap_or(true),
-            ..DefaultDocumentSection::default()
-        };
-        let mut files: Collection<String> = Collection::new(true);
-        for doc in &section.files {
-            files = files.inherit(doc, doc.clone());
+        if let Some(enabled) = self.bool_attr(node, "enabled")? {
+            section.enabled = enabled;
         }
+        let mut files: Collection<String> =
+            Collection::inherited(true, section.files.iter().map(|d| (d.as_str(), d.clone())));
         for child in Self::elements(node) {
             if child.tag_name().name() != "files" {
                 return Err(self.unrecognized(child));
@@ -60,6 +59,6 @@ impl<'input> Parser<'_, 'input> {
             })?;
         }
         section.files = files.into_values();
-        Ok(section)
+        Ok(())
     }
 }

@@ -11,6 +11,8 @@ use crate::{IisError, IisStatus};
 pub const HRESULT_INVALID_DATA: u32 = 0x8007_000d;
 /// HRESULT of a duplicate collection entry.
 pub const HRESULT_DUPLICATE: u32 = 0x8007_00b7;
+/// HRESULT of a section set below a level that locked it (`ERROR_LOCK_VIOLATION`).
+pub const HRESULT_LOCK_VIOLATION: u32 = 0x8007_0021;
 /// HRESULT of a configuration file that cannot be found.
 pub const HRESULT_PATH_NOT_FOUND: u32 = 0x8007_0003;
 /// HRESULT of a configuration file that cannot be read for lack of permission.

@@ -71,21 +71,44 @@ const MODES: [(&str, ResponseMode); 3] = [
 /// The rows of `<httpErrors>` by key (`"status,sub"`); `None` for an inherited row.
 type Rows = Collection<Option<ErrorRow>>;
 
+impl HttpErrorsSection {
+    /// The rows in effect: the nine inherited ones (`None`) unless cleared or
+    /// removed, then the rows added.
+    fn rows(&self) -> Rows {
+        let mut rows: Rows = Collection::new(false);
+        if !self.cleared {
+            for status in crate::http_util::DEFAULT_ERROR_STATUSES {
+                if !self.removed.contains(&(status, None)) {
+                    rows.push(&format!("{status},-1"), None);
+                }
+            }
+        }
+        for row in &self.errors {
+            rows.push(&row_key(row.status, row.substatus), Some(row.clone()));
+        }
+        rows
+    }
+}
+
+/// A row's collection key.
+fn row_key(status: u16, sub: Option<u16>) -> String {
+    format!("{status},{}", sub.map_or(-1, i32::from))
+}
+
 impl<'input> Parser<'_, 'input> {
+    /// Reads `<httpErrors>` onto the inherited section: attributes present
+    /// override, rows are added to, removed from or cleared out of the parent's.
     pub(super) fn http_errors(
         &mut self,
         node: Node<'_, 'input>,
-    ) -> Result<HttpErrorsSection, WebConfigError> {
-        let mut section = self.http_errors_attributes(node)?;
-        // The nine inherited rows first.
-        let mut rows: Rows = Collection::new(false);
-        for status in crate::http_util::DEFAULT_ERROR_STATUSES {
-            rows = rows.inherit(&format!("{status},-1"), None);
-        }
+        section: &mut HttpErrorsSection,
+    ) -> Result<(), WebConfigError> {
+        self.http_errors_attributes(node, section)?;
+        let mut rows = section.rows();
         for child in Self::elements(node) {
             match child.tag_name().name() {
-                "error" => self.add_error_row(child, &mut rows, &mut section)?,
-                "remove" => self.remove_error_row(child, &mut rows, &mut section)?,
+                "error" => self.add_error_row(child, &mut rows, section)?,
+                "remove" => self.remove_error_row(child, &mut rows, section)?,
                 "clear" => {
                     self.attributes(child, &[], &[])?;
                     rows.clear();
@@ -96,14 +119,15 @@ impl<'input> Parser<'_, 'input> {
                 _ => return Err(self.unrecognized(child)),
             }
         }
-        Ok(section)
+        Ok(())
     }
 
-    /// The `<httpErrors>` attributes.
+    /// The `<httpErrors>` attributes, over the inherited ones.
     fn http_errors_attributes(
         &mut self,
         node: Node<'_, 'input>,
-    ) -> Result<HttpErrorsSection, WebConfigError> {
+        section: &mut HttpErrorsSection,
+    ) -> Result<(), WebConfigError> {
         self.attributes(
             node,
             &[
@@ -115,31 +139,31 @@ impl<'input> Parser<'_, 'input> {
             ],
             &["allowAbsolutePathsWhenDelegated"],
         )?;
-        let mut section = HttpErrorsSection {
-            error_mode: self.enum_attr(
-                node,
-                "errorMode",
-                &[
-                    ("DetailedLocalOnly", ErrorMode::DetailedLocalOnly),
-                    ("Custom", ErrorMode::Custom),
-                    ("Detailed", ErrorMode::Detailed),
-                ],
-            )?,
-            existing_response: self.enum_attr(
-                node,
-                "existingResponse",
-                &[
-                    ("Auto", ExistingResponse::Auto),
-                    ("Replace", ExistingResponse::Replace),
-                    ("PassThrough", ExistingResponse::PassThrough),
-                ],
-            )?,
-            default_response_mode: self.enum_attr(node, "defaultResponseMode", &MODES)?,
-            more_information_link: node
-                .attribute("detailedMoreInformationLink")
-                .map(str::to_owned),
-            ..HttpErrorsSection::default()
-        };
+        let error_mode = self.enum_attr(
+            node,
+            "errorMode",
+            &[
+                ("DetailedLocalOnly", ErrorMode::DetailedLocalOnly),
+                ("Custom", ErrorMode::Custom),
+                ("Detailed", ErrorMode::Detailed),
+            ],
+        )?;
+        let existing_response = self.enum_attr(
+            node,
+            "existingResponse",
+            &[
+                ("Auto", ExistingResponse::Auto),
+                ("Replace", ExistingResponse::Replace),
+                ("PassThrough", ExistingResponse::PassThrough),
+            ],
+        )?;
+        let default_response_mode = self.enum_attr(node, "defaultResponseMode", &MODES)?;
+        section.error_mode = error_mode.or(section.error_mode);
+        section.existing_response = existing_response.or(section.existing_response);
+        section.default_response_mode = default_response_mode.or(section.default_response_mode);
+        if let Some(l) = node.attribute("detailedMoreInformationLink") {
+            section.more_information_link = Some(l.to_owned());
+        }
         if let Some(p) = node.attribute("defaultPath") {
             let mode = section.default_response_mode.unwrap_or_default();
             section.default_path = Some(if mode == ResponseMode::File {
@@ -148,7 +172,7 @@ impl<'input> Parser<'_, 'input> {
                 p.to_owned()
             });
         }
-        Ok(section)
+        Ok(())
     }
 
     /// The `statusCode` and `subStatusCode` of an `<error>` or `<remove>`, checked.
@@ -189,7 +213,7 @@ impl<'input> Parser<'_, 'input> {
     ) -> Result<(), WebConfigError> {
         self.attributes(child, &["statusCode", "subStatusCode"], &[])?;
         let (status, sub) = self.error_row_key(child)?;
-        let key = format!("{status},{}", sub.map_or(-1, i32::from));
+        let key = row_key(status, sub);
         if matches!(rows.get(&key), Some(None)) {
             section.removed.push((status, sub));
         }
@@ -219,7 +243,7 @@ impl<'input> Parser<'_, 'input> {
             &[],
         )?;
         let (status, sub) = self.error_row_key(child)?;
-        let key = format!("{status},{}", sub.map_or(-1, i32::from));
+        let key = row_key(status, sub);
         if rows.contains(&key) {
             let pos = child
                 .attribute_node("statusCode")

@@ -6,12 +6,19 @@ use super::error::WebConfigError;
 use super::parse::{Collection, Parser};
 
 impl<'input> Parser<'_, 'input> {
+    /// Reads `<httpProtocol>` onto the inherited custom headers.
     pub(super) fn http_protocol(
         &mut self,
         node: Node<'_, 'input>,
-    ) -> Result<Vec<(String, String)>, WebConfigError> {
+        inherited: &mut Vec<(String, String)>,
+    ) -> Result<(), WebConfigError> {
         self.attributes(node, &[], &["allowKeepAlive"])?;
-        let mut headers: Collection<(String, String)> = Collection::new(true);
+        let mut headers: Collection<(String, String)> = Collection::inherited(
+            true,
+            inherited
+                .iter()
+                .map(|(n, v)| (n.as_str(), (n.clone(), v.clone()))),
+        );
         for child in Self::elements(node) {
             if child.tag_name().name() != "customHeaders" {
                 self.warn(child, None);
@@ -31,6 +38,7 @@ impl<'input> Parser<'_, 'input> {
                 Ok((name.to_owned(), value.to_owned()))
             })?;
         }
-        Ok(headers.into_values())
+        *inherited = headers.into_values();
+        Ok(())
     }
 }

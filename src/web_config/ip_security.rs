@@ -90,6 +90,7 @@ impl<'input> Parser<'_, 'input> {
         )
     }
 
+    /// Reads `<ipSecurity>` onto the inherited section.
     pub(super) fn ip_security(
         &mut self,
         node: Node<'_, 'input>,
@@ -106,7 +107,13 @@ impl<'input> Parser<'_, 'input> {
         if let Some(v) = self.deny_action(node)? {
             section.deny_action = v;
         }
-        let mut entries: Collection<(String, bool)> = Collection::new(true);
+        let mut entries: Collection<(String, bool)> = Collection::inherited(
+            true,
+            section
+                .entries
+                .iter()
+                .map(|(range, allowed)| (range.as_str(), (range.clone(), *allowed))),
+        );
         for child in Self::elements(node) {
             let name = child.tag_name().name();
             match name {
@@ -153,6 +160,8 @@ impl<'input> Parser<'_, 'input> {
         Ok(())
     }
 
+    /// Reads `<dynamicIpSecurity>` onto the inherited section: an attribute left
+    /// out keeps the parent's value.
     pub(super) fn dynamic_ip_security(
         &mut self,
         node: Node<'_, 'input>,
@@ -173,8 +182,10 @@ impl<'input> Parser<'_, 'input> {
             match child.tag_name().name() {
                 "denyByConcurrentRequests" => {
                     self.attributes(child, &["enabled", "maxConcurrentRequests"], &[])?;
+                    let inherited = section.max_concurrent_requests;
                     let max = self
                         .u32_attr(child, "maxConcurrentRequests")?
+                        .or(inherited)
                         .unwrap_or(crate::ip_security::DEFAULT_MAX_CONCURRENT_REQUESTS);
                     if max == 0 {
                         return Err(self.invalid(
@@ -186,7 +197,7 @@ impl<'input> Parser<'_, 'input> {
                     }
                     section.max_concurrent_requests = self
                         .bool_attr(child, "enabled")?
-                        .unwrap_or(false)
+                        .unwrap_or(inherited.is_some())
                         .then_some(max);
                 }
                 "denyByRequestRate" => {
@@ -195,8 +206,10 @@ impl<'input> Parser<'_, 'input> {
                         &["enabled", "maxRequests", "requestIntervalInMilliseconds"],
                         &[],
                     )?;
+                    let inherited = section.request_rate;
                     let max = self
                         .u32_attr(child, "maxRequests")?
+                        .or(inherited.map(|(n, _)| n))
                         .unwrap_or(crate::ip_security::DEFAULT_MAX_REQUESTS);
                     if max == 0 {
                         return Err(self.invalid(child, "maxRequests", "0", "must be at least 1"));
@@ -211,11 +224,12 @@ impl<'input> Parser<'_, 'input> {
                             ))
                         }
                         Some(ms) => Duration::from_millis(ms),
-                        None => crate::ip_security::DEFAULT_REQUEST_INTERVAL,
+                        None => inherited
+                            .map_or(crate::ip_security::DEFAULT_REQUEST_INTERVAL, |(_, i)| i),
                     };
                     section.request_rate = self
                         .bool_attr(child, "enabled")?
-                        .unwrap_or(false)
+                        .unwrap_or(inherited.is_some())
                         .then_some((max, interval));
                 }
                 _ => return Err(self.unrecognized(child)),

@@ -31,6 +31,7 @@
 //! `<add>` / `<remove>` / `<clear/>` change the inherited collection.
 //!
 //! Collections start from what IIS inherits from its server-level configuration
+//! (or, in a sub-folder, from the parent's; see [below](#folders-and-location))
 //! (the nine `httpErrors` rows, the request-filtering defaults, IIS's six default
 //! documents, the common MIME map) and apply `<add>`, `<remove>` and `<clear/>` in
 //! order. As on IIS, adding an entry that is already there (say `.json` to
@@ -47,6 +48,77 @@
 //! and IIS's HRESULT: `0x8007000d` for malformed XML and invalid values,
 //! `0x800700b7` for duplicates, `0x80070003`/`0x80070005` for a file that cannot
 //! be read.
+//!
+//! # Folders and `<location>`
+//!
+//! A site may hold a `web.config` in any folder, and any web.config may hold
+//! `<location path="…">` elements (paths relative to its own folder; `"."` or
+//! empty is its own level). [`SiteConfig`] reads them all and gives every
+//! *configuration path* (the root, each folder with a web.config, each
+//! location) its effective configuration, as IIS merges them: IIS's defaults,
+//! then each file from the root down, each file's own level before its
+//! `<location>` elements, shallower paths first, the deepest last. A level
+//! starts from a copy of its parent's effective configuration: an attribute it
+//! sets overrides, one it leaves out is inherited, and its collections start
+//! from the parent's entries, so `<add>` of an inherited key without `<remove>`
+//! is IIS's duplicate error (`0x800700b7`) and `<remove>`/`<clear/>` drop
+//! inherited entries for that folder and below. URL Rewrite's `<rules>` inherit
+//! the same way (the parent's run first) and match URLs relative to the folder
+//! they are written for.
+//!
+//! `<location overrideMode="Deny">` (or the legacy `allowOverride="false"`)
+//! locks the sections it holds for deeper files; a more specific
+//! `overrideMode="Allow"` reopens them. A deeper web.config that sets a locked
+//! section is IIS's 500.19 `0x80070021` ("This configuration section cannot be
+//! used at this path…"), on its own file and line.
+//! [`SiteConfigBuilder::iis_default_locks`] adds the locks IIS's stock
+//! applicationHost.config ships (`ipSecurity`, `dynamicIpSecurity`, …); it is
+//! off by default.
+//!
+//! A bad file (malformed, an invalid value, a duplicate, a lock violation) is an
+//! error for the levels it configures only: a broken `blog/web.config` fails
+//! `/blog/…`, and the rest of the site keeps its configuration, as on IIS.
+//! The files are read once, when the configuration is built: unlike IIS, which
+//! watches them, a change needs a new build.
+//!
+//! Each section has one reader that applies an element onto the inherited value,
+//! listed with its applicationHost.config lock in one table of this module's
+//! source (`sections.rs`), which is the one place a newly read section joins
+//! the merge, `<location>` and the locks.
+//!
+//! ```
+//! use tower_iis::http_errors::ErrorMode;
+//! use tower_iis::web_config::{SiteConfig, HRESULT_LOCK_VIOLATION};
+//!
+//! let site = SiteConfig::builder("/srv/site")
+//!     .file("", r#"<configuration>
+//!   <system.webServer>
+//!     <httpErrors errorMode="Custom" />
+//!     <httpProtocol><customHeaders><add name="X-Site" value="1" /></customHeaders></httpProtocol>
+//!   </system.webServer>
+//!   <location path="admin" overrideMode="Deny">
+//!     <system.webServer><directoryBrowse enabled="false" /></system.webServer>
+//!   </location>
+//! </configuration>"#)
+//!     .file("blog", r#"<configuration><system.webServer>
+//!   <httpProtocol><customHeaders><add name="X-Blog" value="2" /></customHeaders></httpProtocol>
+//! </system.webServer></configuration>"#)
+//!     .file("admin/tools", r#"<configuration><system.webServer>
+//!   <directoryBrowse enabled="true" />
+//! </system.webServer></configuration>"#)
+//!     .build();
+//!
+//! // The blog inherits errorMode and adds its header after the site's.
+//! let blog = site.config_for("/Blog/2024/post.htm").as_ref().unwrap();
+//! assert_eq!(blog.http_errors.error_mode, Some(ErrorMode::Custom));
+//! assert_eq!(blog.custom_headers.len(), 2);
+//!
+//! // admin/tools sets a section the root locked for admin: 500.19 0x80070021 there only.
+//! let err = site.config_for("/admin/tools/").as_ref().unwrap_err();
+//! assert_eq!(err.hresult(), HRESULT_LOCK_VIOLATION);
+//! assert!(err.file().ends_with("admin/tools/web.config"));
+//! assert!(site.config_for("/admin/").is_ok());
+//! ```
 //!
 //! # Warnings
 //!
@@ -100,13 +172,13 @@ mod parse;
 mod request_filtering;
 #[cfg(feature = "rewrite")]
 mod rewrite;
+mod sections;
 mod static_content;
 #[cfg(feature = "failed-request-tracing")]
 mod trace_failed_requests;
+mod tree;
 
 use std::path::{Path, PathBuf};
-
-use roxmltree::{Document, Node};
 
 use crate::authorization::{AuthorizationLayer, AuthorizationRules};
 use crate::custom_headers::CustomHeadersLayer;
@@ -117,16 +189,19 @@ use crate::static_files::MimeMap;
 
 pub use access::AccessSection;
 pub use default_document::DefaultDocumentSection;
-use error::{source_lines, ErrorInner};
+use error::ErrorInner;
 pub use error::{
     ConfigWarning, WebConfigError, HRESULT_ACCESS_DENIED, HRESULT_DUPLICATE, HRESULT_INVALID_DATA,
-    HRESULT_PATH_NOT_FOUND,
+    HRESULT_LOCK_VIOLATION, HRESULT_PATH_NOT_FOUND,
 };
 pub use http_errors::HttpErrorsSection;
 pub use ip_security::IpSecuritySection;
-use parse::Parser;
+use request_filtering::RequestFilteringState;
 #[cfg(feature = "rewrite")]
 pub use rewrite::RewriteSection;
+#[cfg(feature = "site")]
+pub(crate) use tree::PathTable;
+pub use tree::{SiteConfig, SiteConfigBuilder, MAX_SCAN_DEPTH, MAX_SCAN_FILES, MAX_SCAN_FOLDERS};
 
 /// A parsed `web.config`. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -166,6 +241,9 @@ pub struct WebConfig {
     pub authorization: AuthorizationRules,
     /// What the file holds that this crate does not emulate.
     pub warnings: Vec<ConfigWarning>,
+    /// `<requestFiltering>` as merged, before validation: what a sub-folder's
+    /// web.config reads onto.
+    request_filtering_state: RequestFilteringState,
 }
 
 /// Where a file's bytes stop being text in its encoding.
@@ -240,80 +318,48 @@ impl WebConfig {
     /// [`parse`](Self::parse).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, WebConfigError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| ErrorInner {
-                file: path.to_path_buf(),
-                line: 0,
-                element: String::new(),
-                attribute: None,
-                message: if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    "Cannot read configuration file due to insufficient permissions"
-                } else {
-                    "Cannot read configuration file"
-                }
-                .to_owned(),
-                detail: Some(e.to_string()),
-                hresult: if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    HRESULT_ACCESS_DENIED
-                } else {
-                    HRESULT_PATH_NOT_FOUND
-                },
-                source_lines: Vec::new(),
-            })
-            .map_err(WebConfigError::from)?;
-        let text = decode(&bytes).map_err(|bad| {
-            WebConfigError::from(ErrorInner {
-                file: path.to_path_buf(),
-                line: bad.line,
-                element: String::new(),
-                attribute: None,
-                message: "Configuration file is not well-formed XML".to_owned(),
-                detail: Some(format!(
-                    "not {} text: line {}, byte {}",
-                    bad.encoding, bad.line, bad.byte
-                )),
-                hresult: HRESULT_INVALID_DATA,
-                source_lines: Vec::new(),
-            })
-        })?;
+        let text = read_text(path)?;
         Self::parse(&text, path)
     }
 
     /// Parses the text of a web.config; `path` names it in errors and is the base
-    /// of relative `httpErrors` file paths.
+    /// of relative `httpErrors` file paths. The result is the configuration of
+    /// the file's own folder: `<location path=".">` applies, locations for
+    /// other paths only when the file is read into a [`SiteConfig`].
     ///
     /// # Errors
     ///
     /// See the [module docs](self#errors-as-iis-reports-a-50019).
     pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Self, WebConfigError> {
         let path = path.as_ref();
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let doc = Document::parse(text).map_err(|e| {
-            let line = e.pos().row;
-            WebConfigError::from(ErrorInner {
-                file: path.to_path_buf(),
-                line,
-                element: String::new(),
-                attribute: None,
-                message: "Configuration file is not well-formed XML".to_owned(),
-                detail: Some(e.to_string()),
-                hresult: HRESULT_INVALID_DATA,
-                source_lines: source_lines(text, line),
-            })
-        })?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut p = Parser {
-            text,
-            doc: &doc,
-            file: path,
-            base,
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut site = SiteConfig::builder(root);
+        site = site.source("", path.to_path_buf(), Ok(text.to_owned()));
+        site.build().into_root()
+    }
+
+    /// What a site without any web.config has: IIS's defaults (`file` names it).
+    fn defaults(file: PathBuf) -> Self {
+        WebConfig {
+            file,
+            http_errors: HttpErrorsSection::default(),
+            request_filtering: RequestFilteringLayer::iis_defaults(),
+            ip_security: IpSecuritySection::default(),
+            access: AccessSection::default(),
+            default_document: DefaultDocumentSection::default(),
+            directory_browse: false,
+            mime_map: MimeMap::iis_defaults(),
+            custom_headers: Vec::new(),
+            #[cfg(feature = "failed-request-tracing")]
+            trace_failed_requests: Vec::new(),
+            #[cfg(feature = "rewrite")]
+            rewrite: RewriteSection::default(),
+            #[cfg(feature = "authentication")]
+            authentication: crate::authentication::AuthenticationSection::default(),
+            authorization: AuthorizationRules::iis_default(),
             warnings: Vec::new(),
-        };
-        let config = p.configuration()?;
-        for w in &config.warnings {
-            tracing::warn!(target: "tower_iis::web_config", file = %path.display(), "{w}");
+            request_filtering_state: RequestFilteringState::default(),
         }
-        Ok(config)
     }
 
     /// The [`HttpErrorsLayer`] for `<httpErrors>`. A web.config may have ExecuteURL
@@ -374,157 +420,71 @@ impl WebConfig {
     }
 }
 
-impl<'input> Parser<'_, 'input> {
-    pub(super) fn configuration(&mut self) -> Result<WebConfig, WebConfigError> {
-        let root = self.doc.root_element();
-        if root.tag_name().name() != "configuration" {
-            return Err(self.error(
-                root,
-                None,
-                format!(
-                    "The root element must be <configuration>, not <{}>",
-                    root.tag_name().name()
-                ),
-            ));
-        }
-        let mut config = WebConfig {
-            file: self.file.to_path_buf(),
-            http_errors: HttpErrorsSection::default(),
-            request_filtering: RequestFilteringLayer::iis_defaults(),
-            ip_security: IpSecuritySection::default(),
-            access: AccessSection::default(),
-            default_document: DefaultDocumentSection::default(),
-            directory_browse: false,
-            mime_map: MimeMap::iis_defaults(),
-            custom_headers: Vec::new(),
-            #[cfg(feature = "failed-request-tracing")]
-            trace_failed_requests: Vec::new(),
-            #[cfg(feature = "rewrite")]
-            rewrite: RewriteSection::default(),
-            #[cfg(feature = "authentication")]
-            authentication: crate::authentication::AuthenticationSection::default(),
-            authorization: AuthorizationRules::iis_default(),
-            warnings: Vec::new(),
-        };
-        let mut seen_web_server = false;
-        for section in Self::elements(root) {
-            if section.tag_name().name() != "system.webServer" {
-                self.warn(section, None);
-                continue;
+/// The text of a configuration file, as IIS reads it.
+///
+/// # Errors
+///
+/// A file that cannot be read (HRESULT `0x80070003` or `0x80070005`), or that is
+/// not UTF-8 (with or without a BOM) or UTF-16 with a BOM (`0x8007000d`).
+fn read_text(path: &Path) -> Result<String, WebConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let denied = e.kind() == std::io::ErrorKind::PermissionDenied;
+        WebConfigError::from(ErrorInner {
+            file: path.to_path_buf(),
+            line: 0,
+            element: String::new(),
+            attribute: None,
+            message: if denied {
+                "Cannot read configuration file due to insufficient permissions"
+            } else {
+                "Cannot read configuration file"
             }
-            if seen_web_server {
-                return Err(self.error(
-                    section,
-                    None,
-                    "There is a duplicate 'system.webServer' section defined".to_owned(),
-                ));
-            }
-            seen_web_server = true;
-            self.web_server(section, &mut config)?;
-        }
-        config.warnings = std::mem::take(&mut self.warnings);
-        Ok(config)
-    }
-
-    pub(super) fn web_server(
-        &mut self,
-        node: Node<'_, 'input>,
-        config: &mut WebConfig,
-    ) -> Result<(), WebConfigError> {
-        let mut seen: Vec<&str> = Vec::new();
-        for child in Self::elements(node) {
-            let name = child.tag_name().name();
-            let supported = matches!(
-                name,
-                "httpErrors"
-                    | "security"
-                    | "defaultDocument"
-                    | "directoryBrowse"
-                    | "staticContent"
-                    | "httpProtocol"
-            ) || (cfg!(feature = "failed-request-tracing") && name == "tracing")
-                || (cfg!(feature = "rewrite") && name == "rewrite");
-            if !supported {
-                self.warn(child, None);
-                continue;
-            }
-            if seen.contains(&name) {
-                return Err(self.error(
-                    child,
-                    None,
-                    format!("There is a duplicate 'system.webServer/{name}' section defined"),
-                ));
-            }
-            seen.push(name);
-            match name {
-                "httpErrors" => config.http_errors = self.http_errors(child)?,
-                "security" => self.security(child, config)?,
-                "defaultDocument" => config.default_document = self.default_document(child)?,
-                "directoryBrowse" => {
-                    self.attributes(child, &["enabled"], &["showFlags"])?;
-                    if let Some(first) = Self::elements(child).next() {
-                        return Err(self.unrecognized(first));
-                    }
-                    config.directory_browse = self.bool_attr(child, "enabled")?.unwrap_or(false);
-                }
-                "staticContent" => config.mime_map = self.static_content(child)?,
-                #[cfg(feature = "failed-request-tracing")]
-                "tracing" => self.tracing(child, config)?,
-                #[cfg(feature = "rewrite")]
-                "rewrite" => config.rewrite = self.rewrite(child)?,
-                _ => config.custom_headers = self.http_protocol(child)?,
-            }
-        }
-        Ok(())
-    }
-
-    pub(super) fn security(
-        &mut self,
-        node: Node<'_, 'input>,
-        config: &mut WebConfig,
-    ) -> Result<(), WebConfigError> {
-        self.attributes(node, &[], &[])?;
-        for child in Self::elements(node) {
-            match child.tag_name().name() {
-                "requestFiltering" => config.request_filtering = self.request_filtering(child)?,
-                "ipSecurity" => self.ip_security(child, &mut config.ip_security)?,
-                "dynamicIpSecurity" => self.dynamic_ip_security(child, &mut config.ip_security)?,
-                "access" => self.access(child, &mut config.access)?,
-                #[cfg(feature = "authentication")]
-                "authentication" => self.authentication(child, &mut config.authentication)?,
-                "authorization" => self.authorization(child, &mut config.authorization)?,
-                _ => self.warn(child, None),
-            }
-        }
-        Ok(())
-    }
+            .to_owned(),
+            detail: Some(e.to_string()),
+            hresult: if denied {
+                HRESULT_ACCESS_DENIED
+            } else {
+                HRESULT_PATH_NOT_FOUND
+            },
+            source_lines: Vec::new(),
+        })
+    })?;
+    decode(&bytes)
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|bad| {
+            WebConfigError::from(ErrorInner {
+                file: path.to_path_buf(),
+                line: bad.line,
+                element: String::new(),
+                attribute: None,
+                message: "Configuration file is not well-formed XML".to_owned(),
+                detail: Some(format!(
+                    "not {} text: line {}, byte {}",
+                    bad.encoding, bad.line, bad.byte
+                )),
+                hresult: HRESULT_INVALID_DATA,
+                source_lines: Vec::new(),
+            })
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Applies a folder's `<system.webServer>` over a copy of its parent's
-    /// settings, the way a per-folder web.config is read.
-    fn apply_child(parent: &WebConfig, xml: &str) -> WebConfig {
-        let doc = Document::parse(xml).unwrap();
-        let mut config = parent.clone();
-        let mut p = Parser {
-            text: xml,
-            doc: &doc,
-            file: Path::new("sub/web.config"),
-            base: PathBuf::from("sub"),
-            warnings: Vec::new(),
-        };
-        let node = Parser::elements(doc.root_element()).next().unwrap();
-        p.web_server(node, &mut config).unwrap();
-        config
+    /// The effective settings of `sub/` when `sub/web.config` holds `xml` under
+    /// a root web.config holding `parent`.
+    fn apply_child(parent: &str, xml: &str) -> WebConfig {
+        let site = SiteConfig::builder("site")
+            .file("", parent)
+            .file("sub", xml)
+            .build();
+        site.config_for("/sub/x").as_ref().unwrap().clone()
     }
 
     #[test]
     fn a_folder_applies_its_security_sections_over_its_parents() {
-        let parent = WebConfig::parse(
-            r#"<configuration><system.webServer><security>
+        let parent_xml = r#"<configuration><system.webServer><security>
 <authentication>
   <anonymousAuthentication enabled="false" userName="Guest" />
   <basicAuthentication enabled="true" realm="Parent" defaultLogonDomain="CONTOSO" />
@@ -532,12 +492,10 @@ mod tests {
 <authorization>
   <add accessType="Deny" users="mallory" />
 </authorization>
-</security></system.webServer></configuration>"#,
-            "web.config",
-        )
-        .unwrap();
+</security></system.webServer></configuration>"#;
+        let parent = WebConfig::parse(parent_xml, "web.config").unwrap();
         let child = apply_child(
-            &parent,
+            parent_xml,
             r#"<configuration><system.webServer><security>
 <authentication><basicAuthentication realm="Child" /></authentication>
 <authorization>
@@ -569,7 +527,7 @@ mod tests {
 
         // <clear/> drops what is inherited, the parent's deny included.
         let cleared = apply_child(
-            &parent,
+            parent_xml,
             r#"<configuration><system.webServer><security><authorization>
 <clear /><add accessType="Allow" users="*" />
 </authorization></security></system.webServer></configuration>"#,

@@ -15,6 +15,11 @@ use super::error::{
 /// A collection under construction: ordered, keyed, inherited entries first.
 /// Lookups, adds and removes take constant time (a hash index over the keys), so
 /// a file with hundreds of thousands of entries is read in linear time.
+///
+/// A folder's web.config starts from its parent's collection
+/// ([`Collection::inherited`]): `<add>` of a key already there is IIS's duplicate
+/// error, `<remove>` and `<clear/>` drop inherited entries too.
+#[derive(Debug, Clone)]
 pub(super) struct Collection<T> {
     /// In order; a removed entry leaves a hole.
     entries: Vec<Option<T>>,
@@ -43,6 +48,18 @@ impl<T> Collection<T> {
     pub(super) fn inherit(mut self, key: &str, value: T) -> Self {
         self.push(key, value);
         self
+    }
+
+    /// A collection holding what a parent level left, in order.
+    pub(super) fn inherited<'k>(
+        case_insensitive: bool,
+        entries: impl IntoIterator<Item = (&'k str, T)>,
+    ) -> Self {
+        let mut c = Self::new(case_insensitive);
+        for (k, v) in entries {
+            c.push(k, v);
+        }
+        c
     }
 
     pub(super) fn contains(&self, key: &str) -> bool {
@@ -85,6 +102,11 @@ pub(super) struct Parser<'a, 'input> {
     pub(super) doc: &'a Document<'input>,
     pub(super) file: &'a Path,
     pub(super) base: PathBuf,
+    /// The configuration path the sections being read apply to, relative to the
+    /// site root (`""` at the root, `"blog/admin"`): a web.config's folder, or its
+    /// `<location path>`. URL Rewrite's rules read it.
+    #[cfg_attr(not(feature = "rewrite"), allow(dead_code))]
+    pub(super) scope: String,
     pub(super) warnings: Vec<ConfigWarning>,
 }
 

@@ -20,6 +20,7 @@ type Check = fn(&str) -> Result<(), ConfigError>;
 
 /// The section's collections as read: inherited entries first, then `<add>`,
 /// `<remove>` and `<clear/>` in order.
+#[derive(Debug, Clone)]
 struct Collections {
     file_extensions: Collection<(String, bool)>,
     hidden: Collection<String>,
@@ -86,13 +87,34 @@ impl Collections {
     }
 }
 
+/// `<requestFiltering>` as merged so far, before validation: the flags (in a
+/// builder that never holds collections) and the collections. A folder's
+/// web.config reads onto its parent's, and the validated
+/// [`RequestFilteringLayer`] is built again from the result.
+#[derive(Debug, Clone)]
+pub(super) struct RequestFilteringState {
+    flags: RequestFilteringBuilder,
+    collections: Collections,
+}
+
+impl Default for RequestFilteringState {
+    fn default() -> Self {
+        Self {
+            flags: RequestFilteringBuilder::new(),
+            collections: Collections::inherited(),
+        }
+    }
+}
+
 impl<'input> Parser<'_, 'input> {
+    /// Reads `<requestFiltering>` onto the inherited state and rebuilds the layer.
     pub(super) fn request_filtering(
         &mut self,
         node: Node<'_, 'input>,
+        state: &mut RequestFilteringState,
     ) -> Result<RequestFilteringLayer, WebConfigError> {
-        let mut b = self.request_filtering_flags(node)?;
-        let mut collections = Collections::inherited();
+        let mut b = self.request_filtering_flags(node, state.flags.clone())?;
+        let mut collections = state.collections.clone();
         let mut seen: Vec<&str> = Vec::new();
         for child in Self::elements(node) {
             let name = child.tag_name().name();
@@ -107,16 +129,23 @@ impl<'input> Parser<'_, 'input> {
             b = self.request_filtering_child(child, b, &mut collections)?;
         }
         // Every entry was checked as it was read; what is left is the whole.
-        collections
-            .apply(b)
+        let layer = collections
+            .clone()
+            .apply(b.clone())
             .build()
-            .map_err(|e| self.error(node, None, e.to_string()))
+            .map_err(|e| self.error(node, None, e.to_string()))?;
+        *state = RequestFilteringState {
+            flags: b,
+            collections,
+        };
+        Ok(layer)
     }
 
     /// The `<requestFiltering>` attributes.
     fn request_filtering_flags(
         &mut self,
         node: Node<'_, 'input>,
+        mut b: RequestFilteringBuilder,
     ) -> Result<RequestFilteringBuilder, WebConfigError> {
         self.attributes(
             node,
@@ -127,7 +156,6 @@ impl<'input> Parser<'_, 'input> {
             ],
             &["removeServerHeader"],
         )?;
-        let mut b = RequestFilteringBuilder::new();
         if let Some(v) = self.bool_attr(node, "allowDoubleEscaping")? {
             b = b.allow_double_escaping(v);
         }

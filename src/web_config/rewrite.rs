@@ -47,33 +47,17 @@ struct RuleNodes<'n, 'input> {
 }
 
 impl<'input> Parser<'_, 'input> {
-    pub(super) fn rewrite(
+    /// Reads `<rewriteMaps>` onto the inherited maps.
+    pub(super) fn rewrite_maps(
         &mut self,
         node: Node<'_, 'input>,
-    ) -> Result<RewriteSection, WebConfigError> {
+        section: &mut RewriteSection,
+    ) -> Result<(), WebConfigError> {
         self.attributes(node, &[], &[])?;
-        let mut section = RewriteSection::default();
-        // Maps first: rules anywhere in the section may name them.
-        for child in Self::elements(node).filter(|c| c.tag_name().name() == "rewriteMaps") {
-            section.maps = self.rewrite_maps(child)?;
-        }
-        let names: Vec<String> = section.maps.iter().map(|m| m.name.clone()).collect();
-        for child in Self::elements(node) {
-            match child.tag_name().name() {
-                "rules" => section.rules = self.rewrite_rules(child, &names)?,
-                "rewriteMaps" => {}
-                "outboundRules" | "globalRules" | "providers" | "allowedServerVariables" => {
-                    self.warn(child, None);
-                }
-                _ => return Err(self.unrecognized(child)),
-            }
-        }
-        Ok(section)
-    }
-
-    fn rewrite_maps(&mut self, node: Node<'_, 'input>) -> Result<Vec<RewriteMap>, WebConfigError> {
-        self.attributes(node, &[], &[])?;
-        let mut maps = Collection::new(true);
+        let mut maps = Collection::inherited(
+            true,
+            section.maps.iter().map(|m| (m.name.as_str(), m.clone())),
+        );
         self.collection(node, "rewriteMap", "name", &mut maps, |p, child| {
             p.attributes(child, &["name", "defaultValue", "ignoreCase"], &[])?;
             let mut map = RewriteMap::new(p.required(child, "name")?)
@@ -90,21 +74,30 @@ impl<'input> Parser<'_, 'input> {
             map.entries = entries.into_values();
             Ok(map)
         })?;
-        Ok(maps.into_values())
+        section.maps = maps.into_values();
+        Ok(())
     }
 
-    fn rewrite_rules(
+    /// Reads `<rules>` onto the inherited rules: the parent's run first, in
+    /// their order; `<clear/>` and `<remove name>` drop them for this folder.
+    /// The rules read here match URLs relative to [`Parser::scope`].
+    pub(super) fn rewrite_rules(
         &mut self,
         node: Node<'_, 'input>,
-        maps: &[String],
-    ) -> Result<Vec<Rule>, WebConfigError> {
+        section: &mut RewriteSection,
+    ) -> Result<(), WebConfigError> {
         self.attributes(node, &[], &[])?;
-        let maps: Vec<&str> = maps.iter().map(String::as_str).collect();
-        let mut rules = Collection::new(true);
+        let names: Vec<String> = section.maps.iter().map(|m| m.name.clone()).collect();
+        let maps: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut rules = Collection::inherited(
+            true,
+            section.rules.iter().map(|r| (r.name.as_str(), r.clone())),
+        );
         self.collection(node, "rule", "name", &mut rules, |p, child| {
             p.rewrite_rule(child, &maps)
         })?;
-        Ok(rules.into_values())
+        section.rules = rules.into_values();
+        Ok(())
     }
 
     fn rewrite_rule(
@@ -118,6 +111,7 @@ impl<'input> Parser<'_, 'input> {
             &["responseCacheDirective"],
         )?;
         let mut rule = Rule::new(self.required(node, "name")?, "")
+            .scope(self.scope.clone())
             .enabled(self.bool_attr(node, "enabled")?.unwrap_or(true))
             .stop_processing(self.bool_attr(node, "stopProcessing")?.unwrap_or(false))
             .pattern_syntax(

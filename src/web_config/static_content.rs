@@ -7,22 +7,25 @@ use super::parse::{Collection, Parser};
 use crate::static_files::MimeMap;
 
 impl<'input> Parser<'_, 'input> {
+    /// Reads `<staticContent>` onto the inherited MIME map.
     pub(super) fn static_content(
         &mut self,
         node: Node<'_, 'input>,
-    ) -> Result<MimeMap, WebConfigError> {
+        map: &mut MimeMap,
+    ) -> Result<(), WebConfigError> {
         self.attributes(
             node,
             &[],
             &["enableDocFooter", "defaultDocFooter", "isDocFooterFileName"],
         )?;
-        let mut coll: Collection<(String, String)> = Collection::new(true);
-        let defaults = MimeMap::iis_defaults();
-        let mut sorted: Vec<_> = defaults.iter().collect();
+        let mut sorted: Vec<_> = map.iter().collect();
         sorted.sort_unstable();
-        for (e, m) in sorted {
-            coll = coll.inherit(e, (e.to_owned(), m.to_owned()));
-        }
+        let mut coll: Collection<(String, String)> = Collection::inherited(
+            true,
+            sorted
+                .into_iter()
+                .map(|(e, m)| (e, (e.to_owned(), m.to_owned()))),
+        );
         for child in Self::elements(node) {
             match child.tag_name().name() {
                 "clientCache" => self.warn(child, None),
@@ -55,11 +58,12 @@ impl<'input> Parser<'_, 'input> {
                 _ => return Err(self.unrecognized(child)),
             }
         }
-        let mut map = MimeMap::empty();
+        let mut read = MimeMap::empty();
         for (e, m) in coll.into_values() {
-            map.insert(e, m)
+            read.insert(e, m)
                 .expect("mime map entries were checked when read");
         }
-        Ok(map)
+        *map = read;
+        Ok(())
     }
 }

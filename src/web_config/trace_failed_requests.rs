@@ -4,7 +4,6 @@ use roxmltree::Node;
 
 use super::error::WebConfigError;
 use super::parse::{Collection, Parser};
-use super::WebConfig;
 use crate::freb::{parse_time_taken, Rule, TraceArea, Verbosity};
 
 /// `failureDefinitions@verbosity`: `Ignore` sets none.
@@ -26,34 +25,18 @@ const AREA_VERBOSITY: [(&str, Verbosity); 6] = [
 ];
 
 impl<'input> Parser<'_, 'input> {
-    /// `<tracing>`: reads `<traceFailedRequests>`; `<traceProviderDefinitions>` is
-    /// IIS's list of providers, not emulated (warned).
-    pub(super) fn tracing(
+    /// Reads `<traceFailedRequests>` onto the inherited rules (keyed by `path`).
+    pub(super) fn trace_failed_requests(
         &mut self,
         node: Node<'_, 'input>,
-        config: &mut WebConfig,
+        inherited: &mut Vec<Rule>,
     ) -> Result<(), WebConfigError> {
         self.attributes(node, &[], &[])?;
-        for child in Self::elements(node) {
-            match child.tag_name().name() {
-                "traceFailedRequests" => {
-                    config.trace_failed_requests = self.trace_failed_requests(child)?;
-                }
-                "traceProviderDefinitions" => self.warn(child, None),
-                _ => return Err(self.unrecognized(child)),
-            }
-        }
-        Ok(())
-    }
-
-    fn trace_failed_requests(
-        &mut self,
-        node: Node<'_, 'input>,
-    ) -> Result<Vec<Rule>, WebConfigError> {
-        self.attributes(node, &[], &[])?;
-        let mut rules: Collection<Rule> = Collection::new(true);
+        let mut rules: Collection<Rule> =
+            Collection::inherited(true, inherited.iter().map(|r| (r.path(), r.clone())));
         self.collection(node, "add", "path", &mut rules, |p, add| p.trace_rule(add))?;
-        Ok(rules.into_values())
+        *inherited = rules.into_values();
+        Ok(())
     }
 
     fn trace_rule(&mut self, node: Node<'_, 'input>) -> Result<Rule, WebConfigError> {

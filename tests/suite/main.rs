@@ -16,6 +16,7 @@ mod catalog;
 mod compose;
 mod examples;
 mod fidelity;
+mod folders;
 mod full_stack;
 mod fuzz;
 mod hostile;
