@@ -555,19 +555,48 @@ where
     }
 }
 
-/// The path's segments without allocating, for the paths most requests have:
-/// visible ASCII with no `%`, no `\\` and no `.` or `..` segment, which
-/// [`path::split`] would return unchanged (and never refuses). `None` for anything
-/// else.
-fn plain_segments(raw_path: &str) -> Option<impl Iterator<Item = &str> + Clone> {
-    let plain = raw_path
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b'%' && b != b'\\');
-    if !plain {
+/// The segments of a path as most requests have it, visible ASCII with no `%`, no
+/// `\\` and no `.` or `..` segment: [`path::split`] would return them unchanged
+/// (and never refuses such a path), so they are taken without allocating.
+#[derive(Clone)]
+struct PlainSegments<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for PlainSegments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest.trim_start_matches('/');
+        if s.is_empty() {
+            return None;
+        }
+        let end = s.bytes().position(|b| b == b'/').unwrap_or(s.len());
+        let (seg, rest) = s.split_at(end);
+        self.rest = rest;
+        Some(seg)
+    }
+}
+
+/// The bytes a plain path may hold: visible ASCII but `%` and `\\`.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = b != b'%' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
+/// [`PlainSegments`] of `raw_path`, or `None` when it needs [`path::split`].
+fn plain_segments(raw_path: &str) -> Option<PlainSegments<'_>> {
+    if !raw_path.bytes().all(|b| PLAIN[usize::from(b)]) {
         return None;
     }
-    let segs = raw_path.split('/').filter(|s| !s.is_empty());
-    if segs.clone().any(|s| s == "." || s == "..") {
+    let segs = PlainSegments { rest: raw_path };
+    // A `.` or `..` segment can only follow a `/`.
+    if raw_path.contains("/.") && segs.clone().any(|s| s == "." || s == "..") {
         return None;
     }
     Some(segs)
@@ -1221,6 +1250,49 @@ where
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
             Kind::Fallback { body } => body.size_hint(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_segments_are_what_split_returns() {
+        for p in [
+            "/",
+            "//",
+            "/api/items/42",
+            "/shop//products/item.aspx",
+            "/a/b/",
+            "/...",
+            "/.a/b.",
+            "/a..b",
+            "/x/.../y",
+            "/~user/!$&'()*+,;=@",
+        ] {
+            let plain: Vec<&str> = plain_segments(p).expect(p).collect();
+            let split = path::split(p).map(|s| s.segments);
+            match split {
+                Ok(segs) => assert_eq!(plain, segs, "{p}"),
+                // Names Windows would alias: "not found" either way.
+                Err(PathProblem::Unmappable(_)) => {}
+                Err(e) => panic!("{p}: {e:?}"),
+            }
+        }
+        for p in [
+            "/a/../b",
+            "/./a",
+            "/a/.",
+            "/a/..",
+            "/a%20b",
+            "/a\\b",
+            "/caf\u{e9}",
+            "/a b",
+            "/a\tb",
+        ] {
+            assert!(plain_segments(p).is_none(), "{p}");
         }
     }
 }

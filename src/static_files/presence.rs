@@ -11,7 +11,7 @@
 use std::collections::hash_map::{DefaultHasher, Entry, RandomState};
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -151,7 +151,8 @@ enum Kind {
     Opaque,
 }
 
-type Children = HashMap<Box<str>, Node, BuildHasherDefault<DefaultHasher>>;
+/// Names from the disk, not from requests: a fast hash without a random key.
+type Children = HashMap<Box<str>, Node, rustc_hash::FxBuildHasher>;
 
 #[derive(Debug)]
 struct Node {
