@@ -210,13 +210,19 @@ fn staleness(rt: &tokio::runtime::Runtime, root: &std::path::Path) {
             std::fs::write(&file, "a new file, 25 bytes long").expect("written");
             let start = Instant::now();
             while ask(&path) != 25 {
-                assert!(start.elapsed() < Duration::from_secs(5), "{name}: never served");
+                assert!(
+                    start.elapsed() < Duration::from_secs(5),
+                    "{name}: never served"
+                );
             }
             created.push(start.elapsed());
             std::fs::remove_file(&file).expect("removed");
             let start = Instant::now();
             while ask(&path) != 14 {
-                assert!(start.elapsed() < Duration::from_secs(5), "{name}: served after delete");
+                assert!(
+                    start.elapsed() < Duration::from_secs(5),
+                    "{name}: served after delete"
+                );
             }
             deleted.push(start.elapsed());
         }

@@ -95,7 +95,7 @@ use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
 use crate::request_filtering::{RequestFiltering, RequestFilteringLayer};
 use crate::rewrite::{Rewrite, RewriteLayer};
-use crate::static_files::{NoFallback, StaticFiles, StaticFilesError};
+use crate::static_files::{NoFallback, PathLookup, StaticFiles, StaticFilesError};
 use crate::w3c::{Sink, W3cLog, W3cLogGuard, W3cLogHandle, W3cLogLayer};
 use crate::web_config::{ConfigWarning, WebConfig, WebConfigError};
 use crate::IisError;
@@ -182,6 +182,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     concurrent_request_limit: usize,
     directory_browse: Option<bool>,
     case_insensitive_paths: bool,
+    path_lookup: Option<PathLookup>,
     log: LogChoice,
     #[cfg(feature = "failed-request-tracing")]
     tracing: Option<crate::freb::FailedRequestTracingBuilder>,
@@ -212,6 +213,7 @@ impl<S> IisSiteBuilder<S> {
             concurrent_request_limit: self.concurrent_request_limit,
             directory_browse: self.directory_browse,
             case_insensitive_paths: self.case_insensitive_paths,
+            path_lookup: self.path_lookup,
             log: self.log,
             #[cfg(feature = "failed-request-tracing")]
             tracing: self.tracing,
@@ -289,6 +291,16 @@ impl<S> IisSiteBuilder<S> {
         self
     }
 
+    /// How the static files tell a path that names nothing (your application's)
+    /// without a file-system call per request: an index of the content root kept
+    /// by a file watcher by default; pick [`PathLookup::NegativeCache`] or
+    /// [`PathLookup::FileSystem`] for a content root on a network share whose
+    /// changes the watcher does not see. See [`StaticFiles`](crate::static_files#which-paths-ask-the-file-system).
+    pub fn path_lookup(mut self, lookup: PathLookup) -> Self {
+        self.path_lookup = Some(lookup);
+        self
+    }
+
     /// W3C log files under `dir/W3SVC1/` (IIS's defaults); the site flushes and
     /// closes them when its last clone is dropped.
     pub fn log_directory(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -354,6 +366,9 @@ impl<S> IisSiteBuilder<S> {
             files = files.directory_browse(b);
         }
         files = files.case_insensitive(self.case_insensitive_paths);
+        if let Some(lookup) = self.path_lookup {
+            files = files.path_lookup(lookup);
+        }
         let files = files.build().map_err(SiteError::StaticFiles)?;
         let http_errors = match (self.http_errors, &config) {
             (Some(l), _) => l,
@@ -494,6 +509,7 @@ impl IisSite {
             concurrent_request_limit: crate::limits::DEFAULT_APP_CONCURRENT_REQUEST_LIMIT,
             directory_browse: None,
             case_insensitive_paths: true,
+            path_lookup: None,
             log: LogChoice::Tracing,
             #[cfg(feature = "failed-request-tracing")]
             tracing: None,

@@ -92,7 +92,7 @@
 //! ```
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt;
-//! use tower_iis::static_files::StaticFiles;
+//! use tower_iis::static_files::{PathLookup, StaticFiles};
 //! use tower_iis::{IisError, IisStatus};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -104,6 +104,9 @@
 //!
 //! let files = StaticFiles::builder(&root).directory_browse(false).build()?;
 //! let get = |path: &str| Request::get(path).body(String::new()).unwrap();
+//! // The content root's names are indexed and watched (4 entries here).
+//! assert!(matches!(files.path_lookup(), PathLookup::Index { .. }));
+//! assert_eq!(files.path_lookup_len(), 4);
 //!
 //! // "/" serves the default document index.htm.
 //! let res = files.clone().oneshot(get("/")).await?;
@@ -547,7 +550,9 @@ where
                     state.set(State::Called { fut });
                 }
                 StateProj::Called { fut } => {
-                    return Poll::Ready(ready!(fut.poll(cx)).map(|res| res.map(StaticBody::fallback)));
+                    return Poll::Ready(
+                        ready!(fut.poll(cx)).map(|res| res.map(StaticBody::fallback)),
+                    );
                 }
                 StateProj::Lookup { fut } => return fut.as_mut().poll(cx),
             }
@@ -671,7 +676,10 @@ async fn lookup(cfg: &Arc<Config>, segments: Vec<String>) -> Lookup {
         p.extend(&segments);
         p
     };
-    if cfg.presence.known_absent(segments.iter().map(String::as_str)) {
+    if cfg
+        .presence
+        .known_absent(segments.iter().map(String::as_str))
+    {
         return Lookup::Missing(physical());
     }
     let task = tokio::task::spawn_blocking({
@@ -793,7 +801,12 @@ fn find_ignoring_case(root: &Path, segments: &[String]) -> Result<PathBuf, usize
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             // `dir` is a file, or a link to nothing: nothing is below it.
-            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
                 return Err(i + 1);
             }
             Err(_) => return Err(0),

@@ -243,7 +243,10 @@ struct TooBig;
 enum IndexState {
     /// The root is being walked; the paths events named meanwhile.
     Building(Vec<PathBuf>),
-    Ready { root: Node, entries: usize },
+    Ready {
+        root: Node,
+        entries: usize,
+    },
     /// The index could not be kept: the negative cache answers.
     Off,
 }
@@ -485,7 +488,10 @@ impl NegativeCache {
 
     /// Whether `key` was found missing less than `lifetime` ago.
     fn fresh(&self, key: &str, now: &mut Option<Instant>) -> bool {
-        let shard = self.shard(key).lock().unwrap_or_else(PoisonError::into_inner);
+        let shard = self
+            .shard(key)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         match shard.get(key) {
             Some(at) => now.get_or_insert_with(Instant::now).duration_since(*at) < self.lifetime,
             None => false,
@@ -497,7 +503,10 @@ impl NegativeCache {
             return;
         }
         let now = Instant::now();
-        let mut shard = self.shard(key).lock().unwrap_or_else(PoisonError::into_inner);
+        let mut shard = self
+            .shard(key)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if shard.len() >= self.per_shard && !shard.contains_key(key) {
             shard.retain(|_, at| now.duration_since(*at) < self.lifetime);
             if shard.len() >= self.per_shard {

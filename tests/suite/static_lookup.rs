@@ -19,10 +19,8 @@ struct Root(PathBuf);
 
 impl Root {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tower-iis-lookup-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("tower-iis-lookup-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("css")).unwrap();
         std::fs::write(dir.join("css/Site.css"), "body{}").unwrap();
@@ -102,12 +100,24 @@ async fn the_index_sees_new_and_deleted_files_and_ignores_case() {
     assert_eq!(files.path_lookup_len(), 3);
 
     // Files, ignoring case; everything else is the application's.
-    assert_eq!(get(&files, "/CSS/site.CSS").await, (StatusCode::OK, "body{}".into()));
-    assert_eq!(get(&files, "/api/items/42").await.1, "app saw /api/items/42");
-    assert_eq!(get(&files, "/css/site.css/x").await.1, "app saw /css/site.css/x");
+    assert_eq!(
+        get(&files, "/CSS/site.CSS").await,
+        (StatusCode::OK, "body{}".into())
+    );
+    assert_eq!(
+        get(&files, "/api/items/42").await.1,
+        "app saw /api/items/42"
+    );
+    assert_eq!(
+        get(&files, "/css/site.css/x").await.1,
+        "app saw /css/site.css/x"
+    );
 
     // A file created after start is served once the watcher reports it.
-    assert_eq!(get(&files, "/new/Page.txt").await.1, "app saw /new/Page.txt");
+    assert_eq!(
+        get(&files, "/new/Page.txt").await.1,
+        "app saw /new/Page.txt"
+    );
     std::fs::create_dir(root.0.join("New")).unwrap();
     std::fs::write(root.0.join("New/page.TXT"), "fresh").unwrap();
     let seen = until(&files, "/new/Page.txt", "fresh", Duration::from_secs(5)).await;
@@ -128,10 +138,20 @@ async fn the_index_sees_new_and_deleted_files_and_ignores_case() {
     }
     // A folder removed with what it held.
     std::fs::remove_dir_all(root.0.join("New")).unwrap();
-    until(&files, "/new/page.txt", "app saw /new/page.txt", Duration::from_secs(5)).await;
+    until(
+        &files,
+        "/new/page.txt",
+        "app saw /new/page.txt",
+        Duration::from_secs(5),
+    )
+    .await;
     let start = Instant::now();
     while files.path_lookup_len() != 3 {
-        assert!(start.elapsed() < Duration::from_secs(5), "{}", files.path_lookup_len());
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{}",
+            files.path_lookup_len()
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 
@@ -153,8 +173,14 @@ async fn the_negative_cache_sees_new_and_deleted_files_and_ignores_case() {
             max_entries: 64,
         },
     );
-    assert!(matches!(files.path_lookup(), PathLookup::NegativeCache { .. }));
-    assert_eq!(get(&files, "/CSS/site.CSS").await, (StatusCode::OK, "body{}".into()));
+    assert!(matches!(
+        files.path_lookup(),
+        PathLookup::NegativeCache { .. }
+    ));
+    assert_eq!(
+        get(&files, "/CSS/site.CSS").await,
+        (StatusCode::OK, "body{}".into())
+    );
 
     // The first miss is remembered by its shortest missing prefix…
     assert_eq!(get(&files, "/api/items/1").await.1, "app saw /api/items/1");
@@ -167,10 +193,19 @@ async fn the_negative_cache_sees_new_and_deleted_files_and_ignores_case() {
     assert_eq!(get(&files, "/late.txt").await.1, "app saw /late.txt");
     let created = Instant::now();
     std::fs::write(root.0.join("Late.TXT"), "late").unwrap();
-    until(&files, "/late.txt", "late", lifetime + Duration::from_secs(2)).await;
+    until(
+        &files,
+        "/late.txt",
+        "late",
+        lifetime + Duration::from_secs(2),
+    )
+    .await;
     let seen = created.elapsed();
     eprintln!("a new file was served {seen:?} after it was written (lifetime {lifetime:?})");
-    assert!(seen >= lifetime / 2, "served after {seen:?}, before its miss expired");
+    assert!(
+        seen >= lifetime / 2,
+        "served after {seen:?}, before its miss expired"
+    );
 
     // A deleted file is never served: the cache only remembers what is missing.
     std::fs::remove_file(root.0.join("Late.TXT")).unwrap();
@@ -258,5 +293,51 @@ async fn every_lookup_answers_alike() {
         assert_eq!(get(&files, "/api/items").await.1, "app saw /api/items");
         assert_eq!(get(&files, "/%2e%2e/x").await.0, StatusCode::BAD_REQUEST);
         assert_eq!(get(&files, "/css").await.0, StatusCode::MOVED_PERMANENTLY);
+    }
+}
+
+#[cfg(feature = "site")]
+#[tokio::test]
+async fn a_site_hands_unknown_paths_to_its_application_and_sees_new_files() {
+    use tower_iis::site::IisSite;
+    let root = Root::new("site");
+    let app = tower::service_fn(|req: Request<_>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+            "app saw {}",
+            req.uri().path()
+        )))))
+    });
+    for lookup in [None, Some(PathLookup::negative_cache())] {
+        let mut builder = IisSite::builder(&root.0).app(app);
+        if let Some(l) = lookup {
+            builder = builder.path_lookup(l);
+        }
+        let site = builder.build().unwrap();
+        let get = |path: &str| {
+            let site = site.clone();
+            let req = Request::get(path)
+                .header("host", "localhost")
+                .body(String::new())
+                .unwrap();
+            async move {
+                let body = site.oneshot(req).await.unwrap().into_body();
+                String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap()
+            }
+        };
+        assert_eq!(get("/api/items").await, "app saw /api/items");
+        assert_eq!(get("/CSS/site.css").await, "body{}");
+        let name = format!("added-{}.txt", lookup.is_some());
+        assert_eq!(get(&format!("/{name}")).await, format!("app saw /{name}"));
+        std::fs::write(root.0.join(&name), "added").unwrap();
+        let start = Instant::now();
+        while get(&format!("/{name}")).await != "added" {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "{lookup:?}: {name} never served"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        std::fs::remove_file(root.0.join(&name)).unwrap();
+        assert_eq!(get(&format!("/{name}")).await, format!("app saw /{name}"));
     }
 }
