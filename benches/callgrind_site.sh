@@ -32,7 +32,7 @@ sum_threads() { # file prefix, first thread to count
 }
 
 printf '| case | request thread (Ir/request) | other threads (Ir/request) |\n|---|---:|---:|\n'
-for case in "app alone" "StaticFiles, app route" "full stack" "IisSite, app route"; do
+for case in "app alone" "StaticFiles, app route" "StaticFiles (negative cache), app route" "full stack" "IisSite, app route"; do
   valgrind --tool=callgrind --separate-threads=yes --toggle-collect='*measured_requests*' \
     --callgrind-out-file="$out/req" "$bin" --only "$case" "$n" >/dev/null 2>&1
   valgrind --tool=callgrind --separate-threads=yes \

@@ -16,7 +16,8 @@
 //! | case | what answers |
 //! |---|---|
 //! | app alone | the handler |
-//! | StaticFiles, app route | [`StaticFiles`] with the handler as its fallback |
+//! | StaticFiles, app route | [`StaticFiles`] with the handler as its fallback (the index) |
+//! | StaticFiles (negative cache), app route | the same with [`PathLookup::NegativeCache`](tower_iis::static_files::PathLookup) |
 //! | full stack | W3C log → error pages → request filtering → handler (as in `layers`) |
 //! | IisSite, app route | [`IisSite`] (IIS's defaults, the W3C log to `io::sink()`) with the handler as its application |
 //!
@@ -43,9 +44,10 @@ use tower_iis::static_files::StaticFiles;
 mod support;
 
 /// The cases, in the order they are reported.
-const CASES: [&str; 4] = [
+const CASES: [&str; 5] = [
     "app alone",
     "StaticFiles, app route",
+    "StaticFiles (negative cache), app route",
     "full stack",
     "IisSite, app route",
 ];
@@ -260,13 +262,16 @@ fn main() {
     let _enter = rt.enter();
     let root = content_root();
     let (log, guard) = support::w3c_log_null();
-    let files = || {
+    let files_with = |lookup| {
         StaticFiles::builder(&root)
             .case_insensitive(true)
+            .path_lookup(lookup)
             .build()
             .expect("the content root")
             .fallback(app())
     };
+    let files = || files_with(tower_iis::static_files::PathLookup::default());
+    let cached = || files_with(tower_iis::static_files::PathLookup::negative_cache());
     let (site_log, _site_guard) = support::w3c_log_null();
     let site = || {
         IisSite::builder(&root)
@@ -287,6 +292,9 @@ fn main() {
         match name.as_str() {
             "app alone" => loop_case(&rt, &name, &mut app(), n),
             "StaticFiles, app route" => loop_case(&rt, &name, &mut files(), n),
+            "StaticFiles (negative cache), app route" => {
+                loop_case(&rt, &name, &mut cached(), n);
+            }
             "full stack" => loop_case(&rt, &name, &mut support::full(&log), n),
             _ => loop_case(&rt, &name, &mut site(), n),
         }
@@ -304,8 +312,9 @@ fn main() {
         .configure_from_args();
     bench_case(&mut c, &rt, CASES[0], app());
     bench_case(&mut c, &rt, CASES[1], files());
-    bench_case(&mut c, &rt, CASES[2], support::full(&log));
-    bench_case(&mut c, &rt, CASES[3], site());
+    bench_case(&mut c, &rt, CASES[2], cached());
+    bench_case(&mut c, &rt, CASES[3], support::full(&log));
+    bench_case(&mut c, &rt, CASES[4], site());
     c.final_summary();
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -341,3 +341,27 @@ async fn a_site_hands_unknown_paths_to_its_application_and_sees_new_files() {
         assert_eq!(get(&format!("/{name}")).await, format!("app saw /{name}"));
     }
 }
+
+#[tokio::test]
+async fn the_index_follows_renamed_folders() {
+    let root = Root::new("rename");
+    let files = files(&root, PathLookup::default());
+    assert!(matches!(files.path_lookup(), PathLookup::Index { .. }));
+    std::fs::rename(root.0.join("css"), root.0.join("styles")).unwrap();
+    let limit = Duration::from_secs(5);
+    until(&files, "/styles/site.css", "body{}", limit).await;
+    until(&files, "/css/site.css", "app saw /css/site.css", limit).await;
+    // Files created in the renamed folder, and in a folder below it, are seen.
+    std::fs::write(root.0.join("styles/new.css"), "new").unwrap();
+    until(&files, "/styles/new.css", "new", limit).await;
+    std::fs::create_dir(root.0.join("styles/deep")).unwrap();
+    std::fs::write(root.0.join("styles/deep/a.css"), "deep").unwrap();
+    until(&files, "/styles/deep/a.css", "deep", limit).await;
+    // Moved back, and a file created there.
+    std::fs::rename(root.0.join("styles"), root.0.join("css")).unwrap();
+    std::fs::write(root.0.join("css/back.css"), "back").unwrap();
+    until(&files, "/css/back.css", "back", limit).await;
+    until(&files, "/css/deep/a.css", "deep", limit).await;
+    until(&files, "/styles/new.css", "app saw /styles/new.css", limit).await;
+    assert!(matches!(files.path_lookup(), PathLookup::Index { .. }));
+}
