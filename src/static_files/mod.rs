@@ -628,13 +628,22 @@ where
         // call and no allocation here.
         if let Some(fallback) = &self.fallback {
             let path = req.uri().path();
-            if plain_segments(path).is_some_and(|s| self.config.presence.known_absent(s)) {
+            let plain = plain_segments(path);
+            if plain
+                .clone()
+                .is_some_and(|s| self.config.presence.known_absent(s))
+            {
                 tracing::debug!(
                     name: "STATIC_FILE_START",
                     target: "tower_iis::static_files",
                     area = "StaticFile",
                     RequestURL = path,
-                    PhysicalPath = %self.config.root.join(path.trim_start_matches('/')).display(),
+                    PhysicalPath = %{
+                        let mut p = self.config.root.clone();
+                        p.extend(plain.into_iter().flatten());
+                        p
+                    }
+                    .display(),
                     Found = false,
                 );
                 return ResponseFuture {
