@@ -187,10 +187,8 @@ impl Node {
             }
             Entry::Occupied(mut o) => {
                 let old = o.get_mut();
-                if old.spelling == node.spelling {
-                    let collides = old.collides;
+                if old.spelling == node.spelling && !old.collides {
                     *old = node;
-                    old.collides = collides;
                 } else {
                     old.collides = true;
                     if old.kind != node.kind || old.kind == Kind::Dir {
@@ -302,7 +300,7 @@ impl Index {
         let mut budget = self.max_entries;
         match walk(&self.root, "", 0, &mut budget) {
             Ok(root) => {
-                let entries = self.max_entries - budget;
+                let entries = root.count() - 1;
                 let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
                 if !matches!(*state, IndexState::Off) {
                     *state = IndexState::Ready { root, entries };
@@ -700,10 +698,8 @@ impl Index {
                 // The watcher failed while walking.
                 _ => return,
             };
-            *state = IndexState::Ready {
-                root,
-                entries: self.max_entries - budget,
-            };
+            let entries = root.count() - 1;
+            *state = IndexState::Ready { root, entries };
             pending
         };
         for p in pending {
@@ -777,6 +773,58 @@ mod tests {
         assert!(cache.len() <= 64);
         let mut now = None;
         assert!(!cache.fresh(&"X".repeat(MAX_CACHED_KEY + 1), &mut now));
+    }
+
+    fn index_of(root: &Path) -> Index {
+        let index = Index {
+            root: root.to_owned(),
+            max_entries: 1000,
+            state: RwLock::new(IndexState::Ready {
+                root: Node::new(Kind::Dir, ""),
+                entries: 0,
+            }),
+        };
+        index.rebuild();
+        index
+    }
+
+    fn absent(index: &Index, path: &str) -> bool {
+        index
+            .absent(path.split('/').filter(|s| !s.is_empty()))
+            .expect("the index is in use")
+    }
+
+    #[test]
+    fn names_one_case_apart_are_left_to_the_file_system() {
+        let root = std::env::temp_dir().join(format!("tower-iis-fold-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("Docs")).unwrap();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("Docs/a.txt"), "a").unwrap();
+        std::fs::write(root.join("docs/b.txt"), "b").unwrap();
+        std::fs::write(root.join("Page.htm"), "1").unwrap();
+        std::fs::write(root.join("page.htm"), "2").unwrap();
+        let index = index_of(&root);
+        // Two folders one case apart: anything below them may exist.
+        assert!(!absent(&index, "/DOCS/a.txt"));
+        assert!(!absent(&index, "/docs/anything"));
+        assert!(!absent(&index, "/PAGE.HTM"));
+        assert!(absent(&index, "/other"));
+        // One spelling removed, the other still there: still not "absent".
+        std::fs::remove_file(root.join("page.htm")).unwrap();
+        index.refresh(&root.join("page.htm"));
+        assert!(!absent(&index, "/page.htm"));
+        // The same for a refresh of one folder's spelling.
+        index.refresh(&root.join("docs"));
+        assert!(!absent(&index, "/docs/a.txt"));
+        // A plain name is removed with its last spelling.
+        std::fs::write(root.join("solo.txt"), "s").unwrap();
+        index.refresh(&root.join("solo.txt"));
+        assert!(!absent(&index, "/SOLO.txt"));
+        std::fs::remove_file(root.join("solo.txt")).unwrap();
+        index.refresh(&root.join("solo.txt"));
+        assert!(absent(&index, "/solo.txt"));
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
