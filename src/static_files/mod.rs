@@ -63,7 +63,8 @@
 //! [index](PathLookup::Index) of the content root's names (files, folders and
 //! links, compared ignoring case), built when the service is built and kept fresh
 //! by a file watcher. A request whose path the index does not hold is handed to
-//! the fallback at once, with no file-system call and no allocation; a path that
+//! the fallback at once, with no file-system call and no allocation (for names of
+//! up to 64 bytes); a path that
 //! may name something is looked up and opened on disk as described above (one call
 //! on tokio's blocking pool for the lookup, then the open).
 //!
@@ -625,7 +626,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         // A path known to name nothing goes to the application with no file-system
-        // call and no allocation here.
+        // call and (names of up to 64 bytes) no allocation here.
         if let Some(fallback) = &self.fallback {
             let path = req.uri().path();
             let plain = plain_segments(path);
