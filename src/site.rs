@@ -147,7 +147,7 @@ use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
 use crate::request_filtering::{RequestFiltering, RequestFilteringLayer};
 use crate::rewrite::{Rewrite, RewriteLayer};
 use crate::ssl::{SslAccess, SslAccessLayer};
-use crate::static_files::{NoFallback, StaticFiles, StaticFilesError};
+use crate::static_files::{NoFallback, PathLookup, StaticFiles, StaticFilesError};
 use crate::w3c::{Sink, W3cLog, W3cLogGuard, W3cLogHandle, W3cLogLayer};
 use crate::web_config::{
     ConfigWarning, IpSecuritySection, PathTable, SiteConfig, WebConfig, WebConfigError,
@@ -271,6 +271,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     concurrent_request_limit: usize,
     directory_browse: Option<bool>,
     case_insensitive_paths: bool,
+    path_lookup: Option<PathLookup>,
     log: LogChoice,
     #[cfg(feature = "failed-request-tracing")]
     tracing: Option<crate::freb::FailedRequestTracingBuilder>,
@@ -307,6 +308,7 @@ impl<S> IisSiteBuilder<S> {
             concurrent_request_limit: self.concurrent_request_limit,
             directory_browse: self.directory_browse,
             case_insensitive_paths: self.case_insensitive_paths,
+            path_lookup: self.path_lookup,
             log: self.log,
             #[cfg(feature = "failed-request-tracing")]
             tracing: self.tracing,
@@ -453,6 +455,16 @@ impl<S> IisSiteBuilder<S> {
     /// extensions and default documents compare ignoring case either way.
     pub fn case_insensitive_paths(mut self, enabled: bool) -> Self {
         self.case_insensitive_paths = enabled;
+        self
+    }
+
+    /// How the static files tell a path that names nothing (your application's)
+    /// without a file-system call per request: an index of the content root kept
+    /// by a file watcher by default; pick [`PathLookup::NegativeCache`] or
+    /// [`PathLookup::FileSystem`] for a content root on a network share whose
+    /// changes the watcher does not see. See [`StaticFiles`](crate::static_files#which-paths-ask-the-file-system).
+    pub fn path_lookup(mut self, lookup: PathLookup) -> Self {
+        self.path_lookup = Some(lookup);
         self
     }
 
@@ -609,12 +621,14 @@ impl<S> IisSiteBuilder<S> {
             limit: ConcurrentRequestLimitLayer::new(self.concurrent_request_limit),
             directory_browse: self.directory_browse,
             case_insensitive_paths: self.case_insensitive_paths,
+            path_lookup: self.path_lookup,
         };
         let mut ip_layers: Vec<(IpSecuritySection, IpSecurityLayer)> = Vec::new();
-        let root_stack = parts.stack(levels[0].1.as_ref(), &mut ip_layers)?;
+        let mut lookup = None;
+        let root_stack = parts.stack(levels[0].1.as_ref(), &mut ip_layers, &mut lookup)?;
         let mut folders = Vec::with_capacity(levels.len() - 1);
         for (_, config) in &levels[1..] {
-            folders.push(parts.stack(config.as_ref(), &mut ip_layers)?);
+            folders.push(parts.stack(config.as_ref(), &mut ip_layers, &mut lookup)?);
         }
         let warnings = root_config.map(|c| c.warnings.clone()).unwrap_or_default();
         let mut errors = levels
@@ -667,6 +681,7 @@ struct LevelParts<'a, S> {
     limit: ConcurrentRequestLimitLayer,
     directory_browse: Option<bool>,
     case_insensitive_paths: bool,
+    path_lookup: Option<PathLookup>,
 }
 
 impl<S: Clone> LevelParts<'_, S> {
@@ -678,6 +693,7 @@ impl<S: Clone> LevelParts<'_, S> {
         &self,
         config: Option<&Result<WebConfig, WebConfigError>>,
         ip_layers: &mut Vec<(IpSecuritySection, IpSecurityLayer)>,
+        lookup: &mut Option<StaticFiles>,
     ) -> Result<SiteLayers<S>, SiteError> {
         let (config, failure) = match config {
             None => (None, None),
@@ -692,7 +708,17 @@ impl<S: Clone> LevelParts<'_, S> {
             files = files.directory_browse(b);
         }
         files = files.case_insensitive(self.case_insensitive_paths);
+        if let Some(l) = self.path_lookup {
+            files = files.path_lookup(l);
+        }
+        // One index (and file watcher) of the content root for all the levels.
+        if let Some(first) = lookup {
+            files = files.share_path_lookup(first);
+        }
         let files = files.build().map_err(SiteError::StaticFiles)?;
+        if lookup.is_none() {
+            *lookup = Some(files.clone());
+        }
         let http_errors = match (self.http_errors, config) {
             (Some(l), _) => l.clone(),
             (None, Some(c)) => c.http_errors_layer().map_err(SiteError::HttpErrors)?,
@@ -826,6 +852,7 @@ impl IisSite {
             concurrent_request_limit: crate::limits::DEFAULT_APP_CONCURRENT_REQUEST_LIMIT,
             directory_browse: None,
             case_insensitive_paths: true,
+            path_lookup: None,
             log: LogChoice::Tracing,
             #[cfg(feature = "failed-request-tracing")]
             tracing: None,

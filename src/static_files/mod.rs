@@ -56,6 +56,36 @@
 //! Windows 8.3 short names (`WEB~1.CON`) are not recognised; on Windows, keep
 //! request filtering's hidden segments in front (as [`IisSite`](crate::site) does).
 //!
+//! # Which paths ask the file system
+//!
+//! An application behind the static files (an API, say) should not pay for a
+//! file-system call on each of its requests, so [`StaticFiles`] keeps an
+//! [index](PathLookup::Index) of the content root's names (files, folders and
+//! links, compared ignoring case), built when the service is built and kept fresh
+//! by a file watcher. A request whose path the index does not hold is handed to
+//! the fallback at once, with no file-system call and no allocation (for names of
+//! up to 64 bytes); a path that
+//! may name something is looked up and opened on disk as described above (one call
+//! on tokio's blocking pool for the lookup, then the open).
+//!
+//! - **A file created after start** is served once the watcher has reported it
+//!   (inotify: well under a millisecond on an idle machine; until then the request
+//!   goes to the application, or 404.0).
+//! - **A deleted file** is never served from the index: the lookup and the open
+//!   happen on disk, so a stale entry only costs that lookup, which finds nothing
+//!   and hands the request to the application (404.0 without one).
+//! - **Links** are not followed by the index: anything below a link is looked up
+//!   on disk, with the checks above.
+//!
+//! A content root with more than `max_entries` entries, or one that cannot be
+//! watched (the system's watch limit, no watcher on the platform, lost events),
+//! falls back to a [negative cache](PathLookup::NegativeCache), with a warning:
+//! the shortest missing prefix of a path the file system reported missing (`/api`
+//! for `/api/items/42`) is remembered for a second, at most 4 096 of them, so a
+//! file created after start is served within a second and requests for random
+//! paths cannot grow memory. [`StaticFilesBuilder::path_lookup`] picks either, or
+//! [`PathLookup::FileSystem`] to ask the disk every time.
+//!
 //! # Example
 //!
 //! Needs feature `static-files` and in your crate `tower` (feature `util`), `tokio` (features `macros`, `rt`).
@@ -63,7 +93,7 @@
 //! ```
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt;
-//! use tower_iis::static_files::StaticFiles;
+//! use tower_iis::static_files::{PathLookup, StaticFiles};
 //! use tower_iis::{IisError, IisStatus};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -75,6 +105,9 @@
 //!
 //! let files = StaticFiles::builder(&root).directory_browse(false).build()?;
 //! let get = |path: &str| Request::get(path).body(String::new()).unwrap();
+//! // The content root's names are indexed and watched: images, index.htm, report.xyz.
+//! assert!(matches!(files.path_lookup(), PathLookup::Index { .. }));
+//! assert_eq!(files.path_lookup_len(), 3);
 //!
 //! // "/" serves the default document index.htm.
 //! let res = files.clone().oneshot(get("/")).await?;
@@ -99,6 +132,7 @@ mod listing;
 mod mime_map;
 mod open;
 pub(crate) mod path;
+mod presence;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -120,6 +154,11 @@ use tower_service::Service;
 
 pub use self::mime_map::{MimeMap, MimeMapError, IIS_DEFAULT_MIME_TYPES, MODERN_MIME_TYPES};
 use self::path::PathProblem;
+use self::presence::{fold_case, Presence};
+pub use self::presence::{
+    PathLookup, DEFAULT_CACHE_LIFETIME, DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_INDEX_MAX_ENTRIES,
+    MAX_CACHE_LIFETIME,
+};
 use crate::{http_util, BoxError, IisError, IisStatus};
 
 /// The POSIX `errno` for "permission denied".
@@ -180,6 +219,7 @@ struct Config {
     directory_browse: bool,
     mime_map: MimeMap,
     case_insensitive: bool,
+    presence: Arc<Presence>,
 }
 
 /// Builds [`StaticFiles`]; starts from IIS's defaults (default documents on, in
@@ -194,6 +234,9 @@ pub struct StaticFilesBuilder {
     mime_map: MimeMap,
     bad_mime_entry: Option<MimeMapError>,
     case_insensitive: bool,
+    path_lookup: PathLookup,
+    /// Another service's lookup over the same root, shared (a site's folders).
+    shared_lookup: Option<Arc<Presence>>,
 }
 
 impl StaticFilesBuilder {
@@ -240,6 +283,23 @@ impl StaticFilesBuilder {
         self
     }
 
+    /// How a path that names nothing is told apart from one that may name a file
+    /// without a file-system call per request (default [`PathLookup::Index`]: an
+    /// index of the content root kept fresh by a file watcher). See [`PathLookup`]
+    /// and the [module docs](self#which-paths-ask-the-file-system).
+    pub fn path_lookup(mut self, lookup: PathLookup) -> Self {
+        self.path_lookup = lookup;
+        self
+    }
+
+    /// Uses `other`'s path lookup (its index and watcher, or its cache) instead
+    /// of starting one: for services over the same root and with the same case
+    /// rule, such as a site's per-folder stacks.
+    pub(crate) fn share_path_lookup<F>(mut self, other: &StaticFiles<F>) -> Self {
+        self.shared_lookup = Some(other.config.presence.clone());
+        self
+    }
+
     /// `directoryBrowse@enabled` (default false): list a folder that has no
     /// default document instead of answering 403.14.
     pub fn directory_browse(mut self, enabled: bool) -> Self {
@@ -268,11 +328,18 @@ impl StaticFilesBuilder {
     ///
     /// The root does not exist, is not a folder or cannot be canonicalized; a
     /// default document name holds a `/`, `\` or is empty; a bad MIME map entry
-    /// was added with [`mime_type`](Self::mime_type).
+    /// was added with [`mime_type`](Self::mime_type); a [`PathLookup`] with a zero
+    /// bound or a lifetime out of range.
+    ///
+    /// With [`PathLookup::Index`] (the default) this walks the content root once
+    /// (at most `max_entries` entries) and starts its file watcher.
     pub fn build(self) -> Result<StaticFiles, StaticFilesError> {
         if let Some(e) = self.bad_mime_entry {
             return Err(StaticFilesError::new(e.to_string(), None));
         }
+        self.path_lookup
+            .check()
+            .map_err(|e| StaticFilesError::new(e, None))?;
         for doc in &self.default_documents {
             if doc.is_empty() || doc.contains(['/', '\\']) || path::split(doc).is_err() {
                 return Err(StaticFilesError::new(
@@ -293,8 +360,17 @@ impl StaticFilesBuilder {
                 None,
             ));
         }
+        let presence = match self.shared_lookup {
+            Some(p) => p,
+            None => Arc::new(Presence::new(
+                self.path_lookup,
+                &root,
+                self.case_insensitive,
+            )),
+        };
         Ok(StaticFiles {
             config: Arc::new(Config {
+                presence,
                 root,
                 default_document_enabled: self.default_document_enabled,
                 default_documents: self.default_documents,
@@ -342,6 +418,8 @@ impl StaticFiles {
             mime_map: MimeMap::iis_defaults(),
             bad_mime_entry: None,
             case_insensitive: false,
+            path_lookup: PathLookup::default(),
+            shared_lookup: None,
         }
     }
 
@@ -401,6 +479,21 @@ impl<F> StaticFiles<F> {
     pub fn directory_browse(&self) -> bool {
         self.config.directory_browse
     }
+
+    /// What tells paths that name nothing apart now: the [`PathLookup`] asked
+    /// for, or the negative cache when the index could not be kept (a root too
+    /// large, no file watcher).
+    #[must_use]
+    pub fn path_lookup(&self) -> PathLookup {
+        self.config.presence.in_use()
+    }
+
+    /// The entries the index holds, or the paths the negative cache remembers
+    /// (0 with [`PathLookup::FileSystem`]).
+    #[must_use]
+    pub fn path_lookup_len(&self) -> usize {
+        self.config.presence.len()
+    }
 }
 
 /// The fallback of a [`StaticFiles`] without one: never called.
@@ -423,9 +516,115 @@ impl<B> Service<Request<B>> for NoFallback {
     }
 }
 
-/// The response future of [`StaticFiles`].
-pub type ResponseFuture<FB, E> =
-    Pin<Box<dyn Future<Output = Result<Response<StaticBody<FB>>, E>> + Send>>;
+type Boxed<FB, E> = Pin<Box<dyn Future<Output = Result<Response<StaticBody<FB>>, E>> + Send>>;
+
+pin_project! {
+    /// The response future of [`StaticFiles`]: the fallback's, straight away, for
+    /// a path known to name nothing; otherwise the file-system lookup and what
+    /// follows it.
+    pub struct ResponseFuture<F, B, FB>
+    where
+        F: Service<Request<B>>,
+    {
+        #[pin]
+        state: State<F, B, FB>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B, FB>
+    where
+        F: Service<Request<B>>,
+    {
+        Ready { fallback: F, req: Option<Request<B>> },
+        Called { #[pin] fut: F::Future },
+        Lookup { fut: Boxed<FB, F::Error> },
+    }
+}
+
+impl<F, B, FB> fmt::Debug for ResponseFuture<F, B, FB>
+where
+    F: Service<Request<B>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, FB> Future for ResponseFuture<F, B, FB>
+where
+    F: Service<Request<B>, Response = Response<FB>>,
+{
+    type Output = Result<Response<StaticBody<FB>>, F::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Ready { fallback, req } => {
+                    ready!(fallback.poll_ready(cx))?;
+                    let req = req.take().expect("polled after the request was sent");
+                    let fut = fallback.call(req);
+                    state.set(State::Called { fut });
+                }
+                StateProj::Called { fut } => {
+                    return Poll::Ready(
+                        ready!(fut.poll(cx)).map(|res| res.map(StaticBody::fallback)),
+                    );
+                }
+                StateProj::Lookup { fut } => return fut.as_mut().poll(cx),
+            }
+        }
+    }
+}
+
+/// The segments of a path as most requests have it, visible ASCII with no `%`, no
+/// `\\` and no `.` or `..` segment: [`path::split`] would return them unchanged
+/// (and never refuses such a path), so they are taken without allocating.
+#[derive(Clone)]
+struct PlainSegments<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for PlainSegments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest.trim_start_matches('/');
+        if s.is_empty() {
+            return None;
+        }
+        let end = s.bytes().position(|b| b == b'/').unwrap_or(s.len());
+        let (seg, rest) = s.split_at(end);
+        self.rest = rest;
+        Some(seg)
+    }
+}
+
+/// The bytes a plain path may hold: visible ASCII but `%` and `\\`.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = b != b'%' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
+/// [`PlainSegments`] of `raw_path`, or `None` when it needs [`path::split`].
+fn plain_segments(raw_path: &str) -> Option<PlainSegments<'_>> {
+    if !raw_path.bytes().all(|b| PLAIN[usize::from(b)]) {
+        return None;
+    }
+    let segs = PlainSegments { rest: raw_path };
+    // A `.` or `..` segment can only follow a `/`.
+    if raw_path.contains("/.") && segs.clone().any(|s| s == "." || s == "..") {
+        return None;
+    }
+    Some(segs)
+}
 
 impl<F, B, FB> Service<Request<B>> for StaticFiles<F>
 where
@@ -436,7 +635,7 @@ where
 {
     type Response = Response<StaticBody<FB>>;
     type Error = F::Error;
-    type Future = ResponseFuture<FB, F::Error>;
+    type Future = ResponseFuture<F, B, FB>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // The fallback is made ready in the response future, when it is needed.
@@ -444,7 +643,41 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        Box::pin(handle(self.config.clone(), self.fallback.clone(), req))
+        // A path known to name nothing goes to the application with no file-system
+        // call and (names of up to 64 bytes) no allocation here.
+        if let Some(fallback) = &self.fallback {
+            let path = req.uri().path();
+            let plain = plain_segments(path);
+            if plain
+                .clone()
+                .is_some_and(|s| self.config.presence.known_absent(s))
+            {
+                tracing::debug!(
+                    name: "STATIC_FILE_START",
+                    target: "tower_iis::static_files",
+                    area = "StaticFile",
+                    RequestURL = path,
+                    PhysicalPath = %{
+                        let mut p = self.config.root.clone();
+                        p.extend(plain.into_iter().flatten());
+                        p
+                    }
+                    .display(),
+                    Found = false,
+                );
+                return ResponseFuture {
+                    state: State::Ready {
+                        fallback: fallback.clone(),
+                        req: Some(req),
+                    },
+                };
+            }
+        }
+        ResponseFuture {
+            state: State::Lookup {
+                fut: Box::pin(handle(self.config.clone(), self.fallback.clone(), req)),
+            },
+        }
     }
 }
 
@@ -464,13 +697,46 @@ enum Lookup {
     Failed(io::Error, PathBuf),
 }
 
-async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
+async fn lookup(cfg: &Arc<Config>, segments: Vec<String>) -> Lookup {
+    let cfg = cfg.clone();
+    let physical = || {
+        let mut p = cfg.root.clone();
+        p.extend(&segments);
+        p
+    };
+    if cfg
+        .presence
+        .known_absent(segments.iter().map(String::as_str))
+    {
+        return Lookup::Missing(physical());
+    }
+    let task = tokio::task::spawn_blocking({
+        let cfg = cfg.clone();
+        let segments = segments.clone();
+        move || {
+            let (found, missing_depth) = lookup_blocking(&cfg, &segments);
+            if let Some(depth) = missing_depth {
+                cfg.presence.record_absent(&segments, depth);
+            }
+            found
+        }
+    });
+    match task.await {
+        Ok(found) => found,
+        Err(e) => Lookup::Failed(io::Error::other(e), physical()),
+    }
+}
+
+/// What the file system says `segments` name (one blocking call on tokio's pool
+/// for the whole lookup), and, when nothing is there and the negative cache wants
+/// it, how many leading segments name something that is missing.
+fn lookup_blocking(cfg: &Config, segments: &[String]) -> (Lookup, Option<usize>) {
     let mut physical = cfg.root.clone();
     for s in segments {
         physical.push(s);
     }
     let mut name = segments.last().cloned().unwrap_or_default();
-    let canonical = match tokio::fs::canonicalize(&physical).await {
+    let canonical = match std::fs::canonicalize(&physical) {
         Ok(c) => c,
         Err(e)
             // A name too long for the file system (ENAMETOOLONG) names nothing
@@ -483,24 +749,28 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
             ) =>
         {
             let found = if cfg.case_insensitive {
-                find_ignoring_case(&cfg.root, segments).await
+                find_ignoring_case(&cfg.root, segments)
+            } else if cfg.presence.wants_missing_depth() && e.kind() == io::ErrorKind::NotFound {
+                Err(missing_depth(&cfg.root, segments))
             } else {
-                None
+                Err(0)
             };
             match found {
-                Some(found) => match tokio::fs::canonicalize(&found).await {
+                Ok(found) => match std::fs::canonicalize(&found) {
                     Ok(c) => {
                         if let Some(n) = found.file_name() {
                             name = n.to_string_lossy().into_owned();
                         }
                         c
                     }
-                    Err(_) => return Lookup::Missing(physical),
+                    Err(_) => return (Lookup::Missing(physical), None),
                 },
-                None => return Lookup::Missing(physical),
+                Err(depth) => {
+                    return (Lookup::Missing(physical), (depth > 0).then_some(depth));
+                }
             }
         }
-        Err(e) => return Lookup::Failed(e, physical),
+        Err(e) => return (Lookup::Failed(e, physical), None),
     };
     if !canonical.starts_with(&cfg.root) {
         tracing::debug!(
@@ -508,9 +778,9 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
             path = %physical.display(),
             "a link leads outside the content root: not served"
         );
-        return Lookup::Missing(physical);
+        return (Lookup::Missing(physical), None);
     }
-    match tokio::fs::metadata(&canonical).await {
+    let found = match std::fs::metadata(&canonical) {
         Ok(m) if m.is_dir() => Lookup::Dir {
             canonical,
             physical,
@@ -523,43 +793,69 @@ async fn lookup(cfg: &Config, segments: &[String]) -> Lookup {
         Ok(_) => Lookup::Missing(physical),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Lookup::Missing(physical),
         Err(e) => Lookup::Failed(e, physical),
+    };
+    (found, None)
+}
+
+/// How many leading segments it takes to name something missing (links
+/// followed), or 0 when they all exist.
+fn missing_depth(root: &Path, segments: &[String]) -> usize {
+    let mut dir = root.to_path_buf();
+    for (i, seg) in segments.iter().enumerate() {
+        dir.push(seg);
+        match std::fs::metadata(&dir) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return i + 1,
+            Err(_) => return 0,
+        }
     }
+    0
 }
 
 /// The path under `root` whose segments match `segments` ignoring case, as NTFS
 /// matches names: at each level the exact spelling if it exists, else the first
-/// entry, in sorted order, equal to it ignoring case.
-async fn find_ignoring_case(root: &Path, segments: &[String]) -> Option<PathBuf> {
+/// entry, in sorted order, equal to it ignoring case. When nothing matches, how
+/// many leading segments it took to find nothing (0 when the file system failed
+/// otherwise).
+fn find_ignoring_case(root: &Path, segments: &[String]) -> Result<PathBuf, usize> {
     let mut dir = root.to_path_buf();
-    for seg in segments {
+    for (i, seg) in segments.iter().enumerate() {
         let exact = dir.join(seg);
-        if tokio::fs::symlink_metadata(&exact).await.is_ok() {
+        if std::fs::symlink_metadata(&exact).is_ok() {
             dir = exact;
             continue;
         }
         let wanted = fold_case(seg);
-        let mut entries = tokio::fs::read_dir(&dir).await.ok()?;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            // `dir` is a file, or a link to nothing: nothing is below it.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Err(i + 1);
+            }
+            Err(_) => return Err(0),
+        };
         let mut best: Option<std::ffi::OsString> = None;
-        while let Ok(Some(entry)) = entries.next_entry().await {
+        for entry in entries {
+            let Ok(entry) = entry else {
+                return Err(0);
+            };
             let name = entry.file_name();
             let matches = name.to_str().is_some_and(|n| fold_case(n) == wanted);
             if matches && best.as_ref().is_none_or(|b| name < *b) {
                 best = Some(name);
             }
         }
-        dir.push(best?);
+        match best {
+            Some(b) => dir.push(b),
+            None => return Err(i + 1),
+        }
     }
-    Some(dir)
-}
-
-/// A name folded for a case-insensitive comparison (Unicode upper case, as NTFS's
-/// up-case table compares names).
-fn fold_case(name: &str) -> String {
-    if name.is_ascii() {
-        name.to_ascii_uppercase()
-    } else {
-        name.to_uppercase()
-    }
+    Ok(dir)
 }
 
 fn error<FB>(err: IisError) -> Response<StaticBody<FB>> {
@@ -651,10 +947,10 @@ where
 
 /// Maps the request path to what is on disk; a path refused outright is the
 /// response (400).
-async fn locate<FB>(cfg: &Config, raw_path: &str) -> Result<Lookup, Response<StaticBody<FB>>> {
+async fn locate<FB>(cfg: &Arc<Config>, raw_path: &str) -> Result<Lookup, Response<StaticBody<FB>>> {
     Ok(match path::split(raw_path) {
         Ok(segs) => {
-            let found = lookup(cfg, &segs.segments).await;
+            let found = lookup(cfg, segs.segments).await;
             match found {
                 // `/file.htm/` names no folder.
                 Lookup::File { physical, .. } if segs.trailing_slash => Lookup::Missing(physical),
@@ -995,6 +1291,49 @@ where
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
             Kind::Fallback { body } => body.size_hint(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_segments_are_what_split_returns() {
+        for p in [
+            "/",
+            "//",
+            "/api/items/42",
+            "/shop//products/item.aspx",
+            "/a/b/",
+            "/...",
+            "/.a/b.",
+            "/a..b",
+            "/x/.../y",
+            "/~user/!$&'()*+,;=@",
+        ] {
+            let plain: Vec<&str> = plain_segments(p).expect(p).collect();
+            let split = path::split(p).map(|s| s.segments);
+            match split {
+                Ok(segs) => assert_eq!(plain, segs, "{p}"),
+                // Names Windows would alias: "not found" either way.
+                Err(PathProblem::Unmappable(_)) => {}
+                Err(e) => panic!("{p}: {e:?}"),
+            }
+        }
+        for p in [
+            "/a/../b",
+            "/./a",
+            "/a/.",
+            "/a/..",
+            "/a%20b",
+            "/a\\b",
+            "/caf\u{e9}",
+            "/a b",
+            "/a\tb",
+        ] {
+            assert!(plain_segments(p).is_none(), "{p}");
         }
     }
 }

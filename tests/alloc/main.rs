@@ -6,4 +6,5 @@ mod counting_alloc;
 
 mod http_errors_alloc;
 mod request_filtering_alloc;
+mod static_files_alloc;
 mod w3c_alloc;

@@ -29,6 +29,7 @@ mod request_filtering_hyper;
 mod rewrite;
 mod server_faults;
 mod static_files;
+mod static_lookup;
 mod static_race;
 mod w3c_files;
 mod w3c_server;
