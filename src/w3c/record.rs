@@ -384,9 +384,15 @@ impl Record {
     }
 
     /// Appends the line (without its line end) to `out`.
-    pub(crate) fn write_line(&self, out: &mut Vec<u8>, fmt: &LineFormat, datetime: &[u8; 19]) {
+    pub(crate) fn write_line(
+        &self,
+        out: &mut Vec<u8>,
+        fmt: &LineFormat,
+        datetime: &[u8; 19],
+        ips: &mut IpCache,
+    ) {
         let start = out.len();
-        self.write_values(out, fmt, datetime);
+        self.write_values(out, fmt, datetime, ips);
         // A line starting with `#` would be read as a directive (and skipped by
         // every consumer): when the first column comes from the request (a method
         // or header logged without `date`), its leading `#` becomes `+`.
@@ -397,7 +403,13 @@ impl Record {
         }
     }
 
-    fn write_values(&self, out: &mut Vec<u8>, fmt: &LineFormat, datetime: &[u8; 19]) {
+    fn write_values(
+        &self,
+        out: &mut Vec<u8>,
+        fmt: &LineFormat,
+        datetime: &[u8; 19],
+        ips: &mut IpCache,
+    ) {
         let line_start = out.len();
         let mut first = true;
         for field in fmt.fields.iter() {
@@ -405,7 +417,7 @@ impl Record {
                 out.push(b' ');
             }
             first = false;
-            self.write_field(out, field, fmt, datetime);
+            self.write_field(out, field, fmt, datetime, ips);
         }
         for value in &self.custom {
             if !first {
@@ -426,14 +438,21 @@ impl Record {
         }
     }
 
-    fn write_field(&self, out: &mut Vec<u8>, field: Field, fmt: &LineFormat, dt: &[u8; 19]) {
+    fn write_field(
+        &self,
+        out: &mut Vec<u8>,
+        field: Field,
+        fmt: &LineFormat,
+        dt: &[u8; 19],
+        ips: &mut IpCache,
+    ) {
         let text = |span: Option<Span>| self.text.get(span);
         match field {
             Field::Date => out.extend_from_slice(&dt[..10]),
             Field::Time => out.extend_from_slice(&dt[11..]),
             Field::SiteName => push_field(out, fmt.site_name.as_bytes()),
             Field::ComputerName => push_field(out, fmt.computer_name.as_bytes()),
-            Field::ServerIp => push_ip(out, self.conn.map(|c| c.local)),
+            Field::ServerIp => ips.server.push(out, self.conn.map(|c| c.local)),
             Field::Method => push_field(
                 out,
                 self.method.as_ref().map_or("", Method::as_str).as_bytes(),
@@ -448,7 +467,7 @@ impl Record {
                 out,
                 self.user.as_ref().map_or("", LogonUser::name).as_bytes(),
             ),
-            Field::ClientIp => push_ip(out, self.conn.map(|c| c.remote)),
+            Field::ClientIp => ips.client.push(out, self.conn.map(|c| c.remote)),
             Field::ProtocolVersion => out.extend_from_slice(version_str(self.version).as_bytes()),
             Field::UserAgent => push_field(out, text(self.user_agent)),
             Field::Cookie => push_field(out, text(self.cookie)),
@@ -493,12 +512,50 @@ fn push_int(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-fn push_ip(out: &mut Vec<u8>, addr: Option<SocketAddr>) {
-    match addr.map(|a| a.ip().to_canonical()) {
+/// The server and client addresses of the last line, as text: a connection's lines
+/// (and a server's, for `s-ip`) repeat them, so they are formatted once.
+#[derive(Debug, Default)]
+pub(crate) struct IpCache {
+    server: IpText,
+    client: IpText,
+}
+
+/// One address and its text in the log.
+#[derive(Debug)]
+struct IpText {
+    addr: Option<IpAddr>,
+    len: usize,
+    text: [u8; 48],
+}
+
+impl Default for IpText {
+    fn default() -> Self {
+        IpText {
+            addr: None,
+            len: 0,
+            text: [0; 48],
+        }
+    }
+}
+
+impl IpText {
+    fn push(&mut self, out: &mut Vec<u8>, addr: Option<SocketAddr>) {
+        let ip = addr.map(|a| a.ip());
+        if ip != self.addr || self.len == 0 {
+            self.len = format_ip(ip, &mut self.text);
+            self.addr = ip;
+        }
+        out.extend_from_slice(&self.text[..self.len]);
+    }
+}
+
+/// Writes an address as IIS logs it (`-` for none or unspecified) into `text`;
+/// returns its length.
+fn format_ip(ip: Option<IpAddr>, text: &mut [u8; 48]) -> usize {
+    match ip.map(|ip| ip.to_canonical()) {
         Some(ip) if !ip.is_unspecified() => match ip {
             IpAddr::V4(v4) => {
-                // Dotted decimal without the formatting machinery: every line has two.
-                let mut text = [0u8; 15];
+                // Dotted decimal without the formatting machinery.
                 let mut n = 0;
                 for (i, octet) in v4.octets().into_iter().enumerate() {
                     if i > 0 {
@@ -516,12 +573,19 @@ fn push_ip(out: &mut Vec<u8>, addr: Option<SocketAddr>) {
                     text[n] = b'0' + octet % 10;
                     n += 1;
                 }
-                out.extend_from_slice(&text[..n]);
+                n
             }
             IpAddr::V6(v6) => {
-                let _ = write!(out, "{v6}");
+                // At most 39 characters (45 with an embedded IPv4 form).
+                let mut rest = &mut text[..];
+                let _ = write!(rest, "{v6}");
+                let left = rest.len();
+                48 - left
             }
         },
-        _ => out.push(b'-'),
+        _ => {
+            text[0] = b'-';
+            1
+        }
     }
 }

@@ -19,12 +19,33 @@ use super::fields::{push_value_limited, MAX_FIELD_LENGTH};
 
 /// Appends the log form of a request path (as received, still percent-encoded).
 pub(crate) fn push_stem(out: &mut Vec<u8>, raw: &[u8]) {
-    if !raw.contains(&b'%') && !has_dot_segment(raw) {
+    if !needs_decoding(raw) {
         return push_value_limited(out, raw, MAX_FIELD_LENGTH);
     }
     let mut decoded: Vec<u8> = percent_encoding::percent_decode(raw).collect();
     resolve_dots(&mut decoded);
     push_value_limited(out, &decoded, MAX_FIELD_LENGTH);
+}
+
+/// Whether the path has a `%` or a `.` / `..` segment: one pass, for the usual path
+/// that has neither.
+fn needs_decoding(path: &[u8]) -> bool {
+    let mut segment_start = true;
+    for (i, &b) in path.iter().enumerate() {
+        match b {
+            b'%' => return true,
+            b'.' if segment_start => {
+                let rest = &path[i + 1..];
+                let rest = rest.strip_prefix(b".").unwrap_or(rest);
+                if rest.first().is_none_or(|&c| c == b'/') {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        segment_start = b == b'/';
+    }
+    false
 }
 
 fn has_dot_segment(path: &[u8]) -> bool {
@@ -77,6 +98,23 @@ mod tests {
         let mut out = Vec::new();
         push_stem(&mut out, raw.as_bytes());
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn one_pass_check_agrees_with_the_rules() {
+        for raw in [
+            "", "/", ".", "..", "/.", "/..", "/./", "/../", "./a", "../a", "/a/.", "/a/..",
+            "/a/./b", "/a/../b", "/.a", "/..a", "/a.", "/a..", "/a./b", "/...", "/.../",
+            "/item.aspx", "/a.b/c.d", "a/.b/..c", "/x%2e", "%", "/a/b/",
+        ] {
+            let raw = raw.as_bytes();
+            assert_eq!(
+                needs_decoding(raw),
+                raw.contains(&b'%') || has_dot_segment(raw),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
     }
 
     #[test]
