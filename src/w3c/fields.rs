@@ -383,13 +383,17 @@ pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
             *b = b'+';
         }
     }
-    if ascii == head.len() {
-        // All of what is kept was ASCII.
-        return;
+    if ascii != head.len() {
+        push_non_ascii(out, value, max, at, ascii);
     }
-    // The rest, from the first non-ASCII byte (a character boundary), by character.
-    out.truncate(at + ascii);
-    let start = at;
+}
+
+/// The rest of a value from its first non-ASCII byte (a character boundary), by
+/// character, after the `ascii` bytes already at `out[start..]`.
+#[cold]
+#[inline(never)]
+fn push_non_ascii(out: &mut Vec<u8>, value: &[u8], max: usize, start: usize, ascii: usize) {
+    out.truncate(start + ascii);
     'outer: for chunk in value[ascii..].utf8_chunks() {
         for c in chunk.valid().chars() {
             let len = c.len_utf8();
@@ -440,6 +444,26 @@ fn sanitize_ascii(bytes: &mut [u8]) -> usize {
             chunk.copy_from_slice(&((x & !mask) | (PLUS & mask)).to_ne_bytes());
         }
         done += 8;
+    }
+    if done == bytes.len() {
+        return done;
+    }
+    if done >= 8 && bytes.len() - done < 8 {
+        // Every word was ASCII: the last bytes as one word that overlaps bytes
+        // already done (done again to the same result), unless it holds a
+        // non-ASCII byte to be found.
+        let last = bytes.len() - 8;
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[last..]);
+        let x = u64::from_ne_bytes(word);
+        if x & HIGH == 0 {
+            let bad = (!((x | HIGH) - ONES * 0x21) | !(((x ^ DEL) | HIGH) - ONES)) & HIGH;
+            if bad != 0 {
+                let mask = (bad >> 7) * 0xff;
+                bytes[last..].copy_from_slice(&((x & !mask) | (PLUS & mask)).to_ne_bytes());
+            }
+            return bytes.len();
+        }
     }
     for b in &mut bytes[done..] {
         if !b.is_ascii() {
