@@ -458,14 +458,14 @@ impl Record {
             Field::Time => out.extend_from_slice(&dt[11..]),
             Field::SiteName => push_field(out, fmt.site_name.as_bytes()),
             Field::ComputerName => push_field(out, fmt.computer_name.as_bytes()),
-            Field::ServerIp => ips.server.push(out, self.conn.map(|c| c.local)),
+            Field::ServerIp => ips.server.push(out, self.conn.as_ref().map(|c| &c.local)),
             Field::Method => push_field(
                 out,
                 self.method.as_ref().map_or("", Method::as_str).as_bytes(),
             ),
             Field::UriStem => super::stem::push_stem(out, text(self.path)),
             Field::UriQuery => push_field(out, text(self.query)),
-            Field::ServerPort => match self.conn.map(|c| c.local.port()) {
+            Field::ServerPort => match self.conn.as_ref().map(|c| c.local.port()) {
                 Some(port) if port != 0 => push_int(out, u64::from(port)),
                 _ => out.push(b'-'),
             },
@@ -473,7 +473,7 @@ impl Record {
                 out,
                 self.user.as_ref().map_or("", LogonUser::name).as_bytes(),
             ),
-            Field::ClientIp => ips.client.push(out, self.conn.map(|c| c.remote)),
+            Field::ClientIp => ips.client.push(out, self.conn.as_ref().map(|c| &c.remote)),
             Field::ProtocolVersion => out.extend_from_slice(version_str(self.version).as_bytes()),
             Field::UserAgent => push_field(out, text(self.user_agent)),
             Field::Cookie => push_field(out, text(self.cookie)),
@@ -556,8 +556,8 @@ impl Default for IpText {
 }
 
 impl IpText {
-    fn push(&mut self, out: &mut Vec<u8>, addr: Option<SocketAddr>) {
-        let ip = addr.map(|a| a.ip());
+    fn push(&mut self, out: &mut Vec<u8>, addr: Option<&SocketAddr>) {
+        let ip = addr.map(SocketAddr::ip);
         if ip != self.addr || self.len == 0 {
             self.len = format_ip(ip, &mut self.text);
             self.addr = ip;
