@@ -19,7 +19,8 @@ use crate::w3c::rollover::{unix_secs, Civil, Clock};
 const MAX_PENDING: usize = 16 * BUFFER_SIZE;
 /// The longest nap of a writer holding buffered lines before it looks at the queue
 /// again. Short enough that the default queue (1024 lines) does not fill below
-/// about 200 000 lines per second; a full queue wakes the writer anyway.
+/// about 200 000 lines per second; a half-full queue wakes the writer
+/// anyway.
 const NAP: Duration = Duration::from_millis(5);
 
 enum Output {
