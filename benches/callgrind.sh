@@ -7,7 +7,9 @@
 # "request thread": instructions of the measured loop on the calling thread (the
 # layers, the handler, the body, the request's drop). "other threads": everything
 # the background writers did in the whole run, divided by the requests of the run
-# (warm-up included), i.e. formatting and writing one log line.
+# (warm-up included), i.e. formatting and writing one log line. `--fair-sched=yes`:
+# with valgrind's default lock the log writer can starve until its queue fills,
+# and the bench (which expects every call to answer at once) stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-20000}"
@@ -29,9 +31,9 @@ sum_threads() { # file prefix, first thread to count
 
 printf '| stack | request thread (Ir/request) | other threads (Ir/request) |\n|---|---:|---:|\n'
 for stack in "bare" "error pages" "w3c log" "full stack" "TraceLayer + fmt"; do
-  valgrind --tool=callgrind --separate-threads=yes --toggle-collect='*measured_requests*' \
+  valgrind --tool=callgrind --fair-sched=yes --separate-threads=yes --toggle-collect='*measured_requests*' \
     --callgrind-out-file="$out/req" "$bin" --only "$stack" "$n" >/dev/null 2>&1
-  valgrind --tool=callgrind --separate-threads=yes \
+  valgrind --tool=callgrind --fair-sched=yes --separate-threads=yes \
     --callgrind-out-file="$out/all" "$bin" --only "$stack" "$n" >/dev/null 2>&1
   req=$(sum_threads "$out/req" 1)
   # Thread 1 is the caller; the other threads are the two log writers.

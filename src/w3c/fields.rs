@@ -181,7 +181,16 @@ impl FieldSet {
 
     /// The fields in canonical order.
     pub fn iter(self) -> impl Iterator<Item = Field> {
-        Field::ALL.into_iter().filter(move |f| self.contains(*f))
+        // The bits are in canonical order: the lowest set bit is the next field.
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let next = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Field::ALL.get(next).copied()
+        })
     }
 
     /// Parses field names (W3C or IIS flag names, in any order).
@@ -362,38 +371,29 @@ pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
         out.push(b'-');
         return;
     }
-    // The ASCII part (all of a typical value) a byte at a time: printable bytes are
-    // copied, space and control bytes (the only ASCII white space and control
-    // characters) become `+`.
-    let ascii = if value.is_ascii() {
-        value.len()
-    } else {
-        value
-            .iter()
-            .position(|b| !b.is_ascii())
-            .unwrap_or(value.len())
-    };
-    let take = ascii.min(max);
+    // The ASCII part (all of a typical value) is copied, then fixed in place eight
+    // bytes at a time: space and control bytes (the only ASCII white space and
+    // control characters) become `+`.
+    let head = &value[..value.len().min(max)];
     let at = out.len();
-    out.extend_from_slice(&value[..take]);
-    for b in &mut out[at..] {
-        // A select rather than a branch: the loop compiles to vector instructions.
-        *b = if b.wrapping_sub(0x21) < 0x7f - 0x21 {
-            *b
-        } else {
-            b'+'
-        };
-    }
+    out.extend_from_slice(head);
+    let ascii = sanitize_ascii(&mut out[at..]);
     if let Some(b) = out.get_mut(at) {
         if *b == b'#' {
             *b = b'+';
         }
     }
-    if take < ascii || ascii == value.len() {
-        return;
+    if ascii != head.len() {
+        push_non_ascii(out, value, max, at, ascii);
     }
-    // The rest, from the first non-ASCII byte (a character boundary), by character.
-    let start = out.len() - take;
+}
+
+/// The rest of a value from its first non-ASCII byte (a character boundary), by
+/// character, after the `ascii` bytes already at `out[start..]`.
+#[cold]
+#[inline(never)]
+fn push_non_ascii(out: &mut Vec<u8>, value: &[u8], max: usize, start: usize, ascii: usize) {
+    out.truncate(start + ascii);
     'outer: for chunk in value[ascii..].utf8_chunks() {
         for c in chunk.valid().chars() {
             let len = c.len_utf8();
@@ -414,6 +414,67 @@ pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
             out.push(b'+');
         }
     }
+}
+
+/// Replaces ASCII space, control bytes and DEL with `+` in place, up to the first
+/// byte that is not ASCII; returns that byte's index (the length if there is none).
+#[inline]
+fn sanitize_ascii(bytes: &mut [u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const PLUS: u64 = u64::from_ne_bytes([b'+'; 8]);
+    const DEL: u64 = u64::from_ne_bytes([0x7f; 8]);
+    let mut done = 0;
+    for chunk in bytes.chunks_exact_mut(8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word);
+        if x & HIGH != 0 {
+            break;
+        }
+        // With every byte below 0x80, setting its high bit keeps the byte-wise
+        // subtractions from borrowing across bytes: a byte's high bit survives
+        // `- 0x21` exactly when the byte is at least 0x21, and `- 1` after `^ DEL`
+        // exactly when it is not DEL.
+        let below = !((x | HIGH) - ONES * 0x21) & HIGH;
+        let del = !(((x ^ DEL) | HIGH) - ONES) & HIGH;
+        let bad = below | del;
+        if bad != 0 {
+            let mask = (bad >> 7) * 0xff;
+            chunk.copy_from_slice(&((x & !mask) | (PLUS & mask)).to_ne_bytes());
+        }
+        done += 8;
+    }
+    if done == bytes.len() {
+        return done;
+    }
+    if done >= 8 && bytes.len() - done < 8 {
+        // Every word was ASCII: the last bytes as one word that overlaps bytes
+        // already done (done again to the same result), unless it holds a
+        // non-ASCII byte to be found.
+        let last = bytes.len() - 8;
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[last..]);
+        let x = u64::from_ne_bytes(word);
+        if x & HIGH == 0 {
+            let bad = (!((x | HIGH) - ONES * 0x21) | !(((x ^ DEL) | HIGH) - ONES)) & HIGH;
+            if bad != 0 {
+                let mask = (bad >> 7) * 0xff;
+                bytes[last..].copy_from_slice(&((x & !mask) | (PLUS & mask)).to_ne_bytes());
+            }
+            return bytes.len();
+        }
+    }
+    for b in &mut bytes[done..] {
+        if !b.is_ascii() {
+            return done;
+        }
+        if b.wrapping_sub(0x21) >= 0x7f - 0x21 {
+            *b = b'+';
+        }
+        done += 1;
+    }
+    done
 }
 
 #[cfg(test)]
@@ -530,6 +591,19 @@ mod tests {
             ]
             .map(<[u8]>::to_vec),
         );
+        // Every ASCII byte, and a non-ASCII character, at every place of a value
+        // long enough to be checked a word at a time.
+        let base = b"abcdefghijklmnopqrstu".to_vec();
+        for at in 0..base.len() {
+            for b in (0u8..=0x7f).filter(|&b| at > 0 || b != b'#') {
+                let mut v = base.clone();
+                v[at] = b;
+                values.push(v);
+            }
+            let mut v = base.clone();
+            v.splice(at..=at, "\u{e9}".bytes());
+            values.push(v);
+        }
         for value in &values {
             for max in (0..24).chain([usize::MAX]) {
                 let mut out = Vec::new();

@@ -88,6 +88,9 @@ impl Text {
         }
     }
 
+    // Not inlined: inlined, the compiler works out every span's bounds before the
+    // line's loop over its fields, whether the fields use them or not.
+    #[inline(never)]
     pub(crate) fn get(&self, span: Option<Span>) -> &[u8] {
         let Some(Span { start, len }) = span else {
             return b"";
@@ -384,9 +387,15 @@ impl Record {
     }
 
     /// Appends the line (without its line end) to `out`.
-    pub(crate) fn write_line(&self, out: &mut Vec<u8>, fmt: &LineFormat, datetime: &[u8; 19]) {
+    pub(crate) fn write_line(
+        &self,
+        out: &mut Vec<u8>,
+        fmt: &LineFormat,
+        datetime: &[u8; 19],
+        ips: &mut IpCache,
+    ) {
         let start = out.len();
-        self.write_values(out, fmt, datetime);
+        self.write_values(out, fmt, datetime, ips);
         // A line starting with `#` would be read as a directive (and skipped by
         // every consumer): when the first column comes from the request (a method
         // or header logged without `date`), its leading `#` becomes `+`.
@@ -397,15 +406,23 @@ impl Record {
         }
     }
 
-    fn write_values(&self, out: &mut Vec<u8>, fmt: &LineFormat, datetime: &[u8; 19]) {
+    fn write_values(
+        &self,
+        out: &mut Vec<u8>,
+        fmt: &LineFormat,
+        datetime: &[u8; 19],
+        ips: &mut IpCache,
+    ) {
         let line_start = out.len();
         let mut first = true;
-        for field in fmt.fields.iter() {
-            if !first {
-                out.push(b' ');
-            }
+        let mut fields = fmt.fields.iter();
+        if let Some(field) = fields.next() {
+            self.write_field(out, field, fmt, datetime, ips);
             first = false;
-            self.write_field(out, field, fmt, datetime);
+        }
+        for field in fields {
+            out.push(b' ');
+            self.write_field(out, field, fmt, datetime, ips);
         }
         for value in &self.custom {
             if !first {
@@ -426,21 +443,29 @@ impl Record {
         }
     }
 
-    fn write_field(&self, out: &mut Vec<u8>, field: Field, fmt: &LineFormat, dt: &[u8; 19]) {
+    #[inline(always)]
+    fn write_field(
+        &self,
+        out: &mut Vec<u8>,
+        field: Field,
+        fmt: &LineFormat,
+        dt: &[u8; 19],
+        ips: &mut IpCache,
+    ) {
         let text = |span: Option<Span>| self.text.get(span);
         match field {
             Field::Date => out.extend_from_slice(&dt[..10]),
             Field::Time => out.extend_from_slice(&dt[11..]),
             Field::SiteName => push_field(out, fmt.site_name.as_bytes()),
             Field::ComputerName => push_field(out, fmt.computer_name.as_bytes()),
-            Field::ServerIp => push_ip(out, self.conn.map(|c| c.local)),
+            Field::ServerIp => ips.server.push(out, self.conn.as_ref().map(|c| &c.local)),
             Field::Method => push_field(
                 out,
                 self.method.as_ref().map_or("", Method::as_str).as_bytes(),
             ),
             Field::UriStem => super::stem::push_stem(out, text(self.path)),
             Field::UriQuery => push_field(out, text(self.query)),
-            Field::ServerPort => match self.conn.map(|c| c.local.port()) {
+            Field::ServerPort => match self.conn.as_ref().map(|c| c.local.port()) {
                 Some(port) if port != 0 => push_int(out, u64::from(port)),
                 _ => out.push(b'-'),
             },
@@ -448,7 +473,7 @@ impl Record {
                 out,
                 self.user.as_ref().map_or("", LogonUser::name).as_bytes(),
             ),
-            Field::ClientIp => push_ip(out, self.conn.map(|c| c.remote)),
+            Field::ClientIp => ips.client.push(out, self.conn.as_ref().map(|c| &c.remote)),
             Field::ProtocolVersion => out.extend_from_slice(version_str(self.version).as_bytes()),
             Field::UserAgent => push_field(out, text(self.user_agent)),
             Field::Cookie => push_field(out, text(self.cookie)),
@@ -490,15 +515,64 @@ fn join_header(headers: &HeaderMap, name: &header::HeaderName) -> Option<HeaderV
 }
 
 fn push_int(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    // Most numbers on a line are short: a substatus, a Win32 status, a fast
+    // request's time-taken, a port, the status.
+    match v {
+        0..=9 => out.push(b'0' + v as u8),
+        10..=99 => out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]),
+        100..=999 => out.extend_from_slice(&[
+            b'0' + (v / 100) as u8,
+            b'0' + (v / 10 % 10) as u8,
+            b'0' + (v % 10) as u8,
+        ]),
+        _ => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+    }
 }
 
-fn push_ip(out: &mut Vec<u8>, addr: Option<SocketAddr>) {
-    match addr.map(|a| a.ip().to_canonical()) {
+/// The server and client addresses of the last line, as text: a connection's lines
+/// (and a server's, for `s-ip`) repeat them, so they are formatted once.
+#[derive(Debug, Default)]
+pub(crate) struct IpCache {
+    server: IpText,
+    client: IpText,
+}
+
+/// One address and its text in the log.
+#[derive(Debug)]
+struct IpText {
+    addr: Option<IpAddr>,
+    len: usize,
+    text: [u8; 48],
+}
+
+impl Default for IpText {
+    fn default() -> Self {
+        IpText {
+            addr: None,
+            len: 0,
+            text: [0; 48],
+        }
+    }
+}
+
+impl IpText {
+    fn push(&mut self, out: &mut Vec<u8>, addr: Option<&SocketAddr>) {
+        let ip = addr.map(SocketAddr::ip);
+        if ip != self.addr || self.len == 0 {
+            self.len = format_ip(ip, &mut self.text);
+            self.addr = ip;
+        }
+        out.extend_from_slice(&self.text[..self.len]);
+    }
+}
+
+/// Writes an address as IIS logs it (`-` for none or unspecified) into `text`;
+/// returns its length.
+fn format_ip(ip: Option<IpAddr>, text: &mut [u8; 48]) -> usize {
+    match ip.map(|ip| ip.to_canonical()) {
         Some(ip) if !ip.is_unspecified() => match ip {
             IpAddr::V4(v4) => {
-                // Dotted decimal without the formatting machinery: every line has two.
-                let mut text = [0u8; 15];
+                // Dotted decimal without the formatting machinery.
                 let mut n = 0;
                 for (i, octet) in v4.octets().into_iter().enumerate() {
                     if i > 0 {
@@ -516,12 +590,19 @@ fn push_ip(out: &mut Vec<u8>, addr: Option<SocketAddr>) {
                     text[n] = b'0' + octet % 10;
                     n += 1;
                 }
-                out.extend_from_slice(&text[..n]);
+                n
             }
             IpAddr::V6(v6) => {
-                let _ = write!(out, "{v6}");
+                // At most 39 characters (45 with an embedded IPv4 form).
+                let mut rest = &mut text[..];
+                let _ = write!(rest, "{v6}");
+                let left = rest.len();
+                48 - left
             }
         },
-        _ => out.push(b'-'),
+        _ => {
+            text[0] = b'-';
+            1
+        }
     }
 }

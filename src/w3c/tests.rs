@@ -3,7 +3,7 @@
 use http::{HeaderValue, Request, Response};
 
 use super::fields::{CustomField, FieldSet};
-use super::record::{LineFormat, LogKind, Record};
+use super::record::{IpCache, LineFormat, LogKind, Record};
 use super::{LogValues, LogonUser};
 use crate::{ConnectionInfo, IisError, IisStatus};
 
@@ -22,7 +22,12 @@ fn line(fmt: &LineFormat, req: &Request<()>, res: &Response<()>, ms: u64) -> Str
     rec.on_response(res, fmt);
     rec.time_taken_ms = ms;
     let mut out = Vec::new();
-    rec.write_line(&mut out, fmt, b"2024-01-01 00:00:00");
+    rec.write_line(
+        &mut out,
+        fmt,
+        b"2024-01-01 00:00:00",
+        &mut IpCache::default(),
+    );
     String::from_utf8(out).unwrap()
 }
 

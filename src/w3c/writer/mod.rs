@@ -9,7 +9,8 @@
 //!
 //! A finishing request does not wake the writer. While lines wait for their flush the
 //! writer naps (a few milliseconds at a time) and then takes whatever has queued up
-//! in one go; it is woken early only by a full queue, a flush request or shutdown.
+//! in one go; it is woken early only by a half-full queue, a flush request or
+//! shutdown.
 //! Only an idle writer (nothing buffered) sleeps in the queue and is woken by the
 //! next line. Waking a thread costs a system call, far more than the line itself.
 //!

@@ -288,8 +288,9 @@ impl Queue {
         let mut gone = false;
         let sent = room && {
             let before = gate.queued.fetch_add(1, Ordering::SeqCst);
-            if before + 1 >= gate.capacity {
-                // The writer may be napping with a full queue: wake it.
+            if before + 1 >= gate.capacity.div_ceil(2) {
+                // The writer may be napping while the queue fills: wake it at half
+                // full, so that it has taken lines before new requests must wait.
                 self.writer.unpark();
             }
             if self.tx.send(Msg::Line(rec)).is_ok() {

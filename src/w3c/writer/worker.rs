@@ -11,6 +11,7 @@ use super::file::FileOutput;
 use super::queue::{Gate, Pool};
 use super::sink::{whole_lines, write_counted, SinkKind};
 use super::{Counters, LineFormat, Msg, Record, WriterConfig, BUFFER_SIZE};
+use crate::w3c::record::IpCache;
 use crate::w3c::rollover::{unix_secs, Civil, Clock};
 
 /// The most unwritten data kept while the sink keeps failing; beyond it lines are
@@ -18,7 +19,8 @@ use crate::w3c::rollover::{unix_secs, Civil, Clock};
 const MAX_PENDING: usize = 16 * BUFFER_SIZE;
 /// The longest nap of a writer holding buffered lines before it looks at the queue
 /// again. Short enough that the default queue (1024 lines) does not fill below
-/// about 200 000 lines per second; a full queue wakes the writer anyway.
+/// about 200 000 lines per second; a half-full queue wakes the writer
+/// anyway.
 const NAP: Duration = Duration::from_millis(5);
 
 enum Output {
@@ -51,7 +53,11 @@ pub(super) struct Worker {
     /// them never carries a later `#Date`.
     first_pending: Option<i64>,
     cached_dt: [u8; 19],
+    /// The last line's addresses, as text.
+    ips: IpCache,
     last_flush: Instant,
+    /// Lines taken since the flush interval was last looked at.
+    unchecked: u32,
     retry_at: Option<Instant>,
     pool: Arc<Pool>,
     gate: Arc<Gate>,
@@ -59,6 +65,10 @@ pub(super) struct Worker {
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Record>>,
 }
+
+/// How many lines the writer takes in a row before it looks at the clock for the
+/// flush interval.
+const CHECK_EVERY: u32 = 64;
 
 /// How many written records the writer gathers before returning them to the pool.
 const SPARE_BATCH: usize = 32;
@@ -93,7 +103,9 @@ impl Worker {
             cached_sec: i64::MIN,
             first_pending: None,
             cached_dt: [b'0'; 19],
+            ips: IpCache::default(),
             last_flush: Instant::now(),
+            unchecked: 0,
             retry_at: None,
             pool,
             gate,
@@ -123,6 +135,7 @@ impl Worker {
                     }
                 }
             };
+            let dry = matches!(msg, Err(RecvTimeoutError::Timeout));
             match msg {
                 Ok(Msg::Line(mut rec)) => {
                     self.gate.taken();
@@ -151,8 +164,15 @@ impl Worker {
                     return;
                 }
             }
-            if !self.buf.is_empty() && self.last_flush.elapsed() >= self.interval {
-                self.flush(false);
+            // Reading the clock costs more than a line: while lines keep coming, the
+            // interval is looked at every CHECK_EVERY lines (and whenever the queue
+            // runs dry).
+            self.unchecked += 1;
+            if self.unchecked >= CHECK_EVERY || dry {
+                self.unchecked = 0;
+                if !self.buf.is_empty() && self.last_flush.elapsed() >= self.interval {
+                    self.flush(false);
+                }
             }
         }
     }
@@ -169,7 +189,7 @@ impl Worker {
         let dt = self.datetime(rec.end_unix);
         // Formatted straight into the batch buffer; taken back out if it cannot stay.
         let mut start = self.buf.len();
-        rec.write_line(&mut self.buf, &self.format, &dt);
+        rec.write_line(&mut self.buf, &self.format, &dt, &mut self.ips);
         let line_len = self.buf.len() - start;
         if self.also_tracing || matches!(self.out, Output::Tracing) {
             let line = String::from_utf8_lossy(&self.buf[start..]);
