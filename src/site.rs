@@ -31,6 +31,10 @@
 //! starts anyway and, as IIS does, answers **every** request with the `500.19` page
 //! naming the file, line and offending element (logged `500 19 13`).
 //!
+//! Behind a reverse proxy,
+//! [`trusted_proxies`](IisSiteBuilder::trusted_proxies) makes the whole site,
+//! the W3C log included, see the client the proxy names instead of the proxy.
+//!
 //! Without a log directory or layer, log lines go to `tracing` (target
 //! `tower_iis::w3c::access`).
 //!
@@ -88,6 +92,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::connection::TrustedProxies;
 use crate::custom_headers::CustomHeaders;
 use crate::gate::Gate;
 use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
@@ -183,6 +188,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     directory_browse: Option<bool>,
     case_insensitive_paths: bool,
     log: LogChoice,
+    trusted_proxies: Option<TrustedProxies>,
     #[cfg(feature = "failed-request-tracing")]
     tracing: Option<crate::freb::FailedRequestTracingBuilder>,
 }
@@ -213,6 +219,7 @@ impl<S> IisSiteBuilder<S> {
             directory_browse: self.directory_browse,
             case_insensitive_paths: self.case_insensitive_paths,
             log: self.log,
+            trusted_proxies: self.trusted_proxies,
             #[cfg(feature = "failed-request-tracing")]
             tracing: self.tracing,
         }
@@ -320,6 +327,16 @@ impl<S> IisSiteBuilder<S> {
         builder: crate::freb::FailedRequestTracingBuilder,
     ) -> Self {
         self.tracing = Some(builder);
+        self
+    }
+
+    /// The reverse proxies whose forwarding header names the client (see
+    /// [`connection`](crate::connection#behind-a-reverse-proxy)). The site takes
+    /// the client address from it before any of its layers runs, so the W3C log's
+    /// `c-ip`, the local/remote choice of the error pages and the IP
+    /// restrictions all see the real client. None by default.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = (!proxies.is_empty()).then_some(proxies);
         self
     }
 
@@ -439,6 +456,7 @@ impl<S> IisSiteBuilder<S> {
                 trace_guard,
                 warnings: config.map(|c| c.warnings).unwrap_or_default(),
                 config_error: failure,
+                trusted_proxies: self.trusted_proxies,
             }),
         })
     }
@@ -451,6 +469,7 @@ struct Shared {
     trace_guard: Option<Arc<crate::freb::TraceGuard>>,
     warnings: Vec<ConfigWarning>,
     config_error: Option<WebConfigError>,
+    trusted_proxies: Option<TrustedProxies>,
 }
 
 /// An IIS site as one tower service. See the [module docs](self).
@@ -495,6 +514,7 @@ impl IisSite {
             directory_browse: None,
             case_insensitive_paths: true,
             log: LogChoice::Tracing,
+            trusted_proxies: None,
             #[cfg(feature = "failed-request-tracing")]
             tracing: None,
         }
@@ -556,7 +576,10 @@ where
         self.service.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if let Some(proxies) = &self.shared.trusted_proxies {
+            proxies.apply(&mut req);
+        }
         self.service.call(req)
     }
 }

@@ -9,16 +9,23 @@
 //! rules name when it has some. Stops gracefully on Ctrl-C or SIGTERM, after
 //! flushing the logs.
 //!
+//! Behind a reverse proxy, `--trusted-proxy` (repeatable; an address or range)
+//! names the proxies whose `X-Forwarded-For` (or, with `--proxy-header forwarded`,
+//! RFC 7239 `Forwarded`) header gives the client address that the logs, the error
+//! pages and the IP restrictions use.
+//!
 //! ```text
 //! cargo install tower-iis --features cli
 //! tower-iis serve ./wwwroot --listen 127.0.0.1:8080 --logs ./logs
+//! tower-iis serve ./wwwroot --trusted-proxy 127.0.0.1 --trusted-proxy 10.0.0.0/8
 //! ```
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use tower_iis::connection::{ForwardedHeader, TrustedProxies};
 use tower_iis::freb::{FailedRequestTracingLayer, Rule, TraceCollector};
 use tower_iis::server::serve;
 use tower_iis::site::IisSite;
@@ -46,12 +53,44 @@ enum Command {
         /// Where the W3C (W3SVC1/) and HTTPERR (HTTPERR/) logs go.
         #[arg(long, default_value = "./logs")]
         logs: PathBuf,
+        /// A reverse proxy (address or range, e.g. 127.0.0.1 or 10.0.0.0/8) whose
+        /// forwarding header names the client; repeatable.
+        #[arg(long = "trusted-proxy", value_name = "CIDR")]
+        trusted_proxies: Vec<String>,
+        /// The header the trusted proxies name the client in.
+        #[arg(long, value_enum, default_value_t = ProxyHeader::XForwardedFor)]
+        proxy_header: ProxyHeader,
     },
+}
+
+/// `--proxy-header`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1`.
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client`.
+    Forwarded,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve { root, listen, logs } = cli.command;
+    let Command::Serve {
+        root,
+        listen,
+        logs,
+        trusted_proxies,
+        proxy_header,
+    } = cli.command;
+    let proxies = match TrustedProxies::parse(&trusted_proxies) {
+        Ok(p) => p.header(match proxy_header {
+            ProxyHeader::XForwardedFor => ForwardedHeader::XForwardedFor,
+            ProxyHeader::Forwarded => ForwardedHeader::Forwarded,
+        }),
+        Err(e) => {
+            eprintln!("tower-iis: --trusted-proxy: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,7 +101,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(root, listen, logs)) {
+    match runtime.block_on(run(root, listen, logs, proxies)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tower-iis: {e}");
@@ -75,6 +114,7 @@ async fn run(
     root: PathBuf,
     listen: SocketAddr,
     logs: PathBuf,
+    proxies: TrustedProxies,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (log, guard) = W3cLogLayer::builder().directory(&logs).build()?;
     // The collector buffers each request's `tracing` events for its trace.
@@ -112,7 +152,11 @@ async fn run(
         logs.join("HTTPERR").display()
     );
     println!("failed request traces: {}", traces.join("W3SVC1").display());
+    if !proxies.is_empty() {
+        println!("trusted proxies: {}", trusted_list(&proxies));
+    }
     let report = serve(listener, site)
+        .trusted_proxies(proxies)
         .httperr_log(Sink::directory(&logs))
         .w3c_log(handle)
         .await?;
@@ -124,4 +168,9 @@ async fn run(
         report.httperr.lines
     );
     Ok(())
+}
+
+/// The trusted proxies, for the start-up banner.
+fn trusted_list(proxies: &TrustedProxies) -> String {
+    proxies.ranges().join(", ")
 }

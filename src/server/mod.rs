@@ -9,6 +9,8 @@
 //!
 //! - puts a [`ConnectionInfo`] (both addresses, not TLS) in every request, so the
 //!   W3C log and the local/remote rule work without `into_make_service_with_connect_info`;
+//!   behind a reverse proxy, [`trusted_proxies`](Serve::trusted_proxies) makes it
+//!   the client the proxy names;
 //! - applies http.sys's [`Limits`] (IIS's defaults unless changed): the idle
 //!   keep-alive timeout, the header wait, the entity body timer, the minimum send
 //!   rate, the head and header size, the URL segment length and count, the number
@@ -142,6 +144,7 @@ pub use limits::{LimitError, Limits};
 pub use reason::Reason;
 
 use self::io::{ConnShared, Verdict, WireIo};
+use crate::connection::TrustedProxies;
 use crate::w3c::plain::{spawn_httperr, PlainLog};
 use crate::w3c::{LogStats, Sink, W3cLogGuard, W3cLogHandle};
 use crate::wire::Wire;
@@ -183,6 +186,7 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
         deadline: Duration::from_secs(30),
         site_id: 1,
         dispatch: None,
+        trusted_proxies: None,
     }
 }
 
@@ -201,6 +205,7 @@ pub struct Serve<S> {
     /// The `tracing` dispatcher each connection runs under (TestSite's trace
     /// collector when no global subscriber is set); `None`: the default one.
     dispatch: Option<tracing::Dispatch>,
+    trusted_proxies: Option<Arc<TrustedProxies>>,
 }
 
 #[derive(Debug)]
@@ -308,6 +313,19 @@ impl<S> Serve<S> {
         self
     }
 
+    /// The reverse proxies whose forwarding header names the client (see
+    /// [`connection`](crate::connection#behind-a-reverse-proxy)): for a request
+    /// from one of them, the [`ConnectionInfo`] the service sees has the client
+    /// the proxy names as `remote` (and a
+    /// [`ForwardedBy`](crate::connection::ForwardedBy) with the proxy's address),
+    /// so every layer of the service, the W3C log first, sees the real client.
+    /// The HTTPERR log, written for what never reaches the service, keeps the
+    /// connection's peer, as http.sys does. None by default.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = (!proxies.is_empty()).then(|| Arc::new(proxies));
+        self
+    }
+
     /// The site id of `s-siteid` for connections refused by the site's connection
     /// limit (default 1).
     pub fn site_id(mut self, id: u32) -> Self {
@@ -404,6 +422,7 @@ struct Server {
     /// Set when shutdown begins, before the connection tasks are woken.
     stopping: AtomicBool,
     site_id: u32,
+    trusted_proxies: Option<Arc<TrustedProxies>>,
 }
 
 impl<S, B> Serve<S>
@@ -444,6 +463,7 @@ where
             active: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             site_id: self.site_id,
+            trusted_proxies: self.trusted_proxies,
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut shutdown = shutdown_signal(self.shutdown, self.signals);
@@ -605,6 +625,7 @@ impl Server {
         let svc = TowerToHyperService::new(ConnService {
             inner: service,
             shared: shared.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
         });
         let mut conn = Box::pin(
             self.builder
@@ -736,6 +757,7 @@ impl Drop for ActiveGuard<'_> {
 struct ConnService<S> {
     inner: S,
     shared: Arc<ConnShared>,
+    trusted_proxies: Option<Arc<TrustedProxies>>,
 }
 
 impl<S, B> Service<Request<Incoming>> for ConnService<S>
@@ -755,6 +777,9 @@ where
         ext.insert(self.shared.info);
         if req.version() < http::Version::HTTP_2 {
             req.extensions_mut().insert(Wire(self.shared.wire.clone()));
+        }
+        if let Some(proxies) = &self.trusted_proxies {
+            proxies.apply(&mut req);
         }
         self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
         ConnFuture {

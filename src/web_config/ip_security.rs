@@ -25,6 +25,10 @@ pub struct IpSecuritySection {
     pub request_rate: Option<(u32, Duration)>,
     /// `dynamicIpSecurity@enableLoggingOnlyMode`.
     pub logging_only: bool,
+    /// `ipSecurity@enableProxyMode` (default false): the static rules also judge
+    /// the addresses of `X-Forwarded-For`; see
+    /// [`IpSecurityBuilder::proxy_mode`].
+    pub proxy_mode: bool,
 }
 
 impl Default for IpSecuritySection {
@@ -36,6 +40,7 @@ impl Default for IpSecuritySection {
             max_concurrent_requests: None,
             request_rate: None,
             logging_only: false,
+            proxy_mode: false,
         }
     }
 }
@@ -46,7 +51,8 @@ impl IpSecuritySection {
         let mut b = IpSecurityLayer::builder()
             .allow_unlisted(self.allow_unlisted)
             .deny_action(self.deny_action)
-            .logging_only(self.logging_only);
+            .logging_only(self.logging_only)
+            .proxy_mode(self.proxy_mode);
         for (range, allowed) in &self.entries {
             b = if *allowed {
                 b.allow(range.clone())
@@ -64,6 +70,7 @@ impl IpSecuritySection {
     }
 
     /// Whether any rule is configured (otherwise the layer can be left out).
+    /// Proxy mode alone is no rule.
     #[must_use]
     pub fn is_active(&self) -> bool {
         !self.allow_unlisted
@@ -90,6 +97,9 @@ impl<'input> Parser<'_, 'input> {
         )
     }
 
+    /// Applies `<ipSecurity>` onto `section`, which holds what is inherited (IIS's
+    /// defaults, or a parent folder's effective section): attributes present
+    /// override, `<add>`, `<remove>` and `<clear/>` change the inherited entries.
     pub(super) fn ip_security(
         &mut self,
         node: Node<'_, 'input>,
@@ -97,8 +107,8 @@ impl<'input> Parser<'_, 'input> {
     ) -> Result<(), WebConfigError> {
         self.attributes(
             node,
-            &["allowUnlisted", "denyAction"],
-            &["enableReverseDns", "enableProxyMode"],
+            &["allowUnlisted", "denyAction", "enableProxyMode"],
+            &["enableReverseDns"],
         )?;
         if let Some(v) = self.bool_attr(node, "allowUnlisted")? {
             section.allow_unlisted = v;
@@ -106,7 +116,13 @@ impl<'input> Parser<'_, 'input> {
         if let Some(v) = self.deny_action(node)? {
             section.deny_action = v;
         }
+        if let Some(v) = self.bool_attr(node, "enableProxyMode")? {
+            section.proxy_mode = v;
+        }
         let mut entries: Collection<(String, bool)> = Collection::new(true);
+        for (range, allowed) in std::mem::take(&mut section.entries) {
+            entries.push(&range.clone(), (range, allowed));
+        }
         for child in Self::elements(node) {
             let name = child.tag_name().name();
             match name {
@@ -153,6 +169,10 @@ impl<'input> Parser<'_, 'input> {
         Ok(())
     }
 
+    /// Applies `<dynamicIpSecurity>` onto `section` (see
+    /// [`ip_security`](Self::ip_security)): a rule element without `enabled`
+    /// keeps the inherited on/off state, and an absent limit keeps the inherited
+    /// one (IIS's default when there is none).
     pub(super) fn dynamic_ip_security(
         &mut self,
         node: Node<'_, 'input>,
@@ -173,8 +193,10 @@ impl<'input> Parser<'_, 'input> {
             match child.tag_name().name() {
                 "denyByConcurrentRequests" => {
                     self.attributes(child, &["enabled", "maxConcurrentRequests"], &[])?;
+                    let inherited = section.max_concurrent_requests;
                     let max = self
                         .u32_attr(child, "maxConcurrentRequests")?
+                        .or(inherited)
                         .unwrap_or(crate::ip_security::DEFAULT_MAX_CONCURRENT_REQUESTS);
                     if max == 0 {
                         return Err(self.invalid(
@@ -186,7 +208,7 @@ impl<'input> Parser<'_, 'input> {
                     }
                     section.max_concurrent_requests = self
                         .bool_attr(child, "enabled")?
-                        .unwrap_or(false)
+                        .unwrap_or(inherited.is_some())
                         .then_some(max);
                 }
                 "denyByRequestRate" => {
@@ -195,8 +217,10 @@ impl<'input> Parser<'_, 'input> {
                         &["enabled", "maxRequests", "requestIntervalInMilliseconds"],
                         &[],
                     )?;
+                    let inherited = section.request_rate;
                     let max = self
                         .u32_attr(child, "maxRequests")?
+                        .or(inherited.map(|(n, _)| n))
                         .unwrap_or(crate::ip_security::DEFAULT_MAX_REQUESTS);
                     if max == 0 {
                         return Err(self.invalid(child, "maxRequests", "0", "must be at least 1"));
@@ -211,11 +235,12 @@ impl<'input> Parser<'_, 'input> {
                             ))
                         }
                         Some(ms) => Duration::from_millis(ms),
-                        None => crate::ip_security::DEFAULT_REQUEST_INTERVAL,
+                        None => inherited
+                            .map_or(crate::ip_security::DEFAULT_REQUEST_INTERVAL, |(_, i)| i),
                     };
                     section.request_rate = self
                         .bool_attr(child, "enabled")?
-                        .unwrap_or(false)
+                        .unwrap_or(inherited.is_some())
                         .then_some((max, interval));
                 }
                 _ => return Err(self.unrecognized(child)),
