@@ -249,3 +249,122 @@ impl<'input> Parser<'_, 'input> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// Applies the `<ipSecurity>` and `<dynamicIpSecurity>` of `xml` onto
+    /// `section`, as a sub-folder's web.config is applied onto a copy of its
+    /// parent's effective configuration.
+    fn apply(xml: &str, section: &mut IpSecuritySection) -> Result<(), WebConfigError> {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let mut p = Parser {
+            text: xml,
+            doc: &doc,
+            file: Path::new("web.config"),
+            base: PathBuf::new(),
+            warnings: Vec::new(),
+        };
+        for node in doc.descendants() {
+            match node.tag_name().name() {
+                "ipSecurity" => p.ip_security(node, section)?,
+                "dynamicIpSecurity" => p.dynamic_ip_security(node, section)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn applies_onto_the_inherited_section() {
+        let mut parent = IpSecuritySection::default();
+        apply(
+            r#"<security>
+                 <ipSecurity allowUnlisted="false" denyAction="NotFound">
+                   <add ipAddress="10.0.0.0" subnetMask="255.0.0.0" allowed="true" />
+                   <add ipAddress="192.168.1.1" allowed="true" />
+                   <add ipAddress="203.0.113.0" subnetMask="255.255.255.0" />
+                 </ipSecurity>
+                 <dynamicIpSecurity>
+                   <denyByRequestRate enabled="true" maxRequests="50" requestIntervalInMilliseconds="1000" />
+                 </dynamicIpSecurity>
+               </security>"#,
+            &mut parent,
+        )
+        .unwrap();
+        assert!(!parent.proxy_mode);
+
+        // A child with attributes only keeps the inherited entries and settings.
+        let mut child = parent.clone();
+        apply(r#"<ipSecurity enableProxyMode="true" />"#, &mut child).unwrap();
+        assert!(child.proxy_mode);
+        assert!(!child.allow_unlisted);
+        assert_eq!(child.deny_action, DenyAction::NotFound);
+        assert_eq!(child.entries, parent.entries);
+        assert_eq!(child.request_rate, Some((50, Duration::from_millis(1000))));
+
+        // <remove> and <add> change the inherited collection, in order.
+        let mut child = parent.clone();
+        apply(
+            r#"<security><ipSecurity allowUnlisted="true">
+                 <remove ipAddress="192.168.1.1" />
+                 <remove ipAddress="10.0.0.0" subnetMask="255.0.0.0" />
+                 <add ipAddress="::ffff:198.51.100.0" subnetMask="255.255.255.0" />
+               </ipSecurity>
+               <dynamicIpSecurity><denyByRequestRate maxRequests="10" /></dynamicIpSecurity></security>"#,
+            &mut child,
+        )
+        .unwrap();
+        assert!(child.allow_unlisted);
+        assert_eq!(child.deny_action, DenyAction::NotFound);
+        assert!(!child.proxy_mode);
+        assert_eq!(
+            child.entries,
+            vec![
+                ("203.0.113.0/255.255.255.0".to_owned(), false),
+                ("::ffff:198.51.100.0/255.255.255.0".to_owned(), false),
+            ]
+        );
+        // `enabled` absent: still on, with the new limit and the inherited window.
+        assert_eq!(child.request_rate, Some((10, Duration::from_millis(1000))));
+
+        // An inherited entry added again is a duplicate, as on IIS.
+        let mut child = parent.clone();
+        let err = apply(
+            r#"<ipSecurity><add ipAddress="192.168.1.1" allowed="false" /></ipSecurity>"#,
+            &mut child,
+        )
+        .unwrap_err();
+        assert_eq!(err.attribute(), Some("ipAddress"));
+        assert!(err.to_string().contains("duplicate"), "{err}");
+
+        // <clear/> drops what was inherited.
+        let mut child = parent.clone();
+        apply(
+            r#"<ipSecurity><clear /><add ipAddress="127.0.0.1" allowed="true" /></ipSecurity>"#,
+            &mut child,
+        )
+        .unwrap();
+        assert_eq!(child.entries, vec![("127.0.0.1".to_owned(), true)]);
+        assert!(!child.allow_unlisted);
+        // The parent is untouched.
+        assert_eq!(parent.entries.len(), 3);
+    }
+
+    #[test]
+    fn enable_proxy_mode_reaches_the_layer() {
+        let mut section = IpSecuritySection::default();
+        apply(
+            r#"<ipSecurity enableProxyMode="true"><add ipAddress="203.0.113.0" subnetMask="255.255.255.0" /></ipSecurity>"#,
+            &mut section,
+        )
+        .unwrap();
+        assert!(section.proxy_mode);
+        assert!(section.builder().build().is_ok());
+        let err = apply(r#"<ipSecurity enableProxyMode="maybe" />"#, &mut section).unwrap_err();
+        assert_eq!(err.attribute(), Some("enableProxyMode"));
+    }
+}
