@@ -509,7 +509,7 @@ fn proxy_addresses<B>(req: &Request<B>) -> Vec<IpAddr> {
     }
     'lines: for value in req.headers().get_all("x-forwarded-for").iter().rev() {
         for hop in value.as_bytes().rsplit(|&b| b == b',') {
-            if out.len() > MAX_PROXY_MODE_ADDRESSES {
+            if out.len() >= MAX_PROXY_MODE_ADDRESSES {
                 break 'lines;
             }
             if let Some(addr) = crate::connection::parse_hop(hop) {
