@@ -20,6 +20,7 @@
 //! | `denyAction` | Forbidden | – |
 //! | IIS 7 codes ([`IpSecurityCodes::Iis7`]) | – | 403.6 for every denial |
 //! | `enableLoggingOnlyMode` | false | – (let through, marked) |
+//! | `ipSecurity@enableProxyMode` ([`proxy_mode`](IpSecurityBuilder::proxy_mode)) | false | as the static rules |
 //!
 //! Denials carry an [`IisError`] with the module, notification and HRESULT of the
 //! code's [`catalog`](crate::catalog) entry: `DynamicIpRestrictionModule` for the
@@ -36,9 +37,32 @@
 //!   closes the connection after the response) and a [`RequestAborted`] extension
 //!   that an accept loop may act on to reset instead.
 //! - **No client address** (no [`ConnectionInfo`](crate::ConnectionInfo) and no axum
-//!   `ConnectInfo`): the client counts as unlisted, so `allowUnlisted` decides, and
-//!   the dynamic rules, which need an address to count by, do not apply.
-//! - **IPv4-mapped IPv6** clients (`::ffff:10.0.0.1`) match IPv4 entries.
+//!   `ConnectInfo`, or the [`UNKNOWN_CLIENT`](crate::connection::UNKNOWN_CLIENT) of
+//!   a Unix-socket peer or of a client a trusted proxy could not name): the layer
+//!   **fails closed** when it has anything to enforce (a deny entry,
+//!   `allowUnlisted="false"`, or a dynamic rule outside logging-only mode): the
+//!   request is denied as a listed client would be (`403.503` by default, the
+//!   `denyAction`'s status, `403.6` with IIS 7 codes), and the layer logs a
+//!   `tracing` warning the first time (once per layer and its clones, not per
+//!   request). With nothing to enforce (IIS's defaults, or allow entries only
+//!   with unlisted clients allowed) no one can be denied, so the request passes.
+//! - **IPv4 and v4-mapped IPv6 are one address**, on either side: a rule
+//!   `::ffff:127.0.0.1` (or `::ffff:10.0.0.0` with `subnetMask="255.0.0.0"`, or
+//!   `::ffff:10.0.0.0/104`) matches the IPv4 client `127.0.0.1`, an IPv4 rule
+//!   matches the client `::ffff:10.0.0.1`, and an IPv6 range matches an IPv4
+//!   client whose mapped form it contains (`::/0` matches every client).
+//! - **`enableProxyMode`**: IIS documents that proxy mode (IIS 8.0+) makes the
+//!   module block a request by the addresses of its `X-Forwarded-For` header as well
+//!   as by the address of the connection. Here, with proxy mode on, the static
+//!   rules judge the client address, the address of the trusted proxy the request
+//!   came through ([`ForwardedBy`](crate::connection::ForwardedBy), when a
+//!   [`TrustedProxyLayer`](crate::connection::TrustedProxyLayer) replaced the
+//!   client), and every address of `X-Forwarded-For` (the right-most
+//!   [`MAX_PROXY_MODE_ADDRESSES`]; hops that are not addresses are skipped): the
+//!   request is denied when **any** of them is denied. Proxy mode does not use the
+//!   header to pick the client (it believes any client's header, as IIS does);
+//!   name your proxies with [`TrustedProxies`](crate::connection::TrustedProxies)
+//!   for that. The dynamic rules count by the client address only.
 //! - **Domain names** (`enableReverseDns`, 40x.504) are not supported: no DNS
 //!   lookups are made.
 //! - **Memory**: per-client state is kept for at most
@@ -92,8 +116,8 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -103,6 +127,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::gate::{Denial, Guard};
+use crate::ip_net::{unmap, Net};
 use crate::ConfigError;
 use crate::{connection, IisError, IisStatus};
 
@@ -148,65 +173,6 @@ pub use crate::gate::RequestAborted;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DynamicIpDenial(pub IisStatus);
 
-/// An address range: an address and a prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Net {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Net {
-    fn parse(s: &str) -> Option<Self> {
-        let (addr, mask) = match s.split_once('/') {
-            Some((a, m)) => (a, Some(m)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr.trim().parse().ok()?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match mask.map(str::trim) {
-            None => max,
-            Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()) => m.parse().ok()?,
-            // IIS's `subnetMask` form: 255.255.0.0, contiguous.
-            Some(m) if addr.is_ipv4() => {
-                let mask = u32::from(m.parse::<Ipv4Addr>().ok()?);
-                let prefix = mask.leading_ones();
-                if mask.checked_shl(prefix).unwrap_or(0) != 0 {
-                    return None;
-                }
-                u8::try_from(prefix).ok()?
-            }
-            Some(_) => return None,
-        };
-        (prefix <= max).then_some(Self { addr, prefix })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, unmap(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-/// `::ffff:a.b.c.d` is `a.b.c.d`.
-fn unmap(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 #[derive(Debug)]
 struct Config {
     entries: Vec<(Net, bool)>,
@@ -217,6 +183,9 @@ struct Config {
     rate: Option<(u32, Duration)>,
     logging_only: bool,
     max_tracked: usize,
+    proxy_mode: bool,
+    /// Set once the layer has warned about a request without a client address.
+    warned_no_address: AtomicBool,
 }
 
 /// Builds an [`IpSecurityLayer`]; starts from IIS's defaults (no entries, unlisted
@@ -232,6 +201,7 @@ pub struct IpSecurityBuilder {
     rate: Option<(u32, Duration)>,
     logging_only: bool,
     max_tracked: usize,
+    proxy_mode: bool,
 }
 
 impl Default for IpSecurityBuilder {
@@ -245,6 +215,7 @@ impl Default for IpSecurityBuilder {
             rate: None,
             logging_only: false,
             max_tracked: DEFAULT_MAX_TRACKED_CLIENTS,
+            proxy_mode: false,
         }
     }
 }
@@ -300,6 +271,15 @@ impl IpSecurityBuilder {
     /// through, marking the request with [`DynamicIpDenial`] and a `tracing` warning.
     pub fn logging_only(mut self, logging_only: bool) -> Self {
         self.logging_only = logging_only;
+        self
+    }
+
+    /// `ipSecurity@enableProxyMode`: the static rules also judge every address of
+    /// `X-Forwarded-For` and the trusted proxy a request came through
+    /// ([`ForwardedBy`](crate::connection::ForwardedBy)); the request is denied
+    /// when any of them is. Off by default. See the module docs.
+    pub fn proxy_mode(mut self, enable: bool) -> Self {
+        self.proxy_mode = enable;
         self
     }
 
@@ -365,6 +345,8 @@ impl IpSecurityBuilder {
                 rate: self.rate,
                 logging_only: self.logging_only,
                 max_tracked: self.max_tracked,
+                proxy_mode: self.proxy_mode,
+                warned_no_address: AtomicBool::new(false),
             }),
             clients: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -494,17 +476,58 @@ impl Config {
     fn dynamic(&self) -> bool {
         self.max_concurrent.is_some() || self.rate.is_some()
     }
+
+    /// Whether some client could be denied: then a request without an address
+    /// is denied too.
+    fn needs_address(&self) -> bool {
+        !self.allow_unlisted
+            || self.entries.iter().any(|(_, allowed)| !allowed)
+            || (self.dynamic() && !self.logging_only)
+    }
+
+    /// What the static rules say of `ip`: the first entry that matches, else
+    /// `allowUnlisted`.
+    fn allows(&self, ip: IpAddr) -> bool {
+        self.entries
+            .iter()
+            .find(|(net, _)| net.contains(ip))
+            .map_or(self.allow_unlisted, |(_, allowed)| *allowed)
+    }
 }
 
-fn judge(cfg: &Config, clients: &Clients, ip: Option<IpAddr>) -> Verdict {
-    let listed = ip.and_then(|ip| cfg.entries.iter().find(|(net, _)| net.contains(ip)));
-    let allowed = listed.map_or(cfg.allow_unlisted, |(_, allowed)| *allowed);
-    if !allowed {
+/// The most `X-Forwarded-For` addresses proxy mode judges (from the right).
+pub const MAX_PROXY_MODE_ADDRESSES: usize = 64;
+
+/// The addresses proxy mode judges besides the client's: the trusted proxy the
+/// request came through, and those of `X-Forwarded-For`, right to left.
+fn proxy_addresses<B>(req: &Request<B>) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    if let Some(by) = req.extensions().get::<crate::connection::ForwardedBy>() {
+        if !crate::connection::is_unknown(by.0) {
+            out.push(by.0.ip());
+        }
+    }
+    'lines: for value in req.headers().get_all("x-forwarded-for").iter().rev() {
+        for hop in value.as_bytes().rsplit(|&b| b == b',') {
+            if out.len() >= MAX_PROXY_MODE_ADDRESSES {
+                break 'lines;
+            }
+            if let Some(addr) = crate::connection::parse_hop(hop) {
+                out.push(addr.ip());
+            }
+        }
+    }
+    out
+}
+
+fn judge(cfg: &Config, clients: &Clients, ip: IpAddr, forwarded: &[IpAddr]) -> Verdict {
+    if !cfg.allows(ip) || forwarded.iter().any(|a| !cfg.allows(*a)) {
         return Verdict::Deny(SUB_IP_DENIED);
     }
-    let Some(ip) = ip.filter(|_| cfg.dynamic()).map(unmap) else {
+    if !cfg.dynamic() {
         return Verdict::Pass(None);
-    };
+    }
+    let ip = unmap(ip);
     let now = Instant::now();
     let mut map = clients.lock().unwrap_or_else(PoisonError::into_inner);
     if !map.contains_key(&ip) && map.len() >= cfg.max_tracked {
@@ -570,7 +593,29 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let ip = connection::client_addr(&req).map(|a| a.ip());
-        match judge(&self.config, &self.clients, ip) {
+        let forwarded = if self.config.proxy_mode {
+            proxy_addresses(&req)
+        } else {
+            Vec::new()
+        };
+        let verdict = match ip {
+            Some(ip) => judge(&self.config, &self.clients, ip, &forwarded),
+            None if !self.config.needs_address() => Verdict::Pass(None),
+            None => {
+                if !self.config.warned_no_address.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        target: "tower_iis::ip_security",
+                        "IP restrictions: a request carries no client address (no ConnectionInfo, \
+                         no axum ConnectInfo, or an unknown client); such requests are denied. \
+                         Serve with tower_iis::server, or axum's \
+                         into_make_service_with_connect_info::<ConnectionInfo>() \
+                         (logged once per layer)"
+                    );
+                }
+                Verdict::Deny(SUB_IP_DENIED)
+            }
+        };
+        match verdict {
             Verdict::Pass(guard) => ResponseFuture::call(self.inner.call(req), guard),
             Verdict::Mark(sub, guard) => {
                 let status = self.config.status(sub);
@@ -884,6 +929,181 @@ mod tests {
         // Expired windows are pruned to make room.
         svc.oneshot(from("198.51.100.1")).await.unwrap();
         assert_eq!(layer.tracked_clients(), 1);
+    }
+
+    /// Counts the warnings of `tower_iis::ip_security`.
+    #[derive(Clone, Default)]
+    struct Warnings(Arc<AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let meta = event.metadata();
+            if *meta.level() == tracing::Level::WARN && meta.target() == "tower_iis::ip_security" {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn no_address_fails_closed_and_warns_once() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let warnings = Warnings::default();
+        let _sub =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(warnings.clone()));
+        let unknown = || {
+            let mut req = Request::new(());
+            req.extensions_mut().insert(ConnectionInfo::new(
+                crate::connection::UNKNOWN_CLIENT,
+                crate::connection::UNKNOWN_CLIENT,
+            ));
+            req
+        };
+        // A deny rule (that would never match this client if it had an address).
+        let layer = IpSecurityLayer::builder()
+            .deny("0.0.0.0/0")
+            .build()
+            .unwrap();
+        let (h, svc) = service(layer.clone());
+        for _ in 0..3 {
+            let res = svc.clone().oneshot(Request::new(())).await.unwrap();
+            assert_denied(&res, "403.503");
+            assert_eq!(res.status(), 403);
+        }
+        assert_denied(&svc.clone().oneshot(unknown()).await.unwrap(), "403.503");
+        // A clone of the layer shares the flag.
+        let (_, again) = service(layer);
+        assert_denied(&again.oneshot(Request::new(())).await.unwrap(), "403.503");
+        assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            warnings.0.load(Ordering::SeqCst),
+            1,
+            "one warning per layer"
+        );
+        // The configured denyAction and codes apply, as for a listed client.
+        for (builder, code) in [
+            (IpSecurityLayer::builder().allow_unlisted(false), "403.503"),
+            (
+                IpSecurityLayer::builder()
+                    .deny("192.0.2.0/24")
+                    .deny_action(DenyAction::NotFound),
+                "404.503",
+            ),
+            (
+                IpSecurityLayer::builder()
+                    .deny("192.0.2.0/24")
+                    .codes(IpSecurityCodes::Iis7),
+                "403.6",
+            ),
+            (
+                IpSecurityLayer::builder().deny_by_request_rate(100, Duration::from_secs(1)),
+                "403.503",
+            ),
+        ] {
+            let (h, svc) = service(builder.build().unwrap());
+            assert_denied(&svc.oneshot(Request::new(())).await.unwrap(), code);
+            assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+        }
+        assert_eq!(warnings.0.load(Ordering::SeqCst), 5);
+        // Nothing to enforce: passes, silently.
+        for builder in [
+            IpSecurityLayer::builder(),
+            IpSecurityLayer::builder().allow("10.0.0.0/8"),
+            IpSecurityLayer::builder()
+                .deny_by_request_rate(1, Duration::from_secs(1))
+                .logging_only(true),
+        ] {
+            let (h, svc) = service(builder.build().unwrap());
+            assert_eq!(svc.oneshot(unknown()).await.unwrap().status(), 200);
+            assert_eq!(h.calls.load(Ordering::SeqCst), 1);
+        }
+        assert_eq!(warnings.0.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test]
+    async fn v4_mapped_rules_through_the_layer() {
+        let layer = IpSecurityLayer::builder()
+            .deny("::ffff:127.0.0.1")
+            .deny("::ffff:10.0.0.0/255.0.0.0")
+            .deny("192.0.2.0/24")
+            .build()
+            .unwrap();
+        let (h, svc) = service(layer);
+        for client in [
+            "127.0.0.1",
+            "::ffff:127.0.0.1",
+            "10.1.2.3",
+            "::ffff:192.0.2.5",
+        ] {
+            assert_denied(&svc.clone().oneshot(from(client)).await.unwrap(), "403.503");
+        }
+        for client in ["127.0.0.2", "::1", "11.0.0.1", "::ffff:192.0.3.1"] {
+            let res = svc.clone().oneshot(from(client)).await.unwrap();
+            assert_eq!(res.status(), 200, "{client}");
+        }
+        assert_eq!(h.calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn proxy_mode_judges_every_forwarded_address() {
+        let with = |client: &str, xff: &[&str], by: Option<&str>| {
+            let mut req = from(client);
+            for v in xff {
+                req.headers_mut()
+                    .append("x-forwarded-for", v.parse().unwrap());
+            }
+            if let Some(by) = by {
+                req.extensions_mut()
+                    .insert(crate::connection::ForwardedBy(by.parse().unwrap()));
+            }
+            req
+        };
+        let builder = IpSecurityLayer::builder()
+            .allow("198.51.100.0/24")
+            .deny("203.0.113.0/24")
+            .deny("10.9.0.0/16");
+        let (h, svc) = service(builder.clone().proxy_mode(true).build().unwrap());
+        // Any denied address in the header, on any line, denies.
+        for xff in [
+            &["203.0.113.9"][..],
+            &["198.51.100.1, 203.0.113.9"],
+            &["203.0.113.9, 198.51.100.1"],
+            &["198.51.100.1", "203.0.113.9:443"],
+            &["garbage, 203.0.113.9, unknown"],
+        ] {
+            let res = svc
+                .clone()
+                .oneshot(with("192.0.2.1", xff, None))
+                .await
+                .unwrap();
+            assert_denied(&res, "403.503");
+        }
+        // The trusted proxy the client came through is judged too.
+        let res = svc
+            .clone()
+            .oneshot(with("198.51.100.7", &[], Some("10.9.1.1:5000")))
+            .await
+            .unwrap();
+        assert_denied(&res, "403.503");
+        assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+        for xff in [&[][..], &["198.51.100.1, 192.0.2.77"], &["nonsense"]] {
+            let res = svc
+                .clone()
+                .oneshot(with("192.0.2.1", xff, None))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{xff:?}");
+        }
+        // Without proxy mode the header is not looked at.
+        let (_, plain) = service(builder.build().unwrap());
+        let res = plain
+            .oneshot(with("192.0.2.1", &["203.0.113.9"], Some("10.9.1.1:1")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
     }
 
     #[test]

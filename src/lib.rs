@@ -168,6 +168,7 @@ pub mod freb;
 mod gate;
 pub mod http_errors;
 mod http_util;
+mod ip_net;
 pub mod ip_security;
 pub mod limits;
 mod logon;

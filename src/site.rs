@@ -63,6 +63,10 @@
 //! `500.19` page naming the file, line and offending element (logged `500 19 13`,
 //! or `500 19 33` for a section locked at a parent level).
 //!
+//! Behind a reverse proxy,
+//! [`trusted_proxies`](IisSiteBuilder::trusted_proxies) makes the whole site,
+//! the W3C log included, see the client the proxy names instead of the proxy.
+//!
 //! Without a log directory or layer, log lines go to `tracing` (target
 //! `tower_iis::w3c::access`).
 //!
@@ -139,6 +143,7 @@ use tower_service::Service;
 
 use crate::authentication::{Authentication, AuthenticationLayer, CredentialValidator};
 use crate::authorization::{Authorization, AuthorizationLayer};
+use crate::connection::TrustedProxies;
 use crate::custom_headers::CustomHeaders;
 use crate::gate::Gate;
 use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
@@ -273,6 +278,7 @@ pub struct IisSiteBuilder<S = NoFallback> {
     case_insensitive_paths: bool,
     path_lookup: Option<PathLookup>,
     log: LogChoice,
+    trusted_proxies: Option<TrustedProxies>,
     #[cfg(feature = "failed-request-tracing")]
     tracing: Option<crate::freb::FailedRequestTracingBuilder>,
 }
@@ -310,6 +316,7 @@ impl<S> IisSiteBuilder<S> {
             case_insensitive_paths: self.case_insensitive_paths,
             path_lookup: self.path_lookup,
             log: self.log,
+            trusted_proxies: self.trusted_proxies,
             #[cfg(feature = "failed-request-tracing")]
             tracing: self.tracing,
         }
@@ -502,6 +509,16 @@ impl<S> IisSiteBuilder<S> {
         self
     }
 
+    /// The reverse proxies whose forwarding header names the client (see
+    /// [`connection`](crate::connection#behind-a-reverse-proxy)). The site takes
+    /// the client address from it before any of its layers runs, so the W3C log's
+    /// `c-ip`, the local/remote choice of the error pages and the IP
+    /// restrictions all see the real client. None by default.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = (!proxies.is_empty()).then_some(proxies);
+        self
+    }
+
     /// A W3C log layer you built (you keep its guard).
     pub fn log(mut self, layer: W3cLogLayer) -> Self {
         self.log = LogChoice::Layer(layer);
@@ -659,6 +676,7 @@ impl<S> IisSiteBuilder<S> {
                 warnings,
                 config_error,
                 folder_errors,
+                trusted_proxies: self.trusted_proxies,
             }),
         })
     }
@@ -803,6 +821,7 @@ struct Shared {
     warnings: Vec<ConfigWarning>,
     config_error: Option<WebConfigError>,
     folder_errors: Vec<(String, WebConfigError)>,
+    trusted_proxies: Option<TrustedProxies>,
 }
 
 /// An IIS site as one tower service. See the [module docs](self).
@@ -854,6 +873,7 @@ impl IisSite {
             case_insensitive_paths: true,
             path_lookup: None,
             log: LogChoice::Tracing,
+            trusted_proxies: None,
             #[cfg(feature = "failed-request-tracing")]
             tracing: None,
         }
@@ -926,7 +946,10 @@ where
         self.service.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if let Some(proxies) = &self.shared.trusted_proxies {
+            proxies.apply(&mut req);
+        }
         self.service.call(req)
     }
 }

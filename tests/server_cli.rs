@@ -43,11 +43,17 @@ fn spawn_cli(logs: &Path) -> (Child, SocketAddr) {
 
 /// Starts `tower-iis serve ROOT` on a free port.
 fn spawn_cli_on(root: &Path, logs: &Path) -> (Child, SocketAddr) {
+    spawn_cli_with(root, logs, &[])
+}
+
+/// Starts `tower-iis serve ROOT` on a free port with more arguments.
+fn spawn_cli_with(root: &Path, logs: &Path, args: &[&str]) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tower-iis"))
         .arg("serve")
         .arg(root)
         .args(["--listen", "127.0.0.1:0", "--logs"])
         .arg(logs)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -300,4 +306,62 @@ async fn serve_follows_the_folder_rewrite_rules_and_traces_failures() {
     let trace = std::fs::read_to_string(traces.join("fr000001.xml")).unwrap();
     assert!(trace.contains(r#"statusCode="404.8""#), "{trace}");
     assert!(!traces.join("fr000002.xml").exists());
+}
+
+#[tokio::test]
+async fn serve_believes_only_the_trusted_proxy() {
+    let logs = TempDir::new("cli-proxy");
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wwwroot"));
+    let (child, addr) = spawn_cli_with(
+        root,
+        &logs.0,
+        &[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+        ],
+    );
+    let get = |from: &str| {
+        format!("GET /missing.txt HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: {from}\r\nConnection: close\r\n\r\n")
+    };
+    // From the proxy on loopback: the named client is remote.
+    let remote = raw(addr, get("203.0.113.9, 10.1.2.3").as_bytes()).await;
+    // From 127.0.0.2, which is not trusted: still local, the header ignored.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut s = sock.connect(addr).await.unwrap();
+    s.write_all(get("203.0.113.9").as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let local = String::from_utf8_lossy(&out).into_owned();
+    sigterm(&child);
+    assert!(wait(child).success());
+    assert!(remote.starts_with("HTTP/1.1 404 Not Found\r\n"), "{remote}");
+    assert!(!remote.contains("Detailed Error"), "{remote}");
+    assert!(!remote.contains("wwwroot"), "no physical path: {remote}");
+    assert!(
+        local.contains("Detailed Error - 404.0 - Not Found"),
+        "{local}"
+    );
+    let w3c = entries(&logs.0.join("W3SVC1"));
+    let clients: Vec<_> = w3c.iter().map(|e| e.get("c-ip").unwrap()).collect();
+    assert_eq!(clients, ["203.0.113.9", "127.0.0.2"]);
+    // The HTTPERR log would keep the peer, as http.sys does; nothing was refused here.
+
+    // A value that is not an address or range is refused, by name.
+    let out = Command::new(env!("CARGO_BIN_EXE_tower-iis"))
+        .args([
+            "serve",
+            ".",
+            "--listen",
+            "127.0.0.1:0",
+            "--trusted-proxy",
+            "10.0.0.0/33",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"10.0.0.0/33\""), "{err}");
 }

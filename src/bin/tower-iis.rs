@@ -15,11 +15,16 @@
 //! certificate chain and key of `--cert` and `--key` (PEM), or else a self-signed
 //! certificate for `localhost`, `127.0.0.1` and `::1` made at start (its SHA-256
 //! fingerprint is printed, to compare with what the browser shows).
+//! Behind a reverse proxy, `--trusted-proxy` (repeatable; an address or range)
+//! names the proxies whose `X-Forwarded-For` (or, with `--proxy-header forwarded`,
+//! RFC 7239 `Forwarded`) header gives the client address that the logs, the error
+//! pages and the IP restrictions use.
 //!
 //! ```text
 //! cargo install tower-iis --features cli
 //! tower-iis serve ./wwwroot --listen 127.0.0.1:8080 --logs ./logs
 //! tower-iis serve ./wwwroot --https 127.0.0.1:8443 --cert site.pem --key site.key
+//! tower-iis serve ./wwwroot --trusted-proxy 127.0.0.1 --trusted-proxy 10.0.0.0/8
 //! ```
 
 use std::future::IntoFuture;
@@ -27,7 +32,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use tower_iis::connection::{ForwardedHeader, TrustedProxies};
 use tower_iis::freb::{FailedRequestTracingLayer, Rule, TraceCollector};
 use tower_iis::server::{serve, HttpErrLog};
 use tower_iis::site::IisSite;
@@ -65,6 +71,13 @@ enum Command {
         /// The HTTPS certificate's private key, PEM.
         #[arg(long, requires = "https", requires = "cert")]
         key: Option<PathBuf>,
+        /// A reverse proxy (address or range, e.g. 127.0.0.1 or 10.0.0.0/8) whose
+        /// forwarding header names the client; repeatable.
+        #[arg(long = "trusted-proxy", value_name = "CIDR")]
+        trusted_proxies: Vec<String>,
+        /// The header the trusted proxies name the client in.
+        #[arg(long, value_enum, default_value_t = ProxyHeader::XForwardedFor)]
+        proxy_header: ProxyHeader,
     },
 }
 
@@ -72,6 +85,15 @@ enum Command {
 struct Https {
     addr: SocketAddr,
     cert: Option<(PathBuf, PathBuf)>,
+}
+
+/// `--proxy-header`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1`.
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client`.
+    Forwarded,
 }
 
 fn main() -> ExitCode {
@@ -83,11 +105,23 @@ fn main() -> ExitCode {
         https,
         cert,
         key,
+        trusted_proxies,
+        proxy_header,
     } = cli.command;
     let https = https.map(|addr| Https {
         addr,
         cert: cert.zip(key),
     });
+    let proxies = match TrustedProxies::parse(&trusted_proxies) {
+        Ok(p) => p.header(match proxy_header {
+            ProxyHeader::XForwardedFor => ForwardedHeader::XForwardedFor,
+            ProxyHeader::Forwarded => ForwardedHeader::Forwarded,
+        }),
+        Err(e) => {
+            eprintln!("tower-iis: --trusted-proxy: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -98,7 +132,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(root, listen, logs, https)) {
+    match runtime.block_on(run(root, listen, logs, https, proxies)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tower-iis: {e}");
@@ -112,6 +146,7 @@ async fn run(
     listen: SocketAddr,
     logs: PathBuf,
     https: Option<Https>,
+    proxies: TrustedProxies,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // The certificate first: a bad file stops the command before anything starts.
     let tls = match &https {
@@ -163,6 +198,9 @@ async fn run(
         logs.join("HTTPERR").display()
     );
     println!("failed request traces: {}", traces.join("W3SVC1").display());
+    if !proxies.is_empty() {
+        println!("trusted proxies: {}", trusted_list(&proxies));
+    }
     let (httperr, httperr_guard) = HttpErrLog::new(Sink::directory(&logs))?;
     let secure = match (&https, tls) {
         (Some(https), Some(tls)) => {
@@ -181,6 +219,7 @@ async fn run(
             }
             let server = serve(listener, site.clone())
                 .tls(tls)
+                .trusted_proxies(proxies.clone())
                 .httperr(httperr.clone())
                 .w3c_log(handle.clone());
             Some(tokio::spawn(server.into_future()))
@@ -188,6 +227,7 @@ async fn run(
         _ => None,
     };
     let mut report = serve(listener, site)
+        .trusted_proxies(proxies)
         .httperr(httperr)
         .w3c_log(handle)
         .await?;
@@ -204,4 +244,9 @@ async fn run(
         report.httperr.lines
     );
     Ok(())
+}
+
+/// The trusted proxies, for the start-up banner.
+fn trusted_list(proxies: &TrustedProxies) -> String {
+    proxies.ranges().join(", ")
 }

@@ -12,6 +12,8 @@
 //!   `into_make_service_with_connect_info`;
 //! - serves HTTPS with `Serve::tls` (feature `tls`; see the `tls` module), with
 //!   everything below inside TLS and a [`TlsInfo`](crate::TlsInfo) in each request;
+//! - behind a reverse proxy, [`trusted_proxies`](Serve::trusted_proxies) makes
+//!   the [`ConnectionInfo`] name the client the proxy names;
 //! - applies http.sys's [`Limits`] (IIS's defaults unless changed): the idle
 //!   keep-alive timeout, the header wait, the entity body timer, the minimum send
 //!   rate, the head and header size, the URL segment length and count, the number
@@ -145,6 +147,7 @@ pub use limits::{LimitError, Limits};
 pub use reason::Reason;
 
 use self::io::{ConnShared, Sock, Verdict, WireIo};
+use crate::connection::TrustedProxies;
 use crate::w3c::plain::{spawn_httperr, PlainLog};
 use crate::w3c::{LogStats, Sink, W3cLogGuard, W3cLogHandle};
 use crate::wire::Wire;
@@ -188,6 +191,7 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
         dispatch: None,
         #[cfg(feature = "tls")]
         tls: None,
+        trusted_proxies: None,
     }
 }
 
@@ -208,6 +212,7 @@ pub struct Serve<S> {
     dispatch: Option<tracing::Dispatch>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::TlsConfig>,
+    trusted_proxies: Option<Arc<TrustedProxies>>,
 }
 
 #[derive(Debug)]
@@ -312,6 +317,19 @@ impl<S> Serve<S> {
     /// (default 30 s); connections still open then are cut.
     pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// The reverse proxies whose forwarding header names the client (see
+    /// [`connection`](crate::connection#behind-a-reverse-proxy)): for a request
+    /// from one of them, the [`ConnectionInfo`] the service sees has the client
+    /// the proxy names as `remote` (and a
+    /// [`ForwardedBy`](crate::connection::ForwardedBy) with the proxy's address),
+    /// so every layer of the service, the W3C log first, sees the real client.
+    /// The HTTPERR log, written for what never reaches the service, keeps the
+    /// connection's peer, as http.sys does. None by default.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = (!proxies.is_empty()).then(|| Arc::new(proxies));
         self
     }
 
@@ -425,6 +443,7 @@ struct Server {
     site_id: u32,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
+    trusted_proxies: Option<Arc<TrustedProxies>>,
 }
 
 impl<S, B> Serve<S>
@@ -467,6 +486,7 @@ where
             site_id: self.site_id,
             #[cfg(feature = "tls")]
             tls: self.tls.as_ref().map(crate::tls::TlsConfig::acceptor),
+            trusted_proxies: self.trusted_proxies,
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut shutdown = shutdown_signal(self.shutdown, self.signals);
@@ -646,6 +666,7 @@ impl Server {
         let svc = TowerToHyperService::new(ConnService {
             inner: service,
             shared: shared.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
         });
         let mut conn = Box::pin(
             self.builder
@@ -843,6 +864,7 @@ impl Drop for ActiveGuard<'_> {
 struct ConnService<S> {
     inner: S,
     shared: Arc<ConnShared>,
+    trusted_proxies: Option<Arc<TrustedProxies>>,
 }
 
 impl<S, B> Service<Request<Incoming>> for ConnService<S>
@@ -865,6 +887,9 @@ where
         }
         if req.version() < http::Version::HTTP_2 {
             req.extensions_mut().insert(Wire(self.shared.wire.clone()));
+        }
+        if let Some(proxies) = &self.trusted_proxies {
+            proxies.apply(&mut req);
         }
         self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
         ConnFuture {

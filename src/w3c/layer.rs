@@ -323,6 +323,7 @@ impl W3cLogBuilder {
                 format,
                 clock: self.clock,
                 queue,
+                warned_no_client: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         Ok((layer, guard))

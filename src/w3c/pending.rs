@@ -15,6 +15,8 @@ pub(crate) struct Shared {
     pub(crate) format: Arc<LineFormat>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) queue: Queue,
+    /// Set once a request without a `ConnectionInfo` was logged (`c-ip` `-`).
+    pub(crate) warned_no_client: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Shared {

@@ -1,5 +1,6 @@
 //! [`W3cLog`]: the service the layer wraps around yours.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -7,6 +8,7 @@ use std::time::Instant;
 use http::{Request, Response};
 use tower_service::Service;
 
+use super::fields::Field;
 use super::future::ResponseFuture;
 use super::pending::{Pending, Shared};
 use super::LogBody;
@@ -51,6 +53,17 @@ where
         let start = Instant::now();
         let mut rec = self.shared.queue.record();
         rec.fill(&req, &self.shared.format);
+        if rec.conn.is_none()
+            && self.shared.format.fields.contains(Field::ClientIp)
+            && !self.shared.warned_no_client.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                target: "tower_iis::w3c",
+                "a request carries no client address (no ConnectionInfo or axum ConnectInfo): \
+                 c-ip is logged as '-'. Serve with tower_iis::server, or axum's \
+                 into_make_service_with_connect_info::<ConnectionInfo>() (logged once per layer)"
+            );
+        }
         let pending = Pending {
             shared: self.shared.clone(),
             start,

@@ -25,6 +25,10 @@ pub struct IpSecuritySection {
     pub request_rate: Option<(u32, Duration)>,
     /// `dynamicIpSecurity@enableLoggingOnlyMode`.
     pub logging_only: bool,
+    /// `ipSecurity@enableProxyMode` (default false): the static rules also judge
+    /// the addresses of `X-Forwarded-For`; see
+    /// [`IpSecurityBuilder::proxy_mode`].
+    pub proxy_mode: bool,
 }
 
 impl Default for IpSecuritySection {
@@ -36,6 +40,7 @@ impl Default for IpSecuritySection {
             max_concurrent_requests: None,
             request_rate: None,
             logging_only: false,
+            proxy_mode: false,
         }
     }
 }
@@ -46,7 +51,8 @@ impl IpSecuritySection {
         let mut b = IpSecurityLayer::builder()
             .allow_unlisted(self.allow_unlisted)
             .deny_action(self.deny_action)
-            .logging_only(self.logging_only);
+            .logging_only(self.logging_only)
+            .proxy_mode(self.proxy_mode);
         for (range, allowed) in &self.entries {
             b = if *allowed {
                 b.allow(range.clone())
@@ -64,6 +70,7 @@ impl IpSecuritySection {
     }
 
     /// Whether any rule is configured (otherwise the layer can be left out).
+    /// Proxy mode alone is no rule.
     #[must_use]
     pub fn is_active(&self) -> bool {
         !self.allow_unlisted
@@ -90,7 +97,9 @@ impl<'input> Parser<'_, 'input> {
         )
     }
 
-    /// Reads `<ipSecurity>` onto the inherited section.
+    /// Applies `<ipSecurity>` onto `section`, which holds what is inherited (IIS's
+    /// defaults, or a parent folder's effective section): attributes present
+    /// override, `<add>`, `<remove>` and `<clear/>` change the inherited entries.
     pub(super) fn ip_security(
         &mut self,
         node: Node<'_, 'input>,
@@ -98,14 +107,17 @@ impl<'input> Parser<'_, 'input> {
     ) -> Result<(), WebConfigError> {
         self.attributes(
             node,
-            &["allowUnlisted", "denyAction"],
-            &["enableReverseDns", "enableProxyMode"],
+            &["allowUnlisted", "denyAction", "enableProxyMode"],
+            &["enableReverseDns"],
         )?;
         if let Some(v) = self.bool_attr(node, "allowUnlisted")? {
             section.allow_unlisted = v;
         }
         if let Some(v) = self.deny_action(node)? {
             section.deny_action = v;
+        }
+        if let Some(v) = self.bool_attr(node, "enableProxyMode")? {
+            section.proxy_mode = v;
         }
         let mut entries: Collection<(String, bool)> = Collection::inherited(
             true,
@@ -160,8 +172,10 @@ impl<'input> Parser<'_, 'input> {
         Ok(())
     }
 
-    /// Reads `<dynamicIpSecurity>` onto the inherited section: an attribute left
-    /// out keeps the parent's value.
+    /// Applies `<dynamicIpSecurity>` onto `section` (see
+    /// [`ip_security`](Self::ip_security)): a rule element without `enabled`
+    /// keeps the inherited on/off state, and an absent limit keeps the inherited
+    /// one (IIS's default when there is none).
     pub(super) fn dynamic_ip_security(
         &mut self,
         node: Node<'_, 'input>,
@@ -236,5 +250,125 @@ impl<'input> Parser<'_, 'input> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// Applies the `<ipSecurity>` and `<dynamicIpSecurity>` of `xml` onto
+    /// `section`, as a sub-folder's web.config is applied onto a copy of its
+    /// parent's effective configuration.
+    fn apply(xml: &str, section: &mut IpSecuritySection) -> Result<(), WebConfigError> {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let mut p = Parser {
+            text: xml,
+            doc: &doc,
+            file: Path::new("web.config"),
+            base: PathBuf::new(),
+            scope: String::new(),
+            warnings: Vec::new(),
+        };
+        for node in doc.descendants() {
+            match node.tag_name().name() {
+                "ipSecurity" => p.ip_security(node, section)?,
+                "dynamicIpSecurity" => p.dynamic_ip_security(node, section)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn applies_onto_the_inherited_section() {
+        let mut parent = IpSecuritySection::default();
+        apply(
+            r#"<security>
+                 <ipSecurity allowUnlisted="false" denyAction="NotFound">
+                   <add ipAddress="10.0.0.0" subnetMask="255.0.0.0" allowed="true" />
+                   <add ipAddress="192.168.1.1" allowed="true" />
+                   <add ipAddress="203.0.113.0" subnetMask="255.255.255.0" />
+                 </ipSecurity>
+                 <dynamicIpSecurity>
+                   <denyByRequestRate enabled="true" maxRequests="50" requestIntervalInMilliseconds="1000" />
+                 </dynamicIpSecurity>
+               </security>"#,
+            &mut parent,
+        )
+        .unwrap();
+        assert!(!parent.proxy_mode);
+
+        // A child with attributes only keeps the inherited entries and settings.
+        let mut child = parent.clone();
+        apply(r#"<ipSecurity enableProxyMode="true" />"#, &mut child).unwrap();
+        assert!(child.proxy_mode);
+        assert!(!child.allow_unlisted);
+        assert_eq!(child.deny_action, DenyAction::NotFound);
+        assert_eq!(child.entries, parent.entries);
+        assert_eq!(child.request_rate, Some((50, Duration::from_millis(1000))));
+
+        // <remove> and <add> change the inherited collection, in order.
+        let mut child = parent.clone();
+        apply(
+            r#"<security><ipSecurity allowUnlisted="true">
+                 <remove ipAddress="192.168.1.1" />
+                 <remove ipAddress="10.0.0.0" subnetMask="255.0.0.0" />
+                 <add ipAddress="::ffff:198.51.100.0" subnetMask="255.255.255.0" />
+               </ipSecurity>
+               <dynamicIpSecurity><denyByRequestRate maxRequests="10" /></dynamicIpSecurity></security>"#,
+            &mut child,
+        )
+        .unwrap();
+        assert!(child.allow_unlisted);
+        assert_eq!(child.deny_action, DenyAction::NotFound);
+        assert!(!child.proxy_mode);
+        assert_eq!(
+            child.entries,
+            vec![
+                ("203.0.113.0/255.255.255.0".to_owned(), false),
+                ("::ffff:198.51.100.0/255.255.255.0".to_owned(), false),
+            ]
+        );
+        // `enabled` absent: still on, with the new limit and the inherited window.
+        assert_eq!(child.request_rate, Some((10, Duration::from_millis(1000))));
+
+        // An inherited entry added again is a duplicate, as on IIS.
+        let mut child = parent.clone();
+        let err = apply(
+            r#"<ipSecurity><add ipAddress="192.168.1.1" allowed="false" /></ipSecurity>"#,
+            &mut child,
+        )
+        .unwrap_err();
+        assert_eq!(err.attribute(), Some("ipAddress"));
+        assert!(err.to_string().contains("duplicate"), "{err}");
+
+        // <clear/> drops what was inherited.
+        let mut child = parent.clone();
+        apply(
+            r#"<ipSecurity><clear /><add ipAddress="127.0.0.1" allowed="true" /></ipSecurity>"#,
+            &mut child,
+        )
+        .unwrap();
+        assert_eq!(child.entries, vec![("127.0.0.1".to_owned(), true)]);
+        assert!(!child.allow_unlisted);
+        // The parent is untouched.
+        assert_eq!(parent.entries.len(), 3);
+    }
+
+    #[test]
+    fn enable_proxy_mode_reaches_the_layer() {
+        let mut section = IpSecuritySection::default();
+        apply(
+            r#"<ipSecurity enableProxyMode="true"><add ipAddress="203.0.113.0" subnetMask="255.255.255.0" /></ipSecurity>"#,
+            &mut section,
+        )
+        .unwrap();
+        assert!(section.proxy_mode);
+        assert!(section.builder().build().is_ok());
+        let err = apply(r#"<ipSecurity enableProxyMode="maybe" />"#, &mut section).unwrap_err();
+        assert_eq!(err.attribute(), Some("enableProxyMode"));
     }
 }

@@ -24,6 +24,7 @@ mod http_errors;
 mod json_api;
 mod log_hang;
 mod props;
+mod proxy;
 mod remote_clients;
 mod request_filtering_hyper;
 mod rewrite;
