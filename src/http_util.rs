@@ -41,18 +41,50 @@ fn xhtml_escape(c: char) -> Option<&'static str> {
     }
 }
 
+/// Bytes that start something [`xhtml_escape`] may replace: the five markup
+/// characters, C0 controls, and `0xEF` (the lead byte of U+FFFE and U+FFFF).
+static MAY_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = !matches!(b, 0x09 | 0x0a | 0x0d);
+        b += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'\'' as usize] = true;
+    table[0xef] = true;
+    table
+};
+
 impl askama::filters::Escaper for Xhtml {
     fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, string: &str) -> fmt::Result {
-        let mut rest = string;
-        while let Some((i, c)) = rest
-            .char_indices()
-            .find(|&(_, c)| matches!(c, '&' | '<' | '>' | '"' | '\'') || !xml_allowed(c))
-        {
-            dest.write_str(&rest[..i])?;
-            dest.write_str(xhtml_escape(c).unwrap_or_default())?;
-            rest = &rest[i + c.len_utf8()..];
+        // Byte by byte through a table: every character that may need replacing
+        // starts with a byte of `MAY_ESCAPE`; the text between is written at once.
+        let bytes = string.as_bytes();
+        let mut start = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            if !MAY_ESCAPE[usize::from(bytes[i])] {
+                i += 1;
+                continue;
+            }
+            // `i` is on a character boundary: every byte of `MAY_ESCAPE` is ASCII or
+            // a lead byte.
+            let c = string[i..].chars().next().unwrap_or_default();
+            match xhtml_escape(c) {
+                Some(text) => {
+                    dest.write_str(&string[start..i])?;
+                    dest.write_str(text)?;
+                    i += c.len_utf8();
+                    start = i;
+                }
+                None => i += c.len_utf8(),
+            }
         }
-        dest.write_str(rest)
+        dest.write_str(&string[start..])
     }
 
     fn write_escaped_char<W: fmt::Write>(&self, mut dest: W, c: char) -> fmt::Result {

@@ -50,6 +50,7 @@ impl<S, ReqB, M> ResponseFuture<S, ReqB, M>
 where
     S: Service<Request<ReqB>>,
 {
+    #[inline(always)]
     pub(crate) fn new(
         fut: S::Future,
         ctx: RequestContext,
@@ -79,6 +80,12 @@ where
             match this.state.as_mut().project() {
                 StateProj::Inner { fut, child_service } => {
                     let res = ready!(fut.poll(cx))?;
+                    // 1xx-3xx: nothing to decide; the response only changes body type.
+                    if res.status().as_u16() < 400 {
+                        let mut res = res.map(ResponseBody::inner);
+                        add_server_headers(this.config, res.headers_mut());
+                        return Poll::Ready(Ok(res));
+                    }
                     match respond::<_, _, _, M>(this.config, this.ctx, res, child_service) {
                         Outcome::Done(mut res) => {
                             add_server_headers(this.config, res.headers_mut());
@@ -102,7 +109,7 @@ where
                 StateProj::Child { fut } => {
                     // IIS: the child's own status wins; its response is sent as it is.
                     let res = ready!(fut.poll(cx))?;
-                    let head = this.ctx.method == Method::HEAD;
+                    let head = this.ctx.head;
                     let mut res = res.map(|body| {
                         if head {
                             ResponseBody::empty()
@@ -137,6 +144,7 @@ const BODY_HEADERS: [header::HeaderName; 9] = [
     header::LAST_MODIFIED,
 ];
 
+#[inline]
 fn add_server_headers(config: &Resolved, headers: &mut HeaderMap) {
     if let Some(server) = &config.server_header {
         crate::custom_headers::insert_server_header(headers, server);
@@ -289,11 +297,15 @@ fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<B
                 let lang = config.no_header_language.as_ref()?;
                 return by_language.get(lang).cloned();
             }
-            ctx.languages()
-                .iter()
-                .find_map(|l| by_language.get(l))
-                .or_else(|| default_language.as_ref().and_then(|d| by_language.get(d)))
-                .cloned()
+            ctx.best_language(|tag| {
+                // Few languages: a scan beats hashing, and needs no lower-cased copy.
+                by_language
+                    .iter()
+                    .find(|(lang, _)| lang.eq_ignore_ascii_case(tag))
+                    .map(|(_, page)| page)
+            })
+            .or_else(|| default_language.as_ref().and_then(|d| by_language.get(d)))
+            .cloned()
         }
     }
 }
@@ -337,7 +349,7 @@ fn page_response<B>(
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(page.len()));
-    let body = if ctx.method == Method::HEAD {
+    let body = if ctx.head {
         ResponseBody::empty()
     } else {
         ResponseBody::page(page)

@@ -17,11 +17,14 @@ use crate::status::IisStatus;
 
 /// What the error-page layer remembers of a request until its response is known.
 ///
-/// Built without allocating: every field is a refcounted clone or a copy.
+/// Built without allocating: every field is a refcounted clone or a copy. The layer
+/// keeps only what its configuration can put on a page for this client
+/// ([`CapturePlan`]); failed request tracing keeps everything.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestContext {
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
+    /// Whether the request is a `HEAD` (the page's body is then left out).
+    pub(crate) head: bool,
+    uri: Option<Uri>,
     pub(crate) host: Option<HeaderValue>,
     pub(crate) accept: Option<HeaderValue>,
     pub(crate) accept_language: Option<HeaderValue>,
@@ -32,25 +35,111 @@ pub(crate) struct RequestContext {
     pub(crate) trace: Option<crate::freb::TracePlan>,
 }
 
+/// The request values a page can read, beyond the method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// The URI, `Host` and the connection: the requested URL, a redirect's origin,
+    /// a problem document's `instance`.
+    pub(crate) url: bool,
+    /// `Accept`: problem+json negotiation, ExecuteURL's child request.
+    pub(crate) accept: bool,
+    /// `Accept-Language`: localized pages, ExecuteURL's child request.
+    pub(crate) accept_language: bool,
+}
+
+impl Needs {
+    #[cfg_attr(not(feature = "failed-request-tracing"), allow(dead_code))]
+    const ALL: Self = Self {
+        url: true,
+        accept: true,
+        accept_language: true,
+    };
+}
+
+/// What the error-page layer keeps of each request, decided when it is built from
+/// its configuration: the values the page this client can get reads, no more.
+/// Whether that page is the detailed one depends on the connection (local or
+/// not), so that is looked up first when the error mode asks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CapturePlan {
+    /// `None`: every page is detailed (`Some(true)`) or custom (`Some(false)`)
+    /// whoever the client is; otherwise detailed for local clients only.
+    pub(crate) detailed: Option<bool>,
+    /// What a detailed page reads.
+    pub(crate) for_detailed: Needs,
+    /// What a custom page, redirect, ExecuteURL row or one-liner reads.
+    pub(crate) for_custom: Needs,
+}
+
+impl CapturePlan {
+    /// Everything, whatever the configuration (failed request tracing).
+    #[cfg_attr(not(feature = "failed-request-tracing"), allow(dead_code))]
+    const ALL: Self = Self {
+        detailed: None,
+        for_detailed: Needs::ALL,
+        for_custom: Needs::ALL,
+    };
+}
+
 impl RequestContext {
+    /// Keeps everything a page or a trace could read.
+    #[cfg_attr(not(feature = "failed-request-tracing"), allow(dead_code))]
     pub(crate) fn capture<B>(req: &Request<B>) -> Self {
-        let conn = connection_info(req);
+        Self::capture_with(req, &CapturePlan::ALL)
+    }
+
+    /// Keeps what `plan` says the pages need (the rest is left empty).
+    #[inline(always)]
+    pub(crate) fn capture_with<B>(req: &Request<B>, plan: &CapturePlan) -> Self {
+        let for_custom = plan.for_custom;
+        // The connection decides between the pages, and the URL needs it.
+        let conn = if plan.detailed == Some(false) && !for_custom.url {
+            None
+        } else {
+            connection_info(req)
+        };
+        let local = conn.is_some_and(|c| c.is_local());
+        let detailed = plan.detailed.unwrap_or(local);
+        let needs = if detailed {
+            plan.for_detailed
+        } else {
+            for_custom
+        };
         let headers = req.headers();
+        let get = |wanted: bool, name: header::HeaderName| {
+            if wanted {
+                headers.get(name).cloned()
+            } else {
+                None
+            }
+        };
         Self {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            host: headers.get(header::HOST).cloned(),
-            accept: headers.get(header::ACCEPT).cloned(),
-            accept_language: headers.get(header::ACCEPT_LANGUAGE).cloned(),
-            local: conn.is_some_and(|c| c.is_local()),
+            head: req.method() == Method::HEAD,
+            uri: needs.url.then(|| req.uri().clone()),
+            host: get(needs.url, header::HOST),
+            accept: get(needs.accept, header::ACCEPT),
+            accept_language: get(needs.accept_language, header::ACCEPT_LANGUAGE),
+            local,
             conn,
             #[cfg(feature = "failed-request-tracing")]
-            trace: req.extensions().get::<crate::freb::TracePlan>().cloned(),
+            trace: if needs == Needs::ALL || (detailed && local) {
+                req.extensions().get::<crate::freb::TracePlan>().cloned()
+            } else {
+                None
+            },
         }
     }
 
+    /// The request's URI (`/` when the plan did not keep it: no page reads it then).
+    pub(crate) fn uri(&self) -> &Uri {
+        static ROOT: std::sync::OnceLock<Uri> = std::sync::OnceLock::new();
+        self.uri
+            .as_ref()
+            .unwrap_or_else(|| ROOT.get_or_init(|| Uri::from_static("/")))
+    }
+
     fn is_tls(&self) -> bool {
-        http_util::is_tls(self.conn, &self.uri)
+        http_util::is_tls(self.conn, self.uri())
     }
 
     /// `http://host:port` with an explicit port, as IIS prints the requested URL.
@@ -65,7 +154,7 @@ impl RequestContext {
         let tls = self.is_tls();
         out.push_str(if tls { "https://" } else { "http://" });
         let host_text = self
-            .uri
+            .uri()
             .authority()
             .map(http::uri::Authority::as_str)
             .or_else(|| self.host.as_ref().and_then(|h| h.to_str().ok()));
@@ -101,8 +190,9 @@ impl RequestContext {
 
     /// The requested URL as IIS shows it: absolute, explicit port, with the query.
     pub(crate) fn requested_url(&self) -> String {
-        let path = self.uri.path();
-        let query = self.uri.query();
+        let uri = self.uri();
+        let path = uri.path();
+        let query = uri.query();
         let mut url = String::with_capacity(64 + path.len() + query.map_or(0, |q| q.len() + 1));
         self.write_origin(&mut url);
         url.push_str(path);
@@ -119,6 +209,7 @@ impl RequestContext {
     }
 
     /// The language tags of `Accept-Language`, best first (q=0 dropped).
+    #[cfg(test)]
     pub(crate) fn languages(&self) -> Vec<String> {
         let Some(value) = self.accept_language.as_ref().and_then(|v| v.to_str().ok()) else {
             return Vec::new();
@@ -133,6 +224,27 @@ impl RequestContext {
             .collect();
         tags.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         tags.into_iter().map(|t| t.2).collect()
+    }
+
+    /// What `find` gives for the best of the client's `Accept-Language` languages it
+    /// has something for: the highest weight first, the earlier on a tie (q=0 and
+    /// `*` left out). The same choice as the first hit in [`languages`](Self::languages),
+    /// without building the list.
+    pub(crate) fn best_language<'a, T: ?Sized>(
+        &self,
+        mut find: impl FnMut(&str) -> Option<&'a T>,
+    ) -> Option<&'a T> {
+        let value = self.accept_language.as_ref()?.to_str().ok()?;
+        let mut best: Option<(f32, &'a T)> = None;
+        for part in value.split(',') {
+            let (tag, q) = parse_media_part(part);
+            if q > 0.0 && !tag.is_empty() && tag != "*" && best.is_none_or(|(b, _)| q > b) {
+                if let Some(found) = find(tag) {
+                    best = Some((q, found));
+                }
+            }
+        }
+        best.map(|(_, found)| found)
     }
 
     /// Whether the client asked for `Accept-Language` at all.
@@ -530,7 +642,7 @@ pub(crate) fn problem_json(
         map.serialize_entry("status", &status.code())?;
         map.serialize_entry("substatus", &status.substatus())?;
         map.serialize_entry("iisStatus", &status.to_string())?;
-        map.serialize_entry("instance", ctx.uri.path())?;
+        map.serialize_entry("instance", ctx.uri().path())?;
         if with_detail {
             if let Some(info) = status.info() {
                 map.serialize_entry("detail", info.description())?;
@@ -700,6 +812,40 @@ mod tests {
             RequestContext::capture(&req).languages(),
             ["en-us", "de", "fr"]
         );
+    }
+
+    #[test]
+    fn best_language_is_the_first_listed_language_with_a_page() {
+        let headers = [
+            "fr;q=0.5, en-US, de;q=0.8, *;q=0.1, xx;q=0",
+            "de;q=0.8, FR;q=0.8, en;q=0.1",
+            "xx, yy;q=0.9",
+            "*, fr;q=0",
+            "EN-us;q=0.3,de-DE;q=0.3,fr;Q=0.9",
+            "",
+            "fr;q=abc, de",
+        ];
+        let have = ["en-us", "de", "fr", "de-de"];
+        for header in headers {
+            let req = Request::builder()
+                .header("accept-language", header)
+                .body(())
+                .unwrap();
+            let ctx = RequestContext::capture(&req);
+            for available in [&have[..], &have[1..], &have[3..], &[][..]] {
+                let expected = ctx
+                    .languages()
+                    .into_iter()
+                    .find(|l| available.contains(&l.as_str()));
+                let got = ctx.best_language(|tag| {
+                    available
+                        .iter()
+                        .find(|a| a.eq_ignore_ascii_case(tag))
+                        .copied()
+                });
+                assert_eq!(got, expected.as_deref(), "{header:?} with {available:?}");
+            }
+        }
     }
 
     #[test]
