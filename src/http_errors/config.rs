@@ -151,17 +151,31 @@ pub(crate) enum Target {
     Redirect(String),
 }
 
+/// A page held in memory, with its `Content-Length` value made once.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    pub(crate) body: Bytes,
+    pub(crate) length: HeaderValue,
+}
+
+impl Page {
+    pub(crate) fn new(body: Bytes) -> Self {
+        let length = HeaderValue::from(body.len());
+        Self { body, length }
+    }
+}
+
 /// The content of a File target: one page, or one per language folder.
 #[derive(Debug, Clone)]
 pub(crate) enum Pages {
-    Single(Bytes),
+    Single(Page),
     /// Lower-cased language tag → page; `default_language` (en-US, else en) is
     /// served when none of the client's `Accept-Language` languages has a folder.
     /// Not to be confused with the builder's
     /// [`fallback_language`](HttpErrorsBuilder::fallback_language), which is only for
     /// clients that send no `Accept-Language`.
     Localized {
-        by_language: HashMap<String, Bytes>,
+        by_language: HashMap<String, Page>,
         default_language: Option<String>,
     },
 }
@@ -518,7 +532,7 @@ impl HttpErrorsBuilder {
             }
             let mut by_language = HashMap::new();
             if let Some(page) = render::custom_page(status) {
-                by_language.insert("en-us".to_owned(), page);
+                by_language.insert("en-us".to_owned(), Page::new(page));
             }
             rows.insert(
                 (status, None),
@@ -708,7 +722,7 @@ fn resolve_target(
             match language_prefix {
                 None => Ok(Target::File {
                     content_type: content_type_for(rel),
-                    pages: Pages::Single(read_page(key, rel)?),
+                    pages: Pages::Single(Page::new(read_page(key, rel)?)),
                 }),
                 Some(prefix) => localized_target(key, path, prefix),
             }
@@ -780,7 +794,7 @@ fn localized_target(key: &str, path: &str, prefix: &Path) -> Result<Target, Conf
         };
         let file = entry.path().join(rel);
         if valid_language(&lang) && file.is_file() {
-            by_language.insert(lang, read_page(key, &file)?);
+            by_language.insert(lang, Page::new(read_page(key, &file)?));
         }
     }
     if by_language.is_empty() {

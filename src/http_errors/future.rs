@@ -13,7 +13,7 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::config::{ErrorMode, ExistingResponse, Pages, Resolved, Target};
+use super::config::{ErrorMode, ExistingResponse, Page, Pages, Resolved, Target};
 use super::execute_url::ExecuteUrlMode;
 use super::render::{self, RequestContext};
 use super::ResponseBody;
@@ -217,7 +217,13 @@ where
             content_type,
             pages,
         }) => match pick_page(config, ctx, pages) {
-            Some(page) => Outcome::Done(page_response(ctx, parts, content_type.clone(), page)),
+            Some(page) => Outcome::Done(page_response_with_length(
+                ctx,
+                parts,
+                content_type.clone(),
+                page.body.clone(),
+                page.length.clone(),
+            )),
             None => Outcome::Done(one_liner(ctx, parts, status.code())),
         },
         Some(Target::Redirect(location)) => {
@@ -286,16 +292,16 @@ fn page_choice<B: Body>(
     (detailed, replace)
 }
 
-fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<Bytes> {
+fn pick_page<'a>(config: &Resolved, ctx: &RequestContext, pages: &'a Pages) -> Option<&'a Page> {
     match pages {
-        Pages::Single(page) => Some(page.clone()),
+        Pages::Single(page) => Some(page),
         Pages::Localized {
             by_language,
             default_language,
         } => {
             if !ctx.has_accept_language() {
                 let lang = config.no_header_language.as_ref()?;
-                return by_language.get(lang).cloned();
+                return by_language.get(lang);
             }
             ctx.best_language(|tag| {
                 // Few languages: a scan beats hashing, and needs no lower-cased copy.
@@ -305,7 +311,6 @@ fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<B
                     .map(|(_, page)| page)
             })
             .or_else(|| default_language.as_ref().and_then(|d| by_language.get(d)))
-            .cloned()
         }
     }
 }
@@ -341,14 +346,23 @@ fn child_request<ReqB, M: ExecuteUrlMode<ReqB>>(
 
 fn page_response<B>(
     ctx: &RequestContext,
-    mut parts: http::response::Parts,
+    parts: http::response::Parts,
     content_type: HeaderValue,
     page: Bytes,
 ) -> Response<ResponseBody<B>> {
+    let length = HeaderValue::from(page.len());
+    page_response_with_length(ctx, parts, content_type, page, length)
+}
+
+fn page_response_with_length<B>(
+    ctx: &RequestContext,
+    mut parts: http::response::Parts,
+    content_type: HeaderValue,
+    page: Bytes,
+    length: HeaderValue,
+) -> Response<ResponseBody<B>> {
     parts.headers.insert(header::CONTENT_TYPE, content_type);
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(page.len()));
+    parts.headers.insert(header::CONTENT_LENGTH, length);
     let body = if ctx.head {
         ResponseBody::empty()
     } else {

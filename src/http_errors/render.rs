@@ -237,10 +237,23 @@ impl RequestContext {
         let value = self.accept_language.as_ref()?.to_str().ok()?;
         let mut best: Option<(f32, &'a T)> = None;
         for part in value.split(',') {
-            let (tag, q) = parse_media_part(part);
-            if q > 0.0 && !tag.is_empty() && tag != "*" && best.is_none_or(|(b, _)| q > b) {
-                if let Some(found) = find(tag) {
-                    best = Some((q, found));
+            let (tag, params) = part.split_once(';').unwrap_or((part, ""));
+            let tag = tag.trim();
+            if tag.is_empty() || tag == "*" {
+                continue;
+            }
+            // The weight only matters for a language there is something for.
+            let Some(found) = find(tag) else { continue };
+            let q = if params.is_empty() {
+                1.0
+            } else {
+                parse_media_part(part).1
+            };
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, found));
+                if q >= 1.0 {
+                    // Nothing later can weigh more, and a tie goes to the earlier.
+                    break;
                 }
             }
         }
@@ -336,7 +349,8 @@ pub(crate) struct PageSettings {
 #[template(path = "detailed.html")]
 struct DetailedPage<'a> {
     version: &'a str,
-    status: IisStatus,
+    /// `404.3`; this and the other numbers are written beforehand, digits only.
+    status: &'a str,
     reason: &'a str,
     summary: &'a str,
     causes: &'a [&'a str],
@@ -344,7 +358,8 @@ struct DetailedPage<'a> {
     module: &'a str,
     notification: &'a str,
     handler: &'a str,
-    error_code: Hex,
+    /// `0x80070002`.
+    error_code: &'a str,
     requested_url: &'a str,
     physical_path: &'a str,
     logon_method: &'a str,
@@ -358,7 +373,51 @@ struct DetailedPage<'a> {
     trace_url: String,
     more_information: &'a str,
     link: &'a str,
-    build: u32,
+    /// The link's `IIS70Error` value: `404,3,0x80070002,<build>`.
+    iis70_error: &'a str,
+}
+
+/// A short text built on the stack: the page's numbers.
+struct StackStr<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackStr<N> {
+    fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    /// Appends `text`; the callers size `N` for the longest text they write.
+    fn push(&mut self, text: &str) {
+        let end = self.len + text.len();
+        self.buf[self.len..end].copy_from_slice(text.as_bytes());
+        self.len = end;
+    }
+
+    fn push_int(&mut self, n: impl itoa::Integer) {
+        self.push(itoa::Buffer::new().format(n));
+    }
+
+    fn as_str(&self) -> &str {
+        // Only `&str`s are pushed, whole.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+/// [`Hex`] without the formatting machinery.
+fn hex_code(code: u32) -> StackStr<10> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = StackStr::new();
+    s.buf[..2].copy_from_slice(b"0x");
+    for (i, byte) in s.buf[2..].iter_mut().enumerate() {
+        *byte = DIGITS[((code >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    s.len = 10;
+    s
 }
 
 /// The last item of "Things you can try", as on IIS: trace the failed request.
@@ -486,9 +545,23 @@ pub(crate) fn detailed_page(
     let requested_url = ctx.requested_url();
     let trace_file = trace_file(ctx, status);
     let trace_url = trace_file.as_deref().map(file_url).unwrap_or_default();
+    let mut status_text = StackStr::<12>::new();
+    status_text.push_int(status.code());
+    status_text.push(".");
+    status_text.push_int(status.substatus());
+    let error_code = hex_code(hresult);
+    let error_code = error_code.as_str();
+    let mut iis70_error = StackStr::<40>::new();
+    iis70_error.push_int(status.code());
+    iis70_error.push(",");
+    iis70_error.push_int(status.substatus());
+    iis70_error.push(",");
+    iis70_error.push(error_code);
+    iis70_error.push(",");
+    iis70_error.push_int(settings.build);
     let page = DetailedPage {
         version: &settings.server_version,
-        status,
+        status: status_text.as_str(),
         reason: err.and_then(IisError::reason).unwrap_or(status.reason()),
         summary: match (config.is_some(), err.and_then(IisError::description)) {
             (true, _) => CONFIG_SUMMARY,
@@ -509,7 +582,7 @@ pub(crate) fn detailed_page(
             || from_catalog(catalog::CodeInfo::handler, DEFAULT_HANDLER),
             IisError::handler,
         ),
-        error_code: Hex(hresult),
+        error_code,
         requested_url: &requested_url,
         physical_path: err.and_then(IisError::physical_path).unwrap_or(""),
         logon_method: err.map_or(ANONYMOUS, IisError::logon_method),
@@ -522,7 +595,7 @@ pub(crate) fn detailed_page(
         trace_url,
         more_information: more_information(status),
         link: &settings.more_information_link,
-        build: settings.build,
+        iis70_error: iis70_error.as_str(),
     };
     let mut out = String::with_capacity(6 * 1024);
     // Rendering into a String only fails if a Display impl fails; ours never do.
@@ -873,6 +946,20 @@ mod tests {
         let page = detailed_page(&settings, &c, err.status(), Some(&err));
         assert!(page.contains("C:\\a\u{fffd}b\u{fffd}[31m"), "{page}");
         assert!(!page.contains(['\0', '\u{1b}']));
+    }
+
+    #[test]
+    fn page_numbers_are_written_as_fmt_writes_them() {
+        for code in [0, 1, 0x8007_0002, 0x8007_0005, u32::MAX, 0x0000_abcd] {
+            assert_eq!(hex_code(code).as_str(), Hex(code).to_string());
+        }
+        let mut s = StackStr::<40>::new();
+        s.push_int(u16::MAX);
+        s.push(",");
+        s.push_int(u32::MAX);
+        s.push(",");
+        s.push(hex_code(u32::MAX).as_str());
+        assert_eq!(s.as_str(), "65535,4294967295,0xffffffff");
     }
 
     #[test]
