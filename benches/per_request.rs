@@ -164,6 +164,12 @@ fn main() {
         "no stack named {only:?}; one of {names:?}"
     );
 
+    if support::waits() > 0 {
+        eprintln!(
+            "note: {} polls waited for the log writer's queue (counted in the figures)",
+            support::waits()
+        );
+    }
     let bare = rows
         .iter()
         .find(|(name, _)| *name == names[0])
