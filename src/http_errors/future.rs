@@ -187,8 +187,11 @@ where
         return Outcome::Done(Response::from_parts(parts, ResponseBody::inner(body)));
     }
     drop(body);
-    for name in &BODY_HEADERS {
-        parts.headers.remove(name);
+    // An `IisError` response usually has no headers at all.
+    if !parts.headers.is_empty() {
+        for name in &BODY_HEADERS {
+            parts.headers.remove(name);
+        }
     }
 
     if config.problem_details && ctx.prefers_problem_json() {

@@ -236,9 +236,11 @@ impl RequestContext {
     ) -> Option<&'a T> {
         let value = self.accept_language.as_ref()?.to_str().ok()?;
         let mut best: Option<(f32, &'a T)> = None;
+        // `to_str` let through visible ASCII, spaces and tabs only: ASCII trimming is
+        // all the trimming there is to do.
         for part in value.split(',') {
             let (tag, params) = part.split_once(';').unwrap_or((part, ""));
-            let tag = tag.trim();
+            let tag = tag.trim_ascii();
             if tag.is_empty() || tag == "*" {
                 continue;
             }
