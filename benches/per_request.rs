@@ -150,11 +150,26 @@ fn main() {
             rows.push((name, measure_with(&mut svc, n, &nothing, req)));
         }
     }
+    // Request filtering with IIS's defaults alone in front of the handler, for
+    // callgrind (`--only "request filtering"`).
+    if only.as_deref() == Some("request filtering") {
+        let mut svc = tower::Layer::layer(
+            &tower_iis::RequestFilteringLayer::iis_defaults(),
+            tower::service_fn(support::hello),
+        );
+        rows.push(("request filtering", measure(&mut svc, n, &nothing)));
+    }
     assert!(
         !rows.is_empty(),
         "no stack named {only:?}; one of {names:?}"
     );
 
+    if support::waits() > 0 {
+        eprintln!(
+            "note: {} polls waited for the log writer's queue (counted in the figures)",
+            support::waits()
+        );
+    }
     let bare = rows
         .iter()
         .find(|(name, _)| *name == names[0])

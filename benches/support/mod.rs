@@ -10,6 +10,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, Bytes};
@@ -178,12 +179,29 @@ pub fn trace() -> impl Service<Request<String>, Response = Response<impl Body>, 
     trace_layer().layer(service_fn(hello::<String>))
 }
 
-/// Polls a future that is ready at once (every service here answers at once).
+/// Times a future was polled again because it was not ready: the log layer waits
+/// for room in its writer's queue when the writer falls behind (on a machine whose
+/// other tenants starve the writer's thread, or under callgrind).
+static WAITS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many polls [`now`] has repeated so far (0: every future was ready at once).
+pub fn waits() -> usize {
+    WAITS.load(Ordering::Relaxed)
+}
+
+/// Polls a future that is ready at once (every service here answers at once),
+/// except when the log's queue is full: then it is polled again until it is ready,
+/// and the wait is counted ([`waits`]).
 pub fn now<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
-    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("the benchmarked service was expected to answer at once"),
+    loop {
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => return out,
+            Poll::Pending => {
+                WAITS.fetch_add(1, Ordering::Relaxed);
+                std::thread::yield_now();
+            }
+        }
     }
 }
 

@@ -221,7 +221,7 @@ pub(crate) struct Pending {
 impl fmt::Debug for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pending")
-            .field("uri", &self.ctx.uri)
+            .field("uri", self.ctx.uri())
             .field("status", &self.status)
             .finish_non_exhaustive()
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderValue;
 
-use super::render::{self, PageSettings};
+use super::render::{self, CapturePlan, Needs, PageSettings};
 use crate::ConfigError;
 
 /// IIS `errorMode`: who sees the detailed page.
@@ -151,17 +151,31 @@ pub(crate) enum Target {
     Redirect(String),
 }
 
+/// A page held in memory, with its `Content-Length` value made once.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    pub(crate) body: Bytes,
+    pub(crate) length: HeaderValue,
+}
+
+impl Page {
+    pub(crate) fn new(body: Bytes) -> Self {
+        let length = HeaderValue::from(body.len());
+        Self { body, length }
+    }
+}
+
 /// The content of a File target: one page, or one per language folder.
 #[derive(Debug, Clone)]
 pub(crate) enum Pages {
-    Single(Bytes),
+    Single(Page),
     /// Lower-cased language tag → page; `default_language` (en-US, else en) is
     /// served when none of the client's `Accept-Language` languages has a folder.
     /// Not to be confused with the builder's
     /// [`fallback_language`](HttpErrorsBuilder::fallback_language), which is only for
     /// clients that send no `Accept-Language`.
     Localized {
-        by_language: HashMap<String, Bytes>,
+        by_language: HashMap<String, Page>,
         default_language: Option<String>,
     },
 }
@@ -171,7 +185,7 @@ pub(crate) enum Pages {
 pub(crate) struct Resolved {
     pub(crate) error_mode: ErrorMode,
     pub(crate) existing_response: ExistingResponse,
-    pub(crate) rows: HashMap<(u16, Option<u16>), Target>,
+    pub(crate) rows: HashMap<(u16, Option<u16>), Target, RowHasher>,
     pub(crate) default_target: Option<Target>,
     pub(crate) settings: PageSettings,
     pub(crate) problem_details: bool,
@@ -180,6 +194,8 @@ pub(crate) struct Resolved {
     pub(crate) has_execute_url: bool,
     /// The language served to clients without `Accept-Language` (none: one-liner).
     pub(crate) no_header_language: Option<String>,
+    /// What the layer keeps of each request for the pages it may send.
+    pub(crate) capture: CapturePlan,
 }
 
 impl Resolved {
@@ -189,6 +205,52 @@ impl Resolved {
             .get(&(status, Some(substatus)))
             .or_else(|| self.rows.get(&(status, None)))
             .or(self.default_target.as_ref())
+    }
+}
+
+/// Hashes the rows' `(status, substatus)` keys: two small integers, looked up on
+/// every error response, need no SipHash.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RowHasher;
+
+impl std::hash::BuildHasher for RowHasher {
+    type Hasher = RowHash;
+
+    fn build_hasher(&self) -> RowHash {
+        RowHash(0)
+    }
+}
+
+/// The state of [`RowHasher`]: each integer folded in with a multiply.
+#[derive(Debug)]
+pub(crate) struct RowHash(u64);
+
+impl std::hash::Hasher for RowHash {
+    fn finish(&self) -> u64 {
+        // hashbrown takes its control bits from the top of the hash.
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(17) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
     }
 }
 
@@ -384,7 +446,7 @@ impl HttpErrorsBuilder {
     pub(crate) fn resolve(self) -> Result<Resolved, ConfigError> {
         self.check_page_settings()?;
         let mut rows = if self.clear_defaults {
-            HashMap::new()
+            HashMap::default()
         } else {
             self.default_rows()
         };
@@ -407,7 +469,14 @@ impl HttpErrorsBuilder {
             .server_header
             .then(|| crate::custom_headers::server_header(&self.server_version))
             .flatten();
+        let capture = capture_plan(
+            self.error_mode,
+            self.problem_details,
+            has_execute_url,
+            rows.values().chain(&default_target),
+        );
         Ok(Resolved {
+            capture,
             error_mode: self.error_mode,
             existing_response: self.existing_response,
             rows,
@@ -455,15 +524,15 @@ impl HttpErrorsBuilder {
     }
 
     /// IIS's inherited rows (the built-in custom pages), less those removed.
-    fn default_rows(&self) -> HashMap<(u16, Option<u16>), Target> {
-        let mut rows = HashMap::new();
+    fn default_rows(&self) -> HashMap<(u16, Option<u16>), Target, RowHasher> {
+        let mut rows = HashMap::default();
         for status in crate::http_util::DEFAULT_ERROR_STATUSES {
             if self.removed.contains(&(status, None)) {
                 continue;
             }
             let mut by_language = HashMap::new();
             if let Some(page) = render::custom_page(status) {
-                by_language.insert("en-us".to_owned(), page);
+                by_language.insert("en-us".to_owned(), Page::new(page));
             }
             rows.insert(
                 (status, None),
@@ -483,7 +552,7 @@ impl HttpErrorsBuilder {
     /// ExecuteURL row.
     fn resolve_rows(
         &self,
-        rows: &mut HashMap<(u16, Option<u16>), Target>,
+        rows: &mut HashMap<(u16, Option<u16>), Target, RowHasher>,
     ) -> Result<bool, ConfigError> {
         let mut has_execute_url = false;
         let mut seen = Vec::new();
@@ -551,6 +620,44 @@ impl HttpErrorsBuilder {
     }
 }
 
+/// What a request must leave behind for the pages this configuration can send.
+fn capture_plan<'a>(
+    mode: ErrorMode,
+    problem_details: bool,
+    has_execute_url: bool,
+    targets: impl Iterator<Item = &'a Target>,
+) -> CapturePlan {
+    let (mut redirect, mut localized) = (false, false);
+    for target in targets {
+        match target {
+            Target::Redirect(_) => redirect = true,
+            Target::File {
+                pages: Pages::Localized { .. },
+                ..
+            } => localized = true,
+            Target::File { .. } | Target::ExecuteUrl(_) => {}
+        }
+    }
+    CapturePlan {
+        detailed: match mode {
+            ErrorMode::Detailed => Some(true),
+            ErrorMode::Custom => Some(false),
+            ErrorMode::DetailedLocalOnly => None,
+        },
+        // The page itself, or the problem document in its place.
+        for_detailed: Needs {
+            url: true,
+            accept: problem_details,
+            accept_language: false,
+        },
+        for_custom: Needs {
+            url: problem_details || has_execute_url || redirect,
+            accept: problem_details || has_execute_url,
+            accept_language: has_execute_url || localized,
+        },
+    }
+}
+
 fn valid_language(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= 35
@@ -615,7 +722,7 @@ fn resolve_target(
             match language_prefix {
                 None => Ok(Target::File {
                     content_type: content_type_for(rel),
-                    pages: Pages::Single(read_page(key, rel)?),
+                    pages: Pages::Single(Page::new(read_page(key, rel)?)),
                 }),
                 Some(prefix) => localized_target(key, path, prefix),
             }
@@ -687,7 +794,7 @@ fn localized_target(key: &str, path: &str, prefix: &Path) -> Result<Target, Conf
         };
         let file = entry.path().join(rel);
         if valid_language(&lang) && file.is_file() {
-            by_language.insert(lang, read_page(key, &file)?);
+            by_language.insert(lang, Page::new(read_page(key, &file)?));
         }
     }
     if by_language.is_empty() {

@@ -13,7 +13,7 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::config::{ErrorMode, ExistingResponse, Pages, Resolved, Target};
+use super::config::{ErrorMode, ExistingResponse, Page, Pages, Resolved, Target};
 use super::execute_url::ExecuteUrlMode;
 use super::render::{self, RequestContext};
 use super::ResponseBody;
@@ -50,6 +50,7 @@ impl<S, ReqB, M> ResponseFuture<S, ReqB, M>
 where
     S: Service<Request<ReqB>>,
 {
+    #[inline(always)]
     pub(crate) fn new(
         fut: S::Future,
         ctx: RequestContext,
@@ -79,6 +80,12 @@ where
             match this.state.as_mut().project() {
                 StateProj::Inner { fut, child_service } => {
                     let res = ready!(fut.poll(cx))?;
+                    // 1xx-3xx: nothing to decide; the response only changes body type.
+                    if res.status().as_u16() < 400 {
+                        let mut res = res.map(ResponseBody::inner);
+                        add_server_headers(this.config, res.headers_mut());
+                        return Poll::Ready(Ok(res));
+                    }
                     match respond::<_, _, _, M>(this.config, this.ctx, res, child_service) {
                         Outcome::Done(mut res) => {
                             add_server_headers(this.config, res.headers_mut());
@@ -102,7 +109,7 @@ where
                 StateProj::Child { fut } => {
                     // IIS: the child's own status wins; its response is sent as it is.
                     let res = ready!(fut.poll(cx))?;
-                    let head = this.ctx.method == Method::HEAD;
+                    let head = this.ctx.head;
                     let mut res = res.map(|body| {
                         if head {
                             ResponseBody::empty()
@@ -137,6 +144,7 @@ const BODY_HEADERS: [header::HeaderName; 9] = [
     header::LAST_MODIFIED,
 ];
 
+#[inline]
 fn add_server_headers(config: &Resolved, headers: &mut HeaderMap) {
     if let Some(server) = &config.server_header {
         crate::custom_headers::insert_server_header(headers, server);
@@ -180,8 +188,11 @@ where
         return Outcome::Done(Response::from_parts(parts, ResponseBody::inner(body)));
     }
     drop(body);
-    for name in &BODY_HEADERS {
-        parts.headers.remove(name);
+    // An `IisError` response usually has no headers at all.
+    if !parts.headers.is_empty() {
+        for name in &BODY_HEADERS {
+            parts.headers.remove(name);
+        }
     }
 
     if config.problem_details && ctx.prefers_problem_json() {
@@ -210,7 +221,13 @@ where
             content_type,
             pages,
         }) => match pick_page(config, ctx, pages) {
-            Some(page) => Outcome::Done(page_response(ctx, parts, content_type.clone(), page)),
+            Some(page) => Outcome::Done(page_response_with_length(
+                ctx,
+                parts,
+                content_type.clone(),
+                page.body.clone(),
+                page.length.clone(),
+            )),
             None => Outcome::Done(one_liner(ctx, parts, status.code())),
         },
         Some(Target::Redirect(location)) => {
@@ -279,22 +296,25 @@ fn page_choice<B: Body>(
     (detailed, replace)
 }
 
-fn pick_page(config: &Resolved, ctx: &RequestContext, pages: &Pages) -> Option<Bytes> {
+fn pick_page<'a>(config: &Resolved, ctx: &RequestContext, pages: &'a Pages) -> Option<&'a Page> {
     match pages {
-        Pages::Single(page) => Some(page.clone()),
+        Pages::Single(page) => Some(page),
         Pages::Localized {
             by_language,
             default_language,
         } => {
             if !ctx.has_accept_language() {
                 let lang = config.no_header_language.as_ref()?;
-                return by_language.get(lang).cloned();
+                return by_language.get(lang);
             }
-            ctx.languages()
-                .iter()
-                .find_map(|l| by_language.get(l))
-                .or_else(|| default_language.as_ref().and_then(|d| by_language.get(d)))
-                .cloned()
+            ctx.best_language(|tag| {
+                // Few languages: a scan beats hashing, and needs no lower-cased copy.
+                by_language
+                    .iter()
+                    .find(|(lang, _)| lang.eq_ignore_ascii_case(tag))
+                    .map(|(_, page)| page)
+            })
+            .or_else(|| default_language.as_ref().and_then(|d| by_language.get(d)))
         }
     }
 }
@@ -330,15 +350,24 @@ fn child_request<ReqB, M: ExecuteUrlMode<ReqB>>(
 
 fn page_response<B>(
     ctx: &RequestContext,
-    mut parts: http::response::Parts,
+    parts: http::response::Parts,
     content_type: HeaderValue,
     page: Bytes,
 ) -> Response<ResponseBody<B>> {
+    let length = HeaderValue::from(page.len());
+    page_response_with_length(ctx, parts, content_type, page, length)
+}
+
+fn page_response_with_length<B>(
+    ctx: &RequestContext,
+    mut parts: http::response::Parts,
+    content_type: HeaderValue,
+    page: Bytes,
+    length: HeaderValue,
+) -> Response<ResponseBody<B>> {
     parts.headers.insert(header::CONTENT_TYPE, content_type);
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(page.len()));
-    let body = if ctx.method == Method::HEAD {
+    parts.headers.insert(header::CONTENT_LENGTH, length);
+    let body = if ctx.head {
         ResponseBody::empty()
     } else {
         ResponseBody::page(page)

@@ -18,11 +18,14 @@ use crate::status::IisStatus;
 
 /// What the error-page layer remembers of a request until its response is known.
 ///
-/// Built without allocating: every field is a refcounted clone or a copy.
+/// Built without allocating: every field is a refcounted clone or a copy. The layer
+/// keeps only what its configuration can put on a page for this client
+/// ([`CapturePlan`]); failed request tracing keeps everything.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestContext {
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
+    /// Whether the request is a `HEAD` (the page's body is then left out).
+    pub(crate) head: bool,
+    uri: Option<Uri>,
     pub(crate) host: Option<HeaderValue>,
     pub(crate) accept: Option<HeaderValue>,
     pub(crate) accept_language: Option<HeaderValue>,
@@ -33,25 +36,111 @@ pub(crate) struct RequestContext {
     pub(crate) trace: Option<crate::freb::TracePlan>,
 }
 
+/// The request values a page can read, beyond the method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// The URI, `Host` and the connection: the requested URL, a redirect's origin,
+    /// a problem document's `instance`.
+    pub(crate) url: bool,
+    /// `Accept`: problem+json negotiation, ExecuteURL's child request.
+    pub(crate) accept: bool,
+    /// `Accept-Language`: localized pages, ExecuteURL's child request.
+    pub(crate) accept_language: bool,
+}
+
+impl Needs {
+    #[cfg_attr(not(feature = "failed-request-tracing"), allow(dead_code))]
+    const ALL: Self = Self {
+        url: true,
+        accept: true,
+        accept_language: true,
+    };
+}
+
+/// What the error-page layer keeps of each request, decided when it is built from
+/// its configuration: the values the page this client can get reads, no more.
+/// Whether that page is the detailed one depends on the connection (local or
+/// not), so that is looked up first when the error mode asks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CapturePlan {
+    /// `None`: every page is detailed (`Some(true)`) or custom (`Some(false)`)
+    /// whoever the client is; otherwise detailed for local clients only.
+    pub(crate) detailed: Option<bool>,
+    /// What a detailed page reads.
+    pub(crate) for_detailed: Needs,
+    /// What a custom page, redirect, ExecuteURL row or one-liner reads.
+    pub(crate) for_custom: Needs,
+}
+
+impl CapturePlan {
+    /// Everything, whatever the configuration (failed request tracing).
+    #[cfg_attr(not(feature = "failed-request-tracing"), allow(dead_code))]
+    const ALL: Self = Self {
+        detailed: None,
+        for_detailed: Needs::ALL,
+        for_custom: Needs::ALL,
+    };
+}
+
 impl RequestContext {
+    /// Keeps everything a page or a trace could read.
+    #[cfg_attr(not(feature = "failed-request-tracing"), allow(dead_code))]
     pub(crate) fn capture<B>(req: &Request<B>) -> Self {
-        let conn = connection_info(req);
+        Self::capture_with(req, &CapturePlan::ALL)
+    }
+
+    /// Keeps what `plan` says the pages need (the rest is left empty).
+    #[inline(always)]
+    pub(crate) fn capture_with<B>(req: &Request<B>, plan: &CapturePlan) -> Self {
+        let for_custom = plan.for_custom;
+        // The connection decides between the pages, and the URL needs it.
+        let conn = if plan.detailed == Some(false) && !for_custom.url {
+            None
+        } else {
+            connection_info(req)
+        };
+        let local = conn.is_some_and(|c| c.is_local());
+        let detailed = plan.detailed.unwrap_or(local);
+        let needs = if detailed {
+            plan.for_detailed
+        } else {
+            for_custom
+        };
         let headers = req.headers();
+        let get = |wanted: bool, name: header::HeaderName| {
+            if wanted {
+                headers.get(name).cloned()
+            } else {
+                None
+            }
+        };
         Self {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            host: headers.get(header::HOST).cloned(),
-            accept: headers.get(header::ACCEPT).cloned(),
-            accept_language: headers.get(header::ACCEPT_LANGUAGE).cloned(),
-            local: conn.is_some_and(|c| c.is_local()),
+            head: req.method() == Method::HEAD,
+            uri: needs.url.then(|| req.uri().clone()),
+            host: get(needs.url, header::HOST),
+            accept: get(needs.accept, header::ACCEPT),
+            accept_language: get(needs.accept_language, header::ACCEPT_LANGUAGE),
+            local,
             conn,
             #[cfg(feature = "failed-request-tracing")]
-            trace: req.extensions().get::<crate::freb::TracePlan>().cloned(),
+            trace: if needs == Needs::ALL || (detailed && local) {
+                req.extensions().get::<crate::freb::TracePlan>().cloned()
+            } else {
+                None
+            },
         }
     }
 
+    /// The request's URI (`/` when the plan did not keep it: no page reads it then).
+    pub(crate) fn uri(&self) -> &Uri {
+        static ROOT: std::sync::OnceLock<Uri> = std::sync::OnceLock::new();
+        self.uri
+            .as_ref()
+            .unwrap_or_else(|| ROOT.get_or_init(|| Uri::from_static("/")))
+    }
+
     fn is_tls(&self) -> bool {
-        http_util::is_tls(self.conn, &self.uri)
+        http_util::is_tls(self.conn, self.uri())
     }
 
     /// `http://host:port` with an explicit port, as IIS prints the requested URL.
@@ -66,7 +155,7 @@ impl RequestContext {
         let tls = self.is_tls();
         out.push_str(if tls { "https://" } else { "http://" });
         let host_text = self
-            .uri
+            .uri()
             .authority()
             .map(http::uri::Authority::as_str)
             .or_else(|| self.host.as_ref().and_then(|h| h.to_str().ok()));
@@ -102,8 +191,9 @@ impl RequestContext {
 
     /// The requested URL as IIS shows it: absolute, explicit port, with the query.
     pub(crate) fn requested_url(&self) -> String {
-        let path = self.uri.path();
-        let query = self.uri.query();
+        let uri = self.uri();
+        let path = uri.path();
+        let query = uri.query();
         let mut url = String::with_capacity(64 + path.len() + query.map_or(0, |q| q.len() + 1));
         self.write_origin(&mut url);
         url.push_str(path);
@@ -120,6 +210,7 @@ impl RequestContext {
     }
 
     /// The language tags of `Accept-Language`, best first (q=0 dropped).
+    #[cfg(test)]
     pub(crate) fn languages(&self) -> Vec<String> {
         let Some(value) = self.accept_language.as_ref().and_then(|v| v.to_str().ok()) else {
             return Vec::new();
@@ -134,6 +225,42 @@ impl RequestContext {
             .collect();
         tags.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         tags.into_iter().map(|t| t.2).collect()
+    }
+
+    /// What `find` gives for the best of the client's `Accept-Language` languages it
+    /// has something for: the highest weight first, the earlier on a tie (q=0 and
+    /// `*` left out). The same choice as the first hit in [`languages`](Self::languages),
+    /// without building the list.
+    pub(crate) fn best_language<'a, T: ?Sized>(
+        &self,
+        mut find: impl FnMut(&str) -> Option<&'a T>,
+    ) -> Option<&'a T> {
+        let value = self.accept_language.as_ref()?.to_str().ok()?;
+        let mut best: Option<(f32, &'a T)> = None;
+        // `to_str` let through visible ASCII, spaces and tabs only: ASCII trimming is
+        // all the trimming there is to do.
+        for part in value.split(',') {
+            let (tag, params) = part.split_once(';').unwrap_or((part, ""));
+            let tag = tag.trim_ascii();
+            if tag.is_empty() || tag == "*" {
+                continue;
+            }
+            // The weight only matters for a language there is something for.
+            let Some(found) = find(tag) else { continue };
+            let q = if params.is_empty() {
+                1.0
+            } else {
+                parse_media_part(part).1
+            };
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, found));
+                if q >= 1.0 {
+                    // Nothing later can weigh more, and a tie goes to the earlier.
+                    break;
+                }
+            }
+        }
+        best.map(|(_, found)| found)
     }
 
     /// Whether the client asked for `Accept-Language` at all.
@@ -225,7 +352,8 @@ pub(crate) struct PageSettings {
 #[template(path = "detailed.html")]
 struct DetailedPage<'a> {
     version: &'a str,
-    status: IisStatus,
+    /// `404.3`; this and the other numbers are written beforehand, digits only.
+    status: &'a str,
     reason: &'a str,
     summary: &'a str,
     causes: &'a [&'a str],
@@ -233,7 +361,8 @@ struct DetailedPage<'a> {
     module: &'a str,
     notification: &'a str,
     handler: &'a str,
-    error_code: Hex,
+    /// `0x80070002`.
+    error_code: &'a str,
     requested_url: &'a str,
     physical_path: &'a str,
     logon_method: &'a str,
@@ -247,7 +376,51 @@ struct DetailedPage<'a> {
     trace_url: String,
     more_information: &'a str,
     link: &'a str,
-    build: u32,
+    /// The link's `IIS70Error` value: `404,3,0x80070002,<build>`.
+    iis70_error: &'a str,
+}
+
+/// A short text built on the stack: the page's numbers.
+struct StackStr<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackStr<N> {
+    fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    /// Appends `text`; the callers size `N` for the longest text they write.
+    fn push(&mut self, text: &str) {
+        let end = self.len + text.len();
+        self.buf[self.len..end].copy_from_slice(text.as_bytes());
+        self.len = end;
+    }
+
+    fn push_int(&mut self, n: impl itoa::Integer) {
+        self.push(itoa::Buffer::new().format(n));
+    }
+
+    fn as_str(&self) -> &str {
+        // Only `&str`s are pushed, whole.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+/// [`Hex`] without the formatting machinery.
+fn hex_code(code: u32) -> StackStr<10> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = StackStr::new();
+    s.buf[..2].copy_from_slice(b"0x");
+    for (i, byte) in s.buf[2..].iter_mut().enumerate() {
+        *byte = DIGITS[((code >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    s.len = 10;
+    s
 }
 
 /// The last item of "Things you can try", as on IIS: trace the failed request.
@@ -392,9 +565,23 @@ pub(crate) fn detailed_page(
     let requested_url = ctx.requested_url();
     let trace_file = trace_file(ctx, status);
     let trace_url = trace_file.as_deref().map(file_url).unwrap_or_default();
+    let mut status_text = StackStr::<12>::new();
+    status_text.push_int(status.code());
+    status_text.push(".");
+    status_text.push_int(status.substatus());
+    let error_code = hex_code(hresult);
+    let error_code = error_code.as_str();
+    let mut iis70_error = StackStr::<40>::new();
+    iis70_error.push_int(status.code());
+    iis70_error.push(",");
+    iis70_error.push_int(status.substatus());
+    iis70_error.push(",");
+    iis70_error.push(error_code);
+    iis70_error.push(",");
+    iis70_error.push_int(settings.build);
     let page = DetailedPage {
         version: &settings.server_version,
-        status,
+        status: status_text.as_str(),
         reason: err.and_then(IisError::reason).unwrap_or(status.reason()),
         summary: match (config.is_some(), err.and_then(IisError::description)) {
             (true, _) => CONFIG_SUMMARY,
@@ -415,7 +602,7 @@ pub(crate) fn detailed_page(
             || from_catalog(catalog::CodeInfo::handler, DEFAULT_HANDLER),
             IisError::handler,
         ),
-        error_code: Hex(hresult),
+        error_code,
         requested_url: &requested_url,
         physical_path: err.and_then(IisError::physical_path).unwrap_or(""),
         logon_method,
@@ -428,7 +615,7 @@ pub(crate) fn detailed_page(
         trace_url,
         more_information: more_information(status),
         link: &settings.more_information_link,
-        build: settings.build,
+        iis70_error: iis70_error.as_str(),
     };
     let mut out = String::with_capacity(6 * 1024);
     // Rendering into a String only fails if a Display impl fails; ours never do.
@@ -549,7 +736,7 @@ pub(crate) fn problem_json(
         map.serialize_entry("status", &status.code())?;
         map.serialize_entry("substatus", &status.substatus())?;
         map.serialize_entry("iisStatus", &status.to_string())?;
-        map.serialize_entry("instance", ctx.uri.path())?;
+        map.serialize_entry("instance", ctx.uri().path())?;
         if with_detail {
             if let Some(info) = status.info() {
                 map.serialize_entry("detail", info.description())?;
@@ -723,6 +910,40 @@ mod tests {
     }
 
     #[test]
+    fn best_language_is_the_first_listed_language_with_a_page() {
+        let headers = [
+            "fr;q=0.5, en-US, de;q=0.8, *;q=0.1, xx;q=0",
+            "de;q=0.8, FR;q=0.8, en;q=0.1",
+            "xx, yy;q=0.9",
+            "*, fr;q=0",
+            "EN-us;q=0.3,de-DE;q=0.3,fr;Q=0.9",
+            "",
+            "fr;q=abc, de",
+        ];
+        let have = ["en-us", "de", "fr", "de-de"];
+        for header in headers {
+            let req = Request::builder()
+                .header("accept-language", header)
+                .body(())
+                .unwrap();
+            let ctx = RequestContext::capture(&req);
+            for available in [&have[..], &have[1..], &have[3..], &[][..]] {
+                let expected = ctx
+                    .languages()
+                    .into_iter()
+                    .find(|l| available.contains(&l.as_str()));
+                let got = ctx.best_language(|tag| {
+                    available
+                        .iter()
+                        .find(|a| a.eq_ignore_ascii_case(tag))
+                        .copied()
+                });
+                assert_eq!(got, expected.as_deref(), "{header:?} with {available:?}");
+            }
+        }
+    }
+
+    #[test]
     fn pages_escape_markup_and_drop_what_xml_cannot_carry() {
         use crate::http_util::Xhtml;
         use askama::filters::Escaper as _;
@@ -747,6 +968,20 @@ mod tests {
         let page = detailed_page(&settings, &c, err.status(), Some(&err), None);
         assert!(page.contains("C:\\a\u{fffd}b\u{fffd}[31m"), "{page}");
         assert!(!page.contains(['\0', '\u{1b}']));
+    }
+
+    #[test]
+    fn page_numbers_are_written_as_fmt_writes_them() {
+        for code in [0, 1, 0x8007_0002, 0x8007_0005, u32::MAX, 0x0000_abcd] {
+            assert_eq!(hex_code(code).as_str(), Hex(code).to_string());
+        }
+        let mut s = StackStr::<40>::new();
+        s.push_int(u16::MAX);
+        s.push(",");
+        s.push_int(u32::MAX);
+        s.push(",");
+        s.push(hex_code(u32::MAX).as_str());
+        assert_eq!(s.as_str(), "65535,4294967295,0xffffffff");
     }
 
     #[test]

@@ -50,7 +50,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        let ctx = RequestContext::capture(&req);
+        let ctx = RequestContext::capture_with(&req, &self.config.capture);
         let fut = self.inner.call(req);
         ResponseFuture::new(fut, ctx, self.config.clone(), None)
     }
@@ -71,7 +71,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        let ctx = RequestContext::capture(&req);
+        let ctx = RequestContext::capture_with(&req, &self.config.capture);
         let child_service = self.config.has_execute_url.then(|| self.inner.clone());
         let fut = self.inner.call(req);
         ResponseFuture::new(fut, ctx, self.config.clone(), child_service)

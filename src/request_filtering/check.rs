@@ -260,6 +260,9 @@ fn query_rules<B>(cfg: &Config, req: &Request<B>, path: Part<'_>, query: &[u8]) 
 
 /// 12. Filtering rules (404.19).
 fn filtering_rules(cfg: &Config, headers: &HeaderMap, path: Part<'_>, query: Part<'_>) -> Phase {
+    if cfg.rules.is_empty() {
+        return Ok(());
+    }
     let ext = extension(path.decoded);
     for rule in &cfg.rules {
         if !rule.applies_to.is_empty()
@@ -329,8 +332,8 @@ fn has_percent_and_plus(s: &[u8]) -> (bool, bool) {
 }
 
 /// Whether a segment of `path` is a hidden segment (whole segment, ASCII case
-/// ignored). A plain loop: the path is scanned once and most segments are ruled out
-/// by their length alone.
+/// ignored). The separators are found eight bytes at a time, and most segments are
+/// ruled out by their length alone.
 fn has_hidden_segment(cfg: &Config, path: &[u8]) -> bool {
     let hidden = |seg: &[u8]| {
         cfg.hidden_lengths.may_have(seg.len())
@@ -340,15 +343,39 @@ fn has_hidden_segment(cfg: &Config, path: &[u8]) -> bool {
                 .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
     };
     let mut start = 0;
-    for (i, &b) in path.iter().enumerate() {
-        if b == b'/' || b == b'\\' {
-            if hidden(&path[start..i]) {
+    let mut i = 0;
+    while let Some(word) = path.get(i..i + 8) {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let mut seps = zero_bytes(word ^ SLASHES) | zero_bytes(word ^ BACKSLASHES);
+        while seps != 0 {
+            let at = i + (seps.trailing_zeros() / 8) as usize;
+            if hidden(&path[start..at]) {
                 return true;
             }
-            start = i + 1;
+            start = at + 1;
+            seps &= seps - 1;
+        }
+        i += 8;
+    }
+    for (at, &b) in path.iter().enumerate().skip(i) {
+        if b == b'/' || b == b'\\' {
+            if hidden(&path[start..at]) {
+                return true;
+            }
+            start = at + 1;
         }
     }
     hidden(&path[start..])
+}
+
+const SLASHES: u64 = u64::from_ne_bytes([b'/'; 8]);
+const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
+
+/// The top bit of each byte of `word` that is zero, and no other bit (exact: no
+/// borrow runs from one byte into the next).
+fn zero_bytes(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((word & LOW7) + LOW7) | word | LOW7)
 }
 
 /// The path's segments, split on `/` and `\` (IIS normalises the latter).
@@ -357,12 +384,16 @@ fn segments(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
 }
 
 /// The file extension of the last segment, dot included; `.` when there is none.
+/// One backward scan: the last dot, unless a segment separator comes first.
 fn extension(path: &[u8]) -> &[u8] {
-    let last = segments(path).next_back().unwrap_or(b"");
-    match last.iter().rposition(|b| *b == b'.') {
-        Some(i) => &last[i..],
-        None => b".",
+    for (i, &b) in path.iter().enumerate().rev() {
+        match b {
+            b'.' => return &path[i..],
+            b'/' | b'\\' => break,
+            _ => {}
+        }
     }
+    b"."
 }
 
 /// ASCII case-insensitive substring search.
@@ -404,6 +435,57 @@ mod tests {
         assert_eq!(extension(b"/"), b".");
         assert_eq!(extension(b"/x."), b".");
         assert_eq!(extension(b"/.htaccess"), b".htaccess");
+        assert_eq!(extension(b"/a.b/c.tar.gz"), b".gz");
+        assert_eq!(extension(b"\\a.b\\c"), b".");
+        assert_eq!(extension(b"a.b"), b".b");
+        assert_eq!(extension(b""), b".");
+    }
+
+    /// The word-at-a-time segment scan against a plain split, with separators and
+    /// hidden names at every offset around the eight-byte words.
+    #[test]
+    fn hidden_segments_at_every_offset() {
+        let cfg = super::super::RequestFilteringLayer::iis_defaults();
+        let cfg = cfg.config();
+        let reference = |path: &[u8]| {
+            segments(path).any(|seg| {
+                cfg.hidden_segments
+                    .iter()
+                    .any(|h| h.as_bytes().eq_ignore_ascii_case(seg))
+            })
+        };
+        for pad in 0..20 {
+            for name in [
+                "bin",
+                "BIN",
+                "bins",
+                "App_Data",
+                "app_data",
+                "web.config",
+                "x",
+            ] {
+                for sep in ["/", "\\"] {
+                    let filler = "a".repeat(pad);
+                    for path in [
+                        format!("{sep}{filler}{sep}{name}"),
+                        format!("{sep}{filler}{sep}{name}{sep}z"),
+                        format!("{filler}{name}{sep}"),
+                        format!("{name}{sep}{filler}"),
+                        format!("{sep}{sep}{filler}{sep}{sep}{name}{sep}{sep}"),
+                    ] {
+                        assert_eq!(
+                            has_hidden_segment(cfg, path.as_bytes()),
+                            reference(path.as_bytes()),
+                            "{path:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            zero_bytes(u64::from_le_bytes(*b"a\0b\0\0c\x01\0")),
+            0x8000_0080_8000_8000
+        );
     }
 
     #[test]

@@ -587,11 +587,12 @@ fn pack(ext: &[u8]) -> Option<u64> {
     if ext.len() > 7 {
         return None;
     }
-    let mut bytes = [0u8; 8];
-    bytes[..ext.len()].copy_from_slice(ext);
-    bytes.make_ascii_lowercase();
-    bytes[7] = ext.len() as u8;
-    Some(u64::from_le_bytes(bytes))
+    // Byte by byte into the integer: no copy of a variable length.
+    let mut key = (ext.len() as u64) << 56;
+    for (i, b) in ext.iter().enumerate() {
+        key |= u64::from(b.to_ascii_lowercase()) << (8 * i);
+    }
+    Some(key)
 }
 
 /// Which lengths a set of strings has (lengths of 63 and more share one bit).
