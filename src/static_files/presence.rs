@@ -26,6 +26,8 @@ pub const DEFAULT_CACHE_MAX_ENTRIES: usize = 4_096;
 /// The longest lifetime [`PathLookup::NegativeCache`] accepts.
 pub const MAX_CACHE_LIFETIME: Duration = Duration::from_secs(60);
 /// Paths longer than this (in bytes, once folded) are not cached.
+/// How long after a folder appears it is walked again (see `on_event`).
+const SETTLE: Duration = Duration::from_millis(25);
 const MAX_CACHED_KEY: usize = 256;
 /// Folders deeper than this under the root are not indexed: the file system is
 /// asked for anything below them.
@@ -442,9 +444,33 @@ impl Index {
         match event.kind {
             EventKind::Access(_)
             | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_)) => {}
-            _ => {
+            // Something created in a folder that is no longer where the watcher
+            // thinks: the folder was renamed and its watch still carries the old
+            // name, so the event's path is stale. Only a walk sees it.
+            EventKind::Create(_)
+                if event
+                    .paths
+                    .iter()
+                    .any(|p| p.parent().is_some_and(|d| !d.is_dir())) =>
+            {
+                self.rebuild();
+            }
+            kind => {
                 for p in &event.paths {
                     self.refresh(p);
+                }
+                // A folder that appeared (created, or renamed into place) is
+                // watched from a moment after it appears: what was created in it
+                // in between has no event. Walk it once more after that moment.
+                let appeared = matches!(
+                    kind,
+                    EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
+                );
+                if appeared && event.paths.iter().any(|p| p.is_dir()) {
+                    std::thread::sleep(SETTLE);
+                    for p in event.paths.iter().filter(|p| p.is_dir()) {
+                        self.refresh(p);
+                    }
                 }
             }
         }
