@@ -281,6 +281,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "HTTPS certificate: self-signed for localhost, 127.0.0.1 and ::1; SHA-256 {}",
         tls.sha256_fingerprint()
     );
+    let (http_url, https_url) = (
+        format!("http://{}", listener.local_addr()?),
+        format!("https://{}", https_listener.local_addr()?),
+    );
+    println!("HTTPS only (403.4 over plain HTTP): {https_url}/secure/  (curl -k: the certificate is self-signed)");
+    println!("Basic authentication: {http_url}/private/ and {https_url}/private/");
     for (name, password) in DEMO_USERS {
         println!("demo Basic sign-in for /private/: {name} / {password}");
     }
