@@ -9,7 +9,7 @@
 //! HTTPS is served on the second address with a self-signed certificate made at
 //! start (the browser warns; its SHA-256 fingerprint is printed to compare).
 //! `/secure/` has its own web.config with `<access sslFlags="Ssl" />`: 403.4 over
-//! plain HTTP once folder web.config files are read, its page over HTTPS.
+//! plain HTTP, its page over HTTPS (`curl -ik https://127.0.0.1:8443/secure/`).
 //!
 //! Open `/` (the default document `index.htm`) for the list of routes. From this
 //! machine (loopback) the errors show IIS's detailed page; from anywhere else, the

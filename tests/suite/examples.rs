@@ -393,3 +393,47 @@ async fn demo_graceful_shutdown_logs_the_requests_in_flight() {
     assert_eq!(lines, 10, "every answered request is in the log");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn demo_secure_and_private_folders_follow_their_web_config() {
+    let addr = start_demo(demo::app()).await;
+    let secure = get(addr, "GET", "/secure/", "").await;
+    assert_eq!(secure.status_line(), "HTTP/1.1 403 Forbidden");
+    assert!(secure
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 403.4 - Forbidden</title>"));
+
+    let private = get(addr, "GET", "/private/", "").await;
+    assert_eq!(private.status_line(), "HTTP/1.1 401 Unauthorized");
+    assert_eq!(
+        private.header("www-authenticate"),
+        Some(r#"Basic realm="tower-iis demo""#)
+    );
+    assert!(private
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 401.2 - Unauthorized</title>"));
+    // alice:wrong, then alice:alice-demo-password
+    let wrong = get(
+        addr,
+        "GET",
+        "/private/",
+        "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n",
+    )
+    .await;
+    assert!(wrong
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 401.1 - Unauthorized</title>"));
+    let right = get(
+        addr,
+        "GET",
+        "/private/",
+        "Authorization: Basic YWxpY2U6YWxpY2UtZGVtby1wYXNzd29yZA==\r\n",
+    )
+    .await;
+    assert_eq!(right.status_line(), "HTTP/1.1 200 OK");
+    assert!(right
+        .text()
+        .contains("<title>tower-iis demo: members only</title>"));
+    // The demo's credentials are the ones the README and the start-up banner give.
+    assert_eq!(demo::DEMO_USERS[0], ("alice", "alice-demo-password"));
+}
