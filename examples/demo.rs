@@ -8,8 +8,8 @@
 //!
 //! HTTPS is served on the second address with a self-signed certificate made at
 //! start (the browser warns; its SHA-256 fingerprint is printed to compare).
-//! `/https-only/` has its own web.config with `<access sslFlags="Ssl" />`: 403.4 over
-//! plain HTTP once folder web.config files are read, its page over HTTPS.
+//! `/secure/` has its own web.config with `<access sslFlags="Ssl" />`: 403.4 over
+//! plain HTTP, its page over HTTPS (`curl -ik https://127.0.0.1:8443/secure/`).
 //!
 //! Open `/` (the default document `index.htm`) for the list of routes. From this
 //! machine (loopback) the errors show IIS's detailed page; from anywhere else, the
@@ -74,7 +74,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("/missing.htm", "404.0", "Nothing at this path: no file, no route (HRESULT 0x80070002, physical path)."),
     ("/report.xyz", "404.3", "A file whose extension has no MIME map."),
     ("/images/", "403.14", "A folder without a default document, directory browsing off."),
-    ("/secure", "401.2", "Authentication required; keeps WWW-Authenticate."),
+    ("/members", "401.2", "Authentication required; keeps WWW-Authenticate."),
     ("/config", "500.19", "The error a bad web.config (examples/broken-site) gives, with the Config Source block."),
     ("/busy", "503.2", "Concurrent request limit; keeps Retry-After."),
     ("/own-body", "404.0", "A handler's own error body: passed through to local clients (existingResponse Auto), replaced for remote ones."),
@@ -147,7 +147,7 @@ fn into_router(site: Result<IisSite<Router>, SiteError>) -> Router {
 pub fn handlers() -> Router {
     Router::new()
         .route("/hello", get(|| async { "Hello from tower-iis.\n" }))
-        .route("/secure", get(secure))
+        .route("/members", get(members))
         .route("/config", get(config_error))
         .route("/busy", get(busy))
         .route("/own-body", get(own_body))
@@ -170,7 +170,7 @@ async fn missing(uri: axum::http::Uri) -> IisError {
     IisError::new(IisStatus::NOT_FOUND).with_physical_path(physical.display().to_string())
 }
 
-async fn secure() -> Response {
+async fn members() -> Response {
     let mut res = IisError::new(IisStatus::UNAUTHORIZED_LOGON_FAILED_SERVER_CONFIG)
         .with_win32_status(5)
         .into_http_response();
@@ -281,6 +281,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "HTTPS certificate: self-signed for localhost, 127.0.0.1 and ::1; SHA-256 {}",
         tls.sha256_fingerprint()
     );
+    let (http_url, https_url) = (
+        format!("http://{}", listener.local_addr()?),
+        format!("https://{}", https_listener.local_addr()?),
+    );
+    println!("HTTPS only (403.4 over plain HTTP): {https_url}/secure/  (curl -k: the certificate is self-signed)");
+    println!("Basic authentication: {http_url}/private/ and {https_url}/private/");
     for (name, password) in DEMO_USERS {
         println!("demo Basic sign-in for /private/: {name} / {password}");
     }

@@ -365,3 +365,95 @@ async fn serve_believes_only_the_trusted_proxy() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("\"10.0.0.0/33\""), "{err}");
 }
+
+#[tokio::test]
+async fn serve_signs_basic_users_in_where_a_folder_turns_basic_on() {
+    let root = TempDir::new("cli-basic-root");
+    let logs = TempDir::new("cli-basic-logs");
+    std::fs::create_dir_all(root.0.join("private")).unwrap();
+    std::fs::write(root.0.join("index.htm"), "<p>everyone</p>").unwrap();
+    std::fs::write(root.0.join("private/index.htm"), "<p>members</p>").unwrap();
+    std::fs::write(
+        root.0.join("private/web.config"),
+        r#"<configuration>
+  <system.webServer>
+    <security>
+      <authentication>
+        <anonymousAuthentication enabled="false" />
+        <basicAuthentication enabled="true" realm="Members" />
+      </authentication>
+    </security>
+  </system.webServer>
+</configuration>"#,
+    )
+    .unwrap();
+    let (child, addr) = spawn_cli_with(&root.0, &logs.0, &["--basic-user", "alice:pw"]);
+    let get = |auth: &str| {
+        format!("GET /private/ HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n")
+    };
+    let none = raw(addr, get("").as_bytes()).await;
+    // alice:pw
+    let right = raw(
+        addr,
+        get("Authorization: Basic YWxpY2U6cHc=\r\n").as_bytes(),
+    )
+    .await;
+    let open = raw(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    sigterm(&child);
+    assert!(wait(child).success());
+    assert!(none.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{none}");
+    assert!(
+        none.to_ascii_lowercase()
+            .contains("\r\nwww-authenticate: basic realm=\"members\"\r\n"),
+        "{none}"
+    );
+    assert!(
+        none.contains("<title>IIS 10.0 Detailed Error - 401.2 - Unauthorized</title>"),
+        "{none}"
+    );
+    assert!(right.starts_with("HTTP/1.1 200 OK\r\n"), "{right}");
+    assert!(right.ends_with("\r\n\r\n<p>members</p>"), "{right}");
+    assert!(open.starts_with("HTTP/1.1 200 OK\r\n"), "{open}");
+    let w3c = entries(&logs.0.join("W3SVC1"));
+    let got: Vec<String> = w3c
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {} {}",
+                e.get("cs-uri-stem").unwrap(),
+                e.get("cs-username").unwrap(),
+                e.get("sc-status").unwrap(),
+                e.get("sc-substatus").unwrap(),
+                e.get("sc-win32-status").unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "/private/ - 401 2 5",
+            "/private/ alice 200 0 0",
+            "/ - 200 0 0"
+        ]
+    );
+
+    // A value without a colon is refused, by name.
+    let out = Command::new(env!("CARGO_BIN_EXE_tower-iis"))
+        .args([
+            "serve",
+            ".",
+            "--listen",
+            "127.0.0.1:0",
+            "--basic-user",
+            "alice",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--basic-user \"alice\""), "{err}");
+}

@@ -14,7 +14,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_iis::server::{serve, HttpErrLog, Limits};
-use tower_iis::site::IisSite;
+use tower_iis::site::{IisSite, IisSiteBuilder};
 use tower_iis::ssl::{SslAccessLayer, SslFlags};
 use tower_iis::test_site::{read_response, TestResponse};
 use tower_iis::tls::TlsConfig;
@@ -153,6 +153,20 @@ async fn start(root: PathBuf, ssl: Option<SslAccessLayer>) -> Servers {
 }
 
 async fn start_with(root: PathBuf, ssl: Option<SslAccessLayer>, limits: Limits) -> Servers {
+    start_site(root, limits, |builder| match ssl {
+        Some(layer) => builder.ssl_access(layer),
+        None => builder,
+    })
+    .await
+}
+
+/// Serves `IisSite::from_web_config(root)`, with what `configure` adds, over HTTP
+/// and HTTPS.
+async fn start_site(
+    root: PathBuf,
+    limits: Limits,
+    configure: impl FnOnce(IisSiteBuilder) -> IisSiteBuilder,
+) -> Servers {
     let memory = MemorySink::new();
     let (log, guard) = W3cLogLayer::builder()
         .sink(Sink::memory(&memory))
@@ -164,11 +178,9 @@ async fn start_with(root: PathBuf, ssl: Option<SslAccessLayer>, limits: Limits) 
         .build()
         .unwrap();
     let handle = log.handle();
-    let mut builder = IisSite::from_web_config(&root).log(log);
-    if let Some(layer) = ssl {
-        builder = builder.ssl_access(layer);
-    }
-    let site = builder.build().unwrap();
+    let site = configure(IisSite::from_web_config(&root).log(log))
+        .build()
+        .unwrap();
     let httperr = MemorySink::new();
     let (httperr_log, httperr_guard) = HttpErrLog::new(Sink::memory(&httperr)).unwrap();
     let httperr_handle = httperr_log.handle();
@@ -263,9 +275,27 @@ async fn https_get(
     addr: SocketAddr,
     cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 ) -> TestResponse {
+    https_get_path(addr, "/index.htm", cert).await
+}
+
+/// `GET path` as `GET` sends it.
+fn get_request(path: &str) -> Vec<u8> {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept-Language: en-US\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// One `GET path` over HTTPS, with `cert` as the client certificate.
+async fn https_get_path(
+    addr: SocketAddr,
+    path: &str,
+    cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> TestResponse {
+    let request = get_request(path);
     let talk = async {
         let mut tls = tls_connect(addr, client_config(cert, &[b"http/1.1"])).await;
-        tls.write_all(GET).await.unwrap();
+        tls.write_all(&request).await.unwrap();
         let mut out = Vec::new();
         tls.read_to_end(&mut out).await.unwrap();
         out
@@ -278,6 +308,10 @@ async fn https_get(
 
 async fn http_get(addr: SocketAddr) -> TestResponse {
     tower_iis::test_site::exchange(addr, GET).await
+}
+
+async fn http_get_path(addr: SocketAddr, path: &str) -> TestResponse {
+    tower_iis::test_site::exchange(addr, &get_request(path)).await
 }
 
 /// `sc-status sc-substatus sc-win32-status` of a line.
@@ -573,4 +607,136 @@ fn a_bad_certificate_path_fails_at_build_naming_the_file() {
         .build()
         .unwrap_err();
     assert_eq!(err.value(), "/no/such/dir/ca.pem");
+}
+
+/// A temp site: `index.htm` at the root and in each folder, the root web.config
+/// holding `root_config` (inside `<configuration>`), and a web.config per folder.
+fn folder_site(name: &str, root_config: &str, folders: &[(&str, &str)]) -> PathBuf {
+    let root = site_root(name, "");
+    std::fs::write(root.join("index.htm"), "<p>root</p>").unwrap();
+    std::fs::write(
+        root.join("web.config"),
+        format!("<configuration>\n{root_config}\n</configuration>\n"),
+    )
+    .unwrap();
+    for (folder, access) in folders {
+        let dir = root.join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.htm"), format!("<p>{folder}</p>")).unwrap();
+        if !access.is_empty() {
+            std::fs::write(
+                dir.join("web.config"),
+                format!(
+                    "<configuration>\n<system.webServer>\n<security>\n{access}\n</security>\n</system.webServer>\n</configuration>\n"
+                ),
+            )
+            .unwrap();
+        }
+    }
+    root
+}
+
+/// `cs-uri-stem s-port sc-status sc-substatus sc-win32-status` of a line.
+fn stem_port_codes(e: &reader::Entry) -> String {
+    format!(
+        "{} {} {}",
+        e.get("cs-uri-stem").unwrap(),
+        e.get("s-port").unwrap(),
+        codes(e)
+    )
+}
+
+#[tokio::test]
+async fn a_folder_that_requires_ssl_is_403_4_over_http_and_200_over_https() {
+    let root = folder_site(
+        "folder-ssl",
+        "",
+        &[("secure", r#"<access sslFlags="Ssl" />"#)],
+    );
+    let s = start_site(root, Limits::default(), |b| b).await;
+
+    let plain = http_get_path(s.http, "/secure/").await;
+    assert_eq!(plain.status_line(), "HTTP/1.1 403 Forbidden");
+    let page = plain.text();
+    assert!(
+        page.contains("<title>IIS 10.0 Detailed Error - 403.4 - Forbidden</title>"),
+        "{page}"
+    );
+    let secure = https_get_path(s.https, "/secure/", None).await;
+    assert_eq!(secure.status_line(), "HTTP/1.1 200 OK");
+    assert_eq!(secure.text(), "<p>secure</p>");
+    let open = http_get_path(s.http, "/").await;
+    assert_eq!(open.status_line(), "HTTP/1.1 200 OK");
+    assert_eq!(open.text(), "<p>root</p>");
+
+    let (http, https) = (s.http.port(), s.https.port());
+    let got: Vec<String> = s.lines().await.iter().map(stem_port_codes).collect();
+    assert_eq!(
+        got,
+        [
+            format!("/secure/ {http} 403 4 5"),
+            format!("/secure/ {https} 200 0 0"),
+            format!("/ {http} 200 0 0"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_location_requires_client_certificates_for_one_folder() {
+    let trusted = Ca::new("Trusted Test CA");
+    let other = Ca::new("Other Test CA");
+    let root = folder_site(
+        "folder-cert",
+        r#"<location path="certs">
+<system.webServer><security><access sslFlags="Ssl, SslRequireCert" /></security></system.webServer>
+</location>"#,
+        &[("certs", "")],
+    );
+    let trust = SslAccessLayer::builder(SslFlags::SSL)
+        .trusted_ca_pem(&trusted.pem)
+        .build()
+        .unwrap();
+    let s = start_site(root, Limits::default(), |b| {
+        b.client_certificate_trust(trust)
+    })
+    .await;
+
+    let none = https_get_path(s.https, "/certs/", None).await;
+    assert_eq!(none.status_line(), "HTTP/1.1 403 Forbidden");
+    assert!(none
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 403.7 - Forbidden</title>"));
+    let good = https_get_path(s.https, "/certs/", Some(trusted.client(false))).await;
+    assert_eq!(good.status_line(), "HTTP/1.1 200 OK");
+    assert_eq!(good.text(), "<p>certs</p>");
+    let untrusted = https_get_path(s.https, "/certs/", Some(other.client(false))).await;
+    assert_eq!(untrusted.status_line(), "HTTP/1.1 403 Forbidden");
+    assert!(untrusted
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 403.16 - Forbidden</title>"));
+    let expired = https_get_path(s.https, "/certs/", Some(trusted.client(true))).await;
+    assert_eq!(expired.status_line(), "HTTP/1.1 403 Forbidden");
+    assert!(expired
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 403.17 - Forbidden</title>"));
+    // Outside the <location>: no certificate asked for, over either scheme.
+    let root_https = https_get_path(s.https, "/", None).await;
+    assert_eq!(root_https.status_line(), "HTTP/1.1 200 OK");
+    assert_eq!(root_https.text(), "<p>root</p>");
+    let root_http = http_get_path(s.http, "/").await;
+    assert_eq!(root_http.status_line(), "HTTP/1.1 200 OK");
+
+    let (http, https) = (s.http.port(), s.https.port());
+    let got: Vec<String> = s.lines().await.iter().map(stem_port_codes).collect();
+    assert_eq!(
+        got,
+        [
+            format!("/certs/ {https} 403 7 5"),
+            format!("/certs/ {https} 200 0 0"),
+            format!("/certs/ {https} 403 16 2148204809"),
+            format!("/certs/ {https} 403 17 2148204801"),
+            format!("/ {https} 200 0 0"),
+            format!("/ {http} 200 0 0"),
+        ]
+    );
 }

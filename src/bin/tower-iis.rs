@@ -19,12 +19,16 @@
 //! names the proxies whose `X-Forwarded-For` (or, with `--proxy-header forwarded`,
 //! RFC 7239 `Forwarded`) header gives the client address that the logs, the error
 //! pages and the IP restrictions use.
+//! Where a web.config turns Basic authentication on, `--basic-user NAME:PASSWORD`
+//! (repeatable) names who may sign in; without one every Basic sign-in fails with
+//! 401.1, and the command warns at start.
 //!
 //! ```text
 //! cargo install tower-iis --features cli
 //! tower-iis serve ./wwwroot --listen 127.0.0.1:8080 --logs ./logs
 //! tower-iis serve ./wwwroot --https 127.0.0.1:8443 --cert site.pem --key site.key
 //! tower-iis serve ./wwwroot --trusted-proxy 127.0.0.1 --trusted-proxy 10.0.0.0/8
+//! tower-iis serve ./wwwroot --basic-user alice:alice-demo-password
 //! ```
 
 use std::future::IntoFuture;
@@ -33,13 +37,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use tower_iis::authentication::StaticUsers;
 use tower_iis::connection::{ForwardedHeader, TrustedProxies};
 use tower_iis::freb::{FailedRequestTracingLayer, Rule, TraceCollector};
 use tower_iis::server::{serve, HttpErrLog};
 use tower_iis::site::IisSite;
 use tower_iis::tls::TlsConfig;
 use tower_iis::w3c::{Sink, W3cLogLayer};
-use tower_iis::web_config::WebConfig;
+use tower_iis::web_config::{SiteConfig, WebConfig};
 
 /// IIS in a command: serve a folder the way IIS would.
 #[derive(Debug, Parser)]
@@ -78,6 +83,11 @@ enum Command {
         /// The header the trusted proxies name the client in.
         #[arg(long, value_enum, default_value_t = ProxyHeader::XForwardedFor)]
         proxy_header: ProxyHeader,
+        /// A user for Basic authentication, where a web.config turns it on
+        /// (`basicAuthentication enabled="true"`); repeatable. For trying a site
+        /// out: the password is on the command line.
+        #[arg(long = "basic-user", value_name = "NAME:PASSWORD")]
+        basic_users: Vec<String>,
     },
 }
 
@@ -107,6 +117,7 @@ fn main() -> ExitCode {
         key,
         trusted_proxies,
         proxy_header,
+        basic_users,
     } = cli.command;
     let https = https.map(|addr| Https {
         addr,
@@ -122,6 +133,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let users = match parse_users(&basic_users) {
+        Ok(users) => users,
+        Err(bad) => {
+            eprintln!(
+                "tower-iis: --basic-user {bad:?}: expected NAME:PASSWORD, with a name that has no ':'"
+            );
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -132,7 +152,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(root, listen, logs, https, proxies)) {
+    match runtime.block_on(run(root, listen, logs, https, proxies, users)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tower-iis: {e}");
@@ -147,6 +167,7 @@ async fn run(
     logs: PathBuf,
     https: Option<Https>,
     proxies: TrustedProxies,
+    users: Option<StaticUsers>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // The certificate first: a bad file stops the command before anything starts.
     let tls = match &https {
@@ -175,7 +196,22 @@ async fn run(
     if !has_rules {
         tracing = tracing.rule(Rule::new("*").status_codes("400-599")?);
     }
-    let site = IisSite::from_web_config(&root)
+    // Read off the runtime's threads, as the site's own scan is.
+    let basic_folders = {
+        let root = root.clone();
+        tokio::task::spawn_blocking(move || basic_folders(&SiteConfig::load(root))).await?
+    };
+    if users.is_none() && !basic_folders.is_empty() {
+        eprintln!(
+            "tower-iis: warning: Basic authentication is on for {} but no --basic-user was given: every Basic sign-in fails with 401.1",
+            basic_folders.join(", ")
+        );
+    }
+    let mut site = IisSite::from_web_config(&root);
+    if let Some(users) = users {
+        site = site.credentials(users);
+    }
+    let site = site
         .log(log)
         .serve_config_errors(true)
         .failed_request_tracing(tracing)
@@ -249,4 +285,40 @@ async fn run(
 /// The trusted proxies, for the start-up banner.
 fn trusted_list(proxies: &TrustedProxies) -> String {
     proxies.ranges().join(", ")
+}
+
+/// The `--basic-user NAME:PASSWORD` values as one user list (none without any);
+/// the first value that is not `NAME:PASSWORD` otherwise.
+fn parse_users(values: &[String]) -> Result<Option<StaticUsers>, &str> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    values
+        .iter()
+        .try_fold(StaticUsers::new(), |users, value| {
+            match value.split_once(':') {
+                Some((name, password)) if !name.is_empty() => Ok(users.user(name, password)),
+                _ => Err(value.as_str()),
+            }
+        })
+        .map(Some)
+}
+
+/// The configuration paths (`/`, `/private/`) whose web.config turns Basic
+/// authentication on.
+fn basic_folders(site: &SiteConfig) -> Vec<String> {
+    site.levels()
+        .filter(|(_, config)| {
+            config
+                .as_ref()
+                .is_ok_and(|c| c.authentication.basic.enabled)
+        })
+        .map(|(path, _)| {
+            if path.is_empty() {
+                "/".to_owned()
+            } else {
+                format!("/{path}/")
+            }
+        })
+        .collect()
 }

@@ -295,6 +295,7 @@ impl StaticFilesBuilder {
     /// Uses `other`'s path lookup (its index and watcher, or its cache) instead
     /// of starting one: for services over the same root and with the same case
     /// rule, such as a site's per-folder stacks.
+    #[cfg(feature = "site")]
     pub(crate) fn share_path_lookup<F>(mut self, other: &StaticFiles<F>) -> Self {
         self.shared_lookup = Some(other.config.presence.clone());
         self

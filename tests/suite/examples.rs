@@ -76,7 +76,7 @@ async fn demo_over_loopback_shows_detailed_pages() {
             "IIS 10.0 Detailed Error - 403.14 - Forbidden",
         ),
         (
-            "/secure",
+            "/members",
             "HTTP/1.1 401 Unauthorized",
             "IIS 10.0 Detailed Error - 401.2 - Unauthorized",
         ),
@@ -110,9 +110,9 @@ async fn demo_over_loopback_shows_detailed_pages() {
             Some(res.body.len().to_string().as_str())
         );
     }
-    let secure = get(addr, "GET", "/secure", "").await;
-    assert_eq!(secure.header("www-authenticate"), Some("Negotiate"));
-    assert!(secure.text().contains("0x80070005"));
+    let members = get(addr, "GET", "/members", "").await;
+    assert_eq!(members.header("www-authenticate"), Some("Negotiate"));
+    assert!(members.text().contains("0x80070005"));
     let busy = get(addr, "GET", "/busy", "").await;
     assert_eq!(busy.header("retry-after"), Some("30"));
     let panic = get(addr, "GET", "/panic", "").await;
@@ -263,7 +263,7 @@ async fn demo_writes_one_w3c_line_per_request_and_goaccess_agrees() {
         ("/report.xyz", 404, 3),
         ("/missing.htm", 404, 0),
         ("/images/", 403, 14),
-        ("/secure", 401, 2),
+        ("/members", 401, 2),
         ("/config", 500, 19),
         ("/busy", 503, 2),
         ("/own-body", 404, 0),
@@ -322,12 +322,12 @@ async fn demo_writes_one_w3c_line_per_request_and_goaccess_agrees() {
         .find(|e| e.get("cs-uri-stem") == Some("/slow"))
         .unwrap();
     assert!(slow.time_taken().unwrap() >= 200);
-    let secure = log
+    let members = log
         .entries
         .iter()
-        .find(|e| e.get("cs-uri-stem") == Some("/secure"))
+        .find(|e| e.get("cs-uri-stem") == Some("/members"))
         .unwrap();
-    assert_eq!(secure.win32_status(), Some(5));
+    assert_eq!(members.win32_status(), Some(5));
 
     if let Some(counts) = common::status_counts_from_goaccess(&files, &dir.join("goaccess.json")) {
         assert_eq!((counts.valid, counts.failed), (n as u64, 0));
@@ -392,4 +392,48 @@ async fn demo_graceful_shutdown_logs_the_requests_in_flight() {
         .sum();
     assert_eq!(lines, 10, "every answered request is in the log");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn demo_secure_and_private_folders_follow_their_web_config() {
+    let addr = start_demo(demo::app()).await;
+    let secure = get(addr, "GET", "/secure/", "").await;
+    assert_eq!(secure.status_line(), "HTTP/1.1 403 Forbidden");
+    assert!(secure
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 403.4 - Forbidden</title>"));
+
+    let private = get(addr, "GET", "/private/", "").await;
+    assert_eq!(private.status_line(), "HTTP/1.1 401 Unauthorized");
+    assert_eq!(
+        private.header("www-authenticate"),
+        Some(r#"Basic realm="tower-iis demo""#)
+    );
+    assert!(private
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 401.2 - Unauthorized</title>"));
+    // alice:wrong, then alice:alice-demo-password
+    let wrong = get(
+        addr,
+        "GET",
+        "/private/",
+        "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n",
+    )
+    .await;
+    assert!(wrong
+        .text()
+        .contains("<title>IIS 10.0 Detailed Error - 401.1 - Unauthorized</title>"));
+    let right = get(
+        addr,
+        "GET",
+        "/private/",
+        "Authorization: Basic YWxpY2U6YWxpY2UtZGVtby1wYXNzd29yZA==\r\n",
+    )
+    .await;
+    assert_eq!(right.status_line(), "HTTP/1.1 200 OK");
+    assert!(right
+        .text()
+        .contains("<title>tower-iis demo: members only</title>"));
+    // The demo's credentials are the ones the README and the start-up banner give.
+    assert_eq!(demo::DEMO_USERS[0], ("alice", "alice-demo-password"));
 }

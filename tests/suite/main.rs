@@ -35,4 +35,5 @@ mod static_race;
 mod w3c_files;
 mod w3c_server;
 mod web_config;
+mod who;
 mod xhtml;
