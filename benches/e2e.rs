@@ -15,6 +15,7 @@
 //! (default 5) after a one-second warm-up of each server. `E2E_ONLY=0|1|…|6` loads
 //! only one server (for profiling), numbered in the order of the table.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -195,7 +196,151 @@ fn count_lines(dir: &Path) -> u64 {
     n
 }
 
+/// The servers `E2E_SERVE=<kind>` runs alone (for callgrind): `hyper`, `axum`,
+/// `server` serve the bare handler; `full-hyper`, `full-axum`, `full-server` the
+/// full stack logging to a file.
+const KINDS: [&str; 6] = [
+    "hyper",
+    "axum",
+    "server",
+    "full-hyper",
+    "full-axum",
+    "full-server",
+];
+
+/// Runs one server on a current-thread runtime, prints its address, and exits
+/// (through `exit`, so callgrind writes its counts) when stdin closes.
+fn serve_alone(kind: &str) {
+    assert!(KINDS.contains(&kind), "E2E_SERVE: one of {KINDS:?}");
+    let dir = std::env::temp_dir().join(format!("tower-iis-e2e-{}", std::process::id()));
+    let (log, guard) = W3cLogLayer::builder()
+        .directory(dir.join("w3c"))
+        .build()
+        .expect("valid log configuration");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        let full = || {
+            ServiceBuilder::new()
+                .layer(log.clone())
+                .layer(HttpErrorsLayer::new())
+                .layer(RequestFilteringLayer::iis_defaults())
+        };
+        match kind {
+            "hyper" => {
+                tokio::spawn(serve(listener, |_| service_fn(support::hello::<Incoming>)));
+            }
+            "full-hyper" => {
+                let full = full();
+                tokio::spawn(serve(listener, move |conn| {
+                    ServiceBuilder::new()
+                        .map_request(move |mut req: Request<Incoming>| {
+                            req.extensions_mut().insert(conn);
+                            req
+                        })
+                        .layer(full.clone())
+                        .service_fn(support::hello)
+                }));
+            }
+            "axum" => {
+                let router = axum::Router::new()
+                    .fallback_service(service_fn(support::hello::<axum::body::Body>));
+                tokio::spawn(async move { axum::serve(listener, router).await });
+            }
+            "full-axum" => {
+                let router =
+                    axum::Router::new().fallback_service(full().service_fn(support::hello));
+                tokio::spawn(async move {
+                    axum::serve(
+                        listener,
+                        router.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .await
+                });
+            }
+            "server" => {
+                tokio::spawn(
+                    tower_iis::server::serve(listener, service_fn(support::hello::<Incoming>))
+                        .signals(false)
+                        .into_future(),
+                );
+            }
+            _ => {
+                let svc = full().service_fn(support::hello);
+                tokio::spawn(
+                    tower_iis::server::serve(listener, svc)
+                        .signals(false)
+                        .into_future(),
+                );
+            }
+        }
+        // stdin closing is the signal to stop.
+        tokio::task::spawn_blocking(|| {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        })
+        .await
+        .unwrap();
+    });
+    drop(guard);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::process::exit(0);
+}
+
+/// Sends `n` requests (the benches' browser-like GET) over `connections`
+/// keep-alive connections to `addr`, one request per connection at a time, every
+/// connection's request sent before the answers are read.
+fn client(addr: &str, n: usize, connections: usize) {
+    use std::io::{Read, Write};
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {}\r\nAccept: \
+         text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
+         Accept-Language: en-US,en;q=0.9\r\nAccept-Encoding: gzip, deflate, br\r\n\
+         Referer: https://www.example.com/shop/products/\r\n\r\n",
+        support::TARGET,
+        support::USER_AGENT
+    );
+    let mut socks: Vec<std::net::TcpStream> = (0..connections)
+        .map(|_| {
+            let s = std::net::TcpStream::connect(addr).expect("connects");
+            s.set_nodelay(true).unwrap();
+            s
+        })
+        .collect();
+    let body = b"Hello, world!\n";
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut sent = 0;
+    while sent < n {
+        let batch = connections.min(n - sent);
+        for s in &mut socks[..batch] {
+            s.write_all(request.as_bytes()).expect("sends");
+        }
+        for s in &mut socks[..batch] {
+            let mut have = 0;
+            loop {
+                let k = s.read(&mut buf[have..]).expect("reads");
+                assert!(k > 0, "the server closed the connection");
+                have += k;
+                if buf[..have].ends_with(body) {
+                    break;
+                }
+            }
+            assert!(buf.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        }
+        sent += batch;
+    }
+}
+
 fn main() {
+    if let Ok(kind) = std::env::var("E2E_SERVE") {
+        return serve_alone(&kind);
+    }
+    if let Ok(addr) = std::env::var("E2E_CLIENT") {
+        return client(&addr, env_or("E2E_N", 10_000), env_or("E2E_CONNECTIONS", 8));
+    }
     let wrk_path = ["/usr/bin/wrk", "/usr/local/bin/wrk"]
         .into_iter()
         .map(PathBuf::from)
