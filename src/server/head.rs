@@ -179,15 +179,18 @@ fn is_tchar(b: u8) -> bool {
 /// same heads, with the same framing.
 pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Accepted, Refused> {
     if !over_limit {
-        if let Some(accepted) = quick(head, limits) {
+        if let Some((_, accepted)) = quick(head, limits).filter(|&(n, _)| n == head.len()) {
             return Ok(accepted);
         }
     }
     full(head, limits, over_limit)
 }
 
-/// The success path: `Some` when `head` is certainly accepted, `None` when it
-/// may be refused (then [`full`] decides, and says why).
+/// The success path, on bytes that begin with a head (and may go on past it):
+/// `Some` with the head's length when it is complete and certainly accepted,
+/// `None` when it is not complete or may be refused (then [`find_end`] and
+/// [`full`] decide, and say why). The length is where [`find_end`] puts the end:
+/// a head `httparse` completes has no blank line before its own.
 ///
 /// A head `httparse` parses completely has no NUL, no CR outside a line end, no
 /// folded line and exactly three parts in its request line (method and header
@@ -196,16 +199,13 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
 /// the line end). What `full` checks beyond that is checked here the same way:
 /// the request line's layout, the method's length, the target, the head and line
 /// lengths, and the headers http.sys reads.
-fn quick(head: &[u8], limits: &Limits) -> Option<Accepted> {
-    if head.len() > limits.max_request_bytes {
-        return None;
-    }
+pub(crate) fn quick(buf: &[u8], limits: &Limits) -> Option<(usize, Accepted)> {
     let mut storage = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
     let mut req = httparse::Request::new(&mut []);
-    match req.parse_with_uninit_headers(head, &mut storage) {
-        Ok(httparse::Status::Complete(n)) if n == head.len() => {}
+    let head = match req.parse_with_uninit_headers(buf, &mut storage) {
+        Ok(httparse::Status::Complete(n)) if n <= limits.max_request_bytes => &buf[..n],
         _ => return None,
-    }
+    };
     let (method, target, version) = (req.method?, req.path?, req.version?);
     let offset = |part: &[u8]| (part.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
     // Method, one space, target, one space, version: as `full` splits the line.
@@ -232,7 +232,8 @@ fn quick(head: &[u8], limits: &Limits) -> Option<Accepted> {
         }
         next = at;
     }
-    headers(req.headers, version == 1, connect).ok()
+    let accepted = headers(req.headers, version == 1, connect).ok()?;
+    Some((head.len(), accepted))
 }
 
 /// Every check of a complete head, in http.sys's order: the reason of the first
@@ -339,46 +340,66 @@ fn headers(
     let mut connection_upgrade = false;
     let mut expect_continue = false;
     for h in headers {
-        let name = h.name;
+        let name = h.name.as_bytes();
+        // By length first: most headers are none of these.
+        let known: &[u8] = match name.len() {
+            4 => b"host",
+            6 => b"expect",
+            7 => b"upgrade",
+            10 => b"connection",
+            14 => b"content-length",
+            17 => b"transfer-encoding",
+            _ => continue,
+        };
+        if !name.eq_ignore_ascii_case(known) {
+            continue;
+        }
         let value = trim(h.value);
-        if name.eq_ignore_ascii_case("host") {
-            hosts += 1;
-            // A name and at most one colon (a port) is an authority: the parser
-            // is needed only for the rest.
-            if !value.is_empty()
-                && !(value.iter().all(|&b| HOST[usize::from(b)])
-                    && value.iter().filter(|&&b| b == b':').count() <= 1)
-                && http::uri::Authority::try_from(value).is_err()
-            {
-                return Err(Reason::Hostname);
-            }
-        } else if name.eq_ignore_ascii_case("content-length") {
-            let n = std::str::from_utf8(value)
-                .ok()
-                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or(Reason::BadRequest)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(Reason::Header);
-            }
-            length = Some(n);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            transfer_encoding = true;
-            // Only `chunked`, last (and once), is implemented.
-            for coding in value.split(|&b| b == b',').map(trim) {
-                if chunked || !coding.eq_ignore_ascii_case(b"chunked") {
-                    return Err(Reason::NotImplemented);
+        match known.len() {
+            4 => {
+                hosts += 1;
+                // A name and at most one colon (a port) is an authority: the
+                // parser is needed only for the rest.
+                let mut colons = 0;
+                let plain = value.iter().all(|&b| {
+                    colons += usize::from(b == b':');
+                    HOST[usize::from(b)]
+                });
+                if !value.is_empty()
+                    && !(plain && colons <= 1)
+                    && http::uri::Authority::try_from(value).is_err()
+                {
+                    return Err(Reason::Hostname);
                 }
-                chunked = true;
             }
-        } else if name.eq_ignore_ascii_case("upgrade") {
-            upgrade = true;
-        } else if name.eq_ignore_ascii_case("connection") {
-            connection_upgrade |= value
-                .split(|&b| b == b',')
-                .any(|t| trim(t).eq_ignore_ascii_case(b"upgrade"));
-        } else if name.eq_ignore_ascii_case("expect") {
-            expect_continue = value.eq_ignore_ascii_case(b"100-continue");
+            14 => {
+                let n = std::str::from_utf8(value)
+                    .ok()
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or(Reason::BadRequest)?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(Reason::Header);
+                }
+                length = Some(n);
+            }
+            17 => {
+                transfer_encoding = true;
+                // Only `chunked`, last (and once), is implemented.
+                for coding in value.split(|&b| b == b',').map(trim) {
+                    if chunked || !coding.eq_ignore_ascii_case(b"chunked") {
+                        return Err(Reason::NotImplemented);
+                    }
+                    chunked = true;
+                }
+            }
+            7 => upgrade = true,
+            10 => {
+                connection_upgrade |= value
+                    .split(|&b| b == b',')
+                    .any(|t| trim(t).eq_ignore_ascii_case(b"upgrade"));
+            }
+            _ => expect_continue = value.eq_ignore_ascii_case(b"100-continue"),
         }
     }
     if (http11 && hosts != 1) || hosts > 1 {
@@ -421,34 +442,34 @@ fn trim(v: &[u8]) -> &[u8] {
 /// A target of visible ASCII alone (`Ok(false)`: it is not), within the segment
 /// limits: each byte is a character, each `%XX` one.
 fn simple_target(target: &[u8], limits: &Limits) -> Result<bool, Reason> {
-    let (mut count, mut len, mut escapes) = (1usize, 0usize, 0usize);
-    let mut bytes = target[1..].iter();
-    for &b in bytes.by_ref() {
-        if !SIMPLE_TARGET[usize::from(b)] {
-            return Ok(false);
-        }
-        match b {
-            b'?' => break,
-            b'/' => {
-                if len.saturating_sub(2 * escapes) > limits.url_segment_max_length {
-                    return Err(Reason::Url);
-                }
-                count += 1;
-                (len, escapes) = (0, 0);
-            }
-            _ => {
-                len += 1;
-                escapes += usize::from(b == b'%');
-            }
-        }
-    }
-    // The query: only its bytes matter.
-    if !bytes.all(|&b| SIMPLE_TARGET[usize::from(b)]) {
+    if !target.iter().all(|&b| SIMPLE_TARGET[usize::from(b)]) {
         return Ok(false);
     }
-    if len.saturating_sub(2 * escapes) > limits.url_segment_max_length
-        || count > limits.url_segment_max_count
-    {
+    let path = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
+    let mut count = 0usize;
+    if memchr::memchr(b'%', path).is_none() {
+        // No escape: a segment's length is its byte count.
+        let mut start = 1;
+        for slash in memchr::memchr_iter(b'/', &path[1..])
+            .map(|i| i + 1)
+            .chain([path.len()])
+        {
+            count += 1;
+            if slash - start > limits.url_segment_max_length {
+                return Err(Reason::Url);
+            }
+            start = slash + 1;
+        }
+    } else {
+        for segment in path[1..].split(|&b| b == b'/') {
+            count += 1;
+            let escapes = segment.iter().filter(|&&b| b == b'%').count();
+            if segment.len().saturating_sub(2 * escapes) > limits.url_segment_max_length {
+                return Err(Reason::Url);
+            }
+        }
+    }
+    if count > limits.url_segment_max_count {
         return Err(Reason::Url);
     }
     Ok(true)
@@ -618,7 +639,11 @@ mod tests {
                     let Some(end) = find_end(&v, 0) else { continue };
                     let v = &v[..end];
                     let full = full(v, &limits, false).map(|a| (a.framing, a.expect_continue));
-                    if let Some(a) = quick(v, &limits) {
+                    // With the next request's bytes after it, as a socket read has it.
+                    let mut more = v.to_vec();
+                    more.extend_from_slice(b"GET / HTTP/1.1\r\n");
+                    if let Some((n, a)) = quick(&more, &limits) {
+                        assert_eq!(n, end, "{:?}", String::from_utf8_lossy(v));
                         checked += 1;
                         assert_eq!(
                             full,

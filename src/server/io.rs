@@ -258,19 +258,31 @@ impl WireIo {
         if self.scan == 0 {
             self.shared.wire.new_request();
         }
-        let Some(end) = head::find_end(bytes, self.scan) else {
-            self.scan = bytes.len().max(1);
-            // The header wait runs from the first time a head is seen unfinished.
-            if self.head_start.is_none() {
-                self.head_start = Some(Instant::now());
-            }
-            if let Some(refused) = head::check_partial(bytes, &self.limits) {
-                return Err(Stop::Refuse(refused));
-            }
-            return Ok(false);
+        // A whole head in the buffer (the usual case) is found and accepted in
+        // one pass; otherwise its end is looked for, and it is checked when whole.
+        let quick = if self.scan == 0 && !self.over_limit {
+            head::quick(bytes, &self.limits)
+        } else {
+            None
         };
-        let accepted =
-            head::check(&bytes[..end], &self.limits, self.over_limit).map_err(Stop::Refuse)?;
+        let (end, accepted) = if let Some(found) = quick {
+            found
+        } else {
+            let Some(end) = head::find_end(bytes, self.scan) else {
+                self.scan = bytes.len().max(1);
+                // The header wait runs from the first time a head is seen unfinished.
+                if self.head_start.is_none() {
+                    self.head_start = Some(Instant::now());
+                }
+                if let Some(refused) = head::check_partial(bytes, &self.limits) {
+                    return Err(Stop::Refuse(refused));
+                }
+                return Ok(false);
+            };
+            let accepted =
+                head::check(&bytes[..end], &self.limits, self.over_limit).map_err(Stop::Refuse)?;
+            (end, accepted)
+        };
         self.first = false;
         self.scan = 0;
         self.head_start = None;
