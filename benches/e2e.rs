@@ -74,8 +74,13 @@ struct Run {
 
 /// User plus system CPU time of this process (all threads), in microseconds.
 fn process_cpu_us() -> f64 {
-    // Fields 14 and 15 of /proc/self/stat, in clock ticks (100 per second on Linux).
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_us_of("self")
+}
+
+/// User plus system CPU time of process `pid` (all threads), in microseconds.
+fn cpu_us_of(pid: &str) -> f64 {
+    // Fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux).
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_comm.split_whitespace().collect();
     let ticks = |i: usize| {
@@ -95,9 +100,9 @@ fn load_average() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn wrk(wrk: &Path, addr: SocketAddr, secs: u64, connections: u32) -> Run {
+fn wrk(wrk: &Path, addr: SocketAddr, secs: u64, connections: u32, cpu_us: &dyn Fn() -> f64) -> Run {
     let load = load_average();
-    let cpu_before = process_cpu_us();
+    let cpu_before = cpu_us();
     let url = format!("http://{addr}{}", support::TARGET);
     let out = Command::new(wrk)
         .args([
@@ -117,7 +122,7 @@ fn wrk(wrk: &Path, addr: SocketAddr, secs: u64, connections: u32) -> Run {
         .arg(&url)
         .output()
         .expect("wrk runs");
-    let cpu = process_cpu_us() - cpu_before;
+    let cpu = cpu_us() - cpu_before;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "wrk failed: {text}");
     let field = |prefix: &str| {
@@ -194,6 +199,74 @@ fn count_lines(dir: &Path) -> u64 {
         }
     }
     n
+}
+
+/// Debian's nginx serving the same 14-byte `text/plain` answer on a loopback
+/// port, from a configuration written for the bench: two worker processes (the
+/// tokio runtimes here have two workers), keep-alive without a request limit, and
+/// the access log off or in nginx's `combined` format to a file through a 64 KiB
+/// buffer.
+struct Nginx {
+    master: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl Nginx {
+    fn start(bin: &Path, dir: &Path, name: &str, access_log: Option<&Path>) -> Nginx {
+        let prefix = dir.join(name);
+        std::fs::create_dir_all(&prefix).expect("nginx directory");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let log = access_log.map_or_else(
+            || "access_log off;".to_owned(),
+            |f| format!("access_log {} combined buffer=64k;", f.display()),
+        );
+        let p = prefix.display();
+        let conf = format!(
+            "daemon off;\nworker_processes 2;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\n\
+             events {{ worker_connections 4096; }}\n\
+             http {{\n  {log}\n  keepalive_requests 1000000;\n  keepalive_timeout 120s;\n\
+             client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n\
+             server {{\n    listen {addr};\n\
+             location / {{ default_type text/plain; return 200 \"Hello, world!\\n\"; }}\n  }}\n}}\n"
+        );
+        let conf_path = prefix.join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("nginx configuration");
+        let master = Command::new(bin)
+            .args(["-p", &p.to_string(), "-c"])
+            .arg(&conf_path)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nginx { master, addr }
+    }
+
+    /// CPU time of the master and its workers, in microseconds.
+    fn cpu_us(&self) -> f64 {
+        let pid = self.master.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        cpu_us_of(&pid.to_string()) + children.split_whitespace().map(cpu_us_of).sum::<f64>()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its workers (a SIGKILL would orphan them).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.master.id().to_string()])
+            .status();
+        let _ = self.master.wait();
+    }
 }
 
 /// The servers `E2E_SERVE=<kind>` runs alone (for callgrind): `hyper`, `axum`,
@@ -367,7 +440,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let names = [
+    let mut names = vec![
         "bare hyper",
         "full stack, W3C file",
         "TraceLayer, file",
@@ -460,6 +533,31 @@ fn main() {
         addrs
     });
 
+    let mut addrs = addrs;
+    let mut cpu: Vec<Box<dyn Fn() -> f64>> = addrs
+        .iter()
+        .map(|_| Box::new(process_cpu_us) as Box<dyn Fn() -> f64>)
+        .collect();
+    let nginx_path = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let mut nginx_log = None;
+    if let Some(bin) = nginx_path {
+        let quiet = std::sync::Arc::new(Nginx::start(&bin, &dir, "nginx-nolog", None));
+        let log_file = dir.join("nginx-log").join("access.log");
+        let logged = std::sync::Arc::new(Nginx::start(&bin, &dir, "nginx-log", Some(&log_file)));
+        nginx_log = Some(log_file);
+        for (name, n) in [("nginx, no log", quiet), ("nginx, access_log 64k", logged)] {
+            names.push(name);
+            addrs.push(n.addr);
+            cpu.push(Box::new(move || n.cpu_us()));
+        }
+    } else {
+        eprintln!(
+            "e2e: nginx not found (Debian: apt-get install nginx-light); the nginx rows are skipped"
+        );
+    }
     println!(
         "e2e: wrk -t1 -c{connections} -d{secs}s, {rounds} rounds, {} CPUs",
         std::thread::available_parallelism().map_or(0, usize::from)
@@ -469,12 +567,13 @@ fn main() {
     let chosen = |i: &usize| only.is_none_or(|o| o == *i);
     let warm: Vec<Run> = addrs
         .iter()
-        .map(|addr| wrk(&wrk_path, *addr, 1, connections))
+        .zip(&cpu)
+        .map(|(addr, cpu)| wrk(&wrk_path, *addr, 1, connections, cpu))
         .collect();
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); names.len()];
     for round in 1..=rounds {
         for (i, addr) in addrs.iter().enumerate().filter(|(i, _)| chosen(i)) {
-            let run = wrk(&wrk_path, *addr, secs, connections);
+            let run = wrk(&wrk_path, *addr, secs, connections, &cpu[i]);
             println!(
                 "round {round} {:<22} {:>9.0} req/s  p99 {:>6.2} ms  server CPU {:>5.1} us/req  load {:.2}{}",
                 names[i],
@@ -528,12 +627,43 @@ fn main() {
             .fold(f64::INFINITY, f64::min),
         runs.iter().flatten().map(|r| r.load).fold(0.0, f64::max)
     );
+    let pair = |full: usize, bare: usize| {
+        median(runs[full].iter().map(|r| r.rps).collect())
+            / median(runs[bare].iter().map(|r| r.rps).collect())
+    };
+    let cpu_pair = |full: usize, bare: usize| {
+        median(runs[full].iter().map(|r| r.cpu_us).collect())
+            / median(runs[bare].iter().map(|r| r.cpu_us).collect())
+    };
+    println!();
+    println!("| logging / bare | req/s ratio | CPU per request ratio |");
+    println!("|---|---:|---:|");
+    let mut pairs = vec![
+        ("hyper: full stack / bare", 1, 0),
+        ("axum::serve: full / bare", 5, 3),
+        ("server::serve: full / bare", 6, 4),
+    ];
+    if names.len() > 8 {
+        pairs.push(("nginx: access_log / no log", 8, 7));
+    }
+    for (label, full, bare) in pairs {
+        println!(
+            "| {label} | {:.3} | {:.3} |",
+            pair(full, bare),
+            cpu_pair(full, bare)
+        );
+    }
+    if let Some(file) = &nginx_log {
+        let lines = std::fs::read_to_string(file).map_or(0, |t| t.lines().count());
+        println!("nginx access log: {lines} lines");
+    }
     let answered = warm[1].requests + runs[1].iter().map(|r| r.requests).sum::<u64>();
     println!(
         "W3C log: wrk counted {answered} responses of the full stack; {logged} lines in the \
          files ({} written, {} dropped, {} I/O errors)",
         stats.lines, stats.dropped, stats.io_errors
     );
+    drop(cpu);
     rt.shutdown_timeout(Duration::from_secs(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
