@@ -407,7 +407,168 @@ fn client(addr: &str, n: usize, connections: usize) {
     }
 }
 
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// `E2E_MEMORY=<kind>`: the memory a server holds per idle keep-alive connection
+/// (after one request each) and per request in flight (parked in the handler).
+/// A child process (`E2E_HOLD`) opens the connections, so the two sides' file
+/// descriptors and buffers are counted apart.
+fn memory(kind: &str) {
+    use std::io::{BufRead, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let idle: usize = env_or("E2E_IDLE", 10_000);
+    let parked_n: usize = env_or("E2E_PARKED", 2_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let parked = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let handler = parking::<Incoming>(&parked, &release);
+    let addr = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        match kind {
+            "hyper" => {
+                tokio::spawn(serve(listener, move |_| handler.clone()));
+            }
+            "axum" => {
+                let router = axum::Router::new()
+                    .fallback_service(parking::<axum::body::Body>(&parked, &release));
+                tokio::spawn(async move { axum::serve(listener, router).await });
+            }
+            _ => {
+                tokio::spawn(
+                    tower_iis::server::serve(listener, handler)
+                        .signals(false)
+                        .into_future(),
+                );
+            }
+        }
+        addr
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let base = rss_kib();
+    let mut child = Command::new(std::env::current_exe().expect("this bench"))
+        .env("E2E_HOLD", format!("{addr} {idle} {parked_n}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the client starts");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("idle"));
+    std::thread::sleep(Duration::from_millis(500));
+    let with_idle = rss_kib();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "park").unwrap();
+    while parked.load(Ordering::SeqCst) < parked_n {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let with_parked = rss_kib();
+    release.notify_waiters();
+    drop(stdin);
+    let _ = child.wait();
+    #[allow(clippy::cast_precision_loss)]
+    let per = |kib: u64, n: usize| kib as f64 * 1024.0 / n as f64;
+    println!(
+        "{kind}: RSS {base} KiB at rest; {idle} idle keep-alive connections: +{} KiB, {:.0} B each; \
+         {parked_n} more requests in flight: +{} KiB, {:.0} B each",
+        with_idle - base,
+        per(with_idle - base, idle),
+        with_parked - with_idle,
+        per(with_parked - with_idle, parked_n)
+    );
+    rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// The trivial handler, except that a request for `/park` waits for `release`
+/// (counted in `parked`).
+fn parking<B: Send + 'static>(
+    parked: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    release: &std::sync::Arc<tokio::sync::Notify>,
+) -> impl tower::Service<
+    Request<B>,
+    Response = http::Response<http_body_util::Full<bytes::Bytes>>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + 'static {
+    let (p, r) = (parked.clone(), release.clone());
+    service_fn(move |req: Request<B>| {
+        let (p, r) = (p.clone(), r.clone());
+        async move {
+            if req.uri().path() == "/park" {
+                let notified = r.notified();
+                p.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                notified.await;
+            }
+            support::hello(req).await
+        }
+    })
+}
+
+/// The client side of [`memory`]: `idle` connections with one request answered
+/// each, then (on a line from stdin) `parked` connections each with a request
+/// the handler holds.
+fn hold(spec: &str) {
+    use std::io::{BufRead, Read, Write};
+    let mut it = spec.split_whitespace();
+    let addr = it.next().unwrap().to_owned();
+    let idle: usize = it.next().unwrap().parse().unwrap();
+    let parked: usize = it.next().unwrap().parse().unwrap();
+    let get = |path: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {}\r\n\r\n",
+            support::USER_AGENT
+        )
+    };
+    let mut socks = Vec::with_capacity(idle + parked);
+    let mut buf = [0u8; 4096];
+    for _ in 0..idle {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connects");
+        s.write_all(get(support::TARGET).as_bytes()).unwrap();
+        let mut have = 0;
+        while !buf[..have].ends_with(b"Hello, world!\n") {
+            let k = s.read(&mut buf[have..]).expect("reads");
+            assert!(k > 0, "closed");
+            have += k;
+        }
+        socks.push(s);
+    }
+    println!("idle");
+    std::io::stdout().flush().unwrap();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).unwrap();
+    for _ in 0..parked {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connects");
+        s.write_all(get("/park").as_bytes()).unwrap();
+        socks.push(s);
+    }
+    // Until the parent is done.
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("E2E_HOLD") {
+        return hold(&spec);
+    }
+    if let Ok(kind) = std::env::var("E2E_MEMORY") {
+        return memory(&kind);
+    }
     if let Ok(kind) = std::env::var("E2E_SERVE") {
         return serve_alone(&kind);
     }

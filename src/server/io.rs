@@ -22,8 +22,11 @@ use crate::ConnectionInfo;
 
 /// The HTTP/2 connection preface (h2c with prior knowledge).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-/// What one read from the socket asks for at least.
+/// What one read from the socket asks for.
 const READ_CHUNK: usize = 8 * 1024;
+/// A buffer emptied with more room than this is freed rather than kept: a
+/// keep-alive connection waiting for its next request holds no more than a head.
+const KEEP_CAPACITY: usize = 4 * 1024;
 /// The longest chunk-size line (with its extensions).
 const MAX_CHUNK_LINE: usize = 4096;
 
@@ -142,9 +145,10 @@ pub(crate) struct WireIo {
     shared: Arc<ConnShared>,
     limits: Limits,
     over_limit: bool,
-    /// `buf[..end]`: bytes read from the socket that hyper has not taken yet. The
-    /// buffer is kept initialised (zeroed when it grows) so the socket reads into
-    /// it without `unsafe`.
+    /// `buf[..end]`: bytes read from the socket that hyper has not taken yet
+    /// (`end` is always `buf.len()`). The socket is read into a buffer on the
+    /// stack and what came is appended, so an idle connection holds no 8 KiB
+    /// read buffer of ours and nothing is zeroed.
     buf: Vec<u8>,
     end: usize,
     /// `buf[pos..ready]` may be handed to hyper.
@@ -479,16 +483,16 @@ impl WireIo {
     /// which remembers that a short read drained the socket (no extra `recv` that
     /// would only say "would block").
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.buf.len() - self.end < READ_CHUNK / 2 {
-            self.buf.resize(self.buf.len() + READ_CHUNK, 0);
-        }
         let Some(sock) = self.sock.as_mut() else {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         };
-        let mut rb = ReadBuf::new(&mut self.buf[self.end..]);
+        let mut chunk = [std::mem::MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut rb = ReadBuf::uninit(&mut chunk);
         ready!(Pin::new(sock).poll_read(cx, &mut rb))?;
         let n = rb.filled().len();
-        self.end += n;
+        self.buf.truncate(self.end);
+        self.buf.extend_from_slice(rb.filled());
+        self.end = self.buf.len();
         Poll::Ready(Ok(n))
     }
 
@@ -532,6 +536,11 @@ impl AsyncRead for WireIo {
                 out.put_slice(&this.buf[this.pos..this.pos + n]);
                 this.pos += n;
                 if this.pos == this.end {
+                    if this.buf.capacity() > KEEP_CAPACITY {
+                        this.buf = Vec::new();
+                    } else {
+                        this.buf.clear();
+                    }
                     this.end = 0;
                     this.pos = 0;
                     this.ready = 0;
@@ -547,7 +556,7 @@ impl AsyncRead for WireIo {
                 return Poll::Pending;
             }
             if this.pos > 0 {
-                this.buf.copy_within(this.pos..this.end, 0);
+                this.buf.drain(..this.pos);
                 this.end -= this.pos;
                 this.ready -= this.pos;
                 this.cursor -= this.pos;
