@@ -365,10 +365,8 @@ fn headers(
                     colons += usize::from(b == b':');
                     HOST[usize::from(b)]
                 });
-                if !value.is_empty()
-                    && !(plain && colons <= 1)
-                    && http::uri::Authority::try_from(value).is_err()
-                {
+                let authority = value.is_empty() || (plain && colons <= 1);
+                if !authority && http::uri::Authority::try_from(value).is_err() {
                     return Err(Reason::Hostname);
                 }
             }
