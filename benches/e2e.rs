@@ -12,8 +12,20 @@
 //! ```
 //!
 //! Each run lasts `E2E_SECS` seconds (default 3); there are `E2E_ROUNDS` rounds
-//! (default 5) after a one-second warm-up of each server. `E2E_ONLY=0|1|…|6` loads
+//! (default 5) after a one-second warm-up of each server. `E2E_ONLY=0|1|…|8` loads
 //! only one server (for profiling), numbered in the order of the table.
+//!
+//! When Debian's nginx is installed (`apt-get install nginx-light`), the bench
+//! starts two instances on loopback ports, answering the same body with `return
+//! 200`, one without an access log and one logging to a file with `buffer=64k`,
+//! and runs them in the same rounds; without nginx it says so and skips them.
+//!
+//! Other modes: `E2E_SERVE=<kind>` runs one server alone until stdin closes and
+//! `E2E_CLIENT=<addr> E2E_N=<n>` sends it `n` requests (used by
+//! `benches/server_cost.sh` to count instructions under callgrind);
+//! `E2E_MEMORY=hyper|axum|server` measures the resident memory per idle
+//! keep-alive connection (`E2E_IDLE`, default 10 000) and per request in flight
+//! (`E2E_PARKED`, default 2 000).
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
