@@ -57,7 +57,7 @@ const MAX_METHOD: usize = 255;
 pub(crate) fn find_end(buf: &[u8], from: usize) -> Option<usize> {
     // Skip the empty lines a client may send before a request line.
     let mut i = from.saturating_sub(3);
-    while let Some(off) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
+    while let Some(off) = memchr::memchr(b'\n', buf.get(i..)?) {
         let nl = i + off;
         // `\n\n` or `\n\r\n` ends the head, when a request line came before it.
         let next = buf.get(nl + 1).copied();
@@ -143,12 +143,102 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// A table of the bytes in `extra` and the ASCII letters and digits.
+const fn byte_table(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+/// RFC 9110's `tchar`.
+static TCHAR: [bool; 256] = byte_table(b"!#$%&'*+-.^_`|~");
+/// The bytes of a plain origin-form target, checked without a URI parser.
+static SIMPLE_TARGET: [bool; 256] = byte_table(b"/-._~%!$&'()*+,;=:@?");
+
+/// The bytes of a `Host` value that is a plain name or address, with a port.
+static HOST: [bool; 256] = byte_table(b".-:");
+
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
 
 /// Checks a complete head (`head` ends with its blank line).
+///
+/// A head that passes one `httparse` pass and the checks that follow it is
+/// accepted at once ([`quick`]); anything else goes through every check in
+/// http.sys's order ([`full`]), which names the reason. Both accept exactly the
+/// same heads, with the same framing.
 pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Accepted, Refused> {
+    if !over_limit {
+        if let Some((_, accepted)) = quick(head, limits).filter(|&(n, _)| n == head.len()) {
+            return Ok(accepted);
+        }
+    }
+    full(head, limits, over_limit)
+}
+
+/// The success path, on bytes that begin with a head (and may go on past it):
+/// `Some` with the head's length when it is complete and certainly accepted,
+/// `None` when it is not complete or may be refused (then [`find_end`] and
+/// [`full`] decide, and say why). The length is where [`find_end`] puts the end:
+/// a head `httparse` completes has no blank line before its own.
+///
+/// A head `httparse` parses completely has no NUL, no CR outside a line end, no
+/// folded line and exactly three parts in its request line (method and header
+/// names are tokens, the target has no control byte or space, values have no
+/// control byte but tab, the version is `HTTP/1.0` or `HTTP/1.1` followed by
+/// the line end). What `full` checks beyond that is checked here the same way:
+/// the request line's layout, the method's length, the target, the head and line
+/// lengths, and the headers http.sys reads.
+pub(crate) fn quick(buf: &[u8], limits: &Limits) -> Option<(usize, Accepted)> {
+    let mut storage = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
+    let mut req = httparse::Request::new(&mut []);
+    let head = match req.parse_with_uninit_headers(buf, &mut storage) {
+        Ok(httparse::Status::Complete(n)) if n <= limits.max_request_bytes => &buf[..n],
+        _ => return None,
+    };
+    let (method, target, version) = (req.method?, req.path?, req.version?);
+    let offset = |part: &[u8]| (part.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
+    // Method, one space, target, one space, version: as `full` splits the line.
+    let start = offset(method.as_bytes());
+    let target_at = offset(target.as_bytes());
+    if target_at != start + method.len() + 1
+        || head.get(target_at + target.len()) != Some(&b' ')
+        || method.is_empty()
+        || method.len() > MAX_METHOD
+        || !method.bytes().all(is_tchar)
+    {
+        return None;
+    }
+    let connect = method == "CONNECT";
+    check_target(target.as_bytes(), connect, limits).ok()?;
+    // Each header line (with its CR, without its LF) within MaxFieldLength: a
+    // line runs from its name to the next line's start.
+    let blank = if head.ends_with(b"\n\r\n") { 2 } else { 1 };
+    let mut next = head.len() - blank;
+    for h in req.headers.iter().rev() {
+        let at = offset(h.name.as_bytes());
+        if next - at - 1 > limits.max_field_length + 1 {
+            return None;
+        }
+        next = at;
+    }
+    let accepted = headers(req.headers, version == 1, connect).ok()?;
+    Some((head.len(), accepted))
+}
+
+/// Every check of a complete head, in http.sys's order: the reason of the first
+/// that fails.
+fn full(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Accepted, Refused> {
     // What the log says of a refused head is worked out only when it is refused.
     let no = |reason| Refused {
         reason,
@@ -228,6 +318,20 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
         Err(_) => return Err(no(Reason::BadRequest)),
     }
 
+    let accepted = headers(req.headers, http11, connect).map_err(no)?;
+    if over_limit {
+        return Err(no(Reason::ConnLimit));
+    }
+    Ok(accepted)
+}
+
+/// The headers http.sys reads: `Host`, `Content-Length`, `Transfer-Encoding`,
+/// `Upgrade` with `Connection`, `Expect`; and the body's framing they give.
+fn headers(
+    headers: &[httparse::Header<'_>],
+    http11: bool,
+    connect: bool,
+) -> Result<Accepted, Reason> {
     let mut hosts = 0;
     let mut length: Option<u64> = None;
     let mut chunked = false;
@@ -235,59 +339,75 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
     let mut upgrade = false;
     let mut connection_upgrade = false;
     let mut expect_continue = false;
-    for h in req.headers.iter() {
-        let name = h.name;
+    for h in headers {
+        let name = h.name.as_bytes();
+        // By length first: most headers are none of these.
+        let known: &[u8] = match name.len() {
+            4 => b"host",
+            6 => b"expect",
+            7 => b"upgrade",
+            10 => b"connection",
+            14 => b"content-length",
+            17 => b"transfer-encoding",
+            _ => continue,
+        };
+        if !name.eq_ignore_ascii_case(known) {
+            continue;
+        }
         let value = trim(h.value);
-        if name.eq_ignore_ascii_case("host") {
-            hosts += 1;
-            if !value.is_empty()
-                && !value
-                    .iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-                && http::uri::Authority::try_from(value).is_err()
-            {
-                return Err(no(Reason::Hostname));
-            }
-        } else if name.eq_ignore_ascii_case("content-length") {
-            let n = std::str::from_utf8(value)
-                .ok()
-                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or_else(|| no(Reason::BadRequest))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(no(Reason::Header));
-            }
-            length = Some(n);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            transfer_encoding = true;
-            // Only `chunked`, last (and once), is implemented.
-            for coding in value.split(|&b| b == b',').map(trim) {
-                if chunked || !coding.eq_ignore_ascii_case(b"chunked") {
-                    return Err(no(Reason::NotImplemented));
+        match known.len() {
+            4 => {
+                hosts += 1;
+                // A name and at most one colon (a port) is an authority: the
+                // parser is needed only for the rest.
+                let mut colons = 0;
+                let plain = value.iter().all(|&b| {
+                    colons += usize::from(b == b':');
+                    HOST[usize::from(b)]
+                });
+                let authority = value.is_empty() || (plain && colons <= 1);
+                if !authority && http::uri::Authority::try_from(value).is_err() {
+                    return Err(Reason::Hostname);
                 }
-                chunked = true;
             }
-        } else if name.eq_ignore_ascii_case("upgrade") {
-            upgrade = true;
-        } else if name.eq_ignore_ascii_case("connection") {
-            connection_upgrade |= value
-                .split(|&b| b == b',')
-                .any(|t| trim(t).eq_ignore_ascii_case(b"upgrade"));
-        } else if name.eq_ignore_ascii_case("expect") {
-            expect_continue = value.eq_ignore_ascii_case(b"100-continue");
+            14 => {
+                let n = std::str::from_utf8(value)
+                    .ok()
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or(Reason::BadRequest)?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(Reason::Header);
+                }
+                length = Some(n);
+            }
+            17 => {
+                transfer_encoding = true;
+                // Only `chunked`, last (and once), is implemented.
+                for coding in value.split(|&b| b == b',').map(trim) {
+                    if chunked || !coding.eq_ignore_ascii_case(b"chunked") {
+                        return Err(Reason::NotImplemented);
+                    }
+                    chunked = true;
+                }
+            }
+            7 => upgrade = true,
+            10 => {
+                connection_upgrade |= value
+                    .split(|&b| b == b',')
+                    .any(|t| trim(t).eq_ignore_ascii_case(b"upgrade"));
+            }
+            _ => expect_continue = value.eq_ignore_ascii_case(b"100-continue"),
         }
     }
     if (http11 && hosts != 1) || hosts > 1 {
-        return Err(no(Reason::Hostname));
+        return Err(Reason::Hostname);
     }
     if transfer_encoding && (length.is_some() || !http11) {
-        return Err(no(Reason::Header));
+        return Err(Reason::Header);
     }
     if transfer_encoding && !chunked {
-        return Err(no(Reason::NotImplemented));
-    }
-    if over_limit {
-        return Err(no(Reason::ConnLimit));
+        return Err(Reason::NotImplemented);
     }
     let framing = if connect || (upgrade && connection_upgrade) {
         Framing::Tunnel
@@ -317,9 +437,49 @@ fn trim(v: &[u8]) -> &[u8] {
     &v[start..end]
 }
 
+/// A target of visible ASCII alone (`Ok(false)`: it is not), within the segment
+/// limits: each byte is a character, each `%XX` one.
+fn simple_target(target: &[u8], limits: &Limits) -> Result<bool, Reason> {
+    if !target.iter().all(|&b| SIMPLE_TARGET[usize::from(b)]) {
+        return Ok(false);
+    }
+    let path = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
+    let mut count = 0usize;
+    if memchr::memchr(b'%', path).is_none() {
+        // No escape: a segment's length is its byte count.
+        let mut start = 1;
+        for slash in memchr::memchr_iter(b'/', &path[1..])
+            .map(|i| i + 1)
+            .chain([path.len()])
+        {
+            count += 1;
+            if slash - start > limits.url_segment_max_length {
+                return Err(Reason::Url);
+            }
+            start = slash + 1;
+        }
+    } else {
+        for segment in path[1..].split(|&b| b == b'/') {
+            count += 1;
+            let escapes = segment.iter().filter(|&&b| b == b'%').count();
+            if segment.len().saturating_sub(2 * escapes) > limits.url_segment_max_length {
+                return Err(Reason::Url);
+            }
+        }
+    }
+    if count > limits.url_segment_max_count {
+        return Err(Reason::Url);
+    }
+    Ok(true)
+}
+
 /// The request target: a path (or `*`, an absolute URL, or for `CONNECT` an
 /// authority) that hyper can read, within the segment limits.
 fn check_target(target: &[u8], connect: bool, limits: &Limits) -> Result<(), Reason> {
+    // A plain origin-form target (the usual case) is checked in one pass.
+    if target.first() == Some(&b'/') && !connect && simple_target(target, limits)? {
+        return Ok(());
+    }
     // Control bytes and spaces never; bytes above 0x7f only as UTF-8 (http.sys
     // reads a raw UTF-8 URL as its escaped spelling).
     if target.is_empty()
@@ -333,30 +493,13 @@ fn check_target(target: &[u8], connect: bool, limits: &Limits) -> Result<(), Rea
             .map(drop)
             .map_err(|_| Reason::Url);
     }
-    // A plain origin-form target (the usual case) is checked here; anything else
-    // by the parser hyper uses, so that nothing we pass is refused by hyper.
-    let simple = target[0] == b'/'
-        && target
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:@?".contains(&b));
-    let parsed;
-    let path = if simple {
-        let end = target
-            .iter()
-            .position(|&b| b == b'?')
-            .unwrap_or(target.len());
-        // Only visible ASCII here.
-        std::str::from_utf8(&target[..end]).map_err(|_| Reason::Url)?
-    } else {
-        parsed = http::Uri::try_from(target).map_err(|_| Reason::Url)?;
-        if target != b"*" && parsed.path().is_empty() {
-            return Err(Reason::Url);
-        }
-        parsed.path()
-    };
-    if !path.starts_with('/') && path != "*" {
+    // Anything else by the parser hyper uses, so that nothing we pass is refused
+    // by hyper.
+    let parsed = http::Uri::try_from(target).map_err(|_| Reason::Url)?;
+    if target != b"*" && parsed.path().is_empty() {
         return Err(Reason::Url);
     }
+    let path = parsed.path();
     let mut count = 0usize;
     for segment in path.split('/').skip(1) {
         count += 1;
@@ -447,6 +590,74 @@ mod tests {
             reason("GET /caf\u{e9} HTTP/1.1\r\nHost: a\r\n\r\n".as_bytes()),
             Ok(Framing::None)
         );
+    }
+
+    /// The success path accepts only what every check accepts, with the same
+    /// framing: valid heads and every one-byte change of them, under IIS's
+    /// limits and under tight ones.
+    #[test]
+    fn quick_agrees_with_full() {
+        let heads: [&[u8]; 6] = [
+            b"GET /shop/products/item.aspx?id=42&colour=blue HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: x\r\nAccept: */*\r\n\r\n",
+            b"POST /a%20b/c HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+            b"PUT /x HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n",
+            b"\r\nGET / HTTP/1.0\r\n\r\n",
+            b"GET /chat HTTP/1.1\r\nHost: [::1]:80\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\n",
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+        ];
+        let tight = Limits {
+            max_field_length: 20,
+            url_segment_max_length: 3,
+            url_segment_max_count: 2,
+            max_request_bytes: 300,
+            ..limits()
+        };
+        let bytes = [
+            0u8, b'\r', b'\n', b' ', b'\t', b':', b'/', b'?', b'%', b'#', b'a', b'1', 0x7f, 0x80,
+            0xff, b'{', b',',
+        ];
+        let mut checked = 0;
+        for limits in [limits(), tight] {
+            for head in heads {
+                let mut variants = vec![head.to_vec()];
+                for i in 0..head.len() {
+                    for &b in &bytes {
+                        let mut v = head.to_vec();
+                        v[i] = b;
+                        variants.push(v);
+                        let mut v = head.to_vec();
+                        v.insert(i, b);
+                        variants.push(v);
+                    }
+                    let mut v = head.to_vec();
+                    v.remove(i);
+                    variants.push(v);
+                }
+                for v in variants {
+                    let Some(end) = find_end(&v, 0) else { continue };
+                    let v = &v[..end];
+                    let full = full(v, &limits, false).map(|a| (a.framing, a.expect_continue));
+                    // With the next request's bytes after it, as a socket read has it.
+                    let mut more = v.to_vec();
+                    more.extend_from_slice(b"GET / HTTP/1.1\r\n");
+                    if let Some((n, a)) = quick(&more, &limits) {
+                        assert_eq!(n, end, "{:?}", String::from_utf8_lossy(v));
+                        checked += 1;
+                        assert_eq!(
+                            full,
+                            Ok((a.framing, a.expect_continue)),
+                            "{:?}",
+                            String::from_utf8_lossy(v)
+                        );
+                    }
+                    assert_eq!(
+                        check(v, &limits, false).map(|a| (a.framing, a.expect_continue)),
+                        full
+                    );
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 
     #[test]

@@ -90,8 +90,11 @@ impl AsyncWrite for Sock {
 
 /// The HTTP/2 connection preface (h2c with prior knowledge).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-/// What one read from the socket asks for at least.
+/// What one read from the socket asks for.
 const READ_CHUNK: usize = 8 * 1024;
+/// A buffer emptied with more room than this is freed rather than kept: a
+/// keep-alive connection waiting for its next request holds no more than a head.
+const KEEP_CAPACITY: usize = 4 * 1024;
 /// The longest chunk-size line (with its extensions).
 const MAX_CHUNK_LINE: usize = 4096;
 
@@ -213,9 +216,10 @@ pub(crate) struct WireIo {
     shared: Arc<ConnShared>,
     limits: Limits,
     over_limit: bool,
-    /// `buf[..end]`: bytes read from the socket that hyper has not taken yet. The
-    /// buffer is kept initialised (zeroed when it grows) so the socket reads into
-    /// it without `unsafe`.
+    /// `buf[..end]`: bytes read from the socket that hyper has not taken yet
+    /// (`end` is always `buf.len()`). The socket is read into a buffer on the
+    /// stack and what came is appended, so an idle connection holds no 8 KiB
+    /// read buffer of ours and nothing is zeroed.
     buf: Vec<u8>,
     end: usize,
     /// `buf[pos..ready]` may be handed to hyper.
@@ -329,19 +333,31 @@ impl WireIo {
         if self.scan == 0 {
             self.shared.wire.new_request();
         }
-        let Some(end) = head::find_end(bytes, self.scan) else {
-            self.scan = bytes.len().max(1);
-            // The header wait runs from the first time a head is seen unfinished.
-            if self.head_start.is_none() {
-                self.head_start = Some(Instant::now());
-            }
-            if let Some(refused) = head::check_partial(bytes, &self.limits) {
-                return Err(Stop::Refuse(refused));
-            }
-            return Ok(false);
+        // A whole head in the buffer (the usual case) is found and accepted in
+        // one pass; otherwise its end is looked for, and it is checked when whole.
+        let quick = if self.scan == 0 && !self.over_limit {
+            head::quick(bytes, &self.limits)
+        } else {
+            None
         };
-        let accepted =
-            head::check(&bytes[..end], &self.limits, self.over_limit).map_err(Stop::Refuse)?;
+        let (end, accepted) = if let Some(found) = quick {
+            found
+        } else {
+            let Some(end) = head::find_end(bytes, self.scan) else {
+                self.scan = bytes.len().max(1);
+                // The header wait runs from the first time a head is seen unfinished.
+                if self.head_start.is_none() {
+                    self.head_start = Some(Instant::now());
+                }
+                if let Some(refused) = head::check_partial(bytes, &self.limits) {
+                    return Err(Stop::Refuse(refused));
+                }
+                return Ok(false);
+            };
+            let accepted =
+                head::check(&bytes[..end], &self.limits, self.over_limit).map_err(Stop::Refuse)?;
+            (end, accepted)
+        };
         self.first = false;
         self.scan = 0;
         self.head_start = None;
@@ -538,16 +554,16 @@ impl WireIo {
     /// which remembers that a short read drained the socket (no extra `recv` that
     /// would only say "would block").
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.buf.len() - self.end < READ_CHUNK / 2 {
-            self.buf.resize(self.buf.len() + READ_CHUNK, 0);
-        }
         let Some(sock) = self.sock.as_mut() else {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         };
-        let mut rb = ReadBuf::new(&mut self.buf[self.end..]);
+        let mut chunk = [std::mem::MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut rb = ReadBuf::uninit(&mut chunk);
         ready!(Pin::new(sock).poll_read(cx, &mut rb))?;
         let n = rb.filled().len();
-        self.end += n;
+        self.buf.truncate(self.end);
+        self.buf.extend_from_slice(rb.filled());
+        self.end = self.buf.len();
         Poll::Ready(Ok(n))
     }
 
@@ -591,6 +607,11 @@ impl AsyncRead for WireIo {
                 out.put_slice(&this.buf[this.pos..this.pos + n]);
                 this.pos += n;
                 if this.pos == this.end {
+                    if this.buf.capacity() > KEEP_CAPACITY {
+                        this.buf = Vec::new();
+                    } else {
+                        this.buf.clear();
+                    }
                     this.end = 0;
                     this.pos = 0;
                     this.ready = 0;
@@ -606,7 +627,7 @@ impl AsyncRead for WireIo {
                 return Poll::Pending;
             }
             if this.pos > 0 {
-                this.buf.copy_within(this.pos..this.end, 0);
+                this.buf.drain(..this.pos);
                 this.end -= this.pos;
                 this.ready -= this.pos;
                 this.cursor -= this.pos;

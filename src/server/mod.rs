@@ -172,6 +172,9 @@ pub const HTTPERR_FIELDS: [&str; 12] = [
 /// http.sys's `ErrorLogFileTruncateSize`: a new `httperrN.log` after 1 MB.
 pub const HTTPERR_TRUNCATE_SIZE: u64 = 1024 * 1024;
 
+/// hyper's limit on the number of request headers when none is set.
+const HYPER_MAX_HEADERS: usize = 100;
+
 /// The error type of a service the server can run.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -470,8 +473,12 @@ where
             .timer(hyper_util::rt::TokioTimer::new())
             // The IO wrapper times the head itself, with http.sys's reasons.
             .header_read_timeout(None)
-            .max_buf_size(self.limits.max_request_bytes.max(8192) + 8192)
-            .max_headers(self.limits.max_headers);
+            .max_buf_size(self.limits.max_request_bytes.max(8192) + 8192);
+        if self.limits.max_headers != HYPER_MAX_HEADERS {
+            // hyper's own limit is kept on the stack; any other one costs two
+            // allocations of that many entries per request head.
+            builder.http1().max_headers(self.limits.max_headers);
+        }
         builder
             .http2()
             .timer(hyper_util::rt::TokioTimer::new())
