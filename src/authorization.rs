@@ -73,17 +73,13 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::gate::Gate;
 use crate::logon::{eq_ignore_case, Logon};
 use crate::{IisError, IisStatus};
 
@@ -425,44 +421,16 @@ where
                 user = req.extensions().get::<Logon>().and_then(Logon::user).unwrap_or(""),
                 "URL Authorization denied the request"
             );
-            return ResponseFuture {
-                gate: Gate::deny(denial()),
-            };
+            return ResponseFuture::deny(denial());
         }
-        ResponseFuture {
-            gate: Gate::call(self.inner.call(req)),
-        }
+        ResponseFuture::call(self.inner.call(req))
     }
 }
 
-pin_project! {
-    /// The response future of [`Authorization`]: the inner response, or the 401.2.
-    pub struct ResponseFuture<F> {
-        #[pin]
-        gate: Gate<F, IisError>,
-    }
-}
-
-impl<F> fmt::Debug for ResponseFuture<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, RB, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<RB>, E>>,
-    RB: Default,
-{
-    type Output = Result<Response<RB>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
-            Ok(res) => res,
-            Err(error) => Ok(error.into_http_response()),
-        })
-    }
-}
+define_error_gate!(
+    ResponseFuture,
+    "The response future of [`Authorization`]: the inner response, or the 401.2."
+);
 
 #[cfg(test)]
 mod tests {

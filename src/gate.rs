@@ -166,6 +166,61 @@ impl<F: Future, D> Future for Gate<F, D> {
     }
 }
 
+/// A response future over a [`Gate`] whose denial is an [`IisError`](crate::IisError),
+/// turned into IIS's response: `define_error_gate!(Name, "doc")` defines `Name<F>`
+/// with `Name::call(fut)` and `Name::deny(error)`.
+macro_rules! define_error_gate {
+    ($name:ident, $doc:literal) => {
+        pin_project_lite::pin_project! {
+            #[doc = $doc]
+            pub struct $name<F> {
+                #[pin]
+                gate: $crate::gate::Gate<F, $crate::IisError>,
+            }
+        }
+
+        impl<F> $name<F> {
+            #[allow(dead_code)]
+            pub(crate) fn call(fut: F) -> Self {
+                Self {
+                    gate: $crate::gate::Gate::call(fut),
+                }
+            }
+
+            #[allow(dead_code)]
+            pub(crate) fn deny(error: $crate::IisError) -> Self {
+                Self {
+                    gate: $crate::gate::Gate::deny(error),
+                }
+            }
+        }
+
+        impl<F> std::fmt::Debug for $name<F> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+
+        impl<F, B, E> std::future::Future for $name<F>
+        where
+            F: std::future::Future<Output = Result<http::Response<B>, E>>,
+            B: Default,
+        {
+            type Output = Result<http::Response<B>, E>;
+
+            fn poll(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Self::Output> {
+                std::task::Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
+                    Ok(res) => res,
+                    Err(error) => Ok(error.into_http_response()),
+                })
+            }
+        }
+    };
+}
+
 /// The future and body types of a module that guards a slot until the response body
 /// ends: `ResponseFuture<F>` over a [`Gate`] and a [`Guard`], `ResponseBody<B>` over
 /// a [`GuardedBody`].

@@ -151,6 +151,9 @@
 
 #[macro_use]
 mod macros;
+// Before the modules that use its macros.
+#[macro_use]
+mod gate;
 
 #[cfg(feature = "authentication")]
 #[cfg_attr(docsrs, doc(cfg(feature = "authentication")))]
@@ -164,8 +167,6 @@ pub mod error;
 #[cfg(feature = "failed-request-tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "failed-request-tracing")))]
 pub mod freb;
-#[macro_use]
-mod gate;
 pub mod http_errors;
 mod http_util;
 mod ip_net;

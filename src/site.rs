@@ -130,14 +130,11 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -145,7 +142,6 @@ use crate::authentication::{Authentication, AuthenticationLayer, CredentialValid
 use crate::authorization::{Authorization, AuthorizationLayer};
 use crate::connection::TrustedProxies;
 use crate::custom_headers::CustomHeaders;
-use crate::gate::Gate;
 use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
 use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
@@ -1059,46 +1055,16 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match &self.error {
-            Some(err) => ConfigFailureFuture {
-                gate: Gate::deny(err.clone()),
-            },
-            None => ConfigFailureFuture {
-                gate: Gate::call(self.inner.call(req)),
-            },
+            Some(err) => ConfigFailureFuture::deny(err.clone()),
+            None => ConfigFailureFuture::call(self.inner.call(req)),
         }
     }
 }
 
-pin_project! {
-    /// The response future of [`ConfigFailure`]: the inner service's response, or
-    /// the configuration error.
-    pub struct ConfigFailureFuture<F> {
-        #[pin]
-        gate: Gate<F, IisError>,
-    }
-}
-
-impl<F> std::fmt::Debug for ConfigFailureFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigFailureFuture")
-            .finish_non_exhaustive()
-    }
-}
-
-impl<F, RB, E> Future for ConfigFailureFuture<F>
-where
-    F: Future<Output = Result<Response<RB>, E>>,
-    RB: Default,
-{
-    type Output = Result<Response<RB>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
-            Ok(res) => res,
-            Err(error) => Ok(error.into_http_response()),
-        })
-    }
-}
+define_error_gate!(
+    ConfigFailureFuture,
+    "The response future of [`ConfigFailure`]: the inner service's response, or the configuration error."
+);
 
 #[cfg(test)]
 mod tests {

@@ -92,19 +92,15 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::gate::Gate;
 use crate::tls_info::TlsInfo;
 use crate::{connection, ConfigError, IisError, IisStatus};
 
@@ -541,53 +537,23 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if self.layer.flags.is_none() {
-            return ResponseFuture {
-                gate: Gate::call(self.inner.call(req)),
-            };
+            return ResponseFuture::call(self.inner.call(req));
         }
         match self.layer.check(&req) {
-            None => ResponseFuture {
-                gate: Gate::call(self.inner.call(req)),
-            },
+            None => ResponseFuture::call(self.inner.call(req)),
             Some(status) => {
                 tracing::debug!(target: "tower_iis::ssl", status = %status, "request denied by sslFlags");
                 // Module, notification and HRESULT come from the catalog entry.
-                ResponseFuture {
-                    gate: Gate::deny(IisError::new(status)),
-                }
+                ResponseFuture::deny(IisError::new(status))
             }
         }
     }
 }
 
-pin_project! {
-    /// The response future of [`SslAccess`]: the inner service's response, or the denial.
-    pub struct ResponseFuture<F> {
-        #[pin]
-        gate: Gate<F, IisError>,
-    }
-}
-
-impl<F> std::fmt::Debug for ResponseFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Default,
-{
-    type Output = Result<Response<B>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(match std::task::ready!(self.project().gate.poll(cx)) {
-            Ok(res) => res,
-            Err(error) => Ok(error.into_http_response()),
-        })
-    }
-}
+define_error_gate!(
+    ResponseFuture,
+    "The response future of [`SslAccess`]: the inner service's response, or the denial."
+);
 
 #[cfg(test)]
 mod tests {
