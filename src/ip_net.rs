@@ -108,6 +108,13 @@ mod tests {
         assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
         assert!(!net("0.0.0.0/0").contains(ip("::2")));
         assert!(net("::/0").contains(ip("fe80::1")));
+        assert!(net("192.168.1.7").contains(ip("192.168.1.7")));
+        assert!(!net("192.168.1.7").contains(ip("192.168.1.8")));
+        assert!(net("10.0.0.0/8").contains(ip("::ffff:10.1.1.1")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!net("2001:db8::/32").contains(ip("2001:db9::1")));
+        assert!(net("::1").contains(ip("::1")));
+        assert!(net("10.1.2.3/32").contains(ip("10.1.2.3")));
         for bad in [
             "",
             "10.0.0.0/33",

@@ -662,36 +662,6 @@ mod tests {
     use crate::ConnectionInfo;
     use tower::{service_fn, ServiceBuilder, ServiceExt};
 
-    #[test]
-    fn cidr_matching() {
-        let net = |s| Net::parse(s).unwrap();
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert!(net("10.0.0.0/8").contains(ip("10.255.1.2")));
-        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
-        assert!(net("10.0.0.0/255.0.0.0").contains(ip("10.9.9.9")));
-        assert!(net("192.168.1.7").contains(ip("192.168.1.7")));
-        assert!(!net("192.168.1.7").contains(ip("192.168.1.8")));
-        assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
-        assert!(!net("0.0.0.0/0").contains(ip("::2")));
-        assert!(net("10.0.0.0/8").contains(ip("::ffff:10.1.1.1")));
-        assert!(net("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
-        assert!(!net("2001:db8::/32").contains(ip("2001:db9::1")));
-        assert!(net("::/0").contains(ip("fe80::1")));
-        assert!(net("::1").contains(ip("::1")));
-        assert!(net("10.1.2.3/32").contains(ip("10.1.2.3")));
-        for bad in [
-            "",
-            "10.0.0.0/33",
-            "::/129",
-            "10.0.0.0/255.0.255.0",
-            "host",
-            "10.0.0.0/",
-            "::1/255.0.0.0",
-        ] {
-            assert!(Net::parse(bad).is_none(), "{bad}");
-        }
-    }
-
     fn from(ip: &str) -> Request<()> {
         let mut req = Request::new(());
         let remote: SocketAddr = SocketAddr::new(ip.parse().unwrap(), 50000);

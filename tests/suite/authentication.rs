@@ -191,47 +191,34 @@ async fn basic_only_from_the_root_web_config() {
     assert_eq!(res.text(), "app: Basic alice as alice");
     assert_eq!(columns(&site, 4).await, ("alice".into(), 200, 0, 0));
 
-    // A 403.14 from the static files after logon: the page names the logon.
-    let res = site
-        .request("GET", "/sub/", &[("Authorization", &auth)], b"")
-        .await;
-    assert_eq!(res.status, 403);
-    assert!(res
-        .text()
-        .contains("<title>IIS 10.0 Detailed Error - 403.14 - Forbidden</title>"));
-    assert_eq!(
-        logon_rows(&res),
-        (Some("Basic".into()), Some("alice".into()))
-    );
-    assert_eq!(columns(&site, 5).await, ("alice".into(), 403, 14, 0));
-
-    // A 500 the application made: the same.
-    let res = site
-        .request("GET", "/api/boom", &[("Authorization", &auth)], b"")
-        .await;
-    assert_eq!(res.status, 500);
-    assert!(res
-        .text()
-        .contains("<title>IIS 10.0 Detailed Error - 500.0 - Internal Server Error</title>"));
-    assert_eq!(
-        logon_rows(&res),
-        (Some("Basic".into()), Some("alice".into()))
-    );
-    assert_eq!(columns(&site, 6).await, ("alice".into(), 500, 0, 0));
-
-    // A bare 404 from the application: the page IIS renders for it names the logon.
-    let res = site
-        .request("GET", "/api/missing", &[("Authorization", &auth)], b"")
-        .await;
-    assert_eq!(res.status, 404);
-    assert!(res
-        .text()
-        .contains("<title>IIS 10.0 Detailed Error - 404.0 - Not Found</title>"));
-    assert_eq!(
-        logon_rows(&res),
-        (Some("Basic".into()), Some("alice".into()))
-    );
-    assert_eq!(columns(&site, 7).await, ("alice".into(), 404, 0, 0));
+    // Errors made after the logon, by the static files (403.14) or the
+    // application (a 500, a bare 404 IIS renders a page for): the page names the
+    // logon and the log line the user.
+    for (line, path, status, substatus, title) in [
+        (5, "/sub/", 403, 14, "403.14 - Forbidden"),
+        (6, "/api/boom", 500, 0, "500.0 - Internal Server Error"),
+        (7, "/api/missing", 404, 0, "404.0 - Not Found"),
+    ] {
+        let res = site
+            .request("GET", path, &[("Authorization", &auth)], b"")
+            .await;
+        assert_eq!(res.status, status, "{path}");
+        assert!(
+            res.text()
+                .contains(&format!("<title>IIS 10.0 Detailed Error - {title}</title>")),
+            "{path}"
+        );
+        assert_eq!(
+            logon_rows(&res),
+            (Some("Basic".into()), Some("alice".into())),
+            "{path}"
+        );
+        assert_eq!(
+            columns(&site, line).await,
+            ("alice".into(), status, substatus, 0),
+            "{path}"
+        );
+    }
 
     // Malformed credentials: 401.1, logged with ERROR_INVALID_PARAMETER and no user.
     let huge = format!("Basic {}", "QUFB".repeat(2000));
