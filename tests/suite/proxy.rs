@@ -120,20 +120,26 @@ async fn a_trusted_proxy_names_the_client_for_pages_and_log() {
     assert_eq!(site.log_lines().await[3].get("c-ip"), Some("-"));
 }
 
-#[tokio::test]
-async fn a_deny_rule_applies_to_the_forwarded_client() {
-    let root = TempDir::new("proxy-deny");
+/// A site behind the trusted proxy 127.0.0.1 that denies 203.0.113.0/24, with an
+/// `index.htm`.
+async fn deny_site(root: &TempDir) -> TestSite {
     std::fs::write(root.0.join("index.htm"), "home").unwrap();
     let layer = IpSecurityLayer::builder()
         .deny("203.0.113.0/24")
         .build()
         .unwrap();
-    let site = TestSite::start(
+    TestSite::start(
         IisSite::builder(&root.0)
             .ip_security(layer)
             .trusted_proxies(proxies()),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_deny_rule_applies_to_the_forwarded_client() {
+    let root = TempDir::new("proxy-deny");
+    let site = deny_site(&root).await;
     let res = site
         .request(
             "GET",
@@ -172,17 +178,7 @@ async fn a_deny_rule_applies_to_the_forwarded_client() {
 #[tokio::test]
 async fn the_header_from_an_untrusted_loopback_peer_changes_nothing() {
     let root = TempDir::new("proxy-untrusted");
-    std::fs::write(root.0.join("index.htm"), "home").unwrap();
-    let layer = IpSecurityLayer::builder()
-        .deny("203.0.113.0/24")
-        .build()
-        .unwrap();
-    let site = TestSite::start(
-        IisSite::builder(&root.0)
-            .ip_security(layer)
-            .trusted_proxies(proxies()),
-    )
-    .await;
+    let site = deny_site(&root).await;
     let xff = [("X-Forwarded-For", "203.0.113.9")];
     let res = get_from(site.addr(), LOOPBACK_2, "/missing.txt", &xff).await;
     assert_eq!(res.status, 404);
