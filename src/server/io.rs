@@ -7,7 +7,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -237,8 +237,8 @@ pub(crate) struct WireIo {
     /// Bytes moved since `last_activity` was taken: the clock is read only when
     /// the connection goes quiet, not on every read and write.
     active: bool,
-    read_timer: Option<Pin<Box<Sleep>>>,
-    write_timer: Option<Pin<Box<Sleep>>>,
+    read_timer: Timer,
+    write_timer: Timer,
     /// When a send started to stall, and the bytes written by then.
     stall: Option<(Instant, u64)>,
     /// A verdict was given: nothing more is handed to hyper.
@@ -271,8 +271,8 @@ impl WireIo {
             head_start: None,
             last_activity: Instant::now(),
             active: false,
-            read_timer: None,
-            write_timer: None,
+            read_timer: Timer::default(),
+            write_timer: Timer::default(),
             stall: None,
             stopped: false,
             fail: None,
@@ -573,16 +573,38 @@ impl WireIo {
     }
 }
 
-/// Polls `timer` towards `deadline`. `true` when the deadline has passed.
+/// A timer of the connection, created when first needed.
+#[derive(Debug, Default)]
+struct Timer {
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// The task the armed `sleep` wakes: while it is the polling task and the
+    /// deadline it is set for has not come, polling it again changes nothing.
+    armed: Option<Waker>,
+}
+
+/// Polls `timer` towards `deadline`. `true` when the deadline has passed. `now`:
+/// the clock, when the caller has just read it.
 fn poll_timer(
-    timer: &mut Option<Pin<Box<Sleep>>>,
+    timer: &mut Timer,
     deadline: Instant,
+    now: Option<Instant>,
     cx: &mut Context<'_>,
 ) -> bool {
-    if Instant::now() >= deadline {
+    let now = now.unwrap_or_else(Instant::now);
+    if now >= deadline {
         return true;
     }
-    let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    // Armed for this task at or before `deadline`, and not yet due: it wakes the
+    // task when due, and is moved on then (a keep-alive connection's idle
+    // deadline moves later with every request; the timer stays where it is).
+    if let (Some(t), Some(waker)) = (&timer.sleep, &timer.armed) {
+        if t.deadline() <= deadline && now < t.deadline() && waker.will_wake(cx.waker()) {
+            return false;
+        }
+    }
+    let t = timer
+        .sleep
+        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
     // A timer set for an earlier deadline may stay: it fires, and is moved on then.
     if t.deadline() > deadline || t.is_elapsed() {
         t.as_mut().reset(deadline);
@@ -590,6 +612,9 @@ fn poll_timer(
     if t.as_mut().poll(cx).is_ready() {
         t.as_mut().reset(deadline);
         let _ = t.as_mut().poll(cx);
+    }
+    if !timer.armed.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        timer.armed = Some(cx.waker().clone());
     }
     false
 }
@@ -670,14 +695,16 @@ impl AsyncRead for WireIo {
                     return Poll::Ready(Err(e));
                 }
                 Poll::Pending => loop {
+                    let mut now = None;
                     if this.active {
                         this.active = false;
                         this.last_activity = Instant::now();
+                        now = Some(this.last_activity);
                     }
                     let Some((deadline, reason)) = this.read_deadline() else {
                         return Poll::Pending;
                     };
-                    if !poll_timer(&mut this.read_timer, deadline, cx) {
+                    if !poll_timer(&mut this.read_timer, deadline, now, cx) {
                         return Poll::Pending;
                     }
                     match reason {
@@ -710,7 +737,7 @@ impl WireIo {
         let (since, at) = *self.stall.get_or_insert((Instant::now(), written));
         let worth = std::time::Duration::from_secs_f64((written - at) as f64 / f64::from(rate));
         let deadline = since + self.limits.send_grace + worth;
-        if poll_timer(&mut self.write_timer, deadline, cx) {
+        if poll_timer(&mut self.write_timer, deadline, None, cx) {
             self.stopped = true;
             self.shared.wire.cut(WIN32_CONNECTION_ABORTED);
             self.shared
