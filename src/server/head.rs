@@ -438,36 +438,42 @@ fn trim(v: &[u8]) -> &[u8] {
 }
 
 /// A target of visible ASCII alone (`Ok(false)`: it is not), within the segment
-/// limits: each byte is a character, each `%XX` one.
+/// limits: each byte is a character, each `%XX` one. `target` begins with `/`.
+///
+/// One pass: the path byte by byte (segments, escapes), then the query (after
+/// the first `?`) for its bytes alone. A segment found too long is reported only once every byte is
+/// known to be plain, as a target that is not goes to the full check.
 fn simple_target(target: &[u8], limits: &Limits) -> Result<bool, Reason> {
-    if !target.iter().all(|&b| SIMPLE_TARGET[usize::from(b)]) {
+    let max = limits.url_segment_max_length;
+    let mut count = 0usize;
+    let mut too_long = false;
+    // The current segment: its bytes, and the `%` among them.
+    let mut len = 0usize;
+    let mut escapes = 0usize;
+    let query = memchr::memchr(b'?', target).unwrap_or(target.len());
+    for &b in &target[1..query] {
+        if !SIMPLE_TARGET[usize::from(b)] {
+            return Ok(false);
+        }
+        if b == b'/' {
+            count += 1;
+            too_long |= len.saturating_sub(2 * escapes) > max;
+            len = 0;
+            escapes = 0;
+        } else {
+            len += 1;
+            escapes += usize::from(b == b'%');
+        }
+    }
+    count += 1;
+    too_long |= len.saturating_sub(2 * escapes) > max;
+    if !target[query..]
+        .iter()
+        .all(|&b| SIMPLE_TARGET[usize::from(b)])
+    {
         return Ok(false);
     }
-    let path = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
-    let mut count = 0usize;
-    if memchr::memchr(b'%', path).is_none() {
-        // No escape: a segment's length is its byte count.
-        let mut start = 1;
-        for slash in memchr::memchr_iter(b'/', &path[1..])
-            .map(|i| i + 1)
-            .chain([path.len()])
-        {
-            count += 1;
-            if slash - start > limits.url_segment_max_length {
-                return Err(Reason::Url);
-            }
-            start = slash + 1;
-        }
-    } else {
-        for segment in path[1..].split(|&b| b == b'/') {
-            count += 1;
-            let escapes = segment.iter().filter(|&&b| b == b'%').count();
-            if segment.len().saturating_sub(2 * escapes) > limits.url_segment_max_length {
-                return Err(Reason::Url);
-            }
-        }
-    }
-    if count > limits.url_segment_max_count {
+    if too_long || count > limits.url_segment_max_count {
         return Err(Reason::Url);
     }
     Ok(true)
@@ -480,6 +486,11 @@ fn check_target(target: &[u8], connect: bool, limits: &Limits) -> Result<(), Rea
     if target.first() == Some(&b'/') && !connect && simple_target(target, limits)? {
         return Ok(());
     }
+    parsed_target(target, connect, limits)
+}
+
+/// [`check_target`] for any target, by the parser hyper uses.
+fn parsed_target(target: &[u8], connect: bool, limits: &Limits) -> Result<(), Reason> {
     // Control bytes and spaces never; bytes above 0x7f only as UTF-8 (http.sys
     // reads a raw UTF-8 URL as its escaped spelling).
     if target.is_empty()
@@ -658,6 +669,48 @@ mod tests {
             }
         }
         assert!(checked > 1000, "{checked}");
+    }
+
+    #[test]
+    fn simple_target_agrees_with_the_parser() {
+        let tight = Limits {
+            url_segment_max_length: 3,
+            url_segment_max_count: 3,
+            ..limits()
+        };
+        let targets: [&[u8]; 12] = [
+            b"/",
+            b"/abc/def/ghi",
+            b"/abcd",
+            b"/a/b/c/d",
+            b"/a/b/c?x/y/z/w/abcdef",
+            b"/%41%42%43/x",
+            b"/%41%42%43%44",
+            b"/ab%/x",
+            b"//",
+            b"/a//b/",
+            b"/abc?",
+            b"/abcd?q=1",
+        ];
+        let mut compared = 0;
+        for limits in [limits(), tight] {
+            for target in targets {
+                let simple = simple_target(target, &limits);
+                if simple != Ok(false) {
+                    compared += 1;
+                    assert_eq!(
+                        simple.map(drop),
+                        parsed_target(target, false, &limits),
+                        "{:?}",
+                        String::from_utf8_lossy(target)
+                    );
+                }
+            }
+        }
+        assert_eq!(compared, 24);
+        // A byte the table does not know goes to the parser, even after a long
+        // segment.
+        assert_eq!(simple_target(b"/abcdef/{", &tight), Ok(false));
     }
 
     #[test]
