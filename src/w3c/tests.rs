@@ -8,13 +8,13 @@ use super::{LogValues, LogonUser};
 use crate::{ConnectionInfo, IisError, IisStatus};
 
 fn format(fields: FieldSet, custom: Vec<CustomField>) -> LineFormat {
-    LineFormat {
-        kind: LogKind::W3c,
+    LineFormat::new(
+        LogKind::W3c,
         fields,
-        custom: custom.into(),
-        site_name: "W3SVC1".into(),
-        computer_name: "WEB01".into(),
-    }
+        custom.into(),
+        "W3SVC1".into(),
+        "WEB01".into(),
+    )
 }
 
 fn line(fmt: &LineFormat, req: &Request<()>, res: &Response<()>, ms: u64) -> String {
