@@ -278,13 +278,13 @@ impl W3cLogBuilder {
             ));
         };
         let site_name = format!("W3SVC{}", self.site_id);
-        let format = Arc::new(LineFormat {
-            kind: LogKind::W3c,
+        let format = Arc::new(LineFormat::new(
+            LogKind::W3c,
             fields,
-            custom: self.custom.into(),
-            computer_name: self.computer_name.unwrap_or_else(host_name),
-            site_name: site_name.clone(),
-        });
+            self.custom.into(),
+            site_name.clone(),
+            self.computer_name.unwrap_or_else(host_name),
+        ));
         let (sink, site_dir) = match destination.0 {
             SinkKind::Files(dir) => {
                 let site_dir = dir.join(&site_name);

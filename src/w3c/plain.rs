@@ -27,17 +27,17 @@ pub(crate) fn spawn_httperr(
     columns: &[&'static str],
     truncate_size: u64,
 ) -> io::Result<(PlainLog, W3cLogGuard)> {
-    let format = Arc::new(LineFormat {
-        kind: LogKind::HttpErr,
-        fields: FieldSet::empty().with(Field::Date).with(Field::Time),
-        custom: columns
+    let format = Arc::new(LineFormat::new(
+        LogKind::HttpErr,
+        FieldSet::empty().with(Field::Date).with(Field::Time),
+        columns
             .iter()
             .map(|c| CustomField::app_value(*c, *c))
             .collect::<Vec<_>>()
             .into(),
-        site_name: String::new(),
-        computer_name: String::new(),
-    });
+        String::new(),
+        String::new(),
+    ));
     let (sink, dir) = match sink.0 {
         SinkKind::Files(dir) => {
             let dir = dir.join(folder);

@@ -8,13 +8,13 @@ use super::{LogValues, LogonUser};
 use crate::{ConnectionInfo, IisError, IisStatus};
 
 fn format(fields: FieldSet, custom: Vec<CustomField>) -> LineFormat {
-    LineFormat {
-        kind: LogKind::W3c,
+    LineFormat::new(
+        LogKind::W3c,
         fields,
-        custom: custom.into(),
-        site_name: "W3SVC1".into(),
-        computer_name: "WEB01".into(),
-    }
+        custom.into(),
+        "W3SVC1".into(),
+        "WEB01".into(),
+    )
 }
 
 fn line(fmt: &LineFormat, req: &Request<()>, res: &Response<()>, ms: u64) -> String {
@@ -235,4 +235,45 @@ fn ipv4_addresses_of_every_width() {
             format!("{local} {remote}")
         );
     }
+}
+
+#[test]
+fn fused_columns_match_the_fields_they_stand_for() {
+    // `date time` and the three status codes are written as one copy each when
+    // all of them are logged; alone, or with codes of more than one digit, each
+    // column is written as it always was.
+    let res = IisError::new(IisStatus::new(500, 19))
+        .with_win32_status(1236)
+        .into_http_response();
+    let mut req = request("/");
+    *req.method_mut() = http::Method::from_bytes(b"#PROPFIND").unwrap();
+    let all = [
+        "date",
+        "time",
+        "cs-method",
+        "sc-status",
+        "sc-substatus",
+        "sc-win32-status",
+    ];
+    let fmt = format(FieldSet::parse(all).unwrap(), vec![]);
+    assert_eq!(
+        line(&fmt, &req, &res, 0),
+        "2024-01-01 00:00:00 +PROPFIND 500 19 1236"
+    );
+    let fmt = format(
+        FieldSet::parse(["time", "sc-status", "sc-win32-status"]).unwrap(),
+        vec![],
+    );
+    assert_eq!(line(&fmt, &req, &res, 0), "00:00:00 500 1236");
+    let fmt = format(
+        FieldSet::parse(["date", "cs-method", "sc-substatus"]).unwrap(),
+        vec![],
+    );
+    assert_eq!(line(&fmt, &req, &res, 0), "2024-01-01 +PROPFIND 19");
+    let ok = Response::new(());
+    let fmt = format(FieldSet::parse(all).unwrap(), vec![]);
+    assert_eq!(
+        line(&fmt, &request("/"), &ok, 0),
+        "2024-01-01 00:00:00 GET 200 0 0"
+    );
 }

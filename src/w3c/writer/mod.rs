@@ -64,7 +64,7 @@ pub use queue::QueueFull;
 pub(crate) use sink::SinkKind;
 pub use sink::{MemorySink, Sink};
 
-use queue::{Gate, Pool};
+use queue::{Gate, Lines, Pool};
 use worker::Worker;
 
 /// The size of the batch buffer: what IIS buffers before a flush by default.
@@ -84,8 +84,8 @@ pub(crate) struct Counters {
 }
 
 /// What the request side and the handles send the writer.
+/// (Lines go through [`queue::Lines`].)
 pub(crate) enum Msg {
-    Line(Box<Record>),
     Flush(SyncSender<bool>),
     /// Stop; the answer is the number of lines that could not be written.
     Shutdown(SyncSender<u64>),
@@ -114,11 +114,18 @@ pub(crate) fn spawn(cfg: WriterConfig) -> io::Result<(Queue, W3cLogGuard)> {
     let timeout = cfg.shutdown_timeout;
     let pool = Arc::new(Pool::new(cfg.queue_capacity));
     let gate = Arc::new(Gate::new(cfg.queue_capacity, cfg.queue_wait));
+    let lines = Arc::new(Lines::default());
     let watched = gate.clone();
     std::thread::Builder::new()
         .name("w3c-log-watch".into())
         .spawn(move || watched.watch())?;
-    let mut worker = Worker::new(cfg, counters.clone(), pool.clone(), gate.clone());
+    let mut worker = Worker::new(
+        cfg,
+        counters.clone(),
+        pool.clone(),
+        gate.clone(),
+        lines.clone(),
+    );
     let thread = match std::thread::Builder::new()
         .name("w3c-log-writer".into())
         .spawn(move || worker.run(&rx))
@@ -131,6 +138,7 @@ pub(crate) fn spawn(cfg: WriterConfig) -> io::Result<(Queue, W3cLogGuard)> {
     };
     let queue = Queue {
         tx: tx.clone(),
+        lines,
         policy,
         counters,
         writer: thread.thread().clone(),

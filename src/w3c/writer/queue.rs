@@ -64,6 +64,80 @@ impl Pool {
     }
 }
 
+/// The lines on their way to the writer: requests push under a mutex, and the
+/// writer takes all of them at once per look (one lock, and a swap of two
+/// vectors that keep their capacity) instead of receiving them one by one.
+#[allow(clippy::vec_box)]
+#[derive(Debug, Default)]
+pub(crate) struct Lines {
+    state: Mutex<LinesState>,
+}
+
+#[allow(clippy::vec_box)]
+#[derive(Debug, Default)]
+struct LinesState {
+    records: Vec<Box<Record>>,
+    /// The writer sleeps until the next line (it has nothing buffered).
+    idle: bool,
+    /// The writer has stopped: nothing more is taken.
+    closed: bool,
+}
+
+/// What became of a line pushed onto [`Lines`].
+enum Pushed {
+    Queued,
+    /// Queued, and the writer is asleep waiting for it.
+    WakeWriter,
+    /// The writer has stopped: the line was not queued.
+    Closed,
+}
+
+impl Lines {
+    fn lock(&self) -> MutexGuard<'_, LinesState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, rec: Box<Record>) -> Pushed {
+        let mut st = self.lock();
+        if st.closed {
+            return Pushed::Closed;
+        }
+        st.records.push(rec);
+        if std::mem::take(&mut st.idle) {
+            Pushed::WakeWriter
+        } else {
+            Pushed::Queued
+        }
+    }
+
+    /// Swaps the queued lines into `into` (which must be empty).
+    #[allow(clippy::vec_box)]
+    #[inline]
+    pub(super) fn take(&self, into: &mut Vec<Box<Record>>) {
+        debug_assert!(into.is_empty());
+        let mut st = self.lock();
+        st.idle = false;
+        std::mem::swap(&mut st.records, into);
+    }
+
+    /// Marks the writer idle unless lines are waiting; returns whether it is
+    /// (then the next line unparks it).
+    pub(super) fn go_idle(&self) -> bool {
+        let mut st = self.lock();
+        st.idle = st.records.is_empty();
+        st.idle
+    }
+
+    /// The writer stops: the lines still queued go into `into`, and nothing more
+    /// is queued after them.
+    #[allow(clippy::vec_box)]
+    pub(super) fn close(&self, into: &mut Vec<Box<Record>>) {
+        let mut st = self.lock();
+        st.closed = true;
+        into.append(&mut st.records);
+    }
+}
+
 /// How many lines of requests already under way may go past a full queue (or the
 /// capacity, if larger): they were let in before it filled, and a slow disk must
 /// not cost their lines.
@@ -247,6 +321,7 @@ fn take_waiters(st: &mut GateState, waiting: &AtomicBool) -> Vec<Waker> {
 #[derive(Debug, Clone)]
 pub(crate) struct Queue {
     pub(super) tx: Sender<Msg>,
+    pub(super) lines: Arc<Lines>,
     pub(super) policy: QueueFull,
     pub(super) counters: Arc<Counters>,
     pub(super) writer: Thread,
@@ -288,17 +363,18 @@ impl Queue {
         let mut gone = false;
         let sent = room && {
             let before = gate.queued.fetch_add(1, Ordering::SeqCst);
-            if before + 1 >= gate.capacity.div_ceil(2) {
-                // The writer may be napping while the queue fills: wake it at half
-                // full, so that it has taken lines before new requests must wait.
+            let pushed = self.lines.push(rec);
+            // The writer may be napping while the queue fills: wake it at half
+            // full, so that it has taken lines before new requests must wait.
+            if matches!(pushed, Pushed::WakeWriter) || before + 1 >= gate.capacity.div_ceil(2) {
                 self.writer.unpark();
             }
-            if self.tx.send(Msg::Line(rec)).is_ok() {
-                true
-            } else {
+            if matches!(pushed, Pushed::Closed) {
                 gate.queued.fetch_sub(1, Ordering::SeqCst);
                 gone = true;
                 false
+            } else {
+                true
             }
         };
         if !sent {

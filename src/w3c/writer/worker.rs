@@ -3,12 +3,12 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::file::FileOutput;
-use super::queue::{Gate, Pool};
+use super::queue::{Gate, Lines, Pool};
 use super::sink::{whole_lines, write_counted, SinkKind};
 use super::{Counters, LineFormat, Msg, Record, WriterConfig, BUFFER_SIZE};
 use crate::w3c::record::IpCache;
@@ -61,6 +61,7 @@ pub(super) struct Worker {
     retry_at: Option<Instant>,
     pool: Arc<Pool>,
     gate: Arc<Gate>,
+    lines: Arc<Lines>,
     /// Written records on their way back to the pool.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Record>>,
@@ -79,6 +80,7 @@ impl Worker {
         counters: Arc<Counters>,
         pool: Arc<Pool>,
         gate: Arc<Gate>,
+        lines: Arc<Lines>,
     ) -> Self {
         let out = match cfg.sink {
             SinkKind::Files(_) => Output::Files(FileOutput::new(cfg.files, cfg.format.naming())),
@@ -109,71 +111,83 @@ impl Worker {
             retry_at: None,
             pool,
             gate,
+            lines,
             spare: Vec::with_capacity(SPARE_BATCH),
         }
     }
 
     pub(super) fn run(&mut self, rx: &Receiver<Msg>) {
+        let mut batch = Vec::new();
         loop {
-            let msg = if self.buf.is_empty() {
-                // Idle: sleep in the queue; the next line wakes the writer.
-                self.pool.put(&mut self.spare);
-                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
-            } else {
-                match rx.try_recv() {
-                    Ok(msg) => Ok(msg),
-                    Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
-                    Err(TryRecvError::Empty) => {
-                        self.pool.put(&mut self.spare);
-                        // Lines are buffered: nap rather than wait in the queue, so
-                        // that requests queue their lines without waking this thread.
-                        let wait = self.interval.saturating_sub(self.last_flush.elapsed());
-                        if !wait.is_zero() {
-                            std::thread::park_timeout(wait.min(NAP));
-                        }
-                        Err(RecvTimeoutError::Timeout)
-                    }
-                }
-            };
-            let dry = matches!(msg, Err(RecvTimeoutError::Timeout));
-            match msg {
-                Ok(Msg::Line(mut rec)) => {
-                    self.gate.taken();
-                    self.line(&rec);
-                    rec.release();
-                    self.spare.push(rec);
-                    if self.spare.len() >= SPARE_BATCH {
-                        self.pool.put(&mut self.spare);
-                    }
-                    if self.buf.len() >= BUFFER_SIZE {
-                        self.flush(false);
-                    }
-                }
+            // All the lines queued since the last look, in one go.
+            self.lines.take(&mut batch);
+            let dry = batch.is_empty();
+            self.take_lines(&mut batch);
+            match rx.try_recv() {
                 Ok(Msg::Flush(ack)) => {
+                    // The lines queued before the flush was asked for go with it.
+                    self.lines.take(&mut batch);
+                    self.take_lines(&mut batch);
                     let ok = self.flush(true);
                     let _ = ack.send(ok);
+                    continue;
                 }
                 Ok(Msg::Shutdown(ack)) => {
-                    let lost = self.finish(rx);
+                    let lost = self.finish(rx, &mut batch);
                     let _ = ack.send(lost);
                     return;
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.finish(rx);
+                Err(TryRecvError::Disconnected) => {
+                    self.finish(rx, &mut batch);
                     return;
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            if dry {
+                self.pool.put(&mut self.spare);
+                if self.buf.is_empty() {
+                    // Idle: sleep until the next line (or a flush or shutdown)
+                    // unparks the writer.
+                    if self.lines.go_idle() {
+                        std::thread::park();
+                    }
+                    continue;
+                }
+                // Lines are buffered: nap rather than wait for the next line, so
+                // that requests queue their lines without waking this thread.
+                let wait = self.interval.saturating_sub(self.last_flush.elapsed());
+                if !wait.is_zero() {
+                    std::thread::park_timeout(wait.min(NAP));
                 }
             }
             // Reading the clock costs more than a line: while lines keep coming, the
             // interval is looked at every CHECK_EVERY lines (and whenever the queue
             // runs dry).
-            self.unchecked += 1;
             if self.unchecked >= CHECK_EVERY || dry {
                 self.unchecked = 0;
                 if !self.buf.is_empty() && self.last_flush.elapsed() >= self.interval {
                     self.flush(false);
                 }
             }
+        }
+    }
+
+    /// Formats the lines of `batch` (leaving it empty, with its capacity) and
+    /// recycles their records.
+    #[allow(clippy::vec_box)]
+    fn take_lines(&mut self, batch: &mut Vec<Box<Record>>) {
+        for mut rec in batch.drain(..) {
+            self.gate.taken();
+            self.line(&rec);
+            rec.release();
+            self.spare.push(rec);
+            if self.spare.len() >= SPARE_BATCH {
+                self.pool.put(&mut self.spare);
+            }
+            if self.buf.len() >= BUFFER_SIZE {
+                self.flush(false);
+            }
+            self.unchecked += 1;
         }
     }
 
@@ -317,16 +331,16 @@ impl Worker {
         }
     }
 
-    /// The last flush, then the file is closed. Returns the lines that could not
+    /// The last lines and the last flush, then the file is closed. Returns the lines that could not
     /// be written (counted as dropped, and reported).
-    fn finish(&mut self, rx: &Receiver<Msg>) -> u64 {
-        // Lines that came in behind the shutdown still get their chance.
+    #[allow(clippy::vec_box)]
+    fn finish(&mut self, rx: &Receiver<Msg>, batch: &mut Vec<Box<Record>>) -> u64 {
+        // Lines that came in behind the shutdown still get their chance; nothing
+        // is queued after these.
+        self.lines.close(batch);
+        self.take_lines(batch);
         while let Ok(msg) = rx.try_recv() {
             match msg {
-                Msg::Line(rec) => {
-                    self.gate.taken();
-                    self.line(&rec);
-                }
                 Msg::Flush(ack) => {
                     let _ = ack.send(false);
                 }
@@ -351,6 +365,14 @@ impl Worker {
         self.buf.clear();
         self.buf_lines = 0;
         lost
+    }
+}
+
+impl Drop for Worker {
+    /// A writer that stops for any reason (a panic included) takes no more lines:
+    /// requests count theirs as dropped instead of queueing them for nobody.
+    fn drop(&mut self) {
+        self.lines.close(&mut Vec::new());
     }
 }
 
