@@ -613,7 +613,11 @@ fn poll_timer(
         t.as_mut().reset(deadline);
         let _ = t.as_mut().poll(cx);
     }
-    if !timer.armed.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+    if !timer
+        .armed
+        .as_ref()
+        .is_some_and(|w| w.will_wake(cx.waker()))
+    {
         timer.armed = Some(cx.waker().clone());
     }
     false
