@@ -18,27 +18,7 @@ bin=${SITE_BENCH:-}
 [ -n "$bin" ] || bin=$(cargo bench --features site --bench site --no-run --message-format=json 2>/dev/null |
   sed -n 's/.*"executable":"\([^"]*\/site-[^"]*\)".*/\1/p' | tail -1)
 [ -x "$bin" ] || { echo "could not build the site bench" >&2; exit 1; }
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-sum_threads() { # file prefix, first thread to count
-  local total=0
-  for f in "$1"-*; do
-    local t=${f##*-}
-    [ "$((10#$t))" -ge "$2" ] || continue
-    total=$((total + $(sed -n 's/^summary: //p' "$f")))
-  done
-  echo "$total"
-}
-
-printf '| case | request thread (Ir/request) | other threads (Ir/request) |\n|---|---:|---:|\n'
-for case in "app alone" "StaticFiles, app route" "StaticFiles (negative cache), app route" "full stack" "IisSite, app route"; do
-  valgrind --tool=callgrind --separate-threads=yes --toggle-collect='*measured_requests*' \
-    --callgrind-out-file="$out/req" "$bin" --only "$case" "$n" >/dev/null 2>&1
-  valgrind --tool=callgrind --separate-threads=yes \
-    --callgrind-out-file="$out/all" "$bin" --only "$case" "$n" >/dev/null 2>&1
-  req=$(sum_threads "$out/req" 1)
-  other=$(sum_threads "$out/all" 2)
-  printf '| %s | %d | %d |\n' "$case" $((req / n)) $((other / (n + 1000)))
-  rm -f "$out"/*
-done
+# shellcheck source=support/callgrind.sh
+. benches/support/callgrind.sh
+callgrind_table "$bin" "$n" case "app alone" "StaticFiles, app route" \
+  "StaticFiles (negative cache), app route" "full stack" "IisSite, app route"
