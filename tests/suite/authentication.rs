@@ -113,15 +113,20 @@ async fn columns(site: &TestSite, n: usize) -> (String, u16, u16, u32) {
     )
 }
 
-#[tokio::test]
-async fn basic_only_from_the_root_web_config() {
-    let root = root("auth-basic", BASIC_ONLY);
-    let site = TestSite::start(
+/// The site of `root`'s web.config with the test users and the test application.
+async fn start(root: &TempDir) -> TestSite {
+    TestSite::start(
         IisSite::from_web_config(&root.0)
             .credentials(users())
             .app(app()),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn basic_only_from_the_root_web_config() {
+    let root = root("auth-basic", BASIC_ONLY);
+    let site = start(&root).await;
 
     // No credentials: 401.2 with the challenge.
     let res = site.get("/index.htm").await;
@@ -277,12 +282,7 @@ async fn anonymous_requests_show_anonymous_and_log_a_dash() {
              <basicAuthentication enabled="true" />
            </authentication></security></system.webServer></configuration>"#,
     );
-    let site = TestSite::start(
-        IisSite::from_web_config(&root.0)
-            .credentials(users())
-            .app(app()),
-    )
-    .await;
+    let site = start(&root).await;
     let res = site.get("/api/who").await;
     assert_eq!(res.text(), "app: Anonymous (anonymous) as WebGuest");
     assert_eq!(columns(&site, 0).await, ("-".into(), 200, 0, 0));
@@ -333,12 +333,7 @@ const RULES: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 #[tokio::test]
 async fn url_authorization_rules_over_a_socket() {
     let root = root("authz", RULES);
-    let site = TestSite::start(
-        IisSite::from_web_config(&root.0)
-            .credentials(users())
-            .app(app()),
-    )
-    .await;
+    let site = start(&root).await;
     // (who, method, path, status)
     let rows: &[(Who, &str, &str, u16)] = &[
         // `?` denied first, even for the OPTIONS everyone else may send.
