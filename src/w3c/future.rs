@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use http::Response;
 use pin_project_lite::pin_project;
@@ -60,22 +60,35 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        let Some(mut pending) = this.pending.take() else {
-            panic!("ResponseFuture polled after completion");
-        };
-        match result {
-            Ok(res) => {
-                pending.rec.on_response(&res, &pending.shared.format);
-                let (parts, body) = res.into_parts();
-                let body = LogBody::new(body, parts.status, pending);
-                Poll::Ready(Ok(Response::from_parts(parts, body)))
-            }
-            Err(e) => {
+        // Matched in place: the response is not moved out of the inner result
+        // before it is wrapped.
+        match this.inner.poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(res)) => Poll::Ready(Ok(wrap(res, take(this.pending)))),
+            Poll::Ready(Err(e)) => {
+                let mut pending = take(this.pending);
                 pending.rec.status = NO_RESPONSE_STATUS;
                 pending.finish(Some(WIN32_CONNECTION_ABORTED));
                 Poll::Ready(Err(e))
             }
         }
     }
+}
+
+/// The pending line of a future that has not answered yet.
+#[inline]
+fn take(pending: &mut Option<Pending>) -> Pending {
+    let Some(pending) = pending.take() else {
+        panic!("ResponseFuture polled after completion");
+    };
+    pending
+}
+
+/// The response with its body wrapped, the response side captured.
+#[inline]
+fn wrap<B: http_body::Body>(res: Response<B>, mut pending: Pending) -> Response<LogBody<B>> {
+    pending.rec.on_response(&res, &pending.shared.format);
+    let (parts, body) = res.into_parts();
+    let body = LogBody::new(body, parts.status, pending);
+    Response::from_parts(parts, body)
 }

@@ -10,7 +10,7 @@ use tower_layer::Layer;
 use super::fields::{
     check_custom_name, duplicate_field, invalid_custom_name, CustomField, CustomSource, FieldSet,
 };
-use super::pending::Shared;
+use super::pending::{Shared, WallClock};
 use super::record::{LineFormat, LogKind};
 use super::rollover::{Clock, Period, SystemClock, DEFAULT_TRUNCATE_SIZE, MIN_TRUNCATE_SIZE};
 use super::service::W3cLog;
@@ -70,6 +70,9 @@ pub struct W3cLogBuilder {
     fields: FieldSpec,
     custom: Vec<CustomField>,
     clock: Arc<dyn Clock>,
+    /// [`clock`](W3cLogBuilder::clock) was called: lines read that clock, not the
+    /// system's.
+    custom_clock: bool,
     flush_interval: Duration,
     queue_capacity: usize,
     on_full: QueueFull,
@@ -91,6 +94,7 @@ impl Default for W3cLogBuilder {
             fields: FieldSpec::Set(FieldSet::iis_defaults()),
             custom: Vec::new(),
             clock: Arc::new(SystemClock),
+            custom_clock: false,
             flush_interval: Duration::from_secs(1),
             queue_capacity: 1024,
             on_full: QueueFull::Wait,
@@ -199,6 +203,7 @@ impl W3cLogBuilder {
     /// [`ManualClock`](super::ManualClock)).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self.custom_clock = true;
         self
     }
 
@@ -321,7 +326,11 @@ impl W3cLogBuilder {
         let layer = W3cLogLayer {
             shared: Arc::new(Shared {
                 format,
-                clock: self.clock,
+                clock: if self.custom_clock {
+                    WallClock::Custom(self.clock)
+                } else {
+                    WallClock::System
+                },
                 queue,
                 warned_no_client: std::sync::atomic::AtomicBool::new(false),
             }),

@@ -64,6 +64,7 @@ impl Text {
     }
 
     /// Empties the text for another request, keeping a modest spill allocation.
+    #[inline]
     fn clear(&mut self) {
         self.len = 0;
         if self.spill.capacity() > 4 * INLINE_TEXT {
@@ -73,19 +74,34 @@ impl Text {
         }
     }
 
+    /// Copies `value` in: one copy into the inline room when it fits.
+    #[inline]
     fn push(&mut self, value: &[u8]) -> Span {
+        let start = self.len;
+        match self.inline.get_mut(start..start + value.len()) {
+            Some(room) => {
+                room.copy_from_slice(value);
+                self.len = start + value.len();
+                // Both are below INLINE_TEXT.
+                #[allow(clippy::cast_possible_truncation)]
+                Span {
+                    start: start as u32,
+                    len: value.len() as u32,
+                }
+            }
+            None => self.push_spill(value),
+        }
+    }
+
+    /// A value that does not fit inline (any more).
+    #[cold]
+    #[inline(never)]
+    fn push_spill(&mut self, value: &[u8]) -> Span {
         let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
         let value = &value[..len as usize];
-        if let Some(room) = self.inline.get_mut(self.len..self.len + value.len()) {
-            room.copy_from_slice(value);
-            let start = self.len as u32;
-            self.len += value.len();
-            Span { start, len }
-        } else {
-            let start = u32::try_from(INLINE_TEXT + self.spill.len()).unwrap_or(u32::MAX);
-            self.spill.extend_from_slice(value);
-            Span { start, len }
-        }
+        let start = u32::try_from(INLINE_TEXT + self.spill.len()).unwrap_or(u32::MAX);
+        self.spill.extend_from_slice(value);
+        Span { start, len }
     }
 
     // Not inlined: inlined, the compiler works out every span's bounds before the
@@ -321,7 +337,7 @@ impl Record {
     pub(crate) fn fill<B>(&mut self, req: &Request<B>, fmt: &LineFormat) {
         let f = fmt.fields;
         let h = req.headers();
-        let cs_bytes = if f.contains(Field::BytesRecv) {
+        self.cs_bytes = if f.contains(Field::BytesRecv) {
             // Request line + headers + blank line as HTTP/1.1 would send them, plus the
             // declared body length.
             let uri_len = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len()) as u64;
@@ -331,51 +347,34 @@ impl Record {
         } else {
             0
         };
-        let text = &mut self.text;
-        text.clear();
-        let mut get = |field: Field, name: header::HeaderName| {
-            if f.contains(field) {
-                h.get(name).map(|v| text.push(v.as_bytes()))
-            } else {
-                None
-            }
-        };
-        let user_agent = get(Field::UserAgent, header::USER_AGENT);
-        let cookie = get(Field::Cookie, header::COOKIE);
-        let referer = get(Field::Referer, header::REFERER);
-        let host = get(Field::Host, header::HOST);
+        self.text.clear();
+        self.capture_headers(h, f);
         let uri = req.uri();
-        let (path, query) = if f.contains(Field::UriStem) || f.contains(Field::UriQuery) {
-            (
-                Some(text.push(uri.path().as_bytes())),
-                uri.query().map(|q| text.push(q.as_bytes())),
-            )
+        if f.contains(Field::UriStem) || f.contains(Field::UriQuery) {
+            self.path = Some(self.text.push(uri.path().as_bytes()));
+            self.query = uri.query().map(|q| self.text.push(q.as_bytes()));
         } else {
-            (None, None)
-        };
-        let authority = if f.contains(Field::Host) && host.is_none() {
-            uri.authority().map(|a| text.push(a.as_str().as_bytes()))
+            self.path = None;
+            self.query = None;
+        }
+        self.authority = if f.contains(Field::Host) && self.host.is_none() {
+            uri.authority().map(|a| self.text.push(a.as_str().as_bytes()))
         } else {
             None
         };
         self.custom.clear();
-        self.custom
-            .extend(fmt.custom.iter().map(|c| match &c.source {
-                CustomSource::RequestHeader(name) => {
-                    join_header(h, name).map(|v| CustomValue::Request(text.push(v.as_bytes())))
-                }
-                _ => None,
-            }));
+        if !fmt.custom.is_empty() {
+            let text = &mut self.text;
+            self.custom
+                .extend(fmt.custom.iter().map(|c| match &c.source {
+                    CustomSource::RequestHeader(name) => join_header(h, name)
+                        .map(|v| CustomValue::Request(text.push(v.as_bytes()))),
+                    _ => None,
+                }));
+        }
         self.end_unix = 0;
         self.method = f.contains(Field::Method).then(|| req.method().clone());
-        self.path = path;
-        self.query = query;
-        self.authority = authority;
         self.version = req.version();
-        self.user_agent = user_agent;
-        self.cookie = cookie;
-        self.referer = referer;
-        self.host = host;
         self.conn = connection_info(req);
         self.user = if f.contains(Field::UserName) {
             req.extensions().get::<LogonUser>().cloned()
@@ -386,8 +385,25 @@ impl Record {
         self.substatus = 0;
         self.win32 = 0;
         self.sc_bytes = 0;
-        self.cs_bytes = cs_bytes;
         self.time_taken_ms = 0;
+    }
+
+    /// The request headers the standard fields log (`User-Agent`, `Cookie`,
+    /// `Referer`, `Host`): the first value of each configured one.
+    #[inline]
+    fn capture_headers(&mut self, h: &HeaderMap, f: FieldSet) {
+        let text = &mut self.text;
+        let mut get = |field: Field, name: &header::HeaderName| {
+            if f.contains(field) {
+                h.get(name).map(|v| text.push(v.as_bytes()))
+            } else {
+                None
+            }
+        };
+        self.user_agent = get(Field::UserAgent, &header::USER_AGENT);
+        self.cookie = get(Field::Cookie, &header::COOKIE);
+        self.referer = get(Field::Referer, &header::REFERER);
+        self.host = get(Field::Host, &header::HOST);
     }
 
     /// Captures the response side: status, the `IisError` detail, user, custom values

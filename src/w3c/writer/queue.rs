@@ -200,10 +200,14 @@ impl Gate {
     }
 
     /// Room for a request's line, or its waker parked until there is.
+    #[inline]
     fn poll_room(&self, cx: &Context<'_>) -> bool {
-        if self.has_room() || self.stalled.load(Ordering::Relaxed) {
-            return true;
-        }
+        self.has_room() || self.stalled.load(Ordering::Relaxed) || self.poll_room_full(cx)
+    }
+
+    /// [`poll_room`](Self::poll_room) when the queue looked full.
+    #[inline(never)]
+    fn poll_room_full(&self, cx: &Context<'_>) -> bool {
         let mut st = self.lock();
         if st.closed {
             return true;
