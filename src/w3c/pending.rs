@@ -155,7 +155,10 @@ mod tests {
             let before = unix_secs(SystemTime::now());
             let secs = system_secs(Instant::now());
             let after = unix_secs(SystemTime::now());
-            assert!(before <= secs && secs <= after, "{before} <= {secs} <= {after}");
+            assert!(
+                before <= secs && secs <= after,
+                "{before} <= {secs} <= {after}"
+            );
             std::thread::sleep(Duration::from_millis(400));
         }
     }
@@ -174,5 +177,46 @@ mod tests {
         let _ = system_secs(later);
         let (until2, _) = SECOND.with(Cell::get).expect("cached");
         assert!(until2 > later);
+    }
+
+    /// Without a clock set on the builder, a line's `date` and `time` are the
+    /// system clock's when the response ended.
+    #[test]
+    fn lines_carry_the_system_time() {
+        use tower::{Layer as _, ServiceExt as _};
+
+        let memory = crate::w3c::MemorySink::new();
+        let (layer, guard) = crate::w3c::W3cLogLayer::builder()
+            .sink(crate::w3c::Sink::memory(&memory))
+            .build()
+            .unwrap();
+        let svc = layer.layer(tower::service_fn(|_req: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+        }));
+        let now = || crate::w3c::rollover::datetime_string(unix_secs(SystemTime::now()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut spans = Vec::new();
+        for _ in 0..3 {
+            let before = now();
+            let res = rt
+                .block_on(svc.clone().oneshot(http::Request::new(())))
+                .unwrap();
+            drop(res);
+            spans.push((before, now()));
+            std::thread::sleep(Duration::from_millis(350));
+        }
+        guard.handle().flush().unwrap();
+        let log = crate::w3c::reader::parse(&memory.contents()).unwrap();
+        assert_eq!(log.entries.len(), 3);
+        for (entry, (before, after)) in log.entries.iter().zip(&spans) {
+            let at = format!(
+                "{} {}",
+                entry.get("date").unwrap(),
+                entry.get("time").unwrap()
+            );
+            assert!(*before <= at && at <= *after, "{before} <= {at} <= {after}");
+        }
     }
 }

@@ -358,7 +358,8 @@ impl Record {
             self.query = None;
         }
         self.authority = if f.contains(Field::Host) && self.host.is_none() {
-            uri.authority().map(|a| self.text.push(a.as_str().as_bytes()))
+            uri.authority()
+                .map(|a| self.text.push(a.as_str().as_bytes()))
         } else {
             None
         };
@@ -367,8 +368,9 @@ impl Record {
             let text = &mut self.text;
             self.custom
                 .extend(fmt.custom.iter().map(|c| match &c.source {
-                    CustomSource::RequestHeader(name) => join_header(h, name)
-                        .map(|v| CustomValue::Request(text.push(v.as_bytes()))),
+                    CustomSource::RequestHeader(name) => {
+                        join_header(h, name).map(|v| CustomValue::Request(text.push(v.as_bytes())))
+                    }
                     _ => None,
                 }));
         }
@@ -715,5 +717,44 @@ fn format_ip(ip: Option<IpAddr>, text: &mut [u8; 48]) -> usize {
             text[0] = b'-';
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every value comes back as pushed, whether it went inline or spilled, at
+    /// every length around the inline room's end, and after the text is reused.
+    #[test]
+    fn text_values_round_trip_at_the_inline_boundary() {
+        let mut text = Text::new();
+        for first in [0, 1, INLINE_TEXT - 1, INLINE_TEXT, INLINE_TEXT + 1] {
+            for second in [0, 1, 2, INLINE_TEXT] {
+                text.clear();
+                let values: Vec<Vec<u8>> = [first, second, 1, 0, 3]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| (0..n).map(|b| (b + i) as u8).collect())
+                    .collect();
+                let spans: Vec<Span> = values.iter().map(|v| text.push(v)).collect();
+                for (value, span) in values.iter().zip(&spans) {
+                    assert_eq!(text.get(Some(*span)), &value[..], "{first}/{second}");
+                }
+                // What fits inline after a spill still goes inline.
+                let inline_used = values
+                    .iter()
+                    .scan(0, |used, v| {
+                        if *used + v.len() <= INLINE_TEXT {
+                            *used += v.len();
+                        }
+                        Some(*used)
+                    })
+                    .last()
+                    .unwrap();
+                assert_eq!(text.len, inline_used, "{first}/{second}");
+            }
+        }
+        assert_eq!(text.get(None), b"");
     }
 }
