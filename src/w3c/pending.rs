@@ -105,7 +105,13 @@ impl Pending {
     /// that counts bytes on the wire, a complete response's line waits for its
     /// last byte on the socket; otherwise the line is sent now.
     pub(crate) fn finish(mut self, win32: Option<u32>) {
-        match (self.wire.take(), win32) {
+        // Only `server::serve` puts a `Wire` on requests.
+        let wire = if cfg!(feature = "server") {
+            self.wire.take()
+        } else {
+            None
+        };
+        match (wire, win32) {
             (None, _) => self.send(win32),
             (Some(wire), None) => wire.on_last_byte(Box::new(move |end| self.send_wire(end))),
             (Some(wire), Some(w)) => {

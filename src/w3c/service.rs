@@ -68,7 +68,13 @@ where
             shared: self.shared.clone(),
             start,
             head: req.method() == http::Method::HEAD,
-            wire: req.extensions().get::<Wire>().cloned(),
+            // Only `server::serve` counts bytes on the wire: without it no
+            // request carries a `Wire`, and the look-up is skipped.
+            wire: if cfg!(feature = "server") {
+                req.extensions().get::<Wire>().cloned()
+            } else {
+                None
+            },
             rec,
         };
         ResponseFuture::new(self.inner.call(req), pending)
