@@ -15,7 +15,6 @@ use tower_service::Service;
 use super::body::LimitedBody;
 use super::check::{self, Denial};
 use super::config::{Config, LimitCodes};
-use crate::gate::Gate;
 use crate::IisError;
 
 /// The service built by [`RequestFilteringLayer`](super::RequestFilteringLayer).
@@ -73,9 +72,9 @@ where
         let cfg = &*self.config;
         if let Some(denial) = check::check(cfg, &req) {
             return ResponseFuture {
-                gate: Gate::deny(denial),
-                tripped: None,
-                codes: cfg.limit_codes,
+                kind: Kind::Deny {
+                    denial: Some(denial),
+                },
             };
         }
         let limit = cfg.max_allowed_content_length;
@@ -87,12 +86,21 @@ where
             _ if req.body().is_end_stream() => None,
             _ => Some(Arc::new(AtomicBool::new(false))),
         };
-        let req = req.map(|b| LimitedBody::new(b, limit, tripped.clone()));
-        ResponseFuture {
-            gate: Gate::call(self.inner.call(req)),
-            tripped,
-            codes: cfg.limit_codes,
-        }
+        let kind = match tripped {
+            None => Kind::Call {
+                fut: self
+                    .inner
+                    .call(req.map(|b| LimitedBody::new(b, limit, None))),
+            },
+            Some(tripped) => Kind::Watch {
+                fut: self
+                    .inner
+                    .call(req.map(|b| LimitedBody::new(b, limit, Some(tripped.clone())))),
+                tripped,
+                codes: cfg.limit_codes,
+            },
+        };
+        ResponseFuture { kind }
     }
 }
 
@@ -100,9 +108,27 @@ pin_project! {
     /// The response future of [`RequestFiltering`].
     pub struct ResponseFuture<F> {
         #[pin]
-        gate: Gate<F, Denial>,
-        tripped: Option<Arc<AtomicBool>>,
-        codes: LimitCodes,
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    /// What the future does: answer a denial, or wait for the inner service, and
+    /// then, for a body that could be cut off, look at its flag.
+    #[project = KindProj]
+    enum Kind<F> {
+        /// Denied in `call`; `None` once answered.
+        Deny { denial: Option<Denial> },
+        /// The inner service's future; its answer stands as it is.
+        Call { #[pin] fut: F },
+        /// The inner service's future, for a body of unknown length: answered 413.1
+        /// if the body was cut off.
+        Watch {
+            #[pin]
+            fut: F,
+            tripped: Arc<AtomicBool>,
+            codes: LimitCodes,
+        },
     }
 }
 
@@ -120,21 +146,26 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let res = match std::task::ready!(this.gate.poll(cx)) {
-            Ok(res) => res,
-            Err(denial) => return Poll::Ready(Ok(rejection(denial))),
-        };
-        if this
-            .tripped
-            .as_ref()
-            .is_some_and(|t| t.load(Ordering::Acquire))
-        {
-            // The body went past maxAllowedContentLength while the handler read it:
-            // whatever it answered (a 413/400 rejection, an error), IIS would have
-            // answered 413.1.
-            return Poll::Ready(Ok(rejection(check::content_too_long(*this.codes))));
+        match self.project().kind.project() {
+            // Straight through: the inner future writes the output where it goes.
+            KindProj::Call { fut } => fut.poll(cx),
+            KindProj::Watch {
+                fut,
+                tripped,
+                codes,
+            } => {
+                let res = std::task::ready!(fut.poll(cx));
+                if tripped.load(Ordering::Acquire) {
+                    // The body went past maxAllowedContentLength while the handler
+                    // read it: whatever it answered (a 413/400 rejection, an error),
+                    // IIS would have answered 413.1.
+                    return Poll::Ready(Ok(rejection(check::content_too_long(*codes))));
+                }
+                Poll::Ready(res)
+            }
+            KindProj::Deny { denial } => Poll::Ready(Ok(rejection(
+                denial.take().expect("future polled after completion"),
+            ))),
         }
-        Poll::Ready(res)
     }
 }
