@@ -134,37 +134,67 @@ pub(crate) fn check<B: Body>(cfg: &Config, req: &Request<B>) -> Option<Denial> {
 fn check_head(cfg: &Config, req: &Head<'_>) -> Option<Denial> {
     let path = req.uri.path().as_bytes();
     let query = req.uri.query().unwrap_or("").as_bytes();
-    verb(cfg, req)
-        .and_then(|()| sizes(cfg, req, path, query))
-        .and_then(|()| {
-            // One pass over the path as sent. Without a `%` it is its own decoding,
-            // and that pass is the only one; with one, the decoded path gets its own.
-            let raw = scan(cfg, path);
-            // The buffer is only zeroed for a path that has something to decode.
-            let mut buf;
-            let mut heap = Vec::new();
-            let (decoded, dec) = if raw.percent {
-                buf = [0u8; STACK_DECODE];
-                let decoded = decode(path, &mut buf, &mut heap);
-                (decoded, scan_decoded(cfg, decoded))
-            } else {
-                (path, raw)
-            };
-            let allowed = !cfg.always_allowed_urls.is_empty()
-                && cfg
-                    .always_allowed_urls
-                    .iter()
-                    .any(|u| u.as_bytes().eq_ignore_ascii_case(path));
-            let path = Part {
-                raw: path,
-                decoded,
-                allowed,
-            };
-            url_encoding(cfg, path, raw, dec)?;
-            url_rules(cfg, path, dec)?;
-            query_rules(cfg, req, path, query)
-        })
-        .err()
+    if let Err(denial) = verb(cfg, req).and_then(|()| sizes(cfg, req, path, query)) {
+        return Some(denial);
+    }
+    // One pass over the path as sent.
+    let raw = scan(cfg, path);
+    if raw.percent || !cfg.plain {
+        return path_and_query_rules(cfg, req, path, query, raw).err();
+    }
+    // Without a `%` the path is its own decoding, and with a plain configuration
+    // (IIS's defaults) only these rules read it, in this order: the same as
+    // `url_encoding` and `url_rules` with nothing exempt, no sequences and no
+    // segment limit, and nothing reading the query string.
+    if !cfg.allow_double_escaping && raw.plus {
+        return Some(DOUBLE_ESCAPED);
+    }
+    if !cfg.allow_high_bit_characters && raw.high_bit {
+        return Some(HIGH_BIT);
+    }
+    if raw.hidden {
+        return Some(HIDDEN_SEGMENT);
+    }
+    match cfg.extension_index.get(path, raw.ext) {
+        Some(false) => Some(FILE_EXTENSION),
+        None if !cfg.file_extensions_allow_unlisted => Some(FILE_EXTENSION),
+        Some(true) | None => None,
+    }
+}
+
+/// 5.–13. The rules that read the path and the query string, in general: the path
+/// decoded when it holds a `%` (`raw`: what [`scan`] found in it as sent), the
+/// exemptions, sequences, the segment limit and the query-string rules.
+#[inline(never)]
+fn path_and_query_rules(
+    cfg: &Config,
+    req: &Head<'_>,
+    path: &[u8],
+    query: &[u8],
+    raw: PathScan,
+) -> Phase {
+    // The buffer is only zeroed for a path that has something to decode.
+    let mut buf;
+    let mut heap = Vec::new();
+    let (decoded, dec) = if raw.percent {
+        buf = [0u8; STACK_DECODE];
+        let decoded = decode(path, &mut buf, &mut heap);
+        (decoded, scan_decoded(cfg, decoded))
+    } else {
+        (path, raw)
+    };
+    let allowed = cfg
+        .always_allowed_urls
+        .iter()
+        .any(|u| u.as_bytes().eq_ignore_ascii_case(path));
+    let path = Part {
+        raw: path,
+        decoded,
+        allowed,
+    };
+    url_encoding(cfg, path, raw, dec)?;
+    url_rules(cfg, path, dec)?;
+    query_rules(cfg, req, path, query)
 }
 
 /// 1. Verbs (404.6).
@@ -401,22 +431,23 @@ struct PathScan {
     ext: usize,
 }
 
-/// One pass over `path`, eight bytes at a time: its `%`, `+` and high-bit bytes,
+/// One pass over `path`, eight bytes at a time: its `%`, `+` and high-bit bytes and
 /// its segments, each checked against the hidden segments (most are ruled out by
-/// their length and first letter alone, see [`HiddenFilter`](super::config::HiddenFilter)),
-/// and its last dot.
+/// their length and first letter alone, see [`HiddenFilter`](super::config::HiddenFilter));
+/// then its last word for the extension.
 ///
 /// The bytes past the last whole word are read as one word ending at the path's
 /// end, overlapping the previous one (or, for a path shorter than a word, padded
 /// with zero bytes, which match nothing); only its separators need masking, since
-/// seeing a `%`, `+`, dot or high bit twice changes nothing.
+/// seeing a `%`, `+` or high bit twice changes nothing.
 #[inline(always)]
 fn scan(cfg: &Config, path: &[u8]) -> PathScan {
     let len = path.len();
-    let (mut percent, mut plus, mut any) = (0u64, 0u64, 0u64);
+    // The `%` and `+` bytes, and every byte OR-ed (for the high bit).
+    let (mut special, mut any) = (0u64, 0u64);
     let mut hidden = false;
-    // Where the current segment starts, and one past the last dot seen.
-    let (mut start, mut dot_end) = (0, 0);
+    // Where the current segment starts.
+    let mut start = 0;
     let mut at = 0;
     while at < len {
         // The word holding `path[at..]`, whose first byte is `path[base]`, and the
@@ -426,23 +457,14 @@ fn scan(cfg: &Config, path: &[u8]) -> PathScan {
         } else if let Some(w) = len.checked_sub(8).and_then(|b| path.get(b..)) {
             (load(w), len - 8, !0 << (8 * (at + 8 - len)))
         } else {
-            let short = path
-                .iter()
-                .rev()
-                .fold(0u64, |w, &b| (w << 8) | u64::from(b));
-            (short, 0, !0)
+            (load_short(path), 0, !0)
         };
-        percent |= zero_bytes(word ^ PERCENTS);
-        plus |= zero_bytes(word ^ PLUSES);
+        special |= zero_bytes2(word, PERCENTS, PLUSES);
         any |= word;
-        let dots = zero_bytes(word ^ DOTS);
-        if dots != 0 {
-            dot_end = base + 8 - (dots.leading_zeros() / 8) as usize;
-        }
-        let mut seps = (zero_bytes(word ^ SLASHES) | zero_bytes(word ^ BACKSLASHES)) & keep;
+        let mut seps = zero_bytes2(word, SLASHES, BACKSLASHES) & keep;
         while seps != 0 {
             let end = base + (seps.trailing_zeros() / 8) as usize;
-            if !hidden {
+            if !hidden && cfg.hidden_filter.has_length(end.wrapping_sub(start)) {
                 hidden = is_hidden(cfg, path.get(start..end).unwrap_or_default());
             }
             start = end + 1;
@@ -453,17 +475,65 @@ fn scan(cfg: &Config, path: &[u8]) -> PathScan {
     if !hidden {
         hidden = is_hidden(cfg, path.get(start..).unwrap_or_default());
     }
+    let (percent, plus) = if special == 0 {
+        (false, false)
+    } else {
+        (path.contains(&b'%'), path.contains(&b'+'))
+    };
     PathScan {
-        percent: percent != 0,
-        plus: plus != 0,
+        percent,
+        plus,
         high_bit: any & HIGH_BITS != 0,
         hidden,
-        ext: if dot_end > start {
-            len + 1 - dot_end
-        } else {
-            0
-        },
+        ext: extension_len(path, start),
     }
+}
+
+/// The length of the extension of `path`'s last segment, which starts at `start`
+/// (from its last dot to the end); 0 when it has no dot. The last eight bytes are
+/// looked at at once; only a longer last segment without a dot in them is read on,
+/// byte by byte.
+#[inline(always)]
+fn extension_len(path: &[u8], start: usize) -> usize {
+    let len = path.len();
+    let (word, base) = match len.checked_sub(8).and_then(|b| path.get(b..)) {
+        Some(w) => (load(w), len - 8),
+        None => (load_short(path), 0),
+    };
+    // The dots of the last segment in that word.
+    let skip = start.saturating_sub(base);
+    let dots = if skip >= 8 {
+        0
+    } else {
+        zero_bytes(word ^ DOTS) & !0 << (8 * skip)
+    };
+    if dots != 0 {
+        // The last dot is byte `7 - leading_zeros / 8` of the word.
+        let at = base + 7 - (dots.leading_zeros() / 8) as usize;
+        return len - at;
+    }
+    path.get(start..base)
+        .and_then(|head| head.iter().rposition(|b| *b == b'.'))
+        .map_or(0, |i| len - (start + i))
+}
+
+/// [`zero_bytes`] of `word ^ a` and of `word ^ b` together: the bytes of `word` that
+/// are `a` or `b` (bytes below 0x80).
+#[inline]
+fn zero_bytes2(word: u64, a: u64, b: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // Per byte: the low seven bits plus 0x7f reach the top bit unless they are zero;
+    // a byte of `a` and `b` has no top bit, so `word`'s own top bit rules it out.
+    let low = word & LOW7;
+    !((((low ^ a) + LOW7) & ((low ^ b) + LOW7)) | word | LOW7)
+}
+
+/// A path shorter than a word, padded with zero bytes.
+#[inline]
+fn load_short(path: &[u8]) -> u64 {
+    path.iter()
+        .rev()
+        .fold(0u64, |w, &b| (w << 8) | u64::from(b))
 }
 
 /// [`scan`] of a decoded path, out of line (only paths with a `%` need it).
@@ -472,7 +542,7 @@ fn scan_decoded(cfg: &Config, path: &[u8]) -> PathScan {
     scan(cfg, path)
 }
 
-/// Eight bytes, the first in the low byte.
+/// Eight bytes, the first in the low byte (0 for a slice of another length).
 #[inline]
 fn load(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(bytes.try_into().unwrap_or_default())
@@ -720,7 +790,20 @@ mod tests {
                 .deny_query_string_sequence("%3c")
                 .build()
                 .unwrap(),
+            // Plain (the short path serves it) but not the defaults.
+            RequestFilteringLayer::builder()
+                .allow_double_escaping(true)
+                .allow_high_bit_characters(false)
+                .file_extensions_allow_unlisted(false)
+                .allow_file_extension(".aspx")
+                .allow_file_extension(".")
+                .hidden_segment("a.d")
+                .build()
+                .unwrap(),
         ];
+        // Both ways through `check_head` are taken.
+        let plain: Vec<bool> = layers.iter().map(|l| l.config().plain).collect();
+        assert_eq!(plain, [true, false, false, false, true]);
         let mut paths: Vec<String> = vec![
             "/".into(),
             "/shop/products/item.aspx".into(),

@@ -513,7 +513,13 @@ impl RequestFilteringBuilder {
                 deny_strings: rule.deny_strings,
             });
         }
+        let plain = self.always_allowed_urls.is_empty()
+            && self.deny_url_sequences.is_empty()
+            && self.max_url_segments.is_none()
+            && self.deny_query_string_sequences.is_empty()
+            && rules.is_empty();
         Ok(Config {
+            plain,
             max_allowed_content_length: self.max_allowed_content_length,
             max_url: self.max_url,
             max_query_string: self.max_query_string,
@@ -683,6 +689,12 @@ impl HiddenFilter {
         Self(rows)
     }
 
+    /// Whether some hidden segment has `len` bytes (all of 63 and more may).
+    #[inline]
+    pub(crate) fn has_length(&self, len: usize) -> bool {
+        self.0[len.min(63)] != 0
+    }
+
     /// Whether a hidden segment may equal `seg` (ASCII case ignored): false means
     /// none does.
     #[inline]
@@ -821,6 +833,10 @@ pub(crate) struct Rule {
 /// with [`RequestFilteringLayer::config`].
 #[derive(Debug)]
 pub struct Config {
+    /// No always-allowed URLs, URL sequences, segment limit, query-string sequences
+    /// or filtering rules (IIS's defaults): a path without `%` needs only the
+    /// escaping, high-bit, hidden-segment and extension rules.
+    pub(crate) plain: bool,
     pub(crate) max_allowed_content_length: u64,
     pub(crate) max_url: u32,
     pub(crate) max_query_string: u32,
