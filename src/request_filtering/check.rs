@@ -443,39 +443,28 @@ struct PathScan {
 #[inline(always)]
 fn scan(cfg: &Config, path: &[u8]) -> PathScan {
     let len = path.len();
-    // The `%` and `+` bytes, and every byte OR-ed (for the high bit).
-    let (mut special, mut any) = (0u64, 0u64);
-    let mut hidden = false;
-    // Where the current segment starts.
-    let mut start = 0;
-    let mut at = 0;
-    while at < len {
-        // The word holding `path[at..]`, whose first byte is `path[base]`, and the
-        // bytes of it not seen yet.
-        let (word, base, keep) = if let Some(w) = path.get(at..at + 8) {
-            (load(w), at, !0)
-        } else if let Some(w) = len.checked_sub(8).and_then(|b| path.get(b..)) {
-            (load(w), len - 8, !0 << (8 * (at + 8 - len)))
-        } else {
-            (load_short(path), 0, !0)
-        };
-        special |= zero_bytes2(word, PERCENTS, PLUSES);
-        any |= word;
-        let mut seps = zero_bytes2(word, SLASHES, BACKSLASHES) & keep;
-        while seps != 0 {
-            let end = base + (seps.trailing_zeros() / 8) as usize;
-            if !hidden && cfg.hidden_filter.has_length(end.wrapping_sub(start)) {
-                hidden = is_hidden(cfg, path.get(start..end).unwrap_or_default());
-            }
-            start = end + 1;
-            seps &= seps - 1;
+    let mut st = ScanState {
+        special: 0,
+        any: 0,
+        hidden: false,
+        start: 0,
+    };
+    let mut words = path.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        st.see(cfg, path, load(word), base, !0);
+        base += 8;
+    }
+    let tail = words.remainder().len();
+    if tail > 0 {
+        match len.checked_sub(8).and_then(|b| path.get(b..)) {
+            // The last eight bytes; the first `8 - tail` were seen already.
+            Some(last) => st.see(cfg, path, load(last), len - 8, !0 << (8 * (8 - tail))),
+            None => st.see(cfg, path, load_short(path), 0, !0),
         }
-        at += 8;
     }
-    if !hidden {
-        hidden = is_hidden(cfg, path.get(start..).unwrap_or_default());
-    }
-    let (percent, plus) = if special == 0 {
+    let hidden = st.hidden || is_hidden(cfg, path.get(st.start..).unwrap_or_default());
+    let (percent, plus) = if st.special == 0 {
         (false, false)
     } else {
         (path.contains(&b'%'), path.contains(&b'+'))
@@ -483,9 +472,40 @@ fn scan(cfg: &Config, path: &[u8]) -> PathScan {
     PathScan {
         percent,
         plus,
-        high_bit: any & HIGH_BITS != 0,
+        high_bit: st.any & HIGH_BITS != 0,
         hidden,
-        ext: extension_len(path, start),
+        ext: extension_len(path, st.start),
+    }
+}
+
+/// What [`scan`] has found so far.
+struct ScanState {
+    /// The `%` and `+` bytes seen.
+    special: u64,
+    /// Every word seen, OR-ed (for the high bit).
+    any: u64,
+    /// Whether a hidden segment was seen.
+    hidden: bool,
+    /// Where the current segment starts.
+    start: usize,
+}
+
+impl ScanState {
+    /// Sees `word`, whose first byte is `path[base]`; `keep` masks out the
+    /// separators of bytes seen already.
+    #[inline(always)]
+    fn see(&mut self, cfg: &Config, path: &[u8], word: u64, base: usize, keep: u64) {
+        self.special |= zero_bytes2(word, PERCENTS, PLUSES);
+        self.any |= word;
+        let mut seps = zero_bytes2(word, SLASHES, BACKSLASHES) & keep;
+        while seps != 0 {
+            let end = base + (seps.trailing_zeros() / 8) as usize;
+            if !self.hidden && cfg.hidden_filter.has_length(end.wrapping_sub(self.start)) {
+                self.hidden = is_hidden(cfg, path.get(self.start..end).unwrap_or_default());
+            }
+            self.start = end + 1;
+            seps &= seps - 1;
+        }
     }
 }
 

@@ -558,6 +558,8 @@ pub(crate) struct ExtensionIndex {
     /// empty slot (a row's packed key is never 0: an extension has at least its dot).
     /// Its length is a power of two, at least four times the rows.
     short: Box<[u64]>,
+    /// 64 minus the number of bits of a slot's index.
+    shift: u32,
     long: Vec<(Box<[u8]>, bool)>,
 }
 
@@ -571,6 +573,7 @@ impl ExtensionIndex {
         let slots = (short_rows * 4).max(8).next_power_of_two();
         let mut index = ExtensionIndex {
             short: vec![0; slots].into_boxed_slice(),
+            shift: 64 - slots.trailing_zeros(),
             long: Vec::new(),
         };
         for (ext, allowed) in rows {
@@ -594,14 +597,13 @@ impl ExtensionIndex {
     /// The first slot to probe for `key`: the top bits of a multiplicative hash.
     #[inline]
     fn slot(&self, key: u64) -> usize {
-        let bits = self.short.len().trailing_zeros();
-        // The product's top `bits` bits: fewer than the slots' count, so they fit.
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+        // The product's top bits, as many as index the slots: they fit in `usize`.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
     /// The `allowed` flag of the row for the extension made of the last `ext` bytes
     /// of `path` (ASCII case ignored; `.` when `ext` is 0), if there is one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, path: &[u8], ext: usize) -> Option<bool> {
         if let Some(key) = pack_suffix(path, ext) {
             let mask = self.short.len() - 1;
@@ -617,6 +619,12 @@ impl ExtensionIndex {
                 i = (i + 1) & mask;
             }
         }
+        self.get_long(path, ext)
+    }
+
+    /// [`get`](Self::get) for an extension of eight bytes or more.
+    #[inline(never)]
+    fn get_long(&self, path: &[u8], ext: usize) -> Option<bool> {
         let ext = path.get(path.len().checked_sub(ext)?..)?;
         let folded = ext.iter().map(u8::to_ascii_lowercase);
         let i = self
