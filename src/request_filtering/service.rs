@@ -72,9 +72,10 @@ where
         let cfg = &*self.config;
         if let Some(denial) = check::check(cfg, &req) {
             return ResponseFuture {
-                kind: Kind::Deny {
-                    denial: Some(denial),
-                },
+                fut: None,
+                denial: Some(denial),
+                tripped: None,
+                codes: cfg.limit_codes,
             };
         }
         let limit = cfg.max_allowed_content_length;
@@ -86,49 +87,31 @@ where
             _ if req.body().is_end_stream() => None,
             _ => Some(Arc::new(AtomicBool::new(false))),
         };
-        let kind = match tripped {
-            None => Kind::Call {
-                fut: self
-                    .inner
-                    .call(req.map(|b| LimitedBody::new(b, limit, None))),
-            },
-            Some(tripped) => Kind::Watch {
-                fut: self
-                    .inner
-                    .call(req.map(|b| LimitedBody::new(b, limit, Some(tripped.clone())))),
-                tripped,
-                codes: cfg.limit_codes,
-            },
-        };
-        ResponseFuture { kind }
+        let flag = tripped.clone();
+        ResponseFuture {
+            fut: Some(
+                self.inner
+                    .call(req.map(|b| LimitedBody::new(b, limit, flag))),
+            ),
+            denial: None,
+            tripped,
+            codes: cfg.limit_codes,
+        }
     }
 }
 
 pin_project! {
     /// The response future of [`RequestFiltering`].
     pub struct ResponseFuture<F> {
+        // The inner service's future; `None` for a request denied in `call`.
         #[pin]
-        kind: Kind<F>,
-    }
-}
-
-pin_project! {
-    /// What the future does: answer a denial, or wait for the inner service, and
-    /// then, for a body that could be cut off, look at its flag.
-    #[project = KindProj]
-    enum Kind<F> {
-        /// Denied in `call`; `None` once answered.
-        Deny { denial: Option<Denial> },
-        /// The inner service's future; its answer stands as it is.
-        Call { #[pin] fut: F },
-        /// The inner service's future, for a body of unknown length: answered 413.1
-        /// if the body was cut off.
-        Watch {
-            #[pin]
-            fut: F,
-            tripped: Arc<AtomicBool>,
-            codes: LimitCodes,
-        },
+        fut: Option<F>,
+        // The denial, until answered.
+        denial: Option<Denial>,
+        // For a body of unknown length, the flag its `LimitedBody` raises when it
+        // cuts the body off: then the answer is 413.1.
+        tripped: Option<Arc<AtomicBool>>,
+        codes: LimitCodes,
     }
 }
 
@@ -146,26 +129,22 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
+        let this = self.project();
+        let Some(fut) = this.fut.as_pin_mut() else {
+            let denial = this.denial.take().expect("future polled after completion");
+            return Poll::Ready(Ok(rejection(denial)));
+        };
+        let Some(tripped) = this.tripped else {
             // Straight through: the inner future writes the output where it goes.
-            KindProj::Call { fut } => fut.poll(cx),
-            KindProj::Watch {
-                fut,
-                tripped,
-                codes,
-            } => {
-                let res = std::task::ready!(fut.poll(cx));
-                if tripped.load(Ordering::Acquire) {
-                    // The body went past maxAllowedContentLength while the handler
-                    // read it: whatever it answered (a 413/400 rejection, an error),
-                    // IIS would have answered 413.1.
-                    return Poll::Ready(Ok(rejection(check::content_too_long(*codes))));
-                }
-                Poll::Ready(res)
-            }
-            KindProj::Deny { denial } => Poll::Ready(Ok(rejection(
-                denial.take().expect("future polled after completion"),
-            ))),
+            return fut.poll(cx);
+        };
+        let res = std::task::ready!(fut.poll(cx));
+        if tripped.load(Ordering::Acquire) {
+            // The body went past maxAllowedContentLength while the handler read it:
+            // whatever it answered (a 413/400 rejection, an error), IIS would have
+            // answered 413.1.
+            return Poll::Ready(Ok(rejection(check::content_too_long(*this.codes))));
         }
+        Poll::Ready(res)
     }
 }
