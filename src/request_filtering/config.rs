@@ -643,7 +643,7 @@ pub(crate) fn pack(ext: &[u8]) -> Option<u64> {
 
 /// [`pack`] of the last `n` bytes of `path`, `.` when `n` is 0; `None` when `n` is
 /// above 7 or `path` shorter than `n`.
-#[inline]
+#[inline(always)]
 fn pack_suffix(path: &[u8], n: usize) -> Option<u64> {
     if n == 0 {
         return Some(1 << 56 | u64::from(b'.'));
@@ -666,7 +666,7 @@ fn pack_suffix(path: &[u8], n: usize) -> Option<u64> {
 
 /// Each byte of `word` ASCII-lowercased, as [`u8::to_ascii_lowercase`] does: `A` to
 /// `Z` gain 0x20, every other byte (those above 0x7F included) stays.
-#[inline]
+#[inline(always)]
 pub(crate) fn lowercase(word: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const LOW7: u64 = ONES * 0x7f;
