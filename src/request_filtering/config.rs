@@ -681,8 +681,9 @@ pub(crate) fn lowercase(word: u64) -> u64 {
 
 /// Which (length, first letter) pairs the hidden segments have, so that most
 /// segments of a path need no comparison: a bit per first byte, folded as
-/// `(byte | 0x20) & 31` (the same for a letter's two cases), per length (63 and
-/// more share a row).
+/// `(byte | 0x20) & 31` (the same for a letter's two cases), per length modulo 64
+/// (a segment of 70 bytes shares the row of 6: a filter may let through what then
+/// fails the comparison, never the other way).
 #[derive(Debug, Clone)]
 pub(crate) struct HiddenFilter([u32; 64]);
 
@@ -691,23 +692,23 @@ impl HiddenFilter {
         let mut rows = [0u32; 64];
         for seg in segments {
             if let Some(&first) = seg.as_bytes().first() {
-                rows[seg.len().min(63)] |= 1 << ((first | 0x20) & 31);
+                rows[seg.len() % 64] |= 1 << ((first | 0x20) & 31);
             }
         }
         Self(rows)
     }
 
-    /// Whether some hidden segment has `len` bytes (all of 63 and more may).
+    /// Whether some hidden segment may have `len` bytes.
     #[inline]
     pub(crate) fn has_length(&self, len: usize) -> bool {
-        self.0[len.min(63)] != 0
+        self.0[len % 64] != 0
     }
 
     /// Whether a hidden segment may equal `seg` (ASCII case ignored): false means
     /// none does.
     #[inline]
     pub(crate) fn may_match(&self, seg: &[u8]) -> bool {
-        let row = self.0[seg.len().min(63)];
+        let row = self.0[seg.len() % 64];
         row != 0
             && seg
                 .first()
