@@ -734,6 +734,37 @@ mod tests {
         );
     }
 
+    /// Hidden segments of 64 bytes and more share the filter's rows with short ones:
+    /// the comparison still decides, both ways.
+    #[test]
+    fn long_hidden_segments() {
+        let long = format!("S{}", "x".repeat(69));
+        let layer = super::super::RequestFilteringLayer::builder()
+            .hidden_segment(long.clone())
+            .hidden_segment("s".repeat(64))
+            .build()
+            .unwrap();
+        let cfg = layer.config();
+        let short = format!("s{}", "x".repeat(5));
+        for path in [
+            format!("/{long}"),
+            format!("/a/{}/b", long.to_ascii_lowercase()),
+            format!("/{short}"),
+            format!("/{}", "S".repeat(64)),
+            format!("/{}", "s".repeat(128)),
+            format!("/{}x", long),
+            "/s".to_owned(),
+        ] {
+            assert_eq!(
+                scan(cfg, path.as_bytes()),
+                plain_scan(cfg, path.as_bytes()),
+                "{path}"
+            );
+        }
+        assert!(scan(cfg, format!("/{long}").as_bytes()).hidden);
+        assert!(!scan(cfg, format!("/{short}").as_bytes()).hidden);
+    }
+
     /// Every byte value, at every position of paths of 0 to 40 bytes (one, two,
     /// five whole words and the tails between), with and without separators and
     /// hidden names next to it.
