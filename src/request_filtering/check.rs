@@ -710,7 +710,7 @@ mod tests {
                 for sep in ["/", "\\"] {
                     let filler = "a".repeat(pad);
                     for path in [
-                        format!("{name}"),
+                        name.to_owned(),
                         format!("{sep}{name}"),
                         format!("{sep}{filler}{sep}{name}"),
                         format!("{sep}{filler}{sep}{name}{sep}z"),
@@ -1013,7 +1013,7 @@ mod tests {
             for (e, _) in &cfg.file_extensions {
                 exts.push(e.as_bytes().to_vec());
                 exts.push(e.to_ascii_uppercase().into_bytes());
-                exts.push(e[..e.len() - 1].as_bytes().to_vec());
+                exts.push(e.as_bytes()[..e.len() - 1].to_vec());
                 exts.push(format!("{e}x").into_bytes());
             }
             for b in 0..=255u8 {
