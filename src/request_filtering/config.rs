@@ -513,7 +513,13 @@ impl RequestFilteringBuilder {
                 deny_strings: rule.deny_strings,
             });
         }
+        let plain = self.always_allowed_urls.is_empty()
+            && self.deny_url_sequences.is_empty()
+            && self.max_url_segments.is_none()
+            && self.deny_query_string_sequences.is_empty()
+            && rules.is_empty();
         Ok(Config {
+            plain,
             max_allowed_content_length: self.max_allowed_content_length,
             max_url: self.max_url,
             max_query_string: self.max_query_string,
@@ -526,7 +532,7 @@ impl RequestFilteringBuilder {
             file_extensions_allow_unlisted: self.file_extensions_allow_unlisted,
             extension_index: ExtensionIndex::new(&file_extensions),
             file_extensions,
-            hidden_lengths: LengthMask::new(self.hidden_segments.iter().map(String::len)),
+            hidden_filter: HiddenFilter::new(&self.hidden_segments),
             hidden_segments: self.hidden_segments,
             deny_url_sequences: self.deny_url_sequences,
             deny_query_string_sequences: self.deny_query_string_sequences,
@@ -539,40 +545,87 @@ impl RequestFilteringBuilder {
     }
 }
 
-/// File extension rows, looked up by halving. Rows are unique ignoring ASCII case
+/// File extension rows, looked up by hashing. Rows are unique ignoring ASCII case
 /// (the builder replaces a row given twice).
 ///
 /// Extensions of up to seven bytes (nearly all) are packed, lowercased, into one
-/// integer with their length, so a lookup compares integers; longer ones are kept
-/// as lowercase bytes.
-#[derive(Debug, Default)]
+/// integer with their length ([`pack`]) and kept in an open-addressing table, so a
+/// lookup is a multiplication and, mostly, one comparison; longer ones are kept as
+/// lowercase bytes, looked up by halving.
+#[derive(Debug)]
 pub(crate) struct ExtensionIndex {
-    short: Vec<(u64, bool)>,
+    /// Packed keys with the `allowed` flag in the top bit ([`ALLOWED`]); 0 is an
+    /// empty slot (a row's packed key is never 0: an extension has at least its dot).
+    /// Its length is a power of two, at least four times the rows.
+    short: Box<[u64]>,
+    /// 64 minus the number of bits of a slot's index.
+    shift: u32,
     long: Vec<(Box<[u8]>, bool)>,
 }
 
+/// The `allowed` flag of a slot of [`ExtensionIndex`]: free, since a packed key's
+/// length (top byte) is at most 7.
+const ALLOWED: u64 = 1 << 63;
+
 impl ExtensionIndex {
     fn new(rows: &[(String, bool)]) -> Self {
-        let mut index = ExtensionIndex::default();
+        let short_rows = rows.iter().filter(|(e, _)| e.len() <= 7).count();
+        let slots = (short_rows * 4).max(8).next_power_of_two();
+        let mut index = ExtensionIndex {
+            short: vec![0; slots].into_boxed_slice(),
+            shift: 64 - slots.trailing_zeros(),
+            long: Vec::new(),
+        };
         for (ext, allowed) in rows {
             match pack(ext.as_bytes()) {
-                Some(key) => index.short.push((key, *allowed)),
+                Some(key) => {
+                    let mut i = index.slot(key);
+                    while index.short[i] != 0 {
+                        i = (i + 1) & (slots - 1);
+                    }
+                    index.short[i] = key | if *allowed { ALLOWED } else { 0 };
+                }
                 None => index
                     .long
                     .push((ext.to_ascii_lowercase().into_bytes().into(), *allowed)),
             }
         }
-        index.short.sort_by_key(|row| row.0);
         index.long.sort_by(|a, b| a.0.cmp(&b.0));
         index
     }
 
-    /// The `allowed` flag of the row for `ext` (ASCII case ignored), if there is one.
-    pub(crate) fn get(&self, ext: &[u8]) -> Option<bool> {
-        if let Some(key) = pack(ext) {
-            let i = self.short.binary_search_by_key(&key, |row| row.0).ok()?;
-            return Some(self.short[i].1);
+    /// The first slot to probe for `key`: the top bits of a multiplicative hash.
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        // The product's top bits, as many as index the slots: they fit in `usize`.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// The `allowed` flag of the row for the extension made of the last `ext` bytes
+    /// of `path` (ASCII case ignored; `.` when `ext` is 0), if there is one.
+    #[inline(always)]
+    pub(crate) fn get(&self, path: &[u8], ext: usize) -> Option<bool> {
+        if let Some(key) = pack_suffix(path, ext) {
+            let mask = self.short.len() - 1;
+            let mut i = self.slot(key);
+            loop {
+                let slot = *self.short.get(i)?;
+                if slot == 0 {
+                    return None;
+                }
+                if slot & !ALLOWED == key {
+                    return Some(slot & ALLOWED != 0);
+                }
+                i = (i + 1) & mask;
+            }
         }
+        self.get_long(path, ext)
+    }
+
+    /// [`get`](Self::get) for an extension of eight bytes or more.
+    #[inline(never)]
+    fn get_long(&self, path: &[u8], ext: usize) -> Option<bool> {
+        let ext = path.get(path.len().checked_sub(ext)?..)?;
         let folded = ext.iter().map(u8::to_ascii_lowercase);
         let i = self
             .long
@@ -582,31 +635,84 @@ impl ExtensionIndex {
     }
 }
 
-/// Up to seven bytes, lowercased, with their length in the top byte.
-fn pack(ext: &[u8]) -> Option<u64> {
-    if ext.len() > 7 {
-        return None;
-    }
-    // Byte by byte into the integer: no copy of a variable length.
-    let mut key = (ext.len() as u64) << 56;
-    for (i, b) in ext.iter().enumerate() {
-        key |= u64::from(b.to_ascii_lowercase()) << (8 * i);
-    }
-    Some(key)
+/// Up to seven bytes, ASCII-lowercased, with their length in the top byte; `None`
+/// for a longer `ext`.
+pub(crate) fn pack(ext: &[u8]) -> Option<u64> {
+    pack_suffix(ext, ext.len())
 }
 
-/// Which lengths a set of strings has (lengths of 63 and more share one bit).
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct LengthMask(u64);
+/// [`pack`] of the last `n` bytes of `path`, `.` when `n` is 0; `None` when `n` is
+/// above 7 or `path` shorter than `n`.
+#[inline(always)]
+fn pack_suffix(path: &[u8], n: usize) -> Option<u64> {
+    if n == 0 {
+        return Some(1 << 56 | u64::from(b'.'));
+    }
+    if n > 7 || n > path.len() {
+        return None;
+    }
+    let bytes = match path.len().checked_sub(8).and_then(|at| path.get(at..)) {
+        // The last eight bytes at once, the extension's shifted down to the low end.
+        Some(last) => u64::from_le_bytes(last.try_into().unwrap_or_default()) >> (8 * (8 - n)),
+        // A short path: byte by byte (no copy of a variable length).
+        None => path[path.len() - n..]
+            .iter()
+            .rev()
+            .fold(0u64, |key, &b| (key << 8) | u64::from(b)),
+    };
+    // All the letters lowercased at once.
+    Some(lowercase(bytes) | (n as u64) << 56)
+}
 
-impl LengthMask {
-    fn new(lengths: impl Iterator<Item = usize>) -> Self {
-        Self(lengths.fold(0, |mask, len| mask | 1 << len.min(63)))
+/// Each byte of `word` ASCII-lowercased, as [`u8::to_ascii_lowercase`] does: `A` to
+/// `Z` gain 0x20, every other byte (those above 0x7F included) stays.
+#[inline(always)]
+pub(crate) fn lowercase(word: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const LOW7: u64 = ONES * 0x7f;
+    const HIGH: u64 = ONES * 0x80;
+    // Per byte, on its low seven bits `x`: `x + 0x3f` reaches the top bit when
+    // `x >= 0x41` ('A'), `x + 0x25` when `x >= 0x5B` (past 'Z'); no sum carries
+    // into the next byte (0x7f + 0x3f < 0x100).
+    let x = word & LOW7;
+    let upper = (x + ONES * 0x3f) & !(x + ONES * 0x25) & !word & HIGH;
+    word | upper >> 2
+}
+
+/// Which (length, first letter) pairs the hidden segments have, so that most
+/// segments of a path need no comparison: a bit per first byte, folded as
+/// `(byte | 0x20) & 31` (the same for a letter's two cases), per length modulo 64
+/// (a segment of 70 bytes shares the row of 6: a filter may let through what then
+/// fails the comparison, never the other way).
+#[derive(Debug, Clone)]
+pub(crate) struct HiddenFilter([u32; 64]);
+
+impl HiddenFilter {
+    fn new(segments: &[String]) -> Self {
+        let mut rows = [0u32; 64];
+        for seg in segments {
+            if let Some(&first) = seg.as_bytes().first() {
+                rows[seg.len() % 64] |= 1 << ((first | 0x20) & 31);
+            }
+        }
+        Self(rows)
     }
 
-    /// Whether some string of the set may have `len` bytes.
-    pub(crate) fn may_have(self, len: usize) -> bool {
-        self.0 & 1 << len.min(63) != 0
+    /// Whether some hidden segment may have `len` bytes.
+    #[inline]
+    pub(crate) fn has_length(&self, len: usize) -> bool {
+        self.0[len % 64] != 0
+    }
+
+    /// Whether a hidden segment may equal `seg` (ASCII case ignored): false means
+    /// none does.
+    #[inline]
+    pub(crate) fn may_match(&self, seg: &[u8]) -> bool {
+        let row = self.0[seg.len() % 64];
+        row != 0
+            && seg
+                .first()
+                .is_some_and(|&b| row & 1 << ((b | 0x20) & 31) != 0)
     }
 }
 
@@ -736,6 +842,10 @@ pub(crate) struct Rule {
 /// with [`RequestFilteringLayer::config`].
 #[derive(Debug)]
 pub struct Config {
+    /// No always-allowed URLs, URL sequences, segment limit, query-string sequences
+    /// or filtering rules (IIS's defaults): a path without `%` needs only the
+    /// escaping, high-bit, hidden-segment and extension rules.
+    pub(crate) plain: bool,
     pub(crate) max_allowed_content_length: u64,
     pub(crate) max_url: u32,
     pub(crate) max_query_string: u32,
@@ -750,8 +860,9 @@ pub struct Config {
     /// `file_extensions`, for a lookup per request.
     pub(crate) extension_index: ExtensionIndex,
     pub(crate) hidden_segments: Vec<String>,
-    /// The lengths of `hidden_segments`: most segments need no comparison.
-    pub(crate) hidden_lengths: LengthMask,
+    /// The lengths and first letters of `hidden_segments`: most segments need no
+    /// comparison.
+    pub(crate) hidden_filter: HiddenFilter,
     pub(crate) deny_url_sequences: Vec<String>,
     pub(crate) deny_query_string_sequences: Vec<String>,
     pub(crate) always_allowed_urls: Vec<String>,

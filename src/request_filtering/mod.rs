@@ -116,6 +116,8 @@ mod body;
 mod check;
 mod config;
 mod layer;
+#[cfg(test)]
+mod reference;
 mod service;
 
 pub use body::LimitedBody;

@@ -15,7 +15,6 @@ use tower_service::Service;
 use super::body::LimitedBody;
 use super::check::{self, Denial};
 use super::config::{Config, LimitCodes};
-use crate::gate::Gate;
 use crate::IisError;
 
 /// The service built by [`RequestFilteringLayer`](super::RequestFilteringLayer).
@@ -73,7 +72,8 @@ where
         let cfg = &*self.config;
         if let Some(denial) = check::check(cfg, &req) {
             return ResponseFuture {
-                gate: Gate::deny(denial),
+                fut: None,
+                denial: Some(denial),
                 tripped: None,
                 codes: cfg.limit_codes,
             };
@@ -87,9 +87,13 @@ where
             _ if req.body().is_end_stream() => None,
             _ => Some(Arc::new(AtomicBool::new(false))),
         };
-        let req = req.map(|b| LimitedBody::new(b, limit, tripped.clone()));
+        let flag = tripped.clone();
         ResponseFuture {
-            gate: Gate::call(self.inner.call(req)),
+            fut: Some(
+                self.inner
+                    .call(req.map(|b| LimitedBody::new(b, limit, flag))),
+            ),
+            denial: None,
             tripped,
             codes: cfg.limit_codes,
         }
@@ -99,8 +103,13 @@ where
 pin_project! {
     /// The response future of [`RequestFiltering`].
     pub struct ResponseFuture<F> {
+        // The inner service's future; `None` for a request denied in `call`.
         #[pin]
-        gate: Gate<F, Denial>,
+        fut: Option<F>,
+        // The denial, until answered.
+        denial: Option<Denial>,
+        // For a body of unknown length, the flag its `LimitedBody` raises when it
+        // cuts the body off: then the answer is 413.1.
         tripped: Option<Arc<AtomicBool>>,
         codes: LimitCodes,
     }
@@ -121,15 +130,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let res = match std::task::ready!(this.gate.poll(cx)) {
-            Ok(res) => res,
-            Err(denial) => return Poll::Ready(Ok(rejection(denial))),
+        let Some(fut) = this.fut.as_pin_mut() else {
+            let denial = this.denial.take().expect("future polled after completion");
+            return Poll::Ready(Ok(rejection(denial)));
         };
-        if this
-            .tripped
-            .as_ref()
-            .is_some_and(|t| t.load(Ordering::Acquire))
-        {
+        let Some(tripped) = this.tripped else {
+            // Straight through: the inner future writes the output where it goes.
+            return fut.poll(cx);
+        };
+        let res = std::task::ready!(fut.poll(cx));
+        if tripped.load(Ordering::Acquire) {
             // The body went past maxAllowedContentLength while the handler read it:
             // whatever it answered (a 413/400 rejection, an error), IIS would have
             // answered 413.1.
