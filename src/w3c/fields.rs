@@ -442,7 +442,7 @@ const BLOCK: usize = 16;
 
 /// Replaces every ASCII space, control byte and DEL with `+` in place, leaving
 /// other bytes as they are; returns whether every byte is ASCII.
-#[inline]
+#[inline(always)]
 fn sanitize_ascii(bytes: &mut [u8]) -> bool {
     let len = bytes.len();
     if len < BLOCK {

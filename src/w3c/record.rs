@@ -88,9 +88,7 @@ impl Text {
         }
     }
 
-    // Not inlined: inlined, the compiler works out every span's bounds before the
-    // line's loop over its fields, whether the fields use them or not.
-    #[inline(never)]
+    #[inline]
     pub(crate) fn get(&self, span: Option<Span>) -> &[u8] {
         let Some(Span { start, len }) = span else {
             return b"";
@@ -621,7 +619,7 @@ fn join_header(headers: &HeaderMap, name: &header::HeaderName) -> Option<HeaderV
 }
 
 /// A number and a space.
-#[inline]
+#[inline(always)]
 fn push_int(out: &mut Vec<u8>, v: u64) {
     // Most numbers on a line are short: a substatus, a Win32 status, a fast
     // request's time-taken, a port, the status.
@@ -630,11 +628,15 @@ fn push_int(out: &mut Vec<u8>, v: u64) {
         0..=9 => out.extend_from_slice(&[d(v), b' ']),
         10..=99 => out.extend_from_slice(&[d(v / 10), d(v), b' ']),
         100..=999 => out.extend_from_slice(&[d(v / 100), d(v / 10), d(v), b' ']),
-        _ => {
-            out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-            out.push(b' ');
-        }
+        _ => push_long_int(out, v),
     }
+}
+
+/// [`push_int`] for a number of four digits or more.
+#[inline(never)]
+fn push_long_int(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    out.push(b' ');
 }
 
 /// The server and client addresses of the last line, as text: a connection's lines
@@ -669,10 +671,17 @@ impl IpText {
     fn push(&mut self, out: &mut Vec<u8>, addr: Option<&SocketAddr>) {
         let ip = addr.map(SocketAddr::ip);
         if ip != self.addr || self.len == 0 {
-            self.len = format_ip(ip, &mut self.text);
-            self.addr = ip;
+            self.refresh(ip);
         }
         push_prefix(out, &self.text, self.len);
+    }
+
+    /// Another address than the last line's: its text.
+    #[cold]
+    #[inline(never)]
+    fn refresh(&mut self, ip: Option<IpAddr>) {
+        self.len = format_ip(ip, &mut self.text);
+        self.addr = ip;
     }
 }
 
