@@ -658,6 +658,94 @@ mod tests {
     }
 
     #[test]
+    fn block_path_matches_the_character_rules_for_every_byte_everywhere() {
+        // Values longer than two blocks and not a multiple of one: every byte value
+        // at every position (the blocks, the overlapping last block), cut at the
+        // block edges and nowhere.
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        let cuts = [0, 1, 15, 16, 17, 23, 24, 31, 32, 33, 39, 40, usize::MAX];
+        for at in 0..base.len() {
+            for b in 0..=255u8 {
+                let mut v = base.clone();
+                v[at] = b;
+                for max in cuts {
+                    let mut out = b"x".to_vec();
+                    push_value_limited(&mut out, &v, max);
+                    let mut expected = b"x".to_vec();
+                    expected.extend(by_char(&v, max));
+                    // No value starts with `#`.
+                    if expected.get(1) == Some(&b'#') {
+                        expected[1] = b'+';
+                    }
+                    assert_eq!(out, expected, "byte {b:#04x} at {at}, max {max}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_path_matches_the_character_rules_for_characters_and_lengths() {
+        // Every length around the block and word sizes, clean, all spaces, all
+        // DEL; and multi-byte characters (white space, a byte-order mark, an emoji,
+        // a cut or broken sequence) at every position of values up to 50 bytes.
+        let mut values = Vec::new();
+        for len in 0..=70 {
+            values.push(vec![b'q'; len]);
+            values.push(vec![b' '; len]);
+            values.push(vec![0x7f; len]);
+        }
+        for c in ["\u{e9}", "\u{a0}", "\u{2028}", "\u{feff}", "\u{1f600}"] {
+            for len in [15, 16, 17, 31, 32, 33, 50] {
+                for at in 0..len {
+                    let mut v = vec![b'z'; len];
+                    v.splice(at..at, c.bytes());
+                    values.push(v.clone());
+                    // The character cut short, and a byte that starts nothing.
+                    v.truncate(at + c.len() - 1);
+                    values.push(v.clone());
+                    v[at] = 0xc0;
+                    values.push(v);
+                }
+            }
+        }
+        for v in &values {
+            for max in [v.len().saturating_sub(1), v.len(), 16, 17, usize::MAX] {
+                let mut out = Vec::new();
+                push_value_limited(&mut out, v, max);
+                assert_eq!(out, by_char(v, max), "{v:?} max {max}");
+            }
+            // A standard field's column: the same token, cut at the field limit,
+            // and its space.
+            let mut out = Vec::new();
+            push_token(&mut out, v);
+            let mut expected = by_char(v, MAX_FIELD_LENGTH);
+            expected.push(b' ');
+            assert_eq!(out, expected, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_cut_at_the_field_limit_on_a_character_boundary() {
+        let mut v = vec![b' '; MAX_FIELD_LENGTH + 100];
+        let mut out = Vec::new();
+        push_token(&mut out, &v);
+        assert_eq!(out.len(), MAX_FIELD_LENGTH + 1);
+        assert!(out[..MAX_FIELD_LENGTH].iter().all(|&b| b == b'+'));
+        // A two-byte character straddling the limit is left out whole.
+        v.splice(MAX_FIELD_LENGTH - 1..MAX_FIELD_LENGTH + 1, "\u{e9}".bytes());
+        out.clear();
+        push_token(&mut out, &v);
+        assert_eq!(out.len(), MAX_FIELD_LENGTH);
+        assert_eq!(
+            out,
+            by_char(&v, MAX_FIELD_LENGTH)
+                .into_iter()
+                .chain([b' '])
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn custom_names_are_checked() {
         assert!(check_custom_name("X-Forwarded-For").is_ok());
         assert_eq!(
