@@ -461,8 +461,7 @@ impl Record {
             push_method(out, self.method.as_ref());
         }
         if has(Field::UriStem) {
-            super::stem::push_stem(out, text(self.path));
-            out.push(b' ');
+            super::stem::push_stem_token(out, text(self.path));
         }
         if has(Field::UriQuery) {
             push_token(out, text(self.query));
@@ -584,6 +583,10 @@ impl Record {
 /// sanitising unless it starts with `#` or is longer than a field may be.
 #[inline]
 fn push_method(out: &mut Vec<u8>, method: Option<&Method>) {
+    // Most requests are GETs: a constant copy.
+    if method == Some(&Method::GET) {
+        return out.extend_from_slice(b"GET ");
+    }
     let m = method.map_or("", Method::as_str).as_bytes();
     match m.first() {
         Some(&b) if b != b'#' && m.len() <= MAX_FIELD_LENGTH => {
