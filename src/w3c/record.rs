@@ -443,14 +443,13 @@ impl Record {
         let f = fmt.fields;
         let has = |field| f.contains(field);
         let text = |span: Option<Span>| self.text.get(span);
+        let mut dt = [b' '; 20];
+        dt[..19].copy_from_slice(datetime);
         match (has(Field::Date), has(Field::Time)) {
-            (true, true) => push_prefix(out, datetime, 19),
-            (true, false) => push_prefix(out, datetime, 10),
-            (false, true) => {
-                let mut time = [b' '; 9];
-                time[..8].copy_from_slice(&datetime[11..]);
-                out.extend_from_slice(&time);
-            }
+            (true, true) => out.extend_from_slice(&dt),
+            // `YYYY-MM-DD` and the space that follows it in `dt`.
+            (true, false) => push_prefix(out, &dt, 11),
+            (false, true) => out.extend_from_slice(&dt[11..]),
             (false, false) => {}
         }
         out.extend_from_slice(&fmt.constants);
@@ -597,13 +596,12 @@ fn push_method(out: &mut Vec<u8>, method: Option<&Method>) {
     }
 }
 
-/// The first `len` bytes of `text` and a space, as one copy of `N` bytes.
+/// The first `len` bytes of `text`, as one copy of `N` bytes.
 #[inline(always)]
 fn push_prefix<const N: usize>(out: &mut Vec<u8>, text: &[u8; N], len: usize) {
     let at = out.len();
     out.extend_from_slice(text);
     out.truncate(at + len);
-    out.push(b' ');
 }
 
 /// All values of a header, joined with `,` as one header line would carry them.
@@ -650,7 +648,7 @@ pub(crate) struct IpCache {
     client: IpText,
 }
 
-/// One address and its text in the log.
+/// One address and its text in the log, followed by a space (`len` counts it).
 #[derive(Debug)]
 struct IpText {
     addr: Option<IpAddr>,
@@ -679,11 +677,13 @@ impl IpText {
         push_prefix(out, &self.text, self.len);
     }
 
-    /// Another address than the last line's: its text.
+    /// Another address than the last line's: its text, and the column's space.
     #[cold]
     #[inline(never)]
     fn refresh(&mut self, ip: Option<IpAddr>) {
-        self.len = format_ip(ip, &mut self.text);
+        let len = format_ip(ip, &mut self.text);
+        self.text[len] = b' ';
+        self.len = len + 1;
         self.addr = ip;
     }
 }
