@@ -504,7 +504,10 @@ impl Record {
             has(Field::HttpSubStatus),
             has(Field::Win32Status),
         ) {
-            (true, true, true) => self.push_status(out),
+            (true, true, true) => {
+                ips.status
+                    .push(out, (self.status, self.substatus, self.win32));
+            }
             (status, sub, win32) => {
                 if status {
                     push_int(out, u64::from(self.status));
@@ -550,29 +553,6 @@ impl Record {
             let room = MAX_LINE_LENGTH.saturating_sub(used + 2 * fmt.custom.len());
             push_value_limited(out, bytes, MAX_CUSTOM_FIELD_LENGTH.min(room.max(1)));
             out.push(b' ');
-        }
-    }
-
-    /// `sc-status sc-substatus sc-win32-status` and a space: a three-digit status
-    /// with one-digit codes (nearly every line) as one eight-byte copy.
-    #[inline]
-    fn push_status(&self, out: &mut Vec<u8>) {
-        let (status, sub, win32) = (self.status, self.substatus, self.win32);
-        if (100..=999).contains(&status) && sub <= 9 && win32 <= 9 {
-            out.extend_from_slice(&[
-                b'0' + (status / 100) as u8,
-                b'0' + (status / 10 % 10) as u8,
-                b'0' + (status % 10) as u8,
-                b' ',
-                b'0' + sub as u8,
-                b' ',
-                b'0' + win32 as u8,
-                b' ',
-            ]);
-        } else {
-            push_int(out, u64::from(status));
-            push_int(out, u64::from(sub));
-            push_int(out, u64::from(win32));
         }
     }
 }
@@ -640,12 +620,46 @@ fn push_long_int(out: &mut Vec<u8>, v: u64) {
     out.push(b' ');
 }
 
-/// The server and client addresses of the last line, as text: a connection's lines
-/// (and a server's, for `s-ip`) repeat them, so they are formatted once.
+/// What the next line is likely to repeat of the last one, as text: the server and
+/// client addresses (a connection's lines, and a server's for `s-ip`, repeat them)
+/// and the three status codes (`200 0 0` on most lines), formatted once.
 #[derive(Debug, Default)]
 pub(crate) struct IpCache {
     server: IpText,
     client: IpText,
+    status: StatusText,
+}
+
+/// `sc-status sc-substatus sc-win32-status` of the last line and a space.
+#[derive(Debug, Default)]
+struct StatusText {
+    /// The three codes, `len` 0 before the first line.
+    codes: (u16, u16, u32),
+    len: usize,
+    /// The longest: `65535 65535 4294967295 `.
+    text: [u8; 24],
+}
+
+impl StatusText {
+    #[inline]
+    fn push(&mut self, out: &mut Vec<u8>, codes: (u16, u16, u32)) {
+        if codes != self.codes || self.len == 0 {
+            self.refresh(codes);
+        }
+        push_prefix(out, &self.text, self.len);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refresh(&mut self, codes: (u16, u16, u32)) {
+        let mut text = Vec::with_capacity(self.text.len());
+        push_int(&mut text, u64::from(codes.0));
+        push_int(&mut text, u64::from(codes.1));
+        push_int(&mut text, u64::from(codes.2));
+        self.text[..text.len()].copy_from_slice(&text);
+        self.len = text.len();
+        self.codes = codes;
+    }
 }
 
 /// One address and its text in the log, followed by a space (`len` counts it).
