@@ -367,15 +367,29 @@ pub fn push_value(out: &mut Vec<u8>, value: &[u8]) {
 
 /// [`push_value`] keeping at most `max` bytes of the (sanitised) value.
 pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
+    push_value_and::<false>(out, value, max);
+}
+
+/// A standard field's column: [`push_value`] cut at [`MAX_FIELD_LENGTH`], and the
+/// space that follows it in the line.
+pub(crate) fn push_token(out: &mut Vec<u8>, value: &[u8]) {
+    push_value_and::<true>(out, value, MAX_FIELD_LENGTH);
+}
+
+/// The value as one token, cut at `max` bytes, and a space after it if `SPACE`.
+#[inline]
+fn push_value_and<const SPACE: bool>(out: &mut Vec<u8>, value: &[u8], max: usize) {
     if value.is_empty() {
-        out.push(b'-');
+        out.extend_from_slice(if SPACE { b"- " } else { b"-" });
         return;
     }
-    // The ASCII part (all of a typical value) is copied, then fixed in place eight
-    // bytes at a time: space and control bytes (the only ASCII white space and
-    // control characters) become `+`.
+    // The value is copied, then made single-token in place a block at a time:
+    // ASCII space and control bytes (the only ASCII white space and control
+    // characters) and DEL become `+`. A value with a non-ASCII byte (rare) is
+    // finished by character from its first one.
     let head = &value[..value.len().min(max)];
     let at = out.len();
+    out.reserve(head.len() + usize::from(SPACE));
     out.extend_from_slice(head);
     let ascii = sanitize_ascii(&mut out[at..]);
     if let Some(b) = out.get_mut(at) {
@@ -383,16 +397,23 @@ pub(crate) fn push_value_limited(out: &mut Vec<u8>, value: &[u8], max: usize) {
             *b = b'+';
         }
     }
-    if ascii != head.len() {
-        push_non_ascii(out, value, max, at, ascii);
+    if !ascii {
+        push_non_ascii(out, value, max, at);
+    }
+    if SPACE {
+        out.push(b' ');
     }
 }
 
 /// The rest of a value from its first non-ASCII byte (a character boundary), by
-/// character, after the `ascii` bytes already at `out[start..]`.
+/// character, after its ASCII start (already made single-token at `out[start..]`).
 #[cold]
 #[inline(never)]
-fn push_non_ascii(out: &mut Vec<u8>, value: &[u8], max: usize, start: usize, ascii: usize) {
+fn push_non_ascii(out: &mut Vec<u8>, value: &[u8], max: usize, start: usize) {
+    let ascii = value
+        .iter()
+        .position(|b| !b.is_ascii())
+        .unwrap_or(value.len());
     out.truncate(start + ascii);
     'outer: for chunk in value[ascii..].utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -416,65 +437,88 @@ fn push_non_ascii(out: &mut Vec<u8>, value: &[u8], max: usize, start: usize, asc
     }
 }
 
-/// Replaces ASCII space, control bytes and DEL with `+` in place, up to the first
-/// byte that is not ASCII; returns that byte's index (the length if there is none).
+/// The width of a block cleaned at once: one SSE2 register on x86-64.
+const BLOCK: usize = 16;
+
+/// Replaces every ASCII space, control byte and DEL with `+` in place, leaving
+/// other bytes as they are; returns whether every byte is ASCII.
+#[inline(always)]
+fn sanitize_ascii(bytes: &mut [u8]) -> bool {
+    let len = bytes.len();
+    if len < BLOCK {
+        return sanitize_short(bytes);
+    }
+    // The high bits of every byte seen, looked at once at the end.
+    let mut seen = [0; BLOCK];
+    let mut chunks = bytes.chunks_exact_mut(BLOCK);
+    for chunk in &mut chunks {
+        if let Ok(block) = <&mut [u8; BLOCK]>::try_from(chunk) {
+            clean_block(block, &mut seen);
+        }
+    }
+    if !chunks.into_remainder().is_empty() {
+        // The last bytes as one block that overlaps bytes already done (cleaned
+        // again to the same result).
+        if let Ok(last) = <&mut [u8; BLOCK]>::try_from(&mut bytes[len - BLOCK..]) {
+            clean_block(last, &mut seen);
+        }
+    }
+    seen.iter().fold(0, |all, b| all | b) < 0x80
+}
+
+/// Cleans one block (space, controls and DEL become `+`; other bytes stay) and
+/// adds its bytes to `seen`.
+///
+/// Written so that the compiler makes it a handful of vector instructions (two
+/// compares, a select, an `or`) with no branch per byte.
+#[inline(always)]
+fn clean_block(block: &mut [u8; BLOCK], seen: &mut [u8; BLOCK]) {
+    for (b, s) in block.iter_mut().zip(seen.iter_mut()) {
+        let x = *b;
+        *s |= x;
+        *b = if (x < 0x21) | (x == 0x7f) { b'+' } else { x };
+    }
+}
+
+/// [`sanitize_ascii`] for a value shorter than a block: a word of eight bytes and
+/// the last eight as one overlapping word, or byte by byte below eight.
 #[inline]
-fn sanitize_ascii(bytes: &mut [u8]) -> usize {
+fn sanitize_short(bytes: &mut [u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     const PLUS: u64 = u64::from_ne_bytes([b'+'; 8]);
     const DEL: u64 = u64::from_ne_bytes([0x7f; 8]);
-    let mut done = 0;
-    for chunk in bytes.chunks_exact_mut(8) {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_ne_bytes(word);
-        if x & HIGH != 0 {
-            break;
-        }
-        // With every byte below 0x80, setting its high bit keeps the byte-wise
-        // subtractions from borrowing across bytes: a byte's high bit survives
-        // `- 0x21` exactly when the byte is at least 0x21, and `- 1` after `^ DEL`
-        // exactly when it is not DEL.
-        let below = !((x | HIGH) - ONES * 0x21) & HIGH;
-        let del = !(((x ^ DEL) | HIGH) - ONES) & HIGH;
-        let bad = below | del;
+    // Returns the word's high bits.
+    let clean = |word: &mut [u8]| -> u64 {
+        let mut w = [0; 8];
+        w.copy_from_slice(word);
+        let x = u64::from_ne_bytes(w);
+        // With every byte's high bit cleared and then set, the byte-wise
+        // subtractions cannot borrow across bytes: a byte's high bit survives
+        // `- 0x21` exactly when its low seven bits are at least 0x21, and `- 1`
+        // after `^ DEL` exactly when they are not DEL. Bytes that had their high
+        // bit set (not ASCII) are left alone.
+        let low = x & !HIGH;
+        let bad = (!((low | HIGH) - ONES * 0x21) | !(((low ^ DEL) | HIGH) - ONES)) & HIGH & !x;
         if bad != 0 {
             let mask = (bad >> 7) * 0xff;
-            chunk.copy_from_slice(&((x & !mask) | (PLUS & mask)).to_ne_bytes());
+            word.copy_from_slice(&((x & !mask) | (PLUS & mask)).to_ne_bytes());
         }
-        done += 8;
+        x & HIGH
+    };
+    let len = bytes.len();
+    if len >= 8 {
+        let high = clean(&mut bytes[..8]) | clean(&mut bytes[len - 8..]);
+        return high == 0;
     }
-    if done == bytes.len() {
-        return done;
-    }
-    if done >= 8 && bytes.len() - done < 8 {
-        // Every word was ASCII: the last bytes as one word that overlaps bytes
-        // already done (done again to the same result), unless it holds a
-        // non-ASCII byte to be found.
-        let last = bytes.len() - 8;
-        let mut word = [0; 8];
-        word.copy_from_slice(&bytes[last..]);
-        let x = u64::from_ne_bytes(word);
-        if x & HIGH == 0 {
-            let bad = (!((x | HIGH) - ONES * 0x21) | !(((x ^ DEL) | HIGH) - ONES)) & HIGH;
-            if bad != 0 {
-                let mask = (bad >> 7) * 0xff;
-                bytes[last..].copy_from_slice(&((x & !mask) | (PLUS & mask)).to_ne_bytes());
-            }
-            return bytes.len();
-        }
-    }
-    for b in &mut bytes[done..] {
-        if !b.is_ascii() {
-            return done;
-        }
-        if b.wrapping_sub(0x21) >= 0x7f - 0x21 {
+    let mut seen = 0;
+    for b in bytes {
+        seen |= *b;
+        if b.wrapping_sub(0x21) >= 0x7f - 0x21 && b.is_ascii() {
             *b = b'+';
         }
-        done += 1;
     }
-    done
+    seen < 0x80
 }
 
 #[cfg(test)]
@@ -611,6 +655,94 @@ mod tests {
                 assert_eq!(out, by_char(value, max), "{value:?} max {max}");
             }
         }
+    }
+
+    #[test]
+    fn block_path_matches_the_character_rules_for_every_byte_everywhere() {
+        // Values longer than two blocks and not a multiple of one: every byte value
+        // at every position (the blocks, the overlapping last block), cut at the
+        // block edges and nowhere.
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        let cuts = [0, 1, 15, 16, 17, 23, 24, 31, 32, 33, 39, 40, usize::MAX];
+        for at in 0..base.len() {
+            for b in 0..=255u8 {
+                let mut v = base.clone();
+                v[at] = b;
+                for max in cuts {
+                    let mut out = b"x".to_vec();
+                    push_value_limited(&mut out, &v, max);
+                    let mut expected = b"x".to_vec();
+                    expected.extend(by_char(&v, max));
+                    // No value starts with `#`.
+                    if expected.get(1) == Some(&b'#') {
+                        expected[1] = b'+';
+                    }
+                    assert_eq!(out, expected, "byte {b:#04x} at {at}, max {max}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_path_matches_the_character_rules_for_characters_and_lengths() {
+        // Every length around the block and word sizes, clean, all spaces, all
+        // DEL; and multi-byte characters (white space, a byte-order mark, an emoji,
+        // a cut or broken sequence) at every position of values up to 50 bytes.
+        let mut values = Vec::new();
+        for len in 0..=70 {
+            values.push(vec![b'q'; len]);
+            values.push(vec![b' '; len]);
+            values.push(vec![0x7f; len]);
+        }
+        for c in ["\u{e9}", "\u{a0}", "\u{2028}", "\u{feff}", "\u{1f600}"] {
+            for len in [15, 16, 17, 31, 32, 33, 50] {
+                for at in 0..len {
+                    let mut v = vec![b'z'; len];
+                    v.splice(at..at, c.bytes());
+                    values.push(v.clone());
+                    // The character cut short, and a byte that starts nothing.
+                    v.truncate(at + c.len() - 1);
+                    values.push(v.clone());
+                    v[at] = 0xc0;
+                    values.push(v);
+                }
+            }
+        }
+        for v in &values {
+            for max in [v.len().saturating_sub(1), v.len(), 16, 17, usize::MAX] {
+                let mut out = Vec::new();
+                push_value_limited(&mut out, v, max);
+                assert_eq!(out, by_char(v, max), "{v:?} max {max}");
+            }
+            // A standard field's column: the same token, cut at the field limit,
+            // and its space.
+            let mut out = Vec::new();
+            push_token(&mut out, v);
+            let mut expected = by_char(v, MAX_FIELD_LENGTH);
+            expected.push(b' ');
+            assert_eq!(out, expected, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_cut_at_the_field_limit_on_a_character_boundary() {
+        let mut v = vec![b' '; MAX_FIELD_LENGTH + 100];
+        let mut out = Vec::new();
+        push_token(&mut out, &v);
+        assert_eq!(out.len(), MAX_FIELD_LENGTH + 1);
+        assert!(out[..MAX_FIELD_LENGTH].iter().all(|&b| b == b'+'));
+        // A two-byte character straddling the limit is left out whole.
+        v.splice(MAX_FIELD_LENGTH - 1..MAX_FIELD_LENGTH + 1, "\u{e9}".bytes());
+        out.clear();
+        push_token(&mut out, &v);
+        assert_eq!(out.len(), MAX_FIELD_LENGTH);
+        assert_eq!(
+            out,
+            by_char(&v, MAX_FIELD_LENGTH)
+                .into_iter()
+                .chain([b' '])
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

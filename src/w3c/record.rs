@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, Version};
 
-use super::fields::{push_value_limited, CustomField, CustomSource, Field, FieldSet};
+use super::fields::{push_token, push_value_limited, CustomField, CustomSource, Field, FieldSet};
 use super::fields::{MAX_CUSTOM_FIELD_LENGTH, MAX_FIELD_LENGTH, MAX_LINE_LENGTH};
 use super::{LogValues, LogonUser};
 use crate::connection::{connection_info, ConnectionInfo};
@@ -104,9 +104,7 @@ impl Text {
         Span { start, len }
     }
 
-    // Not inlined: inlined, the compiler works out every span's bounds before the
-    // line's loop over its fields, whether the fields use them or not.
-    #[inline(never)]
+    #[inline]
     pub(crate) fn get(&self, span: Option<Span>) -> &[u8] {
         let Some(Span { start, len }) = span else {
             return b"";
@@ -174,48 +172,10 @@ pub(crate) struct LineFormat {
     pub(crate) kind: LogKind,
     pub(crate) fields: FieldSet,
     pub(crate) custom: Arc<[CustomField]>,
-    pub(crate) site_name: String,
-    pub(crate) computer_name: String,
-    /// The standard fields as the writer walks them, built once from `fields`.
-    plan: Box<[Step]>,
-}
-
-/// One step of a line's standard fields: a field, or neighbouring fields written
-/// together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    /// `date time`: the 19 bytes of the line's date and time in one copy.
-    DateTime,
-    /// `sc-status sc-substatus sc-win32-status`: usually seven bytes at once.
-    Status,
-    One(Field),
-}
-
-impl Step {
-    /// The steps for `fields`, in canonical order.
-    fn plan(fields: FieldSet) -> Box<[Step]> {
-        let has = |f| fields.contains(f);
-        let mut steps = Vec::with_capacity(fields.len());
-        for field in fields.iter() {
-            let step = match field {
-                Field::Date if has(Field::Time) => Step::DateTime,
-                Field::Time if has(Field::Date) => continue,
-                Field::HttpStatus if has(Field::HttpSubStatus) && has(Field::Win32Status) => {
-                    Step::Status
-                }
-                Field::HttpSubStatus | Field::Win32Status
-                    if has(Field::HttpStatus)
-                        && has(Field::HttpSubStatus)
-                        && has(Field::Win32Status) =>
-                {
-                    continue
-                }
-                other => Step::One(other),
-            };
-            steps.push(step);
-        }
-        steps.into_boxed_slice()
-    }
+    /// `s-sitename` and `s-computername` (neighbours in the canonical order), the
+    /// ones logged, as their tokens each followed by a space: the same for every
+    /// line, so made once.
+    constants: Box<[u8]>,
 }
 
 impl LineFormat {
@@ -226,13 +186,18 @@ impl LineFormat {
         site_name: String,
         computer_name: String,
     ) -> Self {
+        let mut constants = Vec::new();
+        if fields.contains(Field::SiteName) {
+            push_token(&mut constants, site_name.as_bytes());
+        }
+        if fields.contains(Field::ComputerName) {
+            push_token(&mut constants, computer_name.as_bytes());
+        }
         LineFormat {
             kind,
             fields,
             custom,
-            site_name,
-            computer_name,
-            plan: Step::plan(fields),
+            constants: constants.into_boxed_slice(),
         }
     }
 
@@ -277,13 +242,14 @@ fn headers_len(headers: &HeaderMap) -> u64 {
         .sum()
 }
 
-fn version_str(v: Version) -> &'static str {
+/// `cs-version`'s token, with the space that follows it.
+fn version_token(v: Version) -> &'static [u8] {
     match v {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_2 => "HTTP/2",
-        Version::HTTP_3 => "HTTP/3",
-        _ => "HTTP/1.1",
+        Version::HTTP_09 => b"HTTP/0.9 ",
+        Version::HTTP_10 => b"HTTP/1.0 ",
+        Version::HTTP_2 => b"HTTP/2 ",
+        Version::HTTP_3 => b"HTTP/3 ",
+        _ => b"HTTP/1.1 ",
     }
 }
 
@@ -481,6 +447,9 @@ impl Record {
         }
     }
 
+    /// The columns, each written with the space that follows it (the last one's is
+    /// taken back at the end): in canonical order, one test of the field set per
+    /// field and no dispatch, `date time` and the three status codes fused.
     fn write_values(
         &self,
         out: &mut Vec<u8>,
@@ -489,21 +458,107 @@ impl Record {
         ips: &mut IpCache,
     ) {
         let line_start = out.len();
-        let mut first = true;
-        let mut steps = fmt.plan.iter();
-        if let Some(&step) = steps.next() {
-            self.write_step(out, step, fmt, datetime, ips);
-            first = false;
+        let f = fmt.fields;
+        let has = |field| f.contains(field);
+        let text = |span: Option<Span>| self.text.get(span);
+        let mut dt = [b' '; 20];
+        dt[..19].copy_from_slice(datetime);
+        match (has(Field::Date), has(Field::Time)) {
+            (true, true) => out.extend_from_slice(&dt),
+            // `YYYY-MM-DD` and the space that follows it in `dt`.
+            (true, false) => push_prefix(out, &dt, 11),
+            (false, true) => out.extend_from_slice(&dt[11..]),
+            (false, false) => {}
         }
-        for &step in steps {
-            out.push(b' ');
-            self.write_step(out, step, fmt, datetime, ips);
+        out.extend_from_slice(&fmt.constants);
+        if has(Field::ServerIp) {
+            ips.server.push(out, self.conn.as_ref().map(|c| &c.local));
         }
-        for value in &self.custom {
-            if !first {
-                out.push(b' ');
+        if has(Field::Method) {
+            push_method(out, self.method.as_ref());
+        }
+        if has(Field::UriStem) {
+            super::stem::push_stem_token(out, text(self.path));
+        }
+        if has(Field::UriQuery) {
+            push_token(out, text(self.query));
+        }
+        if has(Field::ServerPort) {
+            match self.conn.as_ref().map(|c| c.local.port()) {
+                Some(port) if port != 0 => push_int(out, u64::from(port)),
+                _ => out.extend_from_slice(b"- "),
             }
-            first = false;
+        }
+        if has(Field::UserName) {
+            push_token(
+                out,
+                self.user.as_ref().map_or("", LogonUser::name).as_bytes(),
+            );
+        }
+        if has(Field::ClientIp) {
+            ips.client.push(out, self.conn.as_ref().map(|c| &c.remote));
+        }
+        if has(Field::ProtocolVersion) {
+            out.extend_from_slice(version_token(self.version));
+        }
+        if has(Field::UserAgent) {
+            push_token(out, text(self.user_agent));
+        }
+        if has(Field::Cookie) {
+            push_token(out, text(self.cookie));
+        }
+        if has(Field::Referer) {
+            push_token(out, text(self.referer));
+        }
+        if has(Field::Host) {
+            match (self.host, self.authority) {
+                (Some(h), _) => push_token(out, text(Some(h))),
+                (None, Some(a)) => push_token(out, text(Some(a))),
+                (None, None) => out.extend_from_slice(b"- "),
+            }
+        }
+        match (
+            has(Field::HttpStatus),
+            has(Field::HttpSubStatus),
+            has(Field::Win32Status),
+        ) {
+            (true, true, true) => {
+                ips.status
+                    .push(out, (self.status, self.substatus, self.win32));
+            }
+            (status, sub, win32) => {
+                if status {
+                    push_int(out, u64::from(self.status));
+                }
+                if sub {
+                    push_int(out, u64::from(self.substatus));
+                }
+                if win32 {
+                    push_int(out, u64::from(self.win32));
+                }
+            }
+        }
+        if has(Field::BytesSent) {
+            push_int(out, self.sc_bytes);
+        }
+        if has(Field::BytesRecv) {
+            push_int(out, self.cs_bytes);
+        }
+        if has(Field::TimeTaken) {
+            push_int(out, self.time_taken_ms);
+        }
+        if !self.custom.is_empty() {
+            self.push_custom(out, fmt, line_start);
+        }
+        // The last column's space.
+        if out.len() > line_start {
+            out.pop();
+        }
+    }
+
+    /// The custom columns, each with the space that follows it.
+    fn push_custom(&self, out: &mut Vec<u8>, fmt: &LineFormat, line_start: usize) {
+        for value in &self.custom {
             let bytes = match value {
                 Some(CustomValue::Header(v)) => v.as_bytes(),
                 Some(CustomValue::Request(span)) => self.text.get(Some(*span)),
@@ -515,101 +570,36 @@ impl Record {
             let used = out.len() - line_start;
             let room = MAX_LINE_LENGTH.saturating_sub(used + 2 * fmt.custom.len());
             push_value_limited(out, bytes, MAX_CUSTOM_FIELD_LENGTH.min(room.max(1)));
-        }
-    }
-
-    #[inline(always)]
-    fn write_step(
-        &self,
-        out: &mut Vec<u8>,
-        step: Step,
-        fmt: &LineFormat,
-        dt: &[u8; 19],
-        ips: &mut IpCache,
-    ) {
-        let field = match step {
-            Step::DateTime => return out.extend_from_slice(dt),
-            Step::Status => return self.push_status(out),
-            Step::One(field) => field,
-        };
-        let text = |span: Option<Span>| self.text.get(span);
-        match field {
-            Field::Date => out.extend_from_slice(&dt[..10]),
-            Field::Time => out.extend_from_slice(&dt[11..]),
-            Field::SiteName => push_field(out, fmt.site_name.as_bytes()),
-            Field::ComputerName => push_field(out, fmt.computer_name.as_bytes()),
-            Field::ServerIp => ips.server.push(out, self.conn.as_ref().map(|c| &c.local)),
-            Field::Method => push_method(out, self.method.as_ref()),
-            Field::UriStem => super::stem::push_stem(out, text(self.path)),
-            Field::UriQuery => push_field(out, text(self.query)),
-            Field::ServerPort => match self.conn.as_ref().map(|c| c.local.port()) {
-                Some(port) if port != 0 => push_int(out, u64::from(port)),
-                _ => out.push(b'-'),
-            },
-            Field::UserName => push_field(
-                out,
-                self.user.as_ref().map_or("", LogonUser::name).as_bytes(),
-            ),
-            Field::ClientIp => ips.client.push(out, self.conn.as_ref().map(|c| &c.remote)),
-            Field::ProtocolVersion => out.extend_from_slice(version_str(self.version).as_bytes()),
-            Field::UserAgent => push_field(out, text(self.user_agent)),
-            Field::Cookie => push_field(out, text(self.cookie)),
-            Field::Referer => push_field(out, text(self.referer)),
-            Field::Host => match (self.host, self.authority) {
-                (Some(h), _) => push_field(out, text(Some(h))),
-                (None, Some(a)) => push_field(out, text(Some(a))),
-                (None, None) => out.push(b'-'),
-            },
-            Field::HttpStatus => push_int(out, u64::from(self.status)),
-            Field::HttpSubStatus => push_int(out, u64::from(self.substatus)),
-            Field::Win32Status => push_int(out, u64::from(self.win32)),
-            Field::BytesSent => push_int(out, self.sc_bytes),
-            Field::BytesRecv => push_int(out, self.cs_bytes),
-            Field::TimeTaken => push_int(out, self.time_taken_ms),
-        }
-    }
-
-    /// `sc-status sc-substatus sc-win32-status`: a three-digit status with
-    /// one-digit codes (nearly every line) as one seven-byte copy.
-    #[inline]
-    fn push_status(&self, out: &mut Vec<u8>) {
-        let (status, sub, win32) = (self.status, self.substatus, self.win32);
-        if (100..=999).contains(&status) && sub <= 9 && win32 <= 9 {
-            out.extend_from_slice(&[
-                b'0' + (status / 100) as u8,
-                b'0' + (status / 10 % 10) as u8,
-                b'0' + (status % 10) as u8,
-                b' ',
-                b'0' + sub as u8,
-                b' ',
-                b'0' + win32 as u8,
-            ]);
-        } else {
-            push_int(out, u64::from(status));
             out.push(b' ');
-            push_int(out, u64::from(sub));
-            out.push(b' ');
-            push_int(out, u64::from(win32));
         }
     }
 }
 
-/// `cs-method`. A method is an HTTP token (no space, control or non-ASCII byte:
-/// `http::Method` accepts nothing else), so it needs no sanitising unless it
-/// starts with `#` or is longer than a field may be.
+/// `cs-method` and a space. A method is an HTTP token (no space, control or
+/// non-ASCII byte: `http::Method` accepts nothing else), so it needs no
+/// sanitising unless it starts with `#` or is longer than a field may be.
 #[inline]
 fn push_method(out: &mut Vec<u8>, method: Option<&Method>) {
+    // Most requests are GETs: a constant copy.
+    if method == Some(&Method::GET) {
+        return out.extend_from_slice(b"GET ");
+    }
     let m = method.map_or("", Method::as_str).as_bytes();
     match m.first() {
-        Some(&b) if b != b'#' && m.len() <= MAX_FIELD_LENGTH => out.extend_from_slice(m),
-        _ => push_field(out, m),
+        Some(&b) if b != b'#' && m.len() <= MAX_FIELD_LENGTH => {
+            out.extend_from_slice(m);
+            out.push(b' ');
+        }
+        _ => push_token(out, m),
     }
 }
 
-/// A standard field's value, cut at [`MAX_FIELD_LENGTH`].
-#[inline]
-fn push_field(out: &mut Vec<u8>, value: &[u8]) {
-    push_value_limited(out, value, MAX_FIELD_LENGTH);
+/// The first `len` bytes of `text`, as one copy of `N` bytes.
+#[inline(always)]
+fn push_prefix<const N: usize>(out: &mut Vec<u8>, text: &[u8; N], len: usize) {
+    let at = out.len();
+    out.extend_from_slice(text);
+    out.truncate(at + len);
 }
 
 /// All values of a header, joined with `,` as one header line would carry them.
@@ -627,30 +617,70 @@ fn join_header(headers: &HeaderMap, name: &header::HeaderName) -> Option<HeaderV
     HeaderValue::from_bytes(&joined).ok()
 }
 
+/// A number and a space.
+#[inline(always)]
 fn push_int(out: &mut Vec<u8>, v: u64) {
     // Most numbers on a line are short: a substatus, a Win32 status, a fast
     // request's time-taken, a port, the status.
+    let d = |n: u64| b'0' + (n % 10) as u8;
     match v {
-        0..=9 => out.push(b'0' + v as u8),
-        10..=99 => out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]),
-        100..=999 => out.extend_from_slice(&[
-            b'0' + (v / 100) as u8,
-            b'0' + (v / 10 % 10) as u8,
-            b'0' + (v % 10) as u8,
-        ]),
-        _ => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        0..=9 => out.extend_from_slice(&[d(v), b' ']),
+        10..=99 => out.extend_from_slice(&[d(v / 10), d(v), b' ']),
+        100..=999 => out.extend_from_slice(&[d(v / 100), d(v / 10), d(v), b' ']),
+        _ => push_long_int(out, v),
     }
 }
 
-/// The server and client addresses of the last line, as text: a connection's lines
-/// (and a server's, for `s-ip`) repeat them, so they are formatted once.
+/// [`push_int`] for a number of four digits or more.
+#[inline(never)]
+fn push_long_int(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    out.push(b' ');
+}
+
+/// What the next line is likely to repeat of the last one, as text: the server and
+/// client addresses (a connection's lines, and a server's for `s-ip`, repeat them)
+/// and the three status codes (`200 0 0` on most lines), formatted once.
 #[derive(Debug, Default)]
 pub(crate) struct IpCache {
     server: IpText,
     client: IpText,
+    status: StatusText,
 }
 
-/// One address and its text in the log.
+/// `sc-status sc-substatus sc-win32-status` of the last line and a space.
+#[derive(Debug, Default)]
+struct StatusText {
+    /// The three codes, `len` 0 before the first line.
+    codes: (u16, u16, u32),
+    len: usize,
+    /// The longest: `65535 65535 4294967295 `.
+    text: [u8; 24],
+}
+
+impl StatusText {
+    #[inline]
+    fn push(&mut self, out: &mut Vec<u8>, codes: (u16, u16, u32)) {
+        if codes != self.codes || self.len == 0 {
+            self.refresh(codes);
+        }
+        push_prefix(out, &self.text, self.len);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refresh(&mut self, codes: (u16, u16, u32)) {
+        let mut text = Vec::with_capacity(self.text.len());
+        push_int(&mut text, u64::from(codes.0));
+        push_int(&mut text, u64::from(codes.1));
+        push_int(&mut text, u64::from(codes.2));
+        self.text[..text.len()].copy_from_slice(&text);
+        self.len = text.len();
+        self.codes = codes;
+    }
+}
+
+/// One address and its text in the log, followed by a space (`len` counts it).
 #[derive(Debug)]
 struct IpText {
     addr: Option<IpAddr>,
@@ -669,13 +699,24 @@ impl Default for IpText {
 }
 
 impl IpText {
+    /// The address's text and a space.
+    #[inline]
     fn push(&mut self, out: &mut Vec<u8>, addr: Option<&SocketAddr>) {
         let ip = addr.map(SocketAddr::ip);
         if ip != self.addr || self.len == 0 {
-            self.len = format_ip(ip, &mut self.text);
-            self.addr = ip;
+            self.refresh(ip);
         }
-        out.extend_from_slice(&self.text[..self.len]);
+        push_prefix(out, &self.text, self.len);
+    }
+
+    /// Another address than the last line's: its text, and the column's space.
+    #[cold]
+    #[inline(never)]
+    fn refresh(&mut self, ip: Option<IpAddr>) {
+        let len = format_ip(ip, &mut self.text);
+        self.text[len] = b' ';
+        self.len = len + 1;
+        self.addr = ip;
     }
 }
 

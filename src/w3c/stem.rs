@@ -10,21 +10,39 @@
 //! - `.` and `..` segments are resolved (after decoding), never above the root.
 //! - Spaces, control characters and other white space become `+`, and so does a
 //!   decoded byte that is not part of valid UTF-8, as in every value
-//!   ([`push_value`]): the line stays UTF-8, and log tools that decode escapes
+//!   ([`push_value`](super::fields::push_value)): the line stays UTF-8, and log tools that decode escapes
 //!   again (GoAccess does) never meet a stray byte.
 //! - Like every request-derived value, the stem is cut at
-//!   [`MAX_FIELD_LENGTH`] bytes.
+//!   [`MAX_FIELD_LENGTH`](super::fields::MAX_FIELD_LENGTH) bytes.
 
+use super::fields::push_token;
+#[cfg(test)]
 use super::fields::{push_value_limited, MAX_FIELD_LENGTH};
 
-/// Appends the log form of a request path (as received, still percent-encoded).
+/// The log form of a request path alone, without the column's space.
+#[cfg(test)]
 pub(crate) fn push_stem(out: &mut Vec<u8>, raw: &[u8]) {
     if !needs_decoding(raw) {
         return push_value_limited(out, raw, MAX_FIELD_LENGTH);
     }
+    push_value_limited(out, &decode(raw), MAX_FIELD_LENGTH);
+}
+
+/// Appends the log form of a request path (as received, still percent-encoded)
+/// and the space that follows it in the line.
+pub(crate) fn push_stem_token(out: &mut Vec<u8>, raw: &[u8]) {
+    if !needs_decoding(raw) {
+        return push_token(out, raw);
+    }
+    push_token(out, &decode(raw));
+}
+
+/// The path decoded, its dot segments resolved.
+#[cold]
+fn decode(raw: &[u8]) -> Vec<u8> {
     let mut decoded: Vec<u8> = percent_encoding::percent_decode(raw).collect();
     resolve_dots(&mut decoded);
-    push_value_limited(out, &decoded, MAX_FIELD_LENGTH);
+    decoded
 }
 
 /// Whether the path has a `%` or a `.` / `..` segment. The usual path has neither
