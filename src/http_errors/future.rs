@@ -76,50 +76,91 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                StateProj::Inner { fut, child_service } => {
-                    let res = ready!(fut.poll(cx))?;
-                    // 1xx-3xx: nothing to decide; the response only changes body type.
-                    if res.status().as_u16() < 400 {
-                        let mut res = res.map(ResponseBody::inner);
-                        add_server_headers(this.config, res.headers_mut());
-                        return Poll::Ready(Ok(res));
+        if let StateProj::Inner { fut, .. } = this.state.as_mut().project() {
+            let res = ready!(fut.poll(cx))?;
+            // 1xx-3xx: nothing to decide; the response only changes body type.
+            if res.status().as_u16() < 400 {
+                let mut res = res.map(ResponseBody::inner);
+                add_server_headers(this.config, res.headers_mut());
+                return Poll::Ready(Ok(res));
+            }
+            match on_error::<S, ReqB, ResB, M>(this.state.as_mut(), this.ctx, this.config, res) {
+                Some(res) => return Poll::Ready(Ok(res)),
+                None => {}
+            }
+        }
+        poll_child(this.state, this.ctx, this.config, cx)
+    }
+}
+
+/// An error response from the inner service: the page, or the ExecuteURL child
+/// request set up in `state` (then `None`). Kept out of `poll`, so that the
+/// success path stays small enough to inline.
+#[inline(never)]
+fn on_error<S, ReqB, ResB, M>(
+    mut state: Pin<&mut State<S, ReqB>>,
+    ctx: &RequestContext,
+    config: &Resolved,
+    res: Response<ResB>,
+) -> Option<Response<ResponseBody<ResB>>>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    M: ExecuteUrlMode<ReqB>,
+    ResB: Body,
+{
+    let StateProj::Inner { child_service, .. } = state.as_mut().project() else {
+        unreachable!("an error response comes from the inner future")
+    };
+    match respond::<_, _, _, M>(config, ctx, res, child_service) {
+        Outcome::Done(mut res) => {
+            add_server_headers(config, res.headers_mut());
+            Some(res)
+        }
+        Outcome::Execute(service, req) => {
+            state.set(State::ChildReady {
+                service,
+                req: Some(req),
+            });
+            None
+        }
+    }
+}
+
+/// The ExecuteURL child request: sent once the service is ready, its response
+/// passed on as it is.
+#[inline(never)]
+fn poll_child<S, ReqB, ResB>(
+    mut state: Pin<&mut State<S, ReqB>>,
+    ctx: &RequestContext,
+    config: &Resolved,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Response<ResponseBody<ResB>>, S::Error>>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: Body,
+{
+    loop {
+        match state.as_mut().project() {
+            StateProj::Inner { .. } => unreachable!("the inner response was handled"),
+            StateProj::ChildReady { service, req } => {
+                ready!(service.poll_ready(cx))?;
+                let req = req.take().expect("child request is sent once");
+                let fut = service.call(req);
+                state.set(State::Child { fut });
+            }
+            StateProj::Child { fut } => {
+                // IIS: the child's own status wins; its response is sent as it is.
+                let res = ready!(fut.poll(cx))?;
+                let head = ctx.head;
+                let mut res = res.map(|body| {
+                    if head {
+                        ResponseBody::empty()
+                    } else {
+                        ResponseBody::inner(body)
                     }
-                    match respond::<_, _, _, M>(this.config, this.ctx, res, child_service) {
-                        Outcome::Done(mut res) => {
-                            add_server_headers(this.config, res.headers_mut());
-                            return Poll::Ready(Ok(res));
-                        }
-                        Outcome::Execute(service, req) => {
-                            let next = State::ChildReady {
-                                service,
-                                req: Some(req),
-                            };
-                            this.state.set(next);
-                        }
-                    }
-                }
-                StateProj::ChildReady { service, req } => {
-                    ready!(service.poll_ready(cx))?;
-                    let req = req.take().expect("child request is sent once");
-                    let fut = service.call(req);
-                    this.state.set(State::Child { fut });
-                }
-                StateProj::Child { fut } => {
-                    // IIS: the child's own status wins; its response is sent as it is.
-                    let res = ready!(fut.poll(cx))?;
-                    let head = this.ctx.head;
-                    let mut res = res.map(|body| {
-                        if head {
-                            ResponseBody::empty()
-                        } else {
-                            ResponseBody::inner(body)
-                        }
-                    });
-                    add_server_headers(this.config, res.headers_mut());
-                    return Poll::Ready(Ok(res));
-                }
+                });
+                add_server_headers(config, res.headers_mut());
+                return Poll::Ready(Ok(res));
             }
         }
     }
