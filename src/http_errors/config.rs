@@ -863,3 +863,58 @@ fn localized_target(key: &str, path: &str, prefix: &Path) -> Result<Target, Conf
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn languages(langs: &[&str]) -> HashMap<String, Page> {
+        langs
+            .iter()
+            .map(|l| ((*l).to_owned(), Page::new(Bytes::from_static(b"page"))))
+            .collect()
+    }
+
+    #[test]
+    fn accept_language_is_read_only_as_far_as_the_page_choice_needs() {
+        use LanguageNeed::{None as Nothing, Presence, Value};
+        let cases: [(&[&str], Option<&str>, Option<&str>, LanguageNeed); 9] = [
+            // IIS's built-in rows: one language; without the header, a one-liner.
+            (&["en-us"], Some("en-us"), None, Presence),
+            (&["en-us"], Some("en-us"), Some("en-us"), Nothing),
+            (&["en-us"], Some("en-us"), Some("fr"), Presence),
+            // Another language: the value chooses.
+            (&["en-us", "fr"], Some("en-us"), Some("en-us"), Value),
+            (&["fr"], Some("en-us"), None, Value),
+            // A key that differs from the default only in case is another page.
+            (&["en-us"], Some("EN-US"), None, Value),
+            // No page at all either way.
+            (&[], Some("en-us"), None, Nothing),
+            (&[], None, Some("en-us"), Nothing),
+            (&["en-us"], Some("en-us"), Some("EN-US"), Presence),
+        ];
+        for (langs, default, no_header, expected) in cases {
+            assert_eq!(
+                language_need(&languages(langs), default, no_header),
+                expected,
+                "{langs:?}, default {default:?}, without the header {no_header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_configuration_keeps_only_whether_accept_language_was_sent() {
+        let plan = HttpErrorsBuilder::default()
+            .resolve()
+            .expect("valid")
+            .capture;
+        assert_eq!(plan.for_custom.accept_language, LanguageNeed::Presence);
+        assert_eq!(plan.for_detailed.accept_language, LanguageNeed::None);
+        let plan = HttpErrorsBuilder::default()
+            .fallback_language("en-US")
+            .resolve()
+            .expect("valid")
+            .capture;
+        assert_eq!(plan.for_custom.accept_language, LanguageNeed::None);
+    }
+}

@@ -429,3 +429,108 @@ fn one_liner<B>(
         Bytes::from_static(render::one_liner(status).as_bytes()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::ConnectionInfo;
+    use crate::http_errors::{ErrorMode, HttpErrorsLayer};
+
+    /// Requests that differ in what a page choice could read: the client's
+    /// address and `Accept-Language` (absent, empty, a wildcard, refused
+    /// languages, weights, bytes that are not text).
+    fn requests() -> Vec<Request<()>> {
+        let languages: [Option<&[u8]>; 9] = [
+            None,
+            Some(b"en-US"),
+            Some(b"fr"),
+            Some(b""),
+            Some(b"*"),
+            Some(b"en-us;q=0, fr"),
+            Some(b"de;q=0.5, EN-US;q=0.4"),
+            Some(b"fr, en;q=0.1"),
+            Some(b"\xe9t\xe9"),
+        ];
+        let mut reqs = Vec::new();
+        for remote in ["127.0.0.1:50000", "203.0.113.7:50000"] {
+            for language in languages {
+                let mut req = Request::builder()
+                    .uri("/missing.htm")
+                    .header("host", "localhost");
+                if let Some(value) = language {
+                    req = req.header(
+                        header::ACCEPT_LANGUAGE,
+                        HeaderValue::from_bytes(value).expect("a header value"),
+                    );
+                }
+                let mut req = req.body(()).expect("a request");
+                req.extensions_mut().insert(ConnectionInfo::new(
+                    remote.parse().expect("an address"),
+                    "127.0.0.1:80".parse().expect("an address"),
+                ));
+                reqs.push(req);
+            }
+        }
+        reqs
+    }
+
+    /// The page (by address) a custom error would get for every built-in row.
+    fn pages(config: &Resolved, ctx: &RequestContext) -> Vec<Option<*const Page>> {
+        crate::http_util::DEFAULT_ERROR_STATUSES
+            .iter()
+            .map(|&status| match config.target(status, 0) {
+                Some(Target::File { pages, .. }) => {
+                    pick_page(config, ctx, pages).map(std::ptr::from_ref)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_planned_capture_picks_the_page_a_full_capture_picks() {
+        let layers = [
+            HttpErrorsLayer::new(),
+            HttpErrorsLayer::builder()
+                .error_mode(ErrorMode::Custom)
+                .build()
+                .expect("valid"),
+            HttpErrorsLayer::builder()
+                .error_mode(ErrorMode::Custom)
+                .fallback_language("en-US")
+                .build()
+                .expect("valid"),
+            HttpErrorsLayer::builder()
+                .error_mode(ErrorMode::Custom)
+                .fallback_language("fr")
+                .build()
+                .expect("valid"),
+        ];
+        let mut found = 0;
+        for layer in &layers {
+            let config = &*layer.config;
+            for req in requests() {
+                let planned = RequestContext::capture_with(&req, &config.capture);
+                let full = RequestContext::capture(&req);
+                if config.error_mode == ErrorMode::DetailedLocalOnly {
+                    assert_eq!(planned.local, full.local);
+                    if full.local {
+                        // The detailed page: no custom page is chosen.
+                        continue;
+                    }
+                }
+                let expected = pages(config, &full);
+                found += expected.iter().flatten().count();
+                assert_eq!(
+                    pages(config, &planned),
+                    expected,
+                    "{:?} with Accept-Language {:?}",
+                    config.capture,
+                    req.headers().get(header::ACCEPT_LANGUAGE)
+                );
+            }
+        }
+        // The comparison saw pages, not only one-liners.
+        assert!(found > 0);
+    }
+}
