@@ -78,16 +78,24 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let StateProj::Inner { fut, .. } = this.state.as_mut().project() {
-            let res = ready!(fut.poll(cx))?;
-            // 1xx-3xx: nothing to decide; the response only changes body type.
-            if res.status().as_u16() < 400 {
-                let mut res = res.map(ResponseBody::inner);
-                add_server_headers(this.config, res.headers_mut());
-                return Poll::Ready(Ok(res));
+            let polled = fut.poll(cx);
+            // Pending, an error, or 1xx-3xx: nothing to decide; a response only
+            // changes body type (mapped in place, without taking it out first).
+            if !matches!(&polled, Poll::Ready(Ok(res)) if res.status().as_u16() >= 400) {
+                let config = &**this.config;
+                return polled.map_ok(|res| {
+                    let mut res = res.map(ResponseBody::inner);
+                    add_server_headers(config, res.headers_mut());
+                    res
+                });
             }
-            match on_error::<S, ReqB, ResB, M>(this.state.as_mut(), this.ctx, this.config, res) {
-                Some(res) => return Poll::Ready(Ok(res)),
-                None => {}
+            let Poll::Ready(Ok(res)) = polled else {
+                unreachable!("an error response")
+            };
+            if let Some(res) =
+                on_error::<S, ReqB, ResB, M>(this.state.as_mut(), this.ctx, this.config, res)
+            {
+                return Poll::Ready(Ok(res));
             }
         }
         poll_child(this.state, this.ctx, this.config, cx)
