@@ -74,7 +74,6 @@ where
 {
     type Output = Result<Response<ResponseBody<ResB>>, S::Error>;
 
-    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let StateProj::Inner { fut, .. } = this.state.as_mut().project() {

@@ -49,7 +49,6 @@ where
         self.inner.poll_ready(cx)
     }
 
-    #[inline]
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         let ctx = RequestContext::capture_with(&req, &self.config.capture);
         let fut = self.inner.call(req);
@@ -71,7 +70,6 @@ where
         self.inner.poll_ready(cx)
     }
 
-    #[inline]
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         let ctx = RequestContext::capture_with(&req, &self.config.capture);
         let child_service = self.config.has_execute_url.then(|| self.inner.clone());
