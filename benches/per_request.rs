@@ -150,31 +150,6 @@ fn main() {
             rows.push((name, measure_with(&mut svc, n, &nothing, req)));
         }
     }
-    // The error-page layer with configurations that need less of each request
-    // than the default (which looks up the client's address for
-    // `DetailedLocalOnly` and `Accept-Language` for its pages), and with IIS's
-    // `Server` header, for callgrind (`--only "error pages, custom"` …).
-    for name in [
-        "error pages, custom",
-        "error pages, custom + fallback language",
-        "error pages, server header",
-    ] {
-        if only.as_deref() == Some(name) {
-            use tower_iis::http_errors::ErrorMode;
-            let builder = match name {
-                "error pages, custom" => {
-                    tower_iis::HttpErrorsLayer::builder().error_mode(ErrorMode::Custom)
-                }
-                "error pages, custom + fallback language" => tower_iis::HttpErrorsLayer::builder()
-                    .error_mode(ErrorMode::Custom)
-                    .fallback_language("en-US"),
-                _ => tower_iis::HttpErrorsLayer::builder().emulate_server_header(true),
-            };
-            let layer = builder.build().expect("valid httpErrors configuration");
-            let mut svc = tower::Layer::layer(&layer, tower::service_fn(support::hello));
-            rows.push((name, measure(&mut svc, n, &nothing)));
-        }
-    }
     // Request filtering with IIS's defaults alone in front of the handler, for
     // callgrind (`--only "request filtering"`).
     if only.as_deref() == Some("request filtering") {
