@@ -875,10 +875,19 @@ mod tests {
             .collect()
     }
 
+    /// A row's languages, its default language, the fallback language, and what
+    /// the page choice needs of `Accept-Language`.
+    type Case = (
+        &'static [&'static str],
+        Option<&'static str>,
+        Option<&'static str>,
+        LanguageNeed,
+    );
+
     #[test]
     fn accept_language_is_read_only_as_far_as_the_page_choice_needs() {
         use LanguageNeed::{None as Nothing, Presence, Value};
-        let cases: [(&[&str], Option<&str>, Option<&str>, LanguageNeed); 9] = [
+        let cases: [Case; 9] = [
             // IIS's built-in rows: one language; without the header, a one-liner.
             (&["en-us"], Some("en-us"), None, Presence),
             (&["en-us"], Some("en-us"), Some("en-us"), Nothing),
