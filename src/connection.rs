@@ -155,6 +155,7 @@ impl ConnectionInfo {
 
     /// Whether the client is on this machine's loopback.
     #[must_use]
+    #[inline]
     pub fn is_local(&self) -> bool {
         is_loopback(self.remote.ip())
     }
@@ -162,6 +163,7 @@ impl ConnectionInfo {
 
 /// Whether an address is loopback, counting v4-mapped IPv6 (`::ffff:127.x.y.z`).
 #[must_use]
+#[inline]
 pub fn is_loopback(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_loopback(),

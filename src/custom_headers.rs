@@ -43,8 +43,16 @@ use tower_service::Service;
 
 /// `Server: Microsoft-IIS/<version>`; `None` when `version` cannot be a header value.
 pub(crate) fn server_header(version: &str) -> Option<HeaderValue> {
+    if version == crate::http_errors::DEFAULT_SERVER_VERSION {
+        // Static: the copy put on each response is cloned and dropped without
+        // touching a reference count.
+        return Some(HeaderValue::from_static(DEFAULT_SERVER));
+    }
     HeaderValue::from_str(&format!("Microsoft-IIS/{version}")).ok()
 }
+
+/// The `Server` value for [`DEFAULT_SERVER_VERSION`](crate::http_errors::DEFAULT_SERVER_VERSION).
+const DEFAULT_SERVER: &str = "Microsoft-IIS/10.0";
 
 /// Sets the `Server` header IIS sends on every response (made by
 /// [`server_header`]), replacing any already there. The error-page layer's
@@ -179,5 +187,23 @@ where
             headers.append(name.clone(), value.clone());
         }
         Poll::Ready(Ok(res))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http_errors::DEFAULT_SERVER_VERSION;
+
+    #[test]
+    fn the_static_default_server_value_is_the_built_one() {
+        let built = HeaderValue::from_str(&format!("Microsoft-IIS/{DEFAULT_SERVER_VERSION}"))
+            .expect("a valid header value");
+        assert_eq!(server_header(DEFAULT_SERVER_VERSION), Some(built));
+        assert_eq!(
+            server_header("8.5").expect("a valid version"),
+            "Microsoft-IIS/8.5"
+        );
+        assert_eq!(server_header("10.0\n"), None);
     }
 }

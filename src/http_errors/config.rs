@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderValue;
 
-use super::render::{self, CapturePlan, Needs, PageSettings};
+use super::render::{self, CapturePlan, LanguageNeed, Needs, PageSettings};
 use crate::ConfigError;
 
 /// IIS `errorMode`: who sees the detailed page.
@@ -473,6 +473,7 @@ impl HttpErrorsBuilder {
             self.error_mode,
             self.problem_details,
             has_execute_url,
+            no_header_language.as_deref(),
             rows.values().chain(&default_target),
         );
         Ok(Resolved {
@@ -625,16 +626,27 @@ fn capture_plan<'a>(
     mode: ErrorMode,
     problem_details: bool,
     has_execute_url: bool,
+    no_header_language: Option<&str>,
     targets: impl Iterator<Item = &'a Target>,
 ) -> CapturePlan {
-    let (mut redirect, mut localized) = (false, false);
+    let (mut redirect, mut language) = (false, LanguageNeed::None);
     for target in targets {
         match target {
             Target::Redirect(_) => redirect = true,
             Target::File {
-                pages: Pages::Localized { .. },
+                pages:
+                    Pages::Localized {
+                        by_language,
+                        default_language,
+                    },
                 ..
-            } => localized = true,
+            } => {
+                language = language.max(language_need(
+                    by_language,
+                    default_language.as_deref(),
+                    no_header_language,
+                ))
+            }
             Target::File { .. } | Target::ExecuteUrl(_) => {}
         }
     }
@@ -648,13 +660,45 @@ fn capture_plan<'a>(
         for_detailed: Needs {
             url: true,
             accept: problem_details,
-            accept_language: false,
+            accept_language: LanguageNeed::None,
         },
         for_custom: Needs {
             url: problem_details || has_execute_url || redirect,
             accept: problem_details || has_execute_url,
-            accept_language: has_execute_url || localized,
+            // The child request of an ExecuteURL row carries the header itself.
+            accept_language: if has_execute_url {
+                LanguageNeed::Value
+            } else {
+                language
+            },
         },
+    }
+}
+
+/// What the page choice needs of `Accept-Language` to choose among
+/// `by_language`: its value when there are languages besides the default one,
+/// else only whether the client sent it, or nothing when the page for a request
+/// without it (`no_header_language`) is the page for one with it.
+fn language_need(
+    by_language: &HashMap<String, Page>,
+    default_language: Option<&str>,
+    no_header_language: Option<&str>,
+) -> LanguageNeed {
+    // Keys and the default are compared as stored: a key that differs from the
+    // default only in case is another page for the lookup.
+    if !by_language
+        .keys()
+        .all(|lang| default_language == Some(lang.as_str()))
+    {
+        return LanguageNeed::Value;
+    }
+    // With the header: the default language's page, whatever the value says.
+    let with_header = default_language.filter(|d| by_language.contains_key(*d));
+    let without_header = no_header_language.filter(|l| by_language.contains_key(*l));
+    match (with_header, without_header) {
+        (None, None) => LanguageNeed::None,
+        (Some(a), Some(b)) if a == b => LanguageNeed::None,
+        _ => LanguageNeed::Presence,
     }
 }
 
@@ -818,4 +862,68 @@ fn localized_target(key: &str, path: &str, prefix: &Path) -> Result<Target, Conf
             default_language,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn languages(langs: &[&str]) -> HashMap<String, Page> {
+        langs
+            .iter()
+            .map(|l| ((*l).to_owned(), Page::new(Bytes::from_static(b"page"))))
+            .collect()
+    }
+
+    /// A row's languages, its default language, the fallback language, and what
+    /// the page choice needs of `Accept-Language`.
+    type Case = (
+        &'static [&'static str],
+        Option<&'static str>,
+        Option<&'static str>,
+        LanguageNeed,
+    );
+
+    #[test]
+    fn accept_language_is_read_only_as_far_as_the_page_choice_needs() {
+        use LanguageNeed::{None as Nothing, Presence, Value};
+        let cases: [Case; 9] = [
+            // IIS's built-in rows: one language; without the header, a one-liner.
+            (&["en-us"], Some("en-us"), None, Presence),
+            (&["en-us"], Some("en-us"), Some("en-us"), Nothing),
+            (&["en-us"], Some("en-us"), Some("fr"), Presence),
+            // Another language: the value chooses.
+            (&["en-us", "fr"], Some("en-us"), Some("en-us"), Value),
+            (&["fr"], Some("en-us"), None, Value),
+            // A key that differs from the default only in case is another page.
+            (&["en-us"], Some("EN-US"), None, Value),
+            // No page at all either way.
+            (&[], Some("en-us"), None, Nothing),
+            (&[], None, Some("en-us"), Nothing),
+            (&["en-us"], Some("en-us"), Some("EN-US"), Presence),
+        ];
+        for (langs, default, no_header, expected) in cases {
+            assert_eq!(
+                language_need(&languages(langs), default, no_header),
+                expected,
+                "{langs:?}, default {default:?}, without the header {no_header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_configuration_keeps_only_whether_accept_language_was_sent() {
+        let plan = HttpErrorsBuilder::default()
+            .resolve()
+            .expect("valid")
+            .capture;
+        assert_eq!(plan.for_custom.accept_language, LanguageNeed::Presence);
+        assert_eq!(plan.for_detailed.accept_language, LanguageNeed::None);
+        let plan = HttpErrorsBuilder::default()
+            .fallback_language("en-US")
+            .resolve()
+            .expect("valid")
+            .capture;
+        assert_eq!(plan.for_custom.accept_language, LanguageNeed::None);
+    }
 }

@@ -76,50 +76,99 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                StateProj::Inner { fut, child_service } => {
-                    let res = ready!(fut.poll(cx))?;
-                    // 1xx-3xx: nothing to decide; the response only changes body type.
-                    if res.status().as_u16() < 400 {
-                        let mut res = res.map(ResponseBody::inner);
-                        add_server_headers(this.config, res.headers_mut());
-                        return Poll::Ready(Ok(res));
+        if let StateProj::Inner { fut, .. } = this.state.as_mut().project() {
+            let polled = fut.poll(cx);
+            // Pending, an error, or 1xx-3xx: nothing to decide; a response only
+            // changes body type (mapped in place, without taking it out first).
+            if !matches!(&polled, Poll::Ready(Ok(res)) if res.status().as_u16() >= 400) {
+                let config = &**this.config;
+                return polled.map_ok(|res| {
+                    let mut res = res.map(ResponseBody::inner);
+                    add_server_headers(config, res.headers_mut());
+                    res
+                });
+            }
+            let Poll::Ready(Ok(res)) = polled else {
+                unreachable!("an error response")
+            };
+            if let Some(res) =
+                on_error::<S, ReqB, ResB, M>(this.state.as_mut(), this.ctx, this.config, res)
+            {
+                return Poll::Ready(Ok(res));
+            }
+        }
+        poll_child(this.state, this.ctx, this.config, cx)
+    }
+}
+
+/// An error response from the inner service: the page, or the ExecuteURL child
+/// request set up in `state` (then `None`). Kept out of `poll`, so that the
+/// success path stays small enough to inline.
+#[inline(never)]
+fn on_error<S, ReqB, ResB, M>(
+    mut state: Pin<&mut State<S, ReqB>>,
+    ctx: &RequestContext,
+    config: &Resolved,
+    res: Response<ResB>,
+) -> Option<Response<ResponseBody<ResB>>>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    M: ExecuteUrlMode<ReqB>,
+    ResB: Body,
+{
+    let StateProj::Inner { child_service, .. } = state.as_mut().project() else {
+        unreachable!("an error response comes from the inner future")
+    };
+    match respond::<_, _, _, M>(config, ctx, res, child_service) {
+        Outcome::Done(mut res) => {
+            add_server_headers(config, res.headers_mut());
+            Some(res)
+        }
+        Outcome::Execute(service, req) => {
+            state.set(State::ChildReady {
+                service,
+                req: Some(req),
+            });
+            None
+        }
+    }
+}
+
+/// The ExecuteURL child request: sent once the service is ready, its response
+/// passed on as it is.
+#[inline(never)]
+fn poll_child<S, ReqB, ResB>(
+    mut state: Pin<&mut State<S, ReqB>>,
+    ctx: &RequestContext,
+    config: &Resolved,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Response<ResponseBody<ResB>>, S::Error>>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: Body,
+{
+    loop {
+        match state.as_mut().project() {
+            StateProj::Inner { .. } => unreachable!("the inner response was handled"),
+            StateProj::ChildReady { service, req } => {
+                ready!(service.poll_ready(cx))?;
+                let req = req.take().expect("child request is sent once");
+                let fut = service.call(req);
+                state.set(State::Child { fut });
+            }
+            StateProj::Child { fut } => {
+                // IIS: the child's own status wins; its response is sent as it is.
+                let res = ready!(fut.poll(cx))?;
+                let head = ctx.head;
+                let mut res = res.map(|body| {
+                    if head {
+                        ResponseBody::empty()
+                    } else {
+                        ResponseBody::inner(body)
                     }
-                    match respond::<_, _, _, M>(this.config, this.ctx, res, child_service) {
-                        Outcome::Done(mut res) => {
-                            add_server_headers(this.config, res.headers_mut());
-                            return Poll::Ready(Ok(res));
-                        }
-                        Outcome::Execute(service, req) => {
-                            let next = State::ChildReady {
-                                service,
-                                req: Some(req),
-                            };
-                            this.state.set(next);
-                        }
-                    }
-                }
-                StateProj::ChildReady { service, req } => {
-                    ready!(service.poll_ready(cx))?;
-                    let req = req.take().expect("child request is sent once");
-                    let fut = service.call(req);
-                    this.state.set(State::Child { fut });
-                }
-                StateProj::Child { fut } => {
-                    // IIS: the child's own status wins; its response is sent as it is.
-                    let res = ready!(fut.poll(cx))?;
-                    let head = this.ctx.head;
-                    let mut res = res.map(|body| {
-                        if head {
-                            ResponseBody::empty()
-                        } else {
-                            ResponseBody::inner(body)
-                        }
-                    });
-                    add_server_headers(this.config, res.headers_mut());
-                    return Poll::Ready(Ok(res));
-                }
+                });
+                add_server_headers(config, res.headers_mut());
+                return Poll::Ready(Ok(res));
             }
         }
     }
@@ -386,4 +435,109 @@ fn one_liner<B>(
         HeaderValue::from_static("text/html"),
         Bytes::from_static(render::one_liner(status).as_bytes()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::ConnectionInfo;
+    use crate::http_errors::{ErrorMode, HttpErrorsLayer};
+
+    /// Requests that differ in what a page choice could read: the client's
+    /// address and `Accept-Language` (absent, empty, a wildcard, refused
+    /// languages, weights, bytes that are not text).
+    fn requests() -> Vec<Request<()>> {
+        let languages: [Option<&[u8]>; 9] = [
+            None,
+            Some(b"en-US"),
+            Some(b"fr"),
+            Some(b""),
+            Some(b"*"),
+            Some(b"en-us;q=0, fr"),
+            Some(b"de;q=0.5, EN-US;q=0.4"),
+            Some(b"fr, en;q=0.1"),
+            Some(b"\xe9t\xe9"),
+        ];
+        let mut reqs = Vec::new();
+        for remote in ["127.0.0.1:50000", "203.0.113.7:50000"] {
+            for language in languages {
+                let mut req = Request::builder()
+                    .uri("/missing.htm")
+                    .header("host", "localhost");
+                if let Some(value) = language {
+                    req = req.header(
+                        header::ACCEPT_LANGUAGE,
+                        HeaderValue::from_bytes(value).expect("a header value"),
+                    );
+                }
+                let mut req = req.body(()).expect("a request");
+                req.extensions_mut().insert(ConnectionInfo::new(
+                    remote.parse().expect("an address"),
+                    "127.0.0.1:80".parse().expect("an address"),
+                ));
+                reqs.push(req);
+            }
+        }
+        reqs
+    }
+
+    /// The page (by address) a custom error would get for every built-in row.
+    fn pages(config: &Resolved, ctx: &RequestContext) -> Vec<Option<*const Page>> {
+        crate::http_util::DEFAULT_ERROR_STATUSES
+            .iter()
+            .map(|&status| match config.target(status, 0) {
+                Some(Target::File { pages, .. }) => {
+                    pick_page(config, ctx, pages).map(std::ptr::from_ref)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_planned_capture_picks_the_page_a_full_capture_picks() {
+        let layers = [
+            HttpErrorsLayer::new(),
+            HttpErrorsLayer::builder()
+                .error_mode(ErrorMode::Custom)
+                .build()
+                .expect("valid"),
+            HttpErrorsLayer::builder()
+                .error_mode(ErrorMode::Custom)
+                .fallback_language("en-US")
+                .build()
+                .expect("valid"),
+            HttpErrorsLayer::builder()
+                .error_mode(ErrorMode::Custom)
+                .fallback_language("fr")
+                .build()
+                .expect("valid"),
+        ];
+        let mut found = 0;
+        for layer in &layers {
+            let config = &*layer.config;
+            for req in requests() {
+                let planned = RequestContext::capture_with(&req, &config.capture);
+                let full = RequestContext::capture(&req);
+                if config.error_mode == ErrorMode::DetailedLocalOnly {
+                    assert_eq!(planned.local, full.local);
+                    if full.local {
+                        // The detailed page: no custom page is chosen.
+                        continue;
+                    }
+                }
+                let expected = pages(config, &full);
+                found += expected.iter().flatten().count();
+                assert_eq!(
+                    pages(config, &planned),
+                    expected,
+                    "{:?} with Accept-Language {:?}",
+                    config.capture,
+                    req.headers().get(header::ACCEPT_LANGUAGE)
+                );
+            }
+        }
+        // The comparison saw pages, not only one-liners.
+        assert!(found > 0);
+    }
 }

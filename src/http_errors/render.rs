@@ -8,7 +8,7 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Uri};
 
 use crate::catalog;
-use crate::connection::{connection_info, ConnectionInfo};
+use crate::connection::ConnectionInfo;
 use crate::error::{
     ConfigErrorDetail, IisError, ANONYMOUS, DEFAULT_HANDLER, DEFAULT_MODULE, DEFAULT_NOTIFICATION,
 };
@@ -29,6 +29,8 @@ pub(crate) struct RequestContext {
     pub(crate) host: Option<HeaderValue>,
     pub(crate) accept: Option<HeaderValue>,
     pub(crate) accept_language: Option<HeaderValue>,
+    /// Whether the request had `Accept-Language`, kept even when its value is not.
+    has_accept_language: bool,
     pub(crate) conn: Option<ConnectionInfo>,
     pub(crate) local: bool,
     /// Failed request tracing's plan for this request, when a rule covers it.
@@ -45,7 +47,7 @@ pub(crate) struct Needs {
     /// `Accept`: problem+json negotiation, ExecuteURL's child request.
     pub(crate) accept: bool,
     /// `Accept-Language`: localized pages, ExecuteURL's child request.
-    pub(crate) accept_language: bool,
+    pub(crate) accept_language: LanguageNeed,
 }
 
 impl Needs {
@@ -53,8 +55,20 @@ impl Needs {
     const ALL: Self = Self {
         url: true,
         accept: true,
-        accept_language: true,
+        accept_language: LanguageNeed::Value,
     };
+}
+
+/// How much of `Accept-Language` a page choice reads, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum LanguageNeed {
+    /// Nothing: the same page whether the client sent the header or not.
+    None,
+    /// Whether the client sent it: every localized row has only its default
+    /// language, which a request with the header gets whatever it asks for.
+    Presence,
+    /// The value: a choice among languages, or ExecuteURL's child request.
+    Value,
 }
 
 /// What the error-page layer keeps of each request, decided when it is built from
@@ -94,12 +108,25 @@ impl RequestContext {
     pub(crate) fn capture_with<B>(req: &Request<B>, plan: &CapturePlan) -> Self {
         let for_custom = plan.for_custom;
         // The connection decides between the pages, and the URL needs it.
-        let conn = if plan.detailed == Some(false) && !for_custom.url {
-            None
+        let lookup = plan.detailed != Some(false) || for_custom.url;
+        // Read in place: the connection is copied only when a page prints it.
+        let ours = if lookup {
+            req.extensions().get::<ConnectionInfo>()
         } else {
-            connection_info(req)
+            None
         };
-        let local = conn.is_some_and(|c| c.is_local());
+        // `connection_info`'s other sources (axum's `ConnectInfo`), for a request
+        // without ours.
+        #[cfg(feature = "axum")]
+        let other = if lookup && ours.is_none() {
+            crate::connection::connection_info(req)
+        } else {
+            None
+        };
+        #[cfg(not(feature = "axum"))]
+        let other: Option<ConnectionInfo> = None;
+        let conn = ours.or(other.as_ref());
+        let local = conn.is_some_and(ConnectionInfo::is_local);
         let detailed = plan.detailed.unwrap_or(local);
         let needs = if detailed {
             plan.for_detailed
@@ -114,14 +141,25 @@ impl RequestContext {
                 None
             }
         };
+        let (accept_language, has_accept_language) = match needs.accept_language {
+            LanguageNeed::None => (None, false),
+            LanguageNeed::Presence => (None, headers.contains_key(header::ACCEPT_LANGUAGE)),
+            LanguageNeed::Value => {
+                let value = headers.get(header::ACCEPT_LANGUAGE).cloned();
+                let present = value.is_some();
+                (value, present)
+            }
+        };
         Self {
             head: req.method() == Method::HEAD,
             uri: needs.url.then(|| req.uri().clone()),
             host: get(needs.url, header::HOST),
             accept: get(needs.accept, header::ACCEPT),
-            accept_language: get(needs.accept_language, header::ACCEPT_LANGUAGE),
+            accept_language,
+            has_accept_language,
             local,
-            conn,
+            // Beyond deciding between the pages, only the URL reads it.
+            conn: if needs.url { conn.copied() } else { None },
             #[cfg(feature = "failed-request-tracing")]
             trace: if needs == Needs::ALL || (detailed && local) {
                 req.extensions().get::<crate::freb::TracePlan>().cloned()
@@ -265,7 +303,7 @@ impl RequestContext {
 
     /// Whether the client asked for `Accept-Language` at all.
     pub(crate) fn has_accept_language(&self) -> bool {
-        self.accept_language.is_some()
+        self.has_accept_language
     }
 
     /// Whether the client prefers a JSON problem document over HTML.
