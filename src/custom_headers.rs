@@ -151,7 +151,8 @@ where
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         ResponseFuture {
             inner: self.inner.call(req),
-            headers: self.headers.clone(),
+            // None to add (a site without `<customHeaders>`): no reference taken.
+            headers: (!self.headers.is_empty()).then(|| self.headers.clone()),
         }
     }
 }
@@ -161,7 +162,7 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        headers: Arc<Vec<(HeaderName, HeaderValue)>>,
+        headers: Option<Arc<Vec<(HeaderName, HeaderValue)>>>,
     }
 }
 
@@ -174,9 +175,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
-        let headers = res.headers_mut();
-        for (name, value) in this.headers.iter() {
-            headers.append(name.clone(), value.clone());
+        if let Some(list) = this.headers {
+            let headers = res.headers_mut();
+            for (name, value) in list.iter() {
+                headers.append(name.clone(), value.clone());
+            }
         }
         Poll::Ready(Ok(res))
     }

@@ -159,20 +159,14 @@ use crate::IisError;
 /// first.
 pub type SiteLayers<S> = CustomHeaders<
     HttpErrors<
-        ConfigFailure<
-            RequestFiltering<
-                IpSecurity<
-                    Rewrite<
-                        SslAccess<
-                            Authentication<Authorization<ConcurrentRequestLimit<StaticFiles<S>>>>,
-                        >,
-                    >,
-                >,
-            >,
-        >,
+        ConfigFailure<RequestFiltering<SiteModules<ConcurrentRequestLimit<StaticFiles<S>>>>>,
         WithExecuteUrl,
     >,
 >;
+
+/// The modules between request filtering and the request limit, outermost
+/// first, when a configuration path uses any of them (see [`SiteModules`]).
+pub type SiteChecks<S> = IpSecurity<Rewrite<SslAccess<Authentication<Authorization<S>>>>>;
 
 /// The layers of a site, outermost first: the log and failed request tracing
 /// for the whole site, then the layers of the request's folder.
@@ -794,11 +788,22 @@ impl<S: Clone> LevelParts<'_, S> {
             .unwrap_or_default();
         let files = files.with_fallback(self.app.clone());
         let inner = self.limit.clone().layer(files);
-        let inner = authorization.layer(inner);
-        let inner = authentication.layer(inner);
-        let inner = ssl_access.layer(inner);
-        let inner = rewrite.layer(inner);
-        let inner = ip_security.layer(inner);
+        // IIS's defaults for all five modules: nothing can be denied, rewritten
+        // or challenged, so none is stacked.
+        let idle = ip_security.lets_everyone_through()
+            && rewrite.is_empty()
+            && ssl_access.flags().is_none()
+            && authorization.rules().allows_everyone();
+        let inner = match authentication.anonymous_only() {
+            Some(logon) if idle => SiteModules::anonymous(inner, logon.clone()),
+            _ => {
+                let inner = authorization.layer(inner);
+                let inner = authentication.layer(inner);
+                let inner = ssl_access.layer(inner);
+                let inner = rewrite.layer(inner);
+                SiteModules::checked(ip_security.layer(inner))
+            }
+        };
         let inner = request_filtering.layer(inner);
         let inner = ConfigFailure {
             inner,
@@ -1021,6 +1026,211 @@ where
         match Self::pick(table, req.uri().path()) {
             0 => self.root.call(req),
             i => self.folders[i - 1].call(req),
+        }
+    }
+}
+
+/// IP restrictions, URL Rewrite, `sslFlags`, authentication and URL
+/// Authorization for one configuration path: [`SiteChecks`] when the path's
+/// configuration uses any of them, else (IIS's defaults: no IP rule, no rewrite
+/// rule, no `sslFlags`, anonymous authentication alone, `allow users="*"`) the
+/// inner service called directly with the anonymous [`Logon`](crate::Logon) put
+/// on the request and on its error responses, which is all the five modules do
+/// then.
+#[derive(Clone)]
+pub struct SiteModules<S> {
+    kind: ModulesKind<S>,
+}
+
+#[derive(Clone)]
+enum ModulesKind<S> {
+    Checked(SiteChecks<S>),
+    Anonymous { inner: S, logon: crate::Logon },
+}
+
+impl<S> SiteModules<S> {
+    /// The five modules stacked over `inner`.
+    pub fn checked(stack: SiteChecks<S>) -> Self {
+        Self {
+            kind: ModulesKind::Checked(stack),
+        }
+    }
+
+    /// None of the five modules: `inner` gets every request, with `logon` (the
+    /// anonymous logon) on it.
+    fn anonymous(inner: S, logon: crate::Logon) -> Self {
+        Self {
+            kind: ModulesKind::Anonymous { inner, logon },
+        }
+    }
+
+    /// The modules' stack, when the configuration uses any of them.
+    pub fn checks(&self) -> Option<&SiteChecks<S>> {
+        match &self.kind {
+            ModulesKind::Checked(s) => Some(s),
+            ModulesKind::Anonymous { .. } => None,
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for SiteModules<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ModulesKind::Checked(s) => f.debug_tuple("SiteModules").field(s).finish(),
+            ModulesKind::Anonymous { inner, logon } => f
+                .debug_struct("SiteModules")
+                .field("inner", inner)
+                .field("logon", logon)
+                .finish(),
+        }
+    }
+}
+
+impl<S, B, RB> Service<Request<B>> for SiteModules<S>
+where
+    S: Service<Request<B>, Response = Response<RB>> + Clone,
+    RB: Default,
+{
+    type Response = Response<ModulesBody<RB>>;
+    type Error = S::Error;
+    type Future = ModulesFuture<<SiteChecks<S> as Service<Request<B>>>::Future, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match &mut self.kind {
+            ModulesKind::Checked(s) => s.poll_ready(cx),
+            ModulesKind::Anonymous { inner, .. } => inner.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        match &mut self.kind {
+            ModulesKind::Checked(s) => ModulesFuture {
+                state: FutureState::Checked { fut: s.call(req) },
+            },
+            ModulesKind::Anonymous { inner, logon } => {
+                req.extensions_mut().insert(logon.clone());
+                ModulesFuture {
+                    state: FutureState::Anonymous {
+                        fut: inner.call(req),
+                        logon: Some(logon.clone()),
+                    },
+                }
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`SiteModules`].
+    pub struct ModulesFuture<C, F> {
+        #[pin]
+        state: FutureState<C, F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = FutureStateProj]
+    enum FutureState<C, F> {
+        // Through the modules.
+        Checked { #[pin] fut: C },
+        // Straight to the inner service.
+        Anonymous { #[pin] fut: F, logon: Option<crate::Logon> },
+    }
+}
+
+impl<C, F> fmt::Debug for ModulesFuture<C, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModulesFuture").finish_non_exhaustive()
+    }
+}
+
+/// The body of a response through the modules.
+type CheckedBody<B> = crate::ip_security::ResponseBody<crate::http_errors::ResponseBody<B>>;
+
+impl<C, F, B, E> std::future::Future for ModulesFuture<C, F>
+where
+    C: std::future::Future<Output = Result<Response<CheckedBody<B>>, E>>,
+    F: std::future::Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ModulesBody<B>>, E>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            FutureStateProj::Checked { fut } => {
+                let res = std::task::ready!(fut.poll(cx))?;
+                Poll::Ready(Ok(res.map(|body| ModulesBody {
+                    kind: BodyKind::Checked { body },
+                })))
+            }
+            FutureStateProj::Anonymous { fut, logon } => {
+                let mut res = std::task::ready!(fut.poll(cx))?;
+                let logon = logon.take().expect("polled after completion");
+                crate::authentication::mark_response(&logon, &mut res);
+                Poll::Ready(Ok(res.map(|body| ModulesBody {
+                    kind: BodyKind::Plain { body },
+                })))
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response body of [`SiteModules`].
+    #[derive(Debug)]
+    pub struct ModulesBody<B> {
+        #[pin]
+        kind: BodyKind<B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = BodyKindProj]
+    #[derive(Debug)]
+    enum BodyKind<B> {
+        // Through the modules.
+        Checked { #[pin] body: CheckedBody<B> },
+        // The inner service's body.
+        Plain { #[pin] body: B },
+    }
+}
+
+impl<B: Default> Default for ModulesBody<B> {
+    fn default() -> Self {
+        Self {
+            kind: BodyKind::Plain { body: B::default() },
+        }
+    }
+}
+
+impl<B> http_body::Body for ModulesBody<B>
+where
+    B: http_body::Body,
+    B::Data: From<bytes::Bytes> + bytes::Buf,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.project().kind.project() {
+            BodyKindProj::Checked { body } => body.poll_frame(cx),
+            BodyKindProj::Plain { body } => body.poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::Checked { body } => body.is_end_stream(),
+            BodyKind::Plain { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.kind {
+            BodyKind::Checked { body } => body.size_hint(),
+            BodyKind::Plain { body } => body.size_hint(),
         }
     }
 }
