@@ -143,6 +143,7 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         match Guard::try_acquire(&self.counter, self.limit) {
             Some(guard) => ResponseFuture::call(self.inner.call(req), Some(guard)),

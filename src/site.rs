@@ -947,6 +947,7 @@ where
         self.service.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         if let Some(proxies) = &self.shared.trusted_proxies {
             proxies.apply(&mut req);
@@ -1019,6 +1020,7 @@ where
         Poll::Ready(Ok(()))
     }
 
+    #[inline]
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let Some(table) = &self.table else {
             return self.root.call(req);
@@ -1102,6 +1104,7 @@ where
         }
     }
 
+    #[inline]
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         match &mut self.kind {
             ModulesKind::Checked(s) => ModulesFuture {
@@ -1154,6 +1157,7 @@ where
 {
     type Output = Result<Response<ModulesBody<B>>, E>;
 
+    #[inline]
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             FutureStateProj::Checked { fut } => {
@@ -1210,6 +1214,7 @@ where
     type Data = B::Data;
     type Error = B::Error;
 
+    #[inline]
     fn poll_frame(
         self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -1263,6 +1268,7 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match &self.error {
             Some(err) => ConfigFailureFuture::deny(err.clone()),
