@@ -808,10 +808,12 @@ where
                 let service = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture {
                     state: State::Checking {
-                        check,
-                        service: Some(service),
-                        req: Some(req),
-                        user: Some(user),
+                        pending: Box::new(Pending {
+                            check,
+                            service: Some(service),
+                            req: Some(req),
+                            user: Some(user),
+                        }),
                     },
                     config,
                     host,
@@ -836,18 +838,22 @@ pin_project! {
     }
 }
 
+/// A Basic sign-in whose credential check has not answered yet.
+struct Pending<S, B> {
+    check: Check,
+    service: Option<S>,
+    req: Option<Request<B>>,
+    user: Option<String>,
+}
+
 pin_project! {
     #[project = StateProj]
     enum State<S, B>
     where
         S: Service<Request<B>>,
     {
-        Checking {
-            check: Check,
-            service: Option<S>,
-            req: Option<Request<B>>,
-            user: Option<String>,
-        },
+        // Boxed: the response future of every other request stays small.
+        Checking { pending: Box<Pending<S, B>> },
         Inner { #[pin] fut: S::Future },
         Denied { error: Option<IisError>, user: Option<String> },
     }
@@ -937,12 +943,13 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Checking {
-                    check,
-                    service,
-                    req,
-                    user,
-                } => {
+                StateProj::Checking { pending } => {
+                    let Pending {
+                        check,
+                        service,
+                        req,
+                        user,
+                    } = &mut **pending;
                     let identity = std::task::ready!(Pin::new(check).poll(cx));
                     let mut req = req.take().expect("polled after completion");
                     match identity {
