@@ -933,6 +933,15 @@ impl<S> IisSite<S> {
     pub fn stack(&self) -> &SiteStack<S> {
         &self.service
     }
+
+    /// The per-folder stacks, inside the log (and failed request tracing).
+    #[cfg(test)]
+    fn folders(&self) -> &Folders<SiteLayers<S>> {
+        #[cfg(feature = "failed-request-tracing")]
+        return self.service.get_ref().get_ref();
+        #[cfg(not(feature = "failed-request-tracing"))]
+        return self.service.get_ref();
+    }
 }
 
 impl<S, B> Service<Request<B>> for IisSite<S>
@@ -1286,6 +1295,115 @@ define_error_gate!(
 mod tests {
     use super::Folders;
     use crate::web_config::SiteConfig;
+
+    /// A folder at IIS's defaults skips the five modules; one whose rules let
+    /// everyone through (two allow rules) goes through them: both answer alike,
+    /// the logon on the application's request and on the error pages included.
+    #[tokio::test]
+    async fn the_modules_at_their_defaults_answer_as_the_modules_do() {
+        use crate::authorization::{AuthorizationLayer, AuthorizationRule, AuthorizationRules};
+        use crate::w3c::LogonUser;
+        use crate::{ConnectionInfo, Logon};
+        use http::{Request, Response, StatusCode};
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+
+        let root =
+            std::env::temp_dir().join(format!("tower-iis-site-modules-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("a.txt"), "file a").unwrap();
+        let app = tower::service_fn(
+            |req: Request<crate::request_filtering::LimitedBody<String>>| async move {
+                let logon = req.extensions().get::<Logon>().cloned();
+                let status = if req.uri().path() == "/fail" {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                };
+                let mut res = Response::new(http_body_util::Full::new(bytes::Bytes::from(
+                    format!("{} {logon:?}", req.uri().path()),
+                )));
+                *res.status_mut() = status;
+                Ok::<_, std::convert::Infallible>(res)
+            },
+        );
+        let idle = super::IisSite::builder(&root).app(app).build().unwrap();
+        assert!(idle
+            .folders()
+            .root()
+            .get_ref()
+            .get_ref()
+            .get_ref()
+            .get_ref()
+            .checks()
+            .is_none());
+        let rules = AuthorizationRules::new()
+            .with(AuthorizationRule::allow().users("*"))
+            .with(AuthorizationRule::allow().users("?"));
+        let checked = super::IisSite::builder(&root)
+            .app(app)
+            .authorization(AuthorizationLayer::new(rules))
+            .build()
+            .unwrap();
+        assert!(checked
+            .folders()
+            .root()
+            .get_ref()
+            .get_ref()
+            .get_ref()
+            .get_ref()
+            .checks()
+            .is_some());
+        let conn = ConnectionInfo::new(
+            "127.0.0.1:50000".parse().unwrap(),
+            "127.0.0.1:80".parse().unwrap(),
+        );
+        for path in [
+            "/api/items?id=1",
+            "/a.txt",
+            "/A.TXT",
+            "/docs",
+            "/docs/",
+            "/",
+            "/fail",
+            "/web.config",
+            "/x/../a.txt",
+        ] {
+            let mut answers = Vec::new();
+            for site in [&idle, &checked] {
+                let mut req = Request::get(path)
+                    .header("host", "localhost")
+                    .body(String::new())
+                    .unwrap();
+                req.extensions_mut().insert(conn);
+                let res = site.clone().oneshot(req).await.unwrap();
+                let (parts, body) = res.into_parts();
+                let body = body.collect().await.unwrap().to_bytes();
+                answers.push((
+                    parts.status,
+                    format!("{:?}", parts.headers),
+                    parts.extensions.get::<Logon>().cloned(),
+                    parts.extensions.get::<LogonUser>().cloned(),
+                    body,
+                ));
+            }
+            assert_eq!(answers[0], answers[1], "{path}");
+            let (status, _, _, _, body) = &answers[0];
+            let body = String::from_utf8_lossy(body);
+            match path {
+                // The application saw the anonymous logon.
+                "/api/items?id=1" => assert!(body.starts_with("/api/items Some(Logon"), "{body}"),
+                // The error page names the logon method.
+                "/fail" => {
+                    assert_eq!(*status, StatusCode::INTERNAL_SERVER_ERROR);
+                    assert!(body.contains("Anonymous"), "{body}");
+                }
+                _ => {}
+            }
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn a_request_goes_to_its_deepest_folder_however_it_is_written() {
