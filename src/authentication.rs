@@ -626,6 +626,7 @@ impl AuthenticationLayer {
     /// method (IIS's default): the layer then has nothing to check or challenge,
     /// and does no more than put it on the request and pass it to
     /// [`mark_response`].
+    #[cfg(feature = "site")]
     pub(crate) fn anonymous_only(&self) -> Option<&Logon> {
         match &self.config.basic {
             None => self.config.anonymous.as_ref(),

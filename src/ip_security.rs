@@ -393,6 +393,7 @@ impl IpSecurityLayer {
     /// Whether no client can be denied or marked (IIS's defaults, or entries
     /// that all allow with `allowUnlisted`, and no dynamic rule): the layer
     /// lets every request through, with or without an address.
+    #[cfg(feature = "site")]
     pub(crate) fn lets_everyone_through(&self) -> bool {
         let c = &self.config;
         c.allow_unlisted && c.entries.iter().all(|(_, allowed)| *allowed) && !c.dynamic()

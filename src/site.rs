@@ -36,6 +36,14 @@
 //! credential check builds, with a `tracing` warning, and every Basic sign-in fails
 //! with 401.1.
 //!
+//! A configuration path that leaves all five of IP restrictions, URL Rewrite,
+//! `sslFlags`, authentication and URL Authorization at IIS's defaults (no IP rule,
+//! no rewrite rule, no `sslFlags`, anonymous authentication alone,
+//! `<allow users="*" />` alone) gets none of their layers: its requests go
+//! straight to the request limit with the anonymous logon on them, which is all
+//! those modules do then ([`SiteModules`]). Configuring any one of them stacks
+//! all five, in the order above.
+//!
 //! Your application (an axum `Router`, any tower service) runs for requests whose
 //! path names no existing file or folder under the content root, as ASP.NET routing
 //! does on IIS by default; see [`StaticFiles`](crate::static_files). It receives the

@@ -93,6 +93,7 @@ impl RewriteLayer {
     }
 
     /// Whether the layer has no inbound rule: every request goes on unchanged.
+    #[cfg(feature = "site")]
     pub(crate) fn is_empty(&self) -> bool {
         self.compiled.is_empty()
     }
