@@ -592,10 +592,9 @@ impl<'a> Iterator for PlainSegments<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let s = self.rest.trim_start_matches('/');
-        if s.is_empty() {
-            return None;
-        }
+        // Byte searches: `/` is ASCII, so every index is a character boundary.
+        let start = self.rest.bytes().position(|b| b != b'/')?;
+        let s = &self.rest[start..];
         let end = s.bytes().position(|b| b == b'/').unwrap_or(s.len());
         let (seg, rest) = s.split_at(end);
         self.rest = rest;
