@@ -150,6 +150,7 @@ use crate::authentication::{Authentication, AuthenticationLayer, CredentialValid
 use crate::authorization::{Authorization, AuthorizationLayer};
 use crate::connection::TrustedProxies;
 use crate::custom_headers::CustomHeaders;
+use crate::gate::{Denial, Guard};
 use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
 use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
@@ -166,15 +167,14 @@ use crate::IisError;
 /// The layers of a site inside the log (and failed request tracing), outermost
 /// first.
 pub type SiteLayers<S> = CustomHeaders<
-    HttpErrors<
-        ConfigFailure<RequestFiltering<SiteModules<ConcurrentRequestLimit<StaticFiles<S>>>>>,
-        WithExecuteUrl,
-    >,
+    HttpErrors<ConfigFailure<RequestFiltering<SiteModules<StaticFiles<S>>>>, WithExecuteUrl>,
 >;
 
-/// The modules between request filtering and the request limit, outermost
-/// first, when a configuration path uses any of them (see [`SiteModules`]).
-pub type SiteChecks<S> = IpSecurity<Rewrite<SslAccess<Authentication<Authorization<S>>>>>;
+/// The modules between request filtering and the static files, outermost
+/// first, when a configuration path uses any of IP restrictions, URL Rewrite,
+/// `sslFlags`, authentication and URL Authorization (see [`SiteModules`]).
+pub type SiteChecks<S> =
+    IpSecurity<Rewrite<SslAccess<Authentication<Authorization<ConcurrentRequestLimit<S>>>>>>;
 
 /// The layers of a site, outermost first: the log and failed request tracing
 /// for the whole site, then the layers of the request's folder.
@@ -795,7 +795,6 @@ impl<S: Clone> LevelParts<'_, S> {
             .map(WebConfig::custom_headers_layer)
             .unwrap_or_default();
         let files = files.with_fallback(self.app.clone());
-        let inner = self.limit.clone().layer(files);
         // IIS's defaults for all five modules: nothing can be denied, rewritten
         // or challenged, so none is stacked.
         let idle = ip_security.lets_everyone_through()
@@ -803,8 +802,9 @@ impl<S: Clone> LevelParts<'_, S> {
             && ssl_access.flags().is_none()
             && authorization.rules().allows_everyone();
         let inner = match authentication.anonymous_only() {
-            Some(logon) if idle => SiteModules::anonymous(inner, logon.clone()),
+            Some(logon) if idle => SiteModules::anonymous(files, logon.clone(), self.limit.clone()),
             _ => {
+                let inner = self.limit.clone().layer(files);
                 let inner = authorization.layer(inner);
                 let inner = authentication.layer(inner);
                 let inner = ssl_access.layer(inner);
@@ -1049,13 +1049,13 @@ where
     }
 }
 
-/// IP restrictions, URL Rewrite, `sslFlags`, authentication and URL
-/// Authorization for one configuration path: [`SiteChecks`] when the path's
-/// configuration uses any of them, else (IIS's defaults: no IP rule, no rewrite
-/// rule, no `sslFlags`, anonymous authentication alone, `allow users="*"`) the
-/// inner service called directly with the anonymous [`Logon`](crate::Logon) put
-/// on the request and on its error responses, which is all the five modules do
-/// then.
+/// IP restrictions, URL Rewrite, `sslFlags`, authentication, URL Authorization
+/// and the request limit for one configuration path: [`SiteChecks`] when the
+/// path's configuration uses any of the first five, else (IIS's defaults: no IP
+/// rule, no rewrite rule, no `sslFlags`, anonymous authentication alone,
+/// `allow users="*"`) the request limit and the inner service in one step, with
+/// the anonymous [`Logon`](crate::Logon) put on the request and on its error
+/// responses, which is all the five modules do then.
 #[derive(Clone)]
 pub struct SiteModules<S> {
     kind: ModulesKind<S>,
@@ -1064,22 +1064,30 @@ pub struct SiteModules<S> {
 #[derive(Clone)]
 enum ModulesKind<S> {
     Checked(SiteChecks<S>),
-    Anonymous { inner: S, logon: crate::Logon },
+    Anonymous {
+        inner: S,
+        logon: crate::Logon,
+        limit: ConcurrentRequestLimitLayer,
+    },
 }
 
 impl<S> SiteModules<S> {
-    /// The five modules stacked over `inner`.
+    /// The modules stacked over `inner`.
     pub fn checked(stack: SiteChecks<S>) -> Self {
         Self {
             kind: ModulesKind::Checked(stack),
         }
     }
 
-    /// None of the five modules: `inner` gets every request, with `logon` (the
-    /// anonymous logon) on it.
-    fn anonymous(inner: S, logon: crate::Logon) -> Self {
+    /// None of the five modules: `inner` gets every request the limit lets
+    /// through, with `logon` (the anonymous logon) on it.
+    fn anonymous(inner: S, logon: crate::Logon, limit: ConcurrentRequestLimitLayer) -> Self {
         Self {
-            kind: ModulesKind::Anonymous { inner, logon },
+            kind: ModulesKind::Anonymous {
+                inner,
+                logon,
+                limit,
+            },
         }
     }
 
@@ -1096,10 +1104,15 @@ impl<S: fmt::Debug> fmt::Debug for SiteModules<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ModulesKind::Checked(s) => f.debug_tuple("SiteModules").field(s).finish(),
-            ModulesKind::Anonymous { inner, logon } => f
+            ModulesKind::Anonymous {
+                inner,
+                logon,
+                limit,
+            } => f
                 .debug_struct("SiteModules")
                 .field("inner", inner)
                 .field("logon", logon)
+                .field("limit", limit)
                 .finish(),
         }
     }
@@ -1114,6 +1127,7 @@ where
     type Error = S::Error;
     type Future = ModulesFuture<<SiteChecks<S> as Service<Request<B>>>::Future, S::Future>;
 
+    #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         match &mut self.kind {
             ModulesKind::Checked(s) => s.poll_ready(cx),
@@ -1123,20 +1137,28 @@ where
 
     #[inline]
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        match &mut self.kind {
-            ModulesKind::Checked(s) => ModulesFuture {
-                state: FutureState::Checked { fut: s.call(req) },
-            },
-            ModulesKind::Anonymous { inner, logon } => {
-                req.extensions_mut().insert(logon.clone());
-                ModulesFuture {
-                    state: FutureState::Anonymous {
+        let state = match &mut self.kind {
+            ModulesKind::Checked(s) => FutureState::Checked { fut: s.call(req) },
+            ModulesKind::Anonymous {
+                inner,
+                logon,
+                limit,
+            } => match limit.acquire() {
+                Ok(guard) => {
+                    req.extensions_mut().insert(logon.clone());
+                    FutureState::Anonymous {
                         fut: inner.call(req),
                         logon: Some(logon.clone()),
-                    },
+                        guard: Some(guard),
+                    }
                 }
-            }
-        }
+                Err(denial) => FutureState::Denied {
+                    denial: Some(denial),
+                    logon: logon.clone(),
+                },
+            },
+        };
+        ModulesFuture { state }
     }
 }
 
@@ -1153,8 +1175,10 @@ pin_project_lite::pin_project! {
     enum FutureState<C, F> {
         // Through the modules.
         Checked { #[pin] fut: C },
-        // Straight to the inner service.
-        Anonymous { #[pin] fut: F, logon: Option<crate::Logon> },
+        // Straight to the inner service, holding a slot of the limit.
+        Anonymous { #[pin] fut: F, logon: Option<crate::Logon>, guard: Option<Guard> },
+        // The limit's 503.2.
+        Denied { denial: Option<Denial>, logon: crate::Logon },
     }
 }
 
@@ -1165,33 +1189,43 @@ impl<C, F> fmt::Debug for ModulesFuture<C, F> {
 }
 
 /// The body of a response through the modules.
-type CheckedBody<B> = crate::ip_security::ResponseBody<crate::http_errors::ResponseBody<B>>;
+type CheckedBody<B> = crate::ip_security::ResponseBody<
+    crate::http_errors::ResponseBody<crate::limits::ResponseBody<B>>,
+>;
 
 impl<C, F, B, E> std::future::Future for ModulesFuture<C, F>
 where
     C: std::future::Future<Output = Result<Response<CheckedBody<B>>, E>>,
     F: std::future::Future<Output = Result<Response<B>, E>>,
+    B: Default,
 {
     type Output = Result<Response<ModulesBody<B>>, E>;
 
     #[inline]
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let (mut res, logon, guard) = match self.project().state.project() {
             FutureStateProj::Checked { fut } => {
                 let res = std::task::ready!(fut.poll(cx))?;
-                Poll::Ready(Ok(res.map(|body| ModulesBody {
+                return Poll::Ready(Ok(res.map(|body| ModulesBody {
                     kind: BodyKind::Checked { body },
-                })))
+                })));
             }
-            FutureStateProj::Anonymous { fut, logon } => {
-                let mut res = std::task::ready!(fut.poll(cx))?;
+            FutureStateProj::Anonymous { fut, logon, guard } => {
+                let res = std::task::ready!(fut.poll(cx))?;
                 let logon = logon.take().expect("polled after completion");
-                crate::authentication::mark_response(&logon, &mut res);
-                Poll::Ready(Ok(res.map(|body| ModulesBody {
-                    kind: BodyKind::Plain { body },
-                })))
+                (res, logon, guard.take())
             }
-        }
+            FutureStateProj::Denied { denial, logon } => {
+                let denial = denial.take().expect("polled after completion");
+                (denial.into_response::<B>(), logon.clone(), None)
+            }
+        };
+        crate::authentication::mark_response(&logon, &mut res);
+        Poll::Ready(Ok(res.map(|body| ModulesBody {
+            kind: BodyKind::Plain {
+                body: crate::limits::ResponseBody::guarded(body, guard),
+            },
+        })))
     }
 }
 
@@ -1210,15 +1244,17 @@ pin_project_lite::pin_project! {
     enum BodyKind<B> {
         // Through the modules.
         Checked { #[pin] body: CheckedBody<B> },
-        // The inner service's body.
-        Plain { #[pin] body: B },
+        // The inner service's body, holding its slot of the limit.
+        Plain { #[pin] body: crate::limits::ResponseBody<B> },
     }
 }
 
 impl<B: Default> Default for ModulesBody<B> {
     fn default() -> Self {
         Self {
-            kind: BodyKind::Plain { body: B::default() },
+            kind: BodyKind::Plain {
+                body: crate::limits::ResponseBody::default(),
+            },
         }
     }
 }
@@ -1336,6 +1372,15 @@ mod tests {
                 Ok::<_, std::convert::Infallible>(res)
             },
         );
+        let build = |limit: usize, rules: Option<AuthorizationRules>| {
+            let mut b = super::IisSite::builder(&root)
+                .app(app)
+                .concurrent_request_limit(limit);
+            if let Some(r) = rules {
+                b = b.authorization(AuthorizationLayer::new(r));
+            }
+            b.build().unwrap()
+        };
         let idle = super::IisSite::builder(&root).app(app).build().unwrap();
         assert!(idle
             .folders()
@@ -1351,7 +1396,7 @@ mod tests {
             .with(AuthorizationRule::allow().users("?"));
         let checked = super::IisSite::builder(&root)
             .app(app)
-            .authorization(AuthorizationLayer::new(rules))
+            .authorization(AuthorizationLayer::new(rules.clone()))
             .build()
             .unwrap();
         assert!(checked
@@ -1397,6 +1442,32 @@ mod tests {
                 ));
             }
             assert_eq!(answers[0], answers[1], "{path}");
+            // With no slot left: the 503.2 page alike, the logon on it.
+            let mut full = Vec::new();
+            for site in [build(0, None), build(0, Some(rules.clone()))] {
+                let mut req = Request::get(path)
+                    .header("host", "localhost")
+                    .body(String::new())
+                    .unwrap();
+                req.extensions_mut().insert(conn);
+                let (parts, body) = site.oneshot(req).await.unwrap().into_parts();
+                let body = body.collect().await.unwrap().to_bytes();
+                full.push((
+                    parts.status,
+                    format!("{:?}", parts.headers),
+                    parts.extensions.get::<Logon>().cloned(),
+                    body,
+                ));
+            }
+            assert_eq!(full[0], full[1], "{path}");
+            if path != "/web.config" {
+                assert_eq!(full[0].0, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+                let page = String::from_utf8_lossy(&full[0].3);
+                assert!(
+                    page.contains("503.2") && page.contains("Anonymous"),
+                    "{page}"
+                );
+            }
             let (status, _, _, _, body) = &answers[0];
             let body = String::from_utf8_lossy(body);
             match path {
