@@ -621,6 +621,18 @@ impl AuthenticationLayer {
     pub fn section(&self) -> &AuthenticationSection {
         &self.config.section
     }
+
+    /// The logon every request gets when anonymous authentication is the only
+    /// method (IIS's default): the layer then has nothing to check or challenge,
+    /// and does no more than put it on the request and pass it to
+    /// [`mark_response`].
+    #[cfg(feature = "site")]
+    pub(crate) fn anonymous_only(&self) -> Option<&Logon> {
+        match &self.config.basic {
+            None => self.config.anonymous.as_ref(),
+            Some(_) => None,
+        }
+    }
 }
 
 impl<S> Layer<S> for AuthenticationLayer {
@@ -797,10 +809,12 @@ where
                 let service = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture {
                     state: State::Checking {
-                        check,
-                        service: Some(service),
-                        req: Some(req),
-                        user: Some(user),
+                        pending: Box::new(Pending {
+                            check,
+                            service: Some(service),
+                            req: Some(req),
+                            user: Some(user),
+                        }),
                     },
                     config,
                     host,
@@ -825,18 +839,22 @@ pin_project! {
     }
 }
 
+/// A Basic sign-in whose credential check has not answered yet.
+struct Pending<S, B> {
+    check: Check,
+    service: Option<S>,
+    req: Option<Request<B>>,
+    user: Option<String>,
+}
+
 pin_project! {
     #[project = StateProj]
     enum State<S, B>
     where
         S: Service<Request<B>>,
     {
-        Checking {
-            check: Check,
-            service: Option<S>,
-            req: Option<Request<B>>,
-            user: Option<String>,
-        },
+        // Boxed: the response future of every other request stays small.
+        Checking { pending: Box<Pending<S, B>> },
         Inner { #[pin] fut: S::Future },
         Denied { error: Option<IisError>, user: Option<String> },
     }
@@ -884,6 +902,23 @@ where
     }
 }
 
+/// What a response that the inner service gave after a logon carries back: the
+/// [`Logon`] on an error (the error pages show it) and the [`LogonUser`] (the
+/// log's `cs-username`) when the logon names a user.
+pub(crate) fn mark_response<RB>(logon: &Logon, res: &mut Response<RB>) {
+    let error = res.status().as_u16() >= 400;
+    let ext = res.extensions_mut();
+    // The error pages need it; a success costs nothing extra.
+    if error && ext.get::<Logon>().is_none() {
+        ext.insert(logon.clone());
+    }
+    if let Some(user) = logon.user_arc() {
+        if ext.get::<LogonUser>().is_none() {
+            ext.insert(LogonUser::new(user));
+        }
+    }
+}
+
 /// Adds the Basic challenge to a 401 that has none.
 fn add_challenge(config: &Config, host: Option<&HeaderValue>, headers: &mut HeaderMap) {
     let has_basic = headers.get_all(WWW_AUTHENTICATE).iter().any(|v| {
@@ -909,12 +944,13 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Checking {
-                    check,
-                    service,
-                    req,
-                    user,
-                } => {
+                StateProj::Checking { pending } => {
+                    let Pending {
+                        check,
+                        service,
+                        req,
+                        user,
+                    } = &mut **pending;
                     let identity = std::task::ready!(Pin::new(check).poll(cx));
                     let mut req = req.take().expect("polled after completion");
                     match identity {
@@ -938,17 +974,7 @@ where
                 StateProj::Inner { fut } => {
                     let mut res = std::task::ready!(fut.poll(cx))?;
                     let logon = this.logon.as_ref().expect("an inner call has a logon");
-                    let error = res.status().as_u16() >= 400;
-                    let ext = res.extensions_mut();
-                    // The error pages need it; a success costs nothing extra.
-                    if error && ext.get::<Logon>().is_none() {
-                        ext.insert(logon.clone());
-                    }
-                    if let Some(user) = logon.user_arc() {
-                        if ext.get::<LogonUser>().is_none() {
-                            ext.insert(LogonUser::new(user));
-                        }
-                    }
+                    mark_response(logon, &mut res);
                     if res.status() == StatusCode::UNAUTHORIZED {
                         add_challenge(this.config, this.host.as_ref(), res.headers_mut());
                     }

@@ -156,10 +156,12 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         ResponseFuture {
             inner: self.inner.call(req),
-            headers: self.headers.clone(),
+            // None to add (a site without `<customHeaders>`): no reference taken.
+            headers: (!self.headers.is_empty()).then(|| self.headers.clone()),
         }
     }
 }
@@ -169,7 +171,7 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        headers: Arc<Vec<(HeaderName, HeaderValue)>>,
+        headers: Option<Arc<Vec<(HeaderName, HeaderValue)>>>,
     }
 }
 
@@ -179,12 +181,15 @@ where
 {
     type Output = Result<Response<B>, E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
-        let headers = res.headers_mut();
-        for (name, value) in this.headers.iter() {
-            headers.append(name.clone(), value.clone());
+        if let Some(list) = this.headers {
+            let headers = res.headers_mut();
+            for (name, value) in list.iter() {
+                headers.append(name.clone(), value.clone());
+            }
         }
         Poll::Ready(Ok(res))
     }

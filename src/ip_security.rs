@@ -390,6 +390,15 @@ impl IpSecurityLayer {
         IpSecurityBuilder::default()
     }
 
+    /// Whether no client can be denied or marked (IIS's defaults, or entries
+    /// that all allow with `allowUnlisted`, and no dynamic rule): the layer
+    /// lets every request through, with or without an address.
+    #[cfg(feature = "site")]
+    pub(crate) fn lets_everyone_through(&self) -> bool {
+        let c = &self.config;
+        c.allow_unlisted && c.entries.iter().all(|(_, allowed)| *allowed) && !c.dynamic()
+    }
+
     /// How many clients the dynamic rules hold state for now.
     #[must_use]
     pub fn tracked_clients(&self) -> usize {

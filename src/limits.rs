@@ -98,6 +98,27 @@ impl ConcurrentRequestLimitLayer {
     pub fn in_flight(&self) -> usize {
         self.counter.load(Ordering::Acquire)
     }
+
+    /// A slot for one more request, or the 503.2 when `limit` are in flight.
+    #[cfg(feature = "site")]
+    pub(crate) fn acquire(&self) -> Result<Guard, Denial> {
+        acquire(&self.counter, self.limit)
+    }
+}
+
+/// A slot in `counter`, or the 503.2 when `limit` requests hold one.
+fn acquire(counter: &Arc<AtomicUsize>, limit: usize) -> Result<Guard, Denial> {
+    Guard::try_acquire(counter, limit).ok_or_else(|| {
+        tracing::debug!(
+            target: "tower_iis::limits",
+            limit,
+            "appConcurrentRequestLimit reached: 503.2"
+        );
+        // Module, notification and HRESULT come from the catalog entry for 503.2.
+        Denial::new(IisError::new(
+            IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT,
+        ))
+    })
 }
 
 impl Default for ConcurrentRequestLimitLayer {
@@ -143,25 +164,26 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        match Guard::try_acquire(&self.counter, self.limit) {
-            Some(guard) => ResponseFuture::call(self.inner.call(req), Some(guard)),
-            None => {
-                tracing::debug!(
-                    target: "tower_iis::limits",
-                    limit = self.limit,
-                    "appConcurrentRequestLimit reached: 503.2"
-                );
-                // Module, notification and HRESULT come from the catalog entry for 503.2.
-                ResponseFuture::deny(Denial::new(IisError::new(
-                    IisStatus::SERVICE_UNAVAILABLE_CONCURRENT_REQUEST_LIMIT,
-                )))
-            }
+        match acquire(&self.counter, self.limit) {
+            Ok(guard) => ResponseFuture::call(self.inner.call(req), Some(guard)),
+            Err(denial) => ResponseFuture::deny(denial),
         }
     }
 }
 
 define_guarded_response!("ConcurrentRequestLimit");
+
+impl<B> ResponseBody<B> {
+    /// `inner`, keeping `guard`'s slot until it ends or is dropped.
+    #[cfg(feature = "site")]
+    pub(crate) fn guarded(inner: B, guard: Option<Guard>) -> Self {
+        Self {
+            inner: crate::gate::GuardedBody::new(inner, guard),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -36,6 +36,14 @@
 //! credential check builds, with a `tracing` warning, and every Basic sign-in fails
 //! with 401.1.
 //!
+//! A configuration path that leaves all five of IP restrictions, URL Rewrite,
+//! `sslFlags`, authentication and URL Authorization at IIS's defaults (no IP rule,
+//! no rewrite rule, no `sslFlags`, anonymous authentication alone,
+//! `<allow users="*" />` alone) gets none of their layers: its requests go
+//! straight to the request limit with the anonymous logon on them, which is all
+//! those modules do then ([`SiteModules`]). Configuring any one of them stacks
+//! all five, in the order above.
+//!
 //! Your application (an axum `Router`, any tower service) runs for requests whose
 //! path names no existing file or folder under the content root, as ASP.NET routing
 //! does on IIS by default; see [`StaticFiles`](crate::static_files). It receives the
@@ -142,6 +150,7 @@ use crate::authentication::{Authentication, AuthenticationLayer, CredentialValid
 use crate::authorization::{Authorization, AuthorizationLayer};
 use crate::connection::TrustedProxies;
 use crate::custom_headers::CustomHeaders;
+use crate::gate::{Denial, Guard};
 use crate::http_errors::{HttpErrors, HttpErrorsLayer, WithExecuteUrl};
 use crate::ip_security::{IpSecurity, IpSecurityLayer};
 use crate::limits::{ConcurrentRequestLimit, ConcurrentRequestLimitLayer};
@@ -158,21 +167,14 @@ use crate::IisError;
 /// The layers of a site inside the log (and failed request tracing), outermost
 /// first.
 pub type SiteLayers<S> = CustomHeaders<
-    HttpErrors<
-        ConfigFailure<
-            RequestFiltering<
-                IpSecurity<
-                    Rewrite<
-                        SslAccess<
-                            Authentication<Authorization<ConcurrentRequestLimit<StaticFiles<S>>>>,
-                        >,
-                    >,
-                >,
-            >,
-        >,
-        WithExecuteUrl,
-    >,
+    HttpErrors<ConfigFailure<RequestFiltering<SiteModules<StaticFiles<S>>>>, WithExecuteUrl>,
 >;
+
+/// The modules between request filtering and the static files, outermost
+/// first, when a configuration path uses any of IP restrictions, URL Rewrite,
+/// `sslFlags`, authentication and URL Authorization (see [`SiteModules`]).
+pub type SiteChecks<S> =
+    IpSecurity<Rewrite<SslAccess<Authentication<Authorization<ConcurrentRequestLimit<S>>>>>>;
 
 /// The layers of a site, outermost first: the log and failed request tracing
 /// for the whole site, then the layers of the request's folder.
@@ -793,12 +795,23 @@ impl<S: Clone> LevelParts<'_, S> {
             .map(WebConfig::custom_headers_layer)
             .unwrap_or_default();
         let files = files.with_fallback(self.app.clone());
-        let inner = self.limit.clone().layer(files);
-        let inner = authorization.layer(inner);
-        let inner = authentication.layer(inner);
-        let inner = ssl_access.layer(inner);
-        let inner = rewrite.layer(inner);
-        let inner = ip_security.layer(inner);
+        // IIS's defaults for all five modules: nothing can be denied, rewritten
+        // or challenged, so none is stacked.
+        let idle = ip_security.lets_everyone_through()
+            && rewrite.is_empty()
+            && ssl_access.flags().is_none()
+            && authorization.rules().allows_everyone();
+        let inner = match authentication.anonymous_only() {
+            Some(logon) if idle => SiteModules::anonymous(files, logon.clone(), self.limit.clone()),
+            _ => {
+                let inner = self.limit.clone().layer(files);
+                let inner = authorization.layer(inner);
+                let inner = authentication.layer(inner);
+                let inner = ssl_access.layer(inner);
+                let inner = rewrite.layer(inner);
+                SiteModules::checked(ip_security.layer(inner))
+            }
+        };
         let inner = request_filtering.layer(inner);
         let inner = ConfigFailure {
             inner,
@@ -928,6 +941,15 @@ impl<S> IisSite<S> {
     pub fn stack(&self) -> &SiteStack<S> {
         &self.service
     }
+
+    /// The per-folder stacks, inside the log (and failed request tracing).
+    #[cfg(test)]
+    fn folders(&self) -> &Folders<SiteLayers<S>> {
+        #[cfg(feature = "failed-request-tracing")]
+        return self.service.get_ref().get_ref();
+        #[cfg(not(feature = "failed-request-tracing"))]
+        return self.service.get_ref();
+    }
 }
 
 impl<S, B> Service<Request<B>> for IisSite<S>
@@ -942,6 +964,7 @@ where
         self.service.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         if let Some(proxies) = &self.shared.trusted_proxies {
             proxies.apply(&mut req);
@@ -1014,6 +1037,7 @@ where
         Poll::Ready(Ok(()))
     }
 
+    #[inline]
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let Some(table) = &self.table else {
             return self.root.call(req);
@@ -1021,6 +1045,250 @@ where
         match Self::pick(table, req.uri().path()) {
             0 => self.root.call(req),
             i => self.folders[i - 1].call(req),
+        }
+    }
+}
+
+/// IP restrictions, URL Rewrite, `sslFlags`, authentication, URL Authorization
+/// and the request limit for one configuration path: [`SiteChecks`] when the
+/// path's configuration uses any of the first five, else (IIS's defaults: no IP
+/// rule, no rewrite rule, no `sslFlags`, anonymous authentication alone,
+/// `allow users="*"`) the request limit and the inner service in one step, with
+/// the anonymous [`Logon`](crate::Logon) put on the request and on its error
+/// responses, which is all the five modules do then.
+#[derive(Clone)]
+pub struct SiteModules<S> {
+    kind: ModulesKind<S>,
+}
+
+#[derive(Clone)]
+enum ModulesKind<S> {
+    Checked(SiteChecks<S>),
+    Anonymous {
+        inner: S,
+        logon: crate::Logon,
+        limit: ConcurrentRequestLimitLayer,
+    },
+}
+
+impl<S> SiteModules<S> {
+    /// The modules stacked over `inner`.
+    pub fn checked(stack: SiteChecks<S>) -> Self {
+        Self {
+            kind: ModulesKind::Checked(stack),
+        }
+    }
+
+    /// None of the five modules: `inner` gets every request the limit lets
+    /// through, with `logon` (the anonymous logon) on it.
+    fn anonymous(inner: S, logon: crate::Logon, limit: ConcurrentRequestLimitLayer) -> Self {
+        Self {
+            kind: ModulesKind::Anonymous {
+                inner,
+                logon,
+                limit,
+            },
+        }
+    }
+
+    /// The modules' stack, when the configuration uses any of them.
+    pub fn checks(&self) -> Option<&SiteChecks<S>> {
+        match &self.kind {
+            ModulesKind::Checked(s) => Some(s),
+            ModulesKind::Anonymous { .. } => None,
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for SiteModules<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ModulesKind::Checked(s) => f.debug_tuple("SiteModules").field(s).finish(),
+            ModulesKind::Anonymous {
+                inner,
+                logon,
+                limit,
+            } => f
+                .debug_struct("SiteModules")
+                .field("inner", inner)
+                .field("logon", logon)
+                .field("limit", limit)
+                .finish(),
+        }
+    }
+}
+
+impl<S, B, RB> Service<Request<B>> for SiteModules<S>
+where
+    S: Service<Request<B>, Response = Response<RB>> + Clone,
+    RB: Default,
+{
+    type Response = Response<ModulesBody<RB>>;
+    type Error = S::Error;
+    type Future = ModulesFuture<<SiteChecks<S> as Service<Request<B>>>::Future, S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match &mut self.kind {
+            ModulesKind::Checked(s) => s.poll_ready(cx),
+            ModulesKind::Anonymous { inner, .. } => inner.poll_ready(cx),
+        }
+    }
+
+    #[inline]
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let state = match &mut self.kind {
+            ModulesKind::Checked(s) => FutureState::Checked { fut: s.call(req) },
+            ModulesKind::Anonymous {
+                inner,
+                logon,
+                limit,
+            } => match limit.acquire() {
+                Ok(guard) => {
+                    req.extensions_mut().insert(logon.clone());
+                    FutureState::Anonymous {
+                        fut: inner.call(req),
+                        logon: Some(logon.clone()),
+                        guard: Some(guard),
+                    }
+                }
+                Err(denial) => FutureState::Denied {
+                    denial: Some(denial),
+                    logon: logon.clone(),
+                },
+            },
+        };
+        ModulesFuture { state }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`SiteModules`].
+    pub struct ModulesFuture<C, F> {
+        #[pin]
+        state: FutureState<C, F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = FutureStateProj]
+    enum FutureState<C, F> {
+        // Through the modules.
+        Checked { #[pin] fut: C },
+        // Straight to the inner service, holding a slot of the limit.
+        Anonymous { #[pin] fut: F, logon: Option<crate::Logon>, guard: Option<Guard> },
+        // The limit's 503.2.
+        Denied { denial: Option<Denial>, logon: crate::Logon },
+    }
+}
+
+impl<C, F> fmt::Debug for ModulesFuture<C, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModulesFuture").finish_non_exhaustive()
+    }
+}
+
+/// The body of a response through the modules.
+type CheckedBody<B> = crate::ip_security::ResponseBody<
+    crate::http_errors::ResponseBody<crate::limits::ResponseBody<B>>,
+>;
+
+impl<C, F, B, E> std::future::Future for ModulesFuture<C, F>
+where
+    C: std::future::Future<Output = Result<Response<CheckedBody<B>>, E>>,
+    F: std::future::Future<Output = Result<Response<B>, E>>,
+    B: Default,
+{
+    type Output = Result<Response<ModulesBody<B>>, E>;
+
+    #[inline]
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (mut res, logon, guard) = match self.project().state.project() {
+            FutureStateProj::Checked { fut } => {
+                let res = std::task::ready!(fut.poll(cx))?;
+                return Poll::Ready(Ok(res.map(|body| ModulesBody {
+                    kind: BodyKind::Checked { body },
+                })));
+            }
+            FutureStateProj::Anonymous { fut, logon, guard } => {
+                let res = std::task::ready!(fut.poll(cx))?;
+                let logon = logon.take().expect("polled after completion");
+                (res, logon, guard.take())
+            }
+            FutureStateProj::Denied { denial, logon } => {
+                let denial = denial.take().expect("polled after completion");
+                (denial.into_response::<B>(), logon.clone(), None)
+            }
+        };
+        crate::authentication::mark_response(&logon, &mut res);
+        Poll::Ready(Ok(res.map(|body| ModulesBody {
+            kind: BodyKind::Plain {
+                body: crate::limits::ResponseBody::guarded(body, guard),
+            },
+        })))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response body of [`SiteModules`].
+    #[derive(Debug)]
+    pub struct ModulesBody<B> {
+        #[pin]
+        kind: BodyKind<B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = BodyKindProj]
+    #[derive(Debug)]
+    enum BodyKind<B> {
+        // Through the modules.
+        Checked { #[pin] body: CheckedBody<B> },
+        // The inner service's body, holding its slot of the limit.
+        Plain { #[pin] body: crate::limits::ResponseBody<B> },
+    }
+}
+
+impl<B: Default> Default for ModulesBody<B> {
+    fn default() -> Self {
+        Self {
+            kind: BodyKind::Plain {
+                body: crate::limits::ResponseBody::default(),
+            },
+        }
+    }
+}
+
+impl<B> http_body::Body for ModulesBody<B>
+where
+    B: http_body::Body,
+    B::Data: From<bytes::Bytes> + bytes::Buf,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    #[inline]
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.project().kind.project() {
+            BodyKindProj::Checked { body } => body.poll_frame(cx),
+            BodyKindProj::Plain { body } => body.poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::Checked { body } => body.is_end_stream(),
+            BodyKind::Plain { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.kind {
+            BodyKind::Checked { body } => body.size_hint(),
+            BodyKind::Plain { body } => body.size_hint(),
         }
     }
 }
@@ -1053,6 +1321,7 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match &self.error {
             Some(err) => ConfigFailureFuture::deny(err.clone()),
@@ -1070,6 +1339,150 @@ define_error_gate!(
 mod tests {
     use super::Folders;
     use crate::web_config::SiteConfig;
+
+    /// A folder at IIS's defaults skips the five modules; one whose rules let
+    /// everyone through (two allow rules) goes through them: both answer alike,
+    /// the logon on the application's request and on the error pages included.
+    #[tokio::test]
+    async fn the_modules_at_their_defaults_answer_as_the_modules_do() {
+        use crate::authorization::{AuthorizationLayer, AuthorizationRule, AuthorizationRules};
+        use crate::w3c::LogonUser;
+        use crate::{ConnectionInfo, Logon};
+        use http::{Request, Response, StatusCode};
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+
+        let root =
+            std::env::temp_dir().join(format!("tower-iis-site-modules-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("a.txt"), "file a").unwrap();
+        let app = tower::service_fn(
+            |req: Request<crate::request_filtering::LimitedBody<String>>| async move {
+                let logon = req.extensions().get::<Logon>().cloned();
+                let status = if req.uri().path() == "/fail" {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                };
+                let mut res = Response::new(http_body_util::Full::new(bytes::Bytes::from(
+                    format!("{} {logon:?}", req.uri().path()),
+                )));
+                *res.status_mut() = status;
+                Ok::<_, std::convert::Infallible>(res)
+            },
+        );
+        let build = |limit: usize, rules: Option<AuthorizationRules>| {
+            let mut b = super::IisSite::builder(&root)
+                .app(app)
+                .concurrent_request_limit(limit);
+            if let Some(r) = rules {
+                b = b.authorization(AuthorizationLayer::new(r));
+            }
+            b.build().unwrap()
+        };
+        let idle = super::IisSite::builder(&root).app(app).build().unwrap();
+        assert!(idle
+            .folders()
+            .root()
+            .get_ref()
+            .get_ref()
+            .get_ref()
+            .get_ref()
+            .checks()
+            .is_none());
+        let rules = AuthorizationRules::new()
+            .with(AuthorizationRule::allow().users("*"))
+            .with(AuthorizationRule::allow().users("?"));
+        let checked = super::IisSite::builder(&root)
+            .app(app)
+            .authorization(AuthorizationLayer::new(rules.clone()))
+            .build()
+            .unwrap();
+        assert!(checked
+            .folders()
+            .root()
+            .get_ref()
+            .get_ref()
+            .get_ref()
+            .get_ref()
+            .checks()
+            .is_some());
+        let conn = ConnectionInfo::new(
+            "127.0.0.1:50000".parse().unwrap(),
+            "127.0.0.1:80".parse().unwrap(),
+        );
+        for path in [
+            "/api/items?id=1",
+            "/a.txt",
+            "/A.TXT",
+            "/docs",
+            "/docs/",
+            "/",
+            "/fail",
+            "/web.config",
+            "/x/../a.txt",
+        ] {
+            let mut answers = Vec::new();
+            for site in [&idle, &checked] {
+                let mut req = Request::get(path)
+                    .header("host", "localhost")
+                    .body(String::new())
+                    .unwrap();
+                req.extensions_mut().insert(conn);
+                let res = site.clone().oneshot(req).await.unwrap();
+                let (parts, body) = res.into_parts();
+                let body = body.collect().await.unwrap().to_bytes();
+                answers.push((
+                    parts.status,
+                    format!("{:?}", parts.headers),
+                    parts.extensions.get::<Logon>().cloned(),
+                    parts.extensions.get::<LogonUser>().cloned(),
+                    body,
+                ));
+            }
+            assert_eq!(answers[0], answers[1], "{path}");
+            // With no slot left: the 503.2 page alike, the logon on it.
+            let mut full = Vec::new();
+            for site in [build(0, None), build(0, Some(rules.clone()))] {
+                let mut req = Request::get(path)
+                    .header("host", "localhost")
+                    .body(String::new())
+                    .unwrap();
+                req.extensions_mut().insert(conn);
+                let (parts, body) = site.oneshot(req).await.unwrap().into_parts();
+                let body = body.collect().await.unwrap().to_bytes();
+                full.push((
+                    parts.status,
+                    format!("{:?}", parts.headers),
+                    parts.extensions.get::<Logon>().cloned(),
+                    body,
+                ));
+            }
+            assert_eq!(full[0], full[1], "{path}");
+            if path != "/web.config" {
+                assert_eq!(full[0].0, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+                let page = String::from_utf8_lossy(&full[0].3);
+                assert!(
+                    page.contains("503.2") && page.contains("Anonymous"),
+                    "{page}"
+                );
+            }
+            let (status, _, _, _, body) = &answers[0];
+            let body = String::from_utf8_lossy(body);
+            match path {
+                // The application saw the anonymous logon.
+                "/api/items?id=1" => assert!(body.starts_with("/api/items Some(Logon"), "{body}"),
+                // The error page names the logon method.
+                "/fail" => {
+                    assert_eq!(*status, StatusCode::INTERNAL_SERVER_ERROR);
+                    assert!(body.contains("Anonymous"), "{body}");
+                }
+                _ => {}
+            }
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn a_request_goes_to_its_deepest_folder_however_it_is_written() {

@@ -145,6 +145,12 @@ pub(crate) enum Kind {
 }
 
 impl Compiled {
+    /// Whether there is no rule: every request continues unchanged.
+    #[cfg(feature = "site")]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     pub(crate) fn compile(
         rules: &[Rule],
         maps: &[RewriteMap],

@@ -92,6 +92,12 @@ impl RewriteLayer {
         RewriteLayerBuilder::default()
     }
 
+    /// Whether the layer has no inbound rule: every request goes on unchanged.
+    #[cfg(feature = "site")]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.compiled.is_empty()
+    }
+
     /// The number of enabled rules.
     #[must_use]
     pub fn rule_count(&self) -> usize {

@@ -137,6 +137,21 @@ fn with_folded<R>(seg: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
+/// [`with_folded`] as bytes, for the index's keys: no UTF-8 check of the folded
+/// copy (upper-casing ASCII leaves it ASCII).
+fn with_folded_bytes<R>(seg: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    const INLINE: usize = 64;
+    if seg.len() <= INLINE && seg.is_ascii() {
+        let mut buf = [0u8; INLINE];
+        for (d, s) in buf.iter_mut().zip(seg.bytes()) {
+            *d = s.to_ascii_uppercase();
+        }
+        f(&buf[..seg.len()])
+    } else {
+        f(fold_case(seg).as_bytes())
+    }
+}
+
 fn spelling_hash(name: &str) -> u64 {
     let mut h = DefaultHasher::new();
     name.hash(&mut h);
@@ -154,7 +169,8 @@ enum Kind {
 }
 
 /// Names from the disk, not from requests: a fast hash without a random key.
-type Children = HashMap<Box<str>, Node, rustc_hash::FxBuildHasher>;
+/// Keyed by the folded name's bytes, so a lookup needs no UTF-8 check.
+type Children = HashMap<Box<[u8]>, Node, rustc_hash::FxBuildHasher>;
 
 #[derive(Debug)]
 struct Node {
@@ -183,7 +199,7 @@ impl Node {
 
     /// Adds `node` under `key`, merging names that fold alike.
     fn insert_child(&mut self, key: String, node: Node) {
-        match self.children.entry(key.into_boxed_str()) {
+        match self.children.entry(key.into_bytes().into_boxed_slice()) {
             Entry::Vacant(v) => {
                 v.insert(node);
             }
@@ -273,7 +289,7 @@ impl Index {
                 Kind::File => return Some(true),
                 Kind::Dir => {}
             }
-            match with_folded(seg, |k| node.children.get(k)) {
+            match with_folded_bytes(seg, |k| node.children.get(k)) {
                 Some(n) => node = n,
                 None => return Some(true),
             }
@@ -374,13 +390,13 @@ impl Index {
                 return;
             }
             let key = fold_case(p);
-            if new.is_none() && !node.children.contains_key(key.as_str()) {
+            if new.is_none() && !node.children.contains_key(key.as_bytes()) {
                 return;
             }
             node.kind = Kind::Dir;
             node = node
                 .children
-                .entry(key.into_boxed_str())
+                .entry(key.into_bytes().into_boxed_slice())
                 .or_insert_with(|| {
                     *entries += 1;
                     Node::new(Kind::Dir, p)
@@ -393,13 +409,13 @@ impl Index {
         let key = fold_case(last);
         match new {
             Some(n) => {
-                let before = node.children.get(key.as_str()).map_or(0, Node::count);
+                let before = node.children.get(key.as_bytes()).map_or(0, Node::count);
                 node.insert_child(key.clone(), n);
-                let after = node.children.get(key.as_str()).map_or(0, Node::count);
+                let after = node.children.get(key.as_bytes()).map_or(0, Node::count);
                 *entries = *entries + after - before;
             }
             None => {
-                if let Some(old) = node.children.get_mut(key.as_str()) {
+                if let Some(old) = node.children.get_mut(key.as_bytes()) {
                     if old.collides {
                         // Another spelling may still be there: ask the disk.
                         *entries -= old.count() - 1;
@@ -407,7 +423,7 @@ impl Index {
                         old.children.clear();
                     } else if old.spelling == spelling_hash(last) {
                         *entries -= old.count();
-                        node.children.remove(key.as_str());
+                        node.children.remove(key.as_bytes());
                     }
                 }
             }
@@ -857,6 +873,16 @@ mod tests {
     fn folding_matches_fold_case() {
         for s in ["abc", "Site.CSS", "café", &"a".repeat(100), "ß"] {
             with_folded(s, |f| assert_eq!(f, fold_case(s)));
+            with_folded_bytes(s, |f| assert_eq!(f, fold_case(s).as_bytes()));
+        }
+        // Every ASCII byte, and names on either side of the inline buffer's size.
+        for b in 0..=0x7fu8 {
+            for len in [1, 63, 64, 65] {
+                let s = String::from(char::from(b)).repeat(len);
+                with_folded_bytes(&s, |f| {
+                    assert_eq!(f, fold_case(&s).as_bytes(), "{b:#x} x {len}")
+                });
+            }
         }
     }
 }
