@@ -255,7 +255,7 @@ pub(crate) fn quick(buf: &[u8], limits: &Limits) -> Option<(usize, Accepted)> {
 
 /// Where the next line starts, when `buf[at..]` begins with a line end (LF, or
 /// CR LF).
-#[inline]
+#[inline(always)]
 fn after_line_end(buf: &[u8], at: usize) -> Option<usize> {
     match *buf.get(at)? {
         b'\n' => Some(at + 1),
@@ -468,12 +468,8 @@ impl Known {
                 self.hosts += 1;
                 // A name and at most one colon (a port) is an authority: the
                 // parser is needed only for the rest.
-                let mut colons = 0;
-                let plain = value.iter().all(|&b| {
-                    colons += usize::from(b == b':');
-                    HOST[usize::from(b)]
-                });
-                let authority = value.is_empty() || (plain && colons <= 1);
+                let authority = value.is_empty()
+                    || (all_in(value, &HOST) && value.iter().filter(|&&b| b == b':').count() <= 1);
                 if !authority && http::uri::Authority::try_from(value).is_err() {
                     return Err(Reason::Hostname);
                 }
