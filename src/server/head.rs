@@ -229,7 +229,7 @@ pub(crate) fn quick(buf: &[u8], limits: &Limits) -> Option<(usize, Accepted)> {
             break end;
         }
         let line_start = at;
-        let colon = at + buf[at..].iter().position(|&b| !is_tchar(b))?;
+        let colon = name_end(buf, at)?;
         if colon == at || buf[colon] != b':' {
             return None;
         }
@@ -262,6 +262,40 @@ fn after_line_end(buf: &[u8], at: usize) -> Option<usize> {
         b'\r' if *buf.get(at + 1)? == b'\n' => Some(at + 2),
         _ => None,
     }
+}
+
+/// The index of the first byte from `at` on that is not a token byte (where a
+/// header name ends). Eight bytes at a time while they are letters and `-`
+/// ([`not_name_bits`]), as nearly every name is; one at a time by the token
+/// table from the first other byte on.
+#[inline(always)]
+fn name_end(buf: &[u8], mut at: usize) -> Option<usize> {
+    while let Some(word) = buf.get(at..at + 8) {
+        let bits = not_name_bits(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if bits != 0 {
+            at += (bits.trailing_zeros() / 8) as usize;
+            break;
+        }
+        at += 8;
+    }
+    buf[at..].iter().position(|&b| !is_tchar(b)).map(|i| at + i)
+}
+
+/// The high bit of each byte of `x` (little-endian) that is not an ASCII letter
+/// or `-`, and no other bit.
+fn not_name_bits(x: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Letters in lower case; each byte's low seven bits plus 0x1f reach the high
+    // bit from `a` on, plus 0x05 from the byte after `z` on. Bytes above 0x7f
+    // keep their high bit and are no letters.
+    let lower = x | 0x20 * ONES;
+    let low = lower & !HIGH;
+    let letter = (low + 0x1f * ONES) & !(low + 0x05 * ONES) & !lower;
+    // `-`: the bytes where `x ^ 0x2d...` is zero.
+    let dash = x ^ (0x2d * ONES);
+    let dash = !((dash & !HIGH) + !HIGH | dash);
+    !(letter | dash) & HIGH
 }
 
 /// The most header lines [`quick`] takes (as many as [`full`] parses without
@@ -890,9 +924,33 @@ mod tests {
         }
     }
 
+    /// The end of a header name, for every byte value at every position of
+    /// names of every length up to 24: as the token table finds it.
+    #[test]
+    fn name_end_finds_every_byte() {
+        let naive =
+            |s: &[u8], at: usize| s[at..].iter().position(|&b| !is_tchar(b)).map(|i| at + i);
+        for len in 0..24 {
+            let name: Vec<u8> = (0..len).map(|i| b"Xy-Zw"[i % 5]).collect();
+            for at in 0..=len.min(3) {
+                let mut s = name.clone();
+                s.extend_from_slice(b": v\r\n");
+                assert_eq!(name_end(&s, at), Some(len), "{len}");
+                assert_eq!(name_end(&name, at), None, "{len}");
+                for place in at..len {
+                    for b in 0..=255u8 {
+                        let mut v = s.clone();
+                        v[place] = b;
+                        assert_eq!(name_end(&v, at), naive(&v, at), "{len} {place} {b}");
+                    }
+                }
+            }
+        }
+    }
+
     /// The first byte that is not visible ASCII or a space, at every position of
     /// buffers of every length up to 40, for every byte value (and a second one
-    /// after it): as a plain search finds it. The eight-byte test on every byte
+    /// after it): as a plain search finds it. The eight-byte tests on every byte
     /// value at every place of a word.
     #[test]
     fn first_special_finds_every_byte() {
@@ -913,6 +971,15 @@ mod tests {
         }
         for place in 0..8 {
             for b in 0..=255u8 {
+                let mut word = *b"Ab-cDe-F";
+                word[place] = b;
+                let bits = not_name_bits(u64::from_le_bytes(word));
+                let want = if b.is_ascii_alphabetic() || b == b'-' {
+                    0
+                } else {
+                    0x80 << (8 * place)
+                };
+                assert_eq!(bits, want, "{place} {b}");
                 let mut word = *b"abcdefgh";
                 word[place] = b;
                 let bits = special_bits(u64::from_le_bytes(word));
