@@ -289,12 +289,12 @@ fn not_name_bits(x: u64) -> u64 {
     // Letters in lower case; each byte's low seven bits plus 0x1f reach the high
     // bit from `a` on, plus 0x05 from the byte after `z` on. Bytes above 0x7f
     // keep their high bit and are no letters.
-    let lower = x | 0x20 * ONES;
+    let lower = x | (0x20 * ONES);
     let low = lower & !HIGH;
     let letter = (low + 0x1f * ONES) & !(low + 0x05 * ONES) & !lower;
     // `-`: the bytes where `x ^ 0x2d...` is zero.
     let dash = x ^ (0x2d * ONES);
-    let dash = !((dash & !HIGH) + !HIGH | dash);
+    let dash = !(((dash & !HIGH) + !HIGH) | dash);
     !(letter | dash) & HIGH
 }
 
