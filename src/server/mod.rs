@@ -892,7 +892,8 @@ where
         if let Some(tls) = &self.shared.tls {
             ext.insert(tls.clone());
         }
-        if req.version() < http::Version::HTTP_2 {
+        // The wire counts, for a W3C log layer (when there is one to read them).
+        if req.version() < http::Version::HTTP_2 && crate::wire::listened() {
             req.extensions_mut().insert(Wire(self.shared.wire.clone()));
         }
         if let Some(proxies) = &self.trusted_proxies {

@@ -324,6 +324,7 @@ impl W3cLogBuilder {
                 clock: self.clock,
                 queue,
                 warned_no_client: std::sync::atomic::AtomicBool::new(false),
+                _wire: crate::wire::Listener::new(),
             }),
         };
         Ok((layer, guard))
