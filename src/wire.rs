@@ -2,7 +2,7 @@
 //! the moment the last byte of a response reached the socket.
 //!
 //! The server (`server::serve`) puts a [`Wire`] in the extensions of every HTTP/1.x
-//! request. When the W3C log layer finds one, it no longer writes the line when the
+//! request while a W3C log layer is alive in the process ([`Listener`]). When the W3C log layer finds one, it no longer writes the line when the
 //! response body yields its last frame: it hands the line to the `Wire`, which
 //! writes it once the connection has handed the last byte to the socket, with the
 //! byte counts of the wire (status line and every header the server added, chunk
@@ -10,8 +10,38 @@
 //! as before.
 #![cfg_attr(not(feature = "server"), allow(dead_code))]
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// W3C log layers alive in the process (see [`Listener`]).
+static LISTENERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Held by each W3C log layer (its shared state), for as long as the layer and
+/// its services live: while none is alive, the server does not put a [`Wire`]
+/// in requests, since nothing would read it. A layer built after a request
+/// reached the server (not a stack built ahead of `serve`) may miss that
+/// request's `Wire`, and then logs it as under `axum::serve`: at the body's end,
+/// with the body's bytes.
+#[derive(Debug)]
+pub(crate) struct Listener(());
+
+impl Listener {
+    pub(crate) fn new() -> Self {
+        LISTENERS.fetch_add(1, Ordering::Relaxed);
+        Listener(())
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        LISTENERS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether a W3C log layer is alive to read a request's [`Wire`].
+pub(crate) fn listened() -> bool {
+    LISTENERS.load(Ordering::Relaxed) > 0
+}
 
 /// How a response ended, as the connection saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

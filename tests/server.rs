@@ -424,6 +424,97 @@ async fn sc_bytes_and_cs_bytes_are_the_bytes_on_the_wire() {
     }
 }
 
+/// Requests sent in two writes split at every byte: a body by its length, a
+/// chunked body and a plain GET, each alone (its W3C line with its own bytes)
+/// and the three pipelined; and a head http.sys refuses. Each gets the same
+/// answer whatever the split, each refusal its HTTPERR line.
+#[tokio::test]
+async fn requests_split_at_every_byte_are_read_as_sent() {
+    let h = start(Limits::default()).await;
+    let requests: [&[u8]; 3] = [
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    ];
+    let bodies = ["hello", "abcde", "hello\n"];
+    let closing = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    let refused: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n";
+    // Sends `raw` in two writes, reads until the server closes.
+    let send = |raw: Vec<u8>, split: usize| async move {
+        let mut s = TcpStream::connect(h.addr).await.unwrap();
+        s.set_nodelay(true).unwrap();
+        s.write_all(&raw[..split]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let _ = s.write_all(&raw[split..]).await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let answers_are = |text: &str, bodies: &[&str], split: usize| {
+        let answers: Vec<&str> = text.split("HTTP/1.1 ").skip(1).collect();
+        assert_eq!(answers.len(), bodies.len(), "split at {split}: {text}");
+        for (answer, body) in answers.iter().zip(bodies) {
+            assert!(answer.starts_with("200 OK\r\n"), "{split}: {text}");
+            assert!(
+                answer.ends_with(&format!("\r\n\r\n{body}")),
+                "{split}: {text}"
+            );
+        }
+    };
+    let mut lines = 0;
+    let mut alone = Vec::new();
+    for (i, (request, body)) in requests.iter().zip(bodies).enumerate() {
+        // The request alone on its connection, which closes once it is
+        // answered; a query names its line.
+        let text = String::from_utf8_lossy(request);
+        let (line, rest) = text.split_once(" HTTP/1.1\r\n").unwrap();
+        let (head, body_bytes) = rest.split_once("\r\n\r\n").unwrap();
+        for split in 1.. {
+            let query = format!("n={i}.{split}");
+            let raw = format!(
+                "{line}?{query} HTTP/1.1\r\n{head}\r\nConnection: close\r\n\r\n{body_bytes}"
+            );
+            if split == raw.len() {
+                break;
+            }
+            answers_are(&send(raw.clone().into_bytes(), split).await, &[body], split);
+            alone.push((query, raw.len() as u64));
+            lines += 1;
+        }
+    }
+    let pipelined = [&requests[..], &[closing]].concat().concat();
+    for split in 1..pipelined.len() {
+        let text = send(pipelined.clone(), split).await;
+        answers_are(&text, &[bodies[0], bodies[1], bodies[2], "hello\n"], split);
+        lines += 4;
+    }
+    for split in 1..refused.len() {
+        let text = send(refused.to_vec(), split).await;
+        assert!(
+            text.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{split}: {text}"
+        );
+        assert!(
+            text.contains("<h2>Bad Request - Invalid Header</h2>"),
+            "{split}: {text}"
+        );
+    }
+    let (_, w3c, httperr) = h.stop().await;
+    assert_eq!(w3c.len(), lines);
+    assert!(w3c
+        .iter()
+        .all(|l| l.status() == Some(200) && l.win32_status() == Some(0)));
+    // Each request alone: its own bytes, whatever the split.
+    for (query, len) in &alone {
+        let line = w3c
+            .iter()
+            .find(|l| l.get("cs-uri-query") == Some(query.as_str()));
+        assert_eq!(line.and_then(|l| l.int("cs-bytes")), Some(*len), "{query}");
+    }
+    assert_eq!(httperr.len(), refused.len() - 1);
+    assert!(httperr.iter().all(|l| l.get("s-reason") == Some("Header")));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_in_a_single_16_mb_frame_is_logged_win32_64() {
     let h = start(Limits::default()).await;

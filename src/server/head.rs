@@ -189,51 +189,172 @@ pub(crate) fn check(head: &[u8], limits: &Limits, over_limit: bool) -> Result<Ac
 /// The success path, on bytes that begin with a head (and may go on past it):
 /// `Some` with the head's length when it is complete and certainly accepted,
 /// `None` when it is not complete or may be refused (then [`find_end`] and
-/// [`full`] decide, and say why). The length is where [`find_end`] puts the end:
-/// a head `httparse` completes has no blank line before its own.
+/// [`full`] decide, and say why). The length is where [`find_end`] puts the end.
 ///
-/// A head `httparse` parses completely has no NUL, no CR outside a line end, no
-/// folded line and exactly three parts in its request line (method and header
-/// names are tokens, the target has no control byte or space, values have no
-/// control byte but tab, the version is `HTTP/1.0` or `HTTP/1.1` followed by
-/// the line end). What `full` checks beyond that is checked here the same way:
-/// the request line's layout, the method's length, the target, the head and line
-/// lengths, and the headers http.sys reads.
+/// One pass over the head, without `httparse` (hyper parses it anyway): the
+/// request line is a method of token bytes, one space, a target [`check_target`]
+/// accepts (no space or control byte), one space and `HTTP/1.1` or `HTTP/1.0`;
+/// each header line is a token, a colon and a value of visible ASCII and spaces
+/// (found by [`first_special`]), up to a line end (LF, or CR LF). Anything else
+/// (a tab, a byte above `0x7e`, an empty line before the request line, a stray
+/// CR, a folded line) is left to [`full`]: such a head may still be accepted,
+/// but not here. What is accepted here `httparse` parses completely, and every
+/// check of [`full`] passes: the same verdict and framing.
 pub(crate) fn quick(buf: &[u8], limits: &Limits) -> Option<(usize, Accepted)> {
-    let mut storage = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
-    let mut req = httparse::Request::new(&mut []);
-    let head = match req.parse_with_uninit_headers(buf, &mut storage) {
-        Ok(httparse::Status::Complete(n)) if n <= limits.max_request_bytes => &buf[..n],
-        _ => return None,
-    };
-    let (method, target, version) = (req.method?, req.path?, req.version?);
-    let offset = |part: &[u8]| (part.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
-    // Method, one space, target, one space, version: as `full` splits the line.
-    let start = offset(method.as_bytes());
-    let target_at = offset(target.as_bytes());
-    if target_at != start + method.len() + 1
-        || head.get(target_at + target.len()) != Some(&b' ')
-        || method.is_empty()
-        || method.len() > MAX_METHOD
-        || !method.bytes().all(is_tchar)
-    {
+    // The method: token bytes up to one space.
+    let sp = buf.iter().position(|&b| !is_tchar(b))?;
+    if sp == 0 || sp > MAX_METHOD || buf[sp] != b' ' {
         return None;
     }
-    let connect = method == "CONNECT";
-    check_target(target.as_bytes(), connect, limits).ok()?;
-    // Each header line (with its CR, without its LF) within MaxFieldLength: a
-    // line runs from its name to the next line's start.
-    let blank = if head.ends_with(b"\n\r\n") { 2 } else { 1 };
-    let mut next = head.len() - blank;
-    for h in req.headers.iter().rev() {
-        let at = offset(h.name.as_bytes());
-        if next - at - 1 > limits.max_field_length + 1 {
+    let method = &buf[..sp];
+    // The line ends at its first byte that is not visible ASCII or a space.
+    let stop = sp + 1 + first_special(&buf[sp + 1..])?;
+    let line = &buf[..stop];
+    // The version, and before it one space and the target.
+    let (rest, version) = line.split_at_checked(line.len().checked_sub(9)?)?;
+    let http11 = match version {
+        b" HTTP/1.1" => true,
+        b" HTTP/1.0" => false,
+        _ => return None,
+    };
+    let target = rest.get(sp + 1..)?;
+    let connect = method == b"CONNECT";
+    check_target(target, connect, limits).ok()?;
+    let mut known = Known::default();
+    let mut at = after_line_end(buf, stop)?;
+    let mut count = 0usize;
+    let end = loop {
+        // A line end here ends the head.
+        if let Some(end) = after_line_end(buf, at) {
+            break end;
+        }
+        let line_start = at;
+        let colon = name_end(buf, at)?;
+        if colon == at || buf[colon] != b':' {
             return None;
         }
-        next = at;
+        let value_start = colon + 1;
+        let stop = value_start + first_special(&buf[value_start..])?;
+        let next = after_line_end(buf, stop)?;
+        // The line with its CR, without its LF, within MaxFieldLength.
+        count += 1;
+        if next - 1 - line_start > limits.max_field_length + 1 || count > QUICK_MAX_HEADERS {
+            return None;
+        }
+        known
+            .see(&buf[line_start..colon], &buf[value_start..stop])
+            .ok()?;
+        at = next;
+    };
+    if end > limits.max_request_bytes {
+        return None;
     }
-    let accepted = headers(req.headers, version == 1, connect).ok()?;
-    Some((head.len(), accepted))
+    let accepted = known.finish(http11, connect).ok()?;
+    Some((end, accepted))
+}
+
+/// Where the next line starts, when `buf[at..]` begins with a line end (LF, or
+/// CR LF).
+#[inline(always)]
+fn after_line_end(buf: &[u8], at: usize) -> Option<usize> {
+    match *buf.get(at)? {
+        b'\n' => Some(at + 1),
+        b'\r' if *buf.get(at + 1)? == b'\n' => Some(at + 2),
+        _ => None,
+    }
+}
+
+/// The index of the first byte from `at` on that is not a token byte (where a
+/// header name ends). Eight bytes at a time while they are letters and `-`
+/// ([`not_name_bits`]), as nearly every name is; one at a time by the token
+/// table from the first other byte on.
+#[inline(always)]
+fn name_end(buf: &[u8], mut at: usize) -> Option<usize> {
+    while let Some(word) = buf.get(at..at + 8) {
+        let bits = not_name_bits(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if bits != 0 {
+            at += (bits.trailing_zeros() / 8) as usize;
+            break;
+        }
+        at += 8;
+    }
+    buf[at..].iter().position(|&b| !is_tchar(b)).map(|i| at + i)
+}
+
+/// The high bit of each byte of `x` (little-endian) that is not an ASCII letter
+/// or `-`, and no other bit.
+fn not_name_bits(x: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Letters in lower case; each byte's low seven bits plus 0x1f reach the high
+    // bit from `a` on, plus 0x05 from the byte after `z` on. Bytes above 0x7f
+    // keep their high bit and are no letters.
+    let lower = x | (0x20 * ONES);
+    let low = lower & !HIGH;
+    let letter = (low + 0x1f * ONES) & !(low + 0x05 * ONES) & !lower;
+    // `-`: the bytes where `x ^ 0x2d...` is zero.
+    let dash = x ^ (0x2d * ONES);
+    let dash = !(((dash & !HIGH) + !HIGH) | dash);
+    !(letter | dash) & HIGH
+}
+
+/// The most header lines [`quick`] takes (as many as [`full`] parses without
+/// asking for more room).
+const QUICK_MAX_HEADERS: usize = 64;
+
+/// Whether `b` is visible ASCII or a space (what [`first_special`] passes over).
+fn is_plain(b: u8) -> bool {
+    b.wrapping_sub(b' ') < 0x5f
+}
+
+/// The index of the first byte of `s` that is not visible ASCII or a space: a
+/// control byte (CR, LF, tab, NUL ...), DEL or any byte above `0x7e`.
+///
+/// Sixteen bytes at a time: the test of a block has no branch, which the
+/// compiler turns into a few vector instructions; the block that holds one is
+/// searched eight bytes at a time ([`special_bits`]). The last bytes are looked
+/// at in the block of sixteen that ends with them (those before it are plain).
+fn first_special(s: &[u8]) -> Option<usize> {
+    let any = |block: &[u8]| block.iter().fold(false, |any, &b| any | !is_plain(b));
+    let mut blocks = s.chunks_exact(16);
+    let mut at = 0;
+    for block in &mut blocks {
+        if any(block) {
+            return Some(at + in_block(block));
+        }
+        at += 16;
+    }
+    if blocks.remainder().is_empty() {
+        None
+    } else if let Some(at) = s.len().checked_sub(16) {
+        let block = &s[at..];
+        any(block).then(|| at + in_block(block))
+    } else {
+        s.iter().position(|&b| !is_plain(b))
+    }
+}
+
+/// Where the first byte that is not plain is in a block of sixteen that holds
+/// one.
+fn in_block(block: &[u8]) -> usize {
+    let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
+    let low = special_bits(word(&block[..8]));
+    if low != 0 {
+        return (low.trailing_zeros() / 8) as usize;
+    }
+    8 + (special_bits(word(&block[8..16])).trailing_zeros() / 8) as usize
+}
+
+/// The high bit of each byte of `x` (little-endian) that is not visible ASCII
+/// or a space, and no other bit.
+fn special_bits(x: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Per byte, without carries between bytes: its low seven bits plus 0x60
+    // reach the high bit when they are at least 0x20, plus 1 when they are 0x7f;
+    // the byte's own high bit is set above 0x7f.
+    let low = x & !HIGH;
+    (x | !(low + 0x60 * ONES) | (low + ONES)) & HIGH
 }
 
 /// Every check of a complete head, in http.sys's order: the reason of the first
@@ -332,16 +453,30 @@ fn headers(
     http11: bool,
     connect: bool,
 ) -> Result<Accepted, Reason> {
-    let mut hosts = 0;
-    let mut length: Option<u64> = None;
-    let mut chunked = false;
-    let mut transfer_encoding = false;
-    let mut upgrade = false;
-    let mut connection_upgrade = false;
-    let mut expect_continue = false;
+    let mut known = Known::default();
     for h in headers {
-        let name = h.name.as_bytes();
-        // By length first: most headers are none of these.
+        known.see(h.name.as_bytes(), h.value)?;
+    }
+    known.finish(http11, connect)
+}
+
+/// What the headers http.sys reads said so far, one header at a time.
+#[derive(Debug, Default)]
+struct Known {
+    hosts: usize,
+    length: Option<u64>,
+    chunked: bool,
+    transfer_encoding: bool,
+    upgrade: bool,
+    connection_upgrade: bool,
+    expect_continue: bool,
+}
+
+impl Known {
+    /// One header line (`value` as it follows the colon).
+    #[inline(always)]
+    fn see(&mut self, name: &[u8], value: &[u8]) -> Result<(), Reason> {
+        // By length and first letter first: most headers are none of these.
         let known: &[u8] = match name.len() {
             4 => b"host",
             6 => b"expect",
@@ -349,23 +484,26 @@ fn headers(
             10 => b"connection",
             14 => b"content-length",
             17 => b"transfer-encoding",
-            _ => continue,
+            _ => return Ok(()),
         };
-        if !name.eq_ignore_ascii_case(known) {
-            continue;
+        if name[0] | 0x20 != known[0] || !name.eq_ignore_ascii_case(known) {
+            return Ok(());
         }
-        let value = trim(h.value);
+        self.read(known, value)
+    }
+
+    /// A header http.sys reads, named by its lowercase `name`.
+    #[inline(never)]
+    fn read(&mut self, name: &[u8], value: &[u8]) -> Result<(), Reason> {
+        let known = name;
+        let value = trim(value);
         match known.len() {
             4 => {
-                hosts += 1;
+                self.hosts += 1;
                 // A name and at most one colon (a port) is an authority: the
                 // parser is needed only for the rest.
-                let mut colons = 0;
-                let plain = value.iter().all(|&b| {
-                    colons += usize::from(b == b':');
-                    HOST[usize::from(b)]
-                });
-                let authority = value.is_empty() || (plain && colons <= 1);
+                let authority = value.is_empty()
+                    || (all_in(value, &HOST) && value.iter().filter(|&&b| b == b':').count() <= 1);
                 if !authority && http::uri::Authority::try_from(value).is_err() {
                     return Err(Reason::Hostname);
                 }
@@ -376,53 +514,58 @@ fn headers(
                     .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
                     .and_then(|v| v.parse::<u64>().ok())
                     .ok_or(Reason::BadRequest)?;
-                if length.is_some_and(|l| l != n) {
+                if self.length.is_some_and(|l| l != n) {
                     return Err(Reason::Header);
                 }
-                length = Some(n);
+                self.length = Some(n);
             }
             17 => {
-                transfer_encoding = true;
+                self.transfer_encoding = true;
                 // Only `chunked`, last (and once), is implemented.
                 for coding in value.split(|&b| b == b',').map(trim) {
-                    if chunked || !coding.eq_ignore_ascii_case(b"chunked") {
+                    if self.chunked || !coding.eq_ignore_ascii_case(b"chunked") {
                         return Err(Reason::NotImplemented);
                     }
-                    chunked = true;
+                    self.chunked = true;
                 }
             }
-            7 => upgrade = true,
+            7 => self.upgrade = true,
             10 => {
-                connection_upgrade |= value
+                self.connection_upgrade |= value
                     .split(|&b| b == b',')
                     .any(|t| trim(t).eq_ignore_ascii_case(b"upgrade"));
             }
-            _ => expect_continue = value.eq_ignore_ascii_case(b"100-continue"),
+            _ => self.expect_continue = value.eq_ignore_ascii_case(b"100-continue"),
         }
+        Ok(())
     }
-    if (http11 && hosts != 1) || hosts > 1 {
-        return Err(Reason::Hostname);
-    }
-    if transfer_encoding && (length.is_some() || !http11) {
-        return Err(Reason::Header);
-    }
-    if transfer_encoding && !chunked {
-        return Err(Reason::NotImplemented);
-    }
-    let framing = if connect || (upgrade && connection_upgrade) {
-        Framing::Tunnel
-    } else if chunked {
-        Framing::Chunked
-    } else {
-        match length {
-            Some(0) | None => Framing::None,
-            Some(n) => Framing::Length(n),
+
+    /// The verdict on the headers as a whole, and the framing.
+    fn finish(self, http11: bool, connect: bool) -> Result<Accepted, Reason> {
+        if (http11 && self.hosts != 1) || self.hosts > 1 {
+            return Err(Reason::Hostname);
         }
-    };
-    Ok(Accepted {
-        framing,
-        expect_continue,
-    })
+        if self.transfer_encoding && (self.length.is_some() || !http11) {
+            return Err(Reason::Header);
+        }
+        if self.transfer_encoding && !self.chunked {
+            return Err(Reason::NotImplemented);
+        }
+        let framing = if connect || (self.upgrade && self.connection_upgrade) {
+            Framing::Tunnel
+        } else if self.chunked {
+            Framing::Chunked
+        } else {
+            match self.length {
+                Some(0) | None => Framing::None,
+                Some(n) => Framing::Length(n),
+            }
+        };
+        Ok(Accepted {
+            framing,
+            expect_continue: self.expect_continue,
+        })
+    }
 }
 
 fn trim(v: &[u8]) -> &[u8] {
@@ -440,11 +583,18 @@ fn trim(v: &[u8]) -> &[u8] {
 /// A target of visible ASCII alone (`Ok(false)`: it is not), within the segment
 /// limits: each byte is a character, each `%XX` one. `target` begins with `/`.
 ///
-/// One pass: the path byte by byte (segments, escapes), then the query (after
-/// the first `?`) for its bytes alone. A segment found too long is reported only once every byte is
-/// known to be plain, as a target that is not goes to the full check.
+/// Every byte is looked up in a table first. A target no longer than the
+/// limits cannot break them (a path has no more segments than bytes, and no
+/// segment longer than the path), which is the usual case; otherwise the path
+/// (up to the first `?`) is walked for its segments and escapes.
 fn simple_target(target: &[u8], limits: &Limits) -> Result<bool, Reason> {
+    if !all_in(target, &SIMPLE_TARGET) {
+        return Ok(false);
+    }
     let max = limits.url_segment_max_length;
+    if target.len() <= limits.url_segment_max_count && target.len() <= max + 1 {
+        return Ok(true);
+    }
     let mut count = 0usize;
     let mut too_long = false;
     // The current segment: its bytes, and the `%` among them.
@@ -452,9 +602,6 @@ fn simple_target(target: &[u8], limits: &Limits) -> Result<bool, Reason> {
     let mut escapes = 0usize;
     let query = memchr::memchr(b'?', target).unwrap_or(target.len());
     for &b in &target[1..query] {
-        if !SIMPLE_TARGET[usize::from(b)] {
-            return Ok(false);
-        }
         if b == b'/' {
             count += 1;
             too_long |= len.saturating_sub(2 * escapes) > max;
@@ -467,16 +614,22 @@ fn simple_target(target: &[u8], limits: &Limits) -> Result<bool, Reason> {
     }
     count += 1;
     too_long |= len.saturating_sub(2 * escapes) > max;
-    if !target[query..]
-        .iter()
-        .all(|&b| SIMPLE_TARGET[usize::from(b)])
-    {
-        return Ok(false);
-    }
     if too_long || count > limits.url_segment_max_count {
         return Err(Reason::Url);
     }
     Ok(true)
+}
+
+/// Whether `table` holds every byte of `s`. Eight lookups at a time, without a
+/// branch between them.
+fn all_in(s: &[u8], table: &[bool; 256]) -> bool {
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        if !chunk.iter().fold(true, |ok, &b| ok & table[usize::from(b)]) {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| table[usize::from(b)])
 }
 
 /// The request target: a path (or `*`, an absolute URL, or for `CONNECT` an
@@ -604,17 +757,20 @@ mod tests {
     }
 
     /// The success path accepts only what every check accepts, with the same
-    /// framing: valid heads and every one-byte change of them, under IIS's
-    /// limits and under tight ones.
+    /// framing: valid heads and every one-byte change of them (each of the 256
+    /// byte values in place of each byte; a set of bytes inserted before each;
+    /// each byte removed), under IIS's limits and under tight ones.
     #[test]
     fn quick_agrees_with_full() {
-        let heads: [&[u8]; 6] = [
+        let heads: [&[u8]; 8] = [
             b"GET /shop/products/item.aspx?id=42&colour=blue HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: x\r\nAccept: */*\r\n\r\n",
             b"POST /a%20b/c HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
             b"PUT /x HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n",
             b"\r\nGET / HTTP/1.0\r\n\r\n",
             b"GET /chat HTTP/1.1\r\nHost: [::1]:80\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\n",
             b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+            b"get /a/b/c/d?e HTTP/1.0\r\nhost:a\r\ncontent-length:  0 \r\nX-A-Rather-Long-Header-Name: 0123456789abcdef0123456789\r\n\r\n",
+            b"OPTIONS * HTTP/1.1\r\nHOST: a:1\r\nEXPECT: 100-continue\r\nTRANSFER-ENCODING: chunked\r\n\r\n",
         ];
         let tight = Limits {
             max_field_length: 20,
@@ -632,10 +788,12 @@ mod tests {
             for head in heads {
                 let mut variants = vec![head.to_vec()];
                 for i in 0..head.len() {
-                    for &b in &bytes {
+                    for b in 0..=255 {
                         let mut v = head.to_vec();
                         v[i] = b;
                         variants.push(v);
+                    }
+                    for &b in &bytes {
                         let mut v = head.to_vec();
                         v.insert(i, b);
                         variants.push(v);
@@ -668,7 +826,171 @@ mod tests {
                 }
             }
         }
-        assert!(checked > 1000, "{checked}");
+        assert!(checked > 5000, "{checked}");
+    }
+
+    /// The success path takes the heads it is for, and never a head cut short.
+    #[test]
+    fn quick_takes_whole_heads_only() {
+        let head = b"GET /shop/products/item.aspx?id=42&colour=blue HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64)\r\nAccept: text/html,application/xhtml+xml,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nReferer: https://www.example.com/shop/products/\r\n\r\n";
+        let (n, a) = quick(head, &limits()).expect("taken");
+        assert_eq!(
+            (n, a.framing, a.expect_continue),
+            (head.len(), Framing::None, false)
+        );
+        for cut in 0..head.len() {
+            assert!(quick(&head[..cut], &limits()).is_none(), "{cut}");
+        }
+    }
+
+    /// The limits, exactly at and one past each boundary: the success path says
+    /// what every check says, and takes the heads within the limits.
+    #[test]
+    fn quick_at_the_limits() {
+        let tight = Limits {
+            max_field_length: 40,
+            max_request_bytes: 400,
+            url_segment_max_length: 8,
+            url_segment_max_count: 4,
+            max_headers: 100,
+            ..limits()
+        };
+        let verdicts = |head: &[u8]| {
+            let full = full(head, &tight, false).map(|a| a.framing);
+            let quick = quick(head, &tight).map(|(n, a)| (n, a.framing));
+            if let Some((n, framing)) = quick {
+                assert_eq!((n, Ok(framing)), (head.len(), full.clone()));
+            }
+            (full.is_ok(), quick.is_some())
+        };
+        // A header line of 41 and 42 bytes with its CR and without its LF (the
+        // limit plus one, for the CR), ending in CR LF and in LF alone.
+        for (len, ok) in [(40, true), (41, true), (42, false)] {
+            for end in ["\r\n", "\n"] {
+                let value = "v".repeat(len - 3 - (end.len() - 1));
+                let head = format!("GET / HTTP/1.1{end}Host: a{end}X: {value}{end}{end}");
+                assert_eq!(verdicts(head.as_bytes()), (ok, ok), "{len}");
+            }
+        }
+        // A head of 400 and 401 bytes.
+        for (len, ok) in [(399, true), (400, true), (401, false)] {
+            let rest = len - "GET / HTTP/1.1\r\nHost: a\r\n\r\n".len();
+            let filler = "X-Filler: 0123456789\r\n";
+            let lines = (rest - 5) / filler.len();
+            let last = "v".repeat(rest - lines * filler.len() - 5);
+            let head = format!(
+                "GET / HTTP/1.1\r\nHost: a\r\n{}X: {last}\r\n\r\n",
+                filler.repeat(lines)
+            );
+            assert_eq!(head.len(), len);
+            assert_eq!(verdicts(head.as_bytes()), (ok, ok), "{len}");
+        }
+        // Segments of 8 and 9 characters, and 4 and 5 segments, with escapes.
+        for (target, ok) in [
+            ("/abcdefgh", true),
+            ("/abcdefghi", false),
+            ("/%41bcdefgh", true),
+            ("/a/b/c/d", true),
+            ("/a/b/c/d/e", false),
+            ("/a/b/c/d?/e/f/g", true),
+            ("/a/b/c/d/?x", false),
+        ] {
+            let head = format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(verdicts(head.as_bytes()).0, ok, "{target}");
+            assert!(verdicts(head.as_bytes()).1 <= ok, "{target}");
+        }
+        // 64 header lines are taken; 65 are left to every check.
+        for (count, taken) in [(64, true), (65, false)] {
+            let lines = (0..count - 1)
+                .map(|i| format!("X-{i}: v\r\n"))
+                .collect::<String>();
+            let head = format!("GET / HTTP/1.1\r\nHost: a\r\n{lines}\r\n");
+            let big = Limits {
+                max_request_bytes: 16 * 1024,
+                ..tight
+            };
+            assert!(full(head.as_bytes(), &big, false).is_ok());
+            assert_eq!(quick(head.as_bytes(), &big).is_some(), taken, "{count}");
+        }
+        // A method of 255 and 256 bytes.
+        for (len, ok) in [(255, true), (256, false)] {
+            let head = format!("{} / HTTP/1.1\r\nHost: a\r\n\r\n", "M".repeat(len));
+            let big = Limits {
+                max_request_bytes: 16 * 1024,
+                ..tight
+            };
+            assert_eq!(full(head.as_bytes(), &big, false).is_ok(), ok, "{len}");
+            assert_eq!(quick(head.as_bytes(), &big).is_some(), ok, "{len}");
+        }
+    }
+
+    /// The end of a header name, for every byte value at every position of
+    /// names of every length up to 24: as the token table finds it.
+    #[test]
+    fn name_end_finds_every_byte() {
+        let naive =
+            |s: &[u8], at: usize| s[at..].iter().position(|&b| !is_tchar(b)).map(|i| at + i);
+        for len in 0..24 {
+            let name: Vec<u8> = (0..len).map(|i| b"Xy-Zw"[i % 5]).collect();
+            for at in 0..=len.min(3) {
+                let mut s = name.clone();
+                s.extend_from_slice(b": v\r\n");
+                assert_eq!(name_end(&s, at), Some(len), "{len}");
+                assert_eq!(name_end(&name, at), None, "{len}");
+                for place in at..len {
+                    for b in 0..=255u8 {
+                        let mut v = s.clone();
+                        v[place] = b;
+                        assert_eq!(name_end(&v, at), naive(&v, at), "{len} {place} {b}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The first byte that is not visible ASCII or a space, at every position of
+    /// buffers of every length up to 40, for every byte value (and a second one
+    /// after it): as a plain search finds it. The eight-byte tests on every byte
+    /// value at every place of a word.
+    #[test]
+    fn first_special_finds_every_byte() {
+        let naive = |s: &[u8]| s.iter().position(|&b| !(b' '..=b'~').contains(&b));
+        for len in 0..40 {
+            let plain: Vec<u8> = (0..len).map(|i| b' ' + (i * 7 % 95) as u8).collect();
+            assert_eq!(first_special(&plain), None);
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = plain.clone();
+                    s[at] = b;
+                    if at + 3 < len {
+                        s[at + 3] = b'\n';
+                    }
+                    assert_eq!(first_special(&s), naive(&s), "{len} {at} {b}");
+                }
+            }
+        }
+        for place in 0..8 {
+            for b in 0..=255u8 {
+                let mut word = *b"Ab-cDe-F";
+                word[place] = b;
+                let bits = not_name_bits(u64::from_le_bytes(word));
+                let want = if b.is_ascii_alphabetic() || b == b'-' {
+                    0
+                } else {
+                    0x80 << (8 * place)
+                };
+                assert_eq!(bits, want, "{place} {b}");
+                let mut word = *b"abcdefgh";
+                word[place] = b;
+                let bits = special_bits(u64::from_le_bytes(word));
+                let want = if (b' '..=b'~').contains(&b) {
+                    0
+                } else {
+                    0x80 << (8 * place)
+                };
+                assert_eq!(bits, want, "{place} {b}");
+            }
+        }
     }
 
     #[test]

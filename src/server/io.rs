@@ -95,6 +95,8 @@ const READ_CHUNK: usize = 8 * 1024;
 /// A buffer emptied with more room than this is freed rather than kept: a
 /// keep-alive connection waiting for its next request holds no more than a head.
 const KEEP_CAPACITY: usize = 4 * 1024;
+/// The least room in hyper's buffer that is read into directly.
+const MIN_DIRECT: usize = 1024;
 /// The longest chunk-size line (with its extensions).
 const MAX_CHUNK_LINE: usize = 4096;
 
@@ -280,17 +282,19 @@ impl WireIo {
         }
     }
 
-    /// Follows the framing over the unprocessed bytes.
-    fn process(&mut self) -> Result<(), Stop> {
-        while self.cursor < self.end {
+    /// Follows the framing over the unprocessed bytes of `buf` (the bytes read
+    /// that hyper has not taken: `self.buf`, or a read straight into hyper's
+    /// buffer).
+    fn process(&mut self, buf: &[u8]) -> Result<(), Stop> {
+        while self.cursor < buf.len() {
             match self.state {
                 State::Head => {
-                    if !self.head()? {
+                    if !self.head(buf)? {
                         return Ok(());
                     }
                 }
                 State::Length(n) => {
-                    let take = n.min((self.end - self.cursor) as u64);
+                    let take = n.min((buf.len() - self.cursor) as u64);
                     self.advance(take as usize);
                     self.state = if n == take {
                         State::Head
@@ -299,9 +303,9 @@ impl WireIo {
                     };
                     self.ready = self.cursor;
                 }
-                State::Chunked(_) => self.chunks()?,
+                State::Chunked(_) => self.chunks(buf)?,
                 State::Tunnel { .. } => {
-                    self.advance(self.end - self.cursor);
+                    self.advance(buf.len() - self.cursor);
                     self.ready = self.cursor;
                 }
             }
@@ -315,8 +319,8 @@ impl WireIo {
     }
 
     /// Reads a head. `Ok(false)`: it is not complete yet.
-    fn head(&mut self) -> Result<bool, Stop> {
-        let bytes = &self.buf[self.cursor..self.end];
+    fn head(&mut self, buf: &[u8]) -> Result<bool, Stop> {
+        let bytes = &buf[self.cursor..];
         if self.first {
             // h2c with prior knowledge: the connection is hyper's (h2's) alone.
             let n = bytes.len().min(H2_PREFACE.len());
@@ -380,12 +384,11 @@ impl WireIo {
     }
 
     /// Follows chunked framing.
-    fn chunks(&mut self) -> Result<(), Stop> {
+    fn chunks(&mut self, buf: &[u8]) -> Result<(), Stop> {
         let State::Chunked(mut c) = self.state else {
             return Ok(());
         };
-        let start = self.cursor;
-        let data = &self.buf[start..self.end];
+        let data = &buf[self.cursor..];
         let mut i = 0;
         let mut done = false;
         let mut sized = false;
@@ -567,6 +570,55 @@ impl WireIo {
         Poll::Ready(Ok(n))
     }
 
+    /// Reads what the socket has straight into hyper's buffer `out`, when no
+    /// bytes are held here: the new bytes are followed (and checked) in place,
+    /// and those hyper may not have yet (the rest of an unfinished head, a head
+    /// after a refused one) are moved into `buf` and taken back out of `out`.
+    /// `Ok(n)`: `n` bytes read, of which those now in `out` are hyper's.
+    fn poll_direct(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        let Some(sock) = self.sock.as_mut() else {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        };
+        let before = out.filled().len();
+        ready!(Pin::new(sock).poll_read(cx, out))?;
+        let new = &out.filled()[before..];
+        let n = new.len();
+        if n == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        self.shared.wire.add_read(n);
+        self.active = true;
+        if let Err(stop) = self.process(new) {
+            self.stop(stop);
+        }
+        let handed = self.ready;
+        if handed < n {
+            self.buf.extend_from_slice(&new[handed..]);
+            self.end = self.buf.len();
+            self.cursor -= handed;
+            self.ready = 0;
+            out.set_filled(before + handed);
+        } else {
+            self.cursor = 0;
+            self.ready = 0;
+            self.scan = 0;
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// Processing stopped: no more bytes for hyper.
+    fn stop(&mut self, stop: Stop) {
+        self.stopped = true;
+        match stop {
+            Stop::Refuse(refused) => self.shared.decide(refused.reason, refused.seen),
+            Stop::BadBody => self.fail = Some(io::ErrorKind::InvalidData),
+        }
+    }
+
     /// Bytes of an unfinished head are waiting: the client went away mid-head.
     fn partial_head(&self) -> bool {
         self.hold || (matches!(self.state, State::Head) && self.cursor < self.end)
@@ -662,7 +714,21 @@ impl AsyncRead for WireIo {
                 this.cursor -= this.pos;
                 this.pos = 0;
             }
-            match this.poll_fill(cx) {
+            // Nothing held here (the usual case): read straight into hyper's
+            // buffer, and return at once if hyper has bytes.
+            let direct = this.end == 0 && out.remaining() >= MIN_DIRECT;
+            let filled = out.filled().len();
+            let read = if direct {
+                this.poll_direct(cx, out)
+            } else {
+                this.poll_fill(cx)
+            };
+            match read {
+                Poll::Ready(Ok(n)) if n > 0 && direct => {
+                    if out.filled().len() > filled {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
                 Poll::Ready(Ok(0)) => {
                     if this.partial_head() {
                         this.stopped = true;
@@ -674,16 +740,11 @@ impl AsyncRead for WireIo {
                 Poll::Ready(Ok(n)) => {
                     this.shared.wire.add_read(n);
                     this.active = true;
-                    match this.process() {
-                        Ok(()) => {}
-                        Err(Stop::Refuse(refused)) => {
-                            this.stopped = true;
-                            this.shared.decide(refused.reason, refused.seen);
-                        }
-                        Err(Stop::BadBody) => {
-                            this.stopped = true;
-                            this.fail = Some(io::ErrorKind::InvalidData);
-                        }
+                    let buf = std::mem::take(&mut this.buf);
+                    let processed = this.process(&buf);
+                    this.buf = buf;
+                    if let Err(stop) = processed {
+                        this.stop(stop);
                     }
                 }
                 Poll::Ready(Err(e)) => {

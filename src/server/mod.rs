@@ -95,8 +95,9 @@
 //! request, and the W3C log its line). A refused head gets its page once hyper has
 //! finished the response in progress, if any; then the connection closes.
 //!
-//! On the success path this costs one scan of the head, one `httparse` pass and a
-//! copy of the head into hyper's buffer. h2c connections (recognised by their
+//! On the success path this costs one pass over the head (a head that pass does
+//! not take gets every check, in http.sys's order); a read with nothing held is
+//! made straight into hyper's buffer and checked there. h2c connections (recognised by their
 //! preface) and upgraded ones are passed through: h2 applies its own header limit
 //! (set to `max_request_bytes`), and the W3C log counts HTTP/2 bytes itself.
 //!
@@ -892,7 +893,8 @@ where
         if let Some(tls) = &self.shared.tls {
             ext.insert(tls.clone());
         }
-        if req.version() < http::Version::HTTP_2 {
+        // The wire counts, for a W3C log layer (when there is one to read them).
+        if req.version() < http::Version::HTTP_2 && crate::wire::listened() {
             req.extensions_mut().insert(Wire(self.shared.wire.clone()));
         }
         if let Some(proxies) = &self.trusted_proxies {

@@ -333,6 +333,7 @@ impl W3cLogBuilder {
                 },
                 queue,
                 warned_no_client: std::sync::atomic::AtomicBool::new(false),
+                _wire: crate::wire::Listener::new(),
             }),
         };
         Ok((layer, guard))

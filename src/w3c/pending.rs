@@ -18,6 +18,8 @@ pub(crate) struct Shared {
     pub(crate) queue: Queue,
     /// Set once a request without a `ConnectionInfo` was logged (`c-ip` `-`).
     pub(crate) warned_no_client: std::sync::atomic::AtomicBool,
+    /// Tells the server a layer is alive to read the wire counts.
+    pub(crate) _wire: crate::wire::Listener,
 }
 
 impl fmt::Debug for Shared {
