@@ -57,6 +57,11 @@ pub(crate) struct WireEnd {
 /// A line waiting for the last byte of its response.
 pub(crate) type Deferred = Box<dyn FnOnce(WireEnd) + Send>;
 
+/// How many requests' byte counts a connection keeps: a pipelining client may
+/// send this many heads past a request whose line still waits for its last byte
+/// and that line still logs its own `cs-bytes`.
+const KEPT_REQUESTS: usize = 32;
+
 /// The byte counts and the pending line of one connection. Shared by the
 /// connection's IO (which counts) and the requests' log lines (which wait).
 #[derive(Default)]
@@ -67,11 +72,20 @@ pub(crate) struct WireState {
     written: AtomicU64,
     /// `written` when the previous response was complete.
     response_start: AtomicU64,
-    /// Bytes of the current request (head, body and its framing).
-    request_bytes: AtomicU64,
+    /// Request heads begun on the connection: the number of the request whose
+    /// bytes are being read (the first is 1).
+    heads: AtomicU64,
+    /// Requests handed to the application, numbered like `heads` (HTTP/1.x
+    /// answers requests in the order their heads arrived).
+    delivered: AtomicU64,
+    /// Bytes of each of the last requests (head, body and its framing), by
+    /// number modulo [`KEPT_REQUESTS`]: with pipelining, later heads may be read
+    /// while an earlier response is still being sent.
+    request_bytes: [AtomicU64; KEPT_REQUESTS],
     /// Nonzero once the server cut the connection: the win32 status to log.
     cut: AtomicU32,
-    deferred: Mutex<Option<Deferred>>,
+    /// The waiting line and its request's number.
+    deferred: Mutex<Option<(u64, Deferred)>>,
     /// Whether `deferred` holds a line: read on every flush without the lock.
     has_line: AtomicBool,
 }
@@ -85,24 +99,38 @@ impl std::fmt::Debug for WireState {
     }
 }
 
-/// The request extension: a handle on the connection's [`WireState`].
+/// The request extension: a handle on the connection's [`WireState`] and the
+/// request's number on the connection.
 #[derive(Debug, Clone)]
-pub(crate) struct Wire(pub(crate) Arc<WireState>);
+pub(crate) struct Wire {
+    state: Arc<WireState>,
+    request: u64,
+}
 
 impl Wire {
+    /// Numbers the next request the connection hands to the application, and
+    /// gives its handle when a W3C log layer is alive to read it ([`listened`]).
+    pub(crate) fn next(state: &Arc<WireState>) -> Option<Self> {
+        let request = state.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+        listened().then(|| Wire {
+            state: state.clone(),
+            request,
+        })
+    }
+
     /// Holds `line` until the response's last byte is on the socket (or the
     /// connection ends).
     pub(crate) fn on_last_byte(&self, line: Deferred) {
         let previous = self
-            .0
+            .state
             .deferred
             .lock()
-            .map(|mut slot| slot.replace(line))
+            .map(|mut slot| slot.replace((self.request, line)))
             .unwrap_or(None);
-        self.0.has_line.store(true, Ordering::Release);
+        self.state.has_line.store(true, Ordering::Release);
         // A response that never got its flush (should not happen): log it now.
-        if let Some(prev) = previous {
-            prev(self.0.end(None));
+        if let Some((request, prev)) = previous {
+            prev(self.state.end(request, None));
         }
     }
 
@@ -110,7 +138,7 @@ impl Wire {
     /// away, or the body failed): `win32` unless the server itself cut the
     /// connection, which has its own status.
     pub(crate) fn aborted(&self, win32: u32) -> WireEnd {
-        self.0.end(Some(win32))
+        self.state.end(self.request, Some(win32))
     }
 }
 
@@ -119,13 +147,29 @@ impl WireState {
         self.read.fetch_add(n as u64, Ordering::Relaxed);
     }
 
+    /// Bytes of the request being read (the last head begun).
     pub(crate) fn add_request_bytes(&self, n: usize) {
-        self.request_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        let slot = self.heads.load(Ordering::Relaxed) as usize % KEPT_REQUESTS;
+        self.request_bytes[slot].fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// A new request head begins.
     pub(crate) fn new_request(&self) {
-        self.request_bytes.store(0, Ordering::Relaxed);
+        let head = self.heads.fetch_add(1, Ordering::Relaxed) + 1;
+        self.request_bytes[head as usize % KEPT_REQUESTS].store(0, Ordering::Relaxed);
+    }
+
+    /// The bytes of request number `request`. When more than [`KEPT_REQUESTS`]
+    /// heads arrived after it, its count is gone and the latest request's stands
+    /// in.
+    fn request_bytes(&self, request: u64) -> u64 {
+        let heads = self.heads.load(Ordering::Relaxed);
+        let kept = if heads.wrapping_sub(request) < KEPT_REQUESTS as u64 {
+            request
+        } else {
+            heads
+        };
+        self.request_bytes[kept as usize % KEPT_REQUESTS].load(Ordering::Relaxed)
     }
 
     pub(crate) fn add_written(&self, n: usize) {
@@ -143,13 +187,13 @@ impl WireState {
             .compare_exchange(0, win32, Ordering::Relaxed, Ordering::Relaxed);
     }
 
-    fn end(&self, win32: Option<u32>) -> WireEnd {
+    fn end(&self, request: u64, win32: Option<u32>) -> WireEnd {
         let written = self.written.load(Ordering::Relaxed);
         let start = self.response_start.swap(written, Ordering::Relaxed);
         let cut = self.cut.load(Ordering::Relaxed);
         WireEnd {
             sc_bytes: written.saturating_sub(start),
-            cs_bytes: self.request_bytes.load(Ordering::Relaxed),
+            cs_bytes: self.request_bytes(request),
             win32: match (win32, cut) {
                 (None, _) => None,
                 (Some(w), 0) => Some(w),
@@ -163,7 +207,7 @@ impl WireState {
         self.has_line.load(Ordering::Acquire)
     }
 
-    fn take(&self) -> Option<Deferred> {
+    fn take(&self) -> Option<(u64, Deferred)> {
         if !self.has_line.load(Ordering::Acquire) {
             return None;
         }
@@ -174,15 +218,68 @@ impl WireState {
 
     /// The socket took every byte written so far: the waiting line is complete.
     pub(crate) fn flushed(&self) {
-        if let Some(line) = self.take() {
-            line(self.end(None));
+        if let Some((request, line)) = self.take() {
+            line(self.end(request, None));
         }
     }
 
     /// The connection is gone: a waiting line did not get its last byte out.
     pub(crate) fn closed(&self, win32: u32) {
-        if let Some(line) = self.take() {
-            line(self.end(Some(win32)));
+        if let Some((request, line)) = self.take() {
+            line(self.end(request, Some(win32)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(state: &Arc<WireState>, request: u64) -> Wire {
+        Wire {
+            state: state.clone(),
+            request,
+        }
+    }
+
+    #[test]
+    fn each_request_keeps_its_bytes_while_later_heads_arrive() {
+        let state = Arc::new(WireState::default());
+        for bytes in [10, 20, 30] {
+            state.new_request();
+            state.add_request_bytes(bytes / 2);
+            state.add_request_bytes(bytes / 2);
+        }
+        assert_eq!(wire(&state, 1).aborted(64).cs_bytes, 10);
+        assert_eq!(wire(&state, 3).aborted(64).cs_bytes, 30);
+        assert_eq!(wire(&state, 2).aborted(64).cs_bytes, 20);
+        // The 32nd head after request 1 reuses its slot: the latest stands in.
+        for _ in 0..KEPT_REQUESTS - 3 {
+            state.new_request();
+        }
+        assert_eq!(wire(&state, 3).aborted(64).cs_bytes, 30);
+        state.new_request();
+        state.add_request_bytes(7);
+        assert_eq!(wire(&state, 1).aborted(64).cs_bytes, 7);
+        assert_eq!(wire(&state, 2).aborted(64).cs_bytes, 20);
+    }
+
+    #[test]
+    fn a_waiting_line_logs_its_own_request() {
+        let state = Arc::new(WireState::default());
+        state.new_request();
+        state.add_request_bytes(36);
+        let got = Arc::new(Mutex::new(None));
+        let sink = got.clone();
+        wire(&state, 1).on_last_byte(Box::new(move |end| {
+            *sink.lock().unwrap() = Some(end);
+        }));
+        // The next head is read before the first response's last byte.
+        state.new_request();
+        state.add_request_bytes(99);
+        state.add_written(500);
+        state.flushed();
+        let end = got.lock().unwrap().take().expect("the line was written");
+        assert_eq!((end.cs_bytes, end.sc_bytes, end.win32), (36, 500, None));
     }
 }

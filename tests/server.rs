@@ -515,6 +515,41 @@ async fn requests_split_at_every_byte_are_read_as_sent() {
     assert!(httperr.iter().all(|l| l.get("s-reason") == Some("Header")));
 }
 
+/// Pipelined requests sent in one write, the first with a 10 000-byte answer
+/// that is still going out when the later heads are read: each line logs its
+/// own request's `cs-bytes`, not the last head's.
+#[tokio::test]
+async fn pipelined_requests_each_log_their_own_cs_bytes() {
+    let h = start(Limits::default()).await;
+    let requests: Vec<String> = vec![
+        "GET /fixed?n=0 HTTP/1.1\r\nHost: a\r\n\r\n".into(),
+        "POST /echo?n=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world".into(),
+        format!("GET /?n=2 HTTP/1.1\r\nHost: a\r\nX-Pad: {}\r\n\r\n", "p".repeat(300)),
+        "POST /echo?n=3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".into(),
+        "GET /chunked?n=4 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".into(),
+    ];
+    let mut s = TcpStream::connect(h.addr).await.unwrap();
+    s.write_all(requests.concat().as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 5, "{text}");
+    let (_, w3c, _) = h.stop().await;
+    assert_eq!(w3c.len(), 5);
+    for (i, request) in requests.iter().enumerate() {
+        let query = format!("n={i}");
+        let line = w3c
+            .iter()
+            .find(|l| l.get("cs-uri-query") == Some(query.as_str()))
+            .unwrap_or_else(|| panic!("no line for {query}"));
+        assert_eq!(line.int("cs-bytes"), Some(request.len() as u64), "{query}");
+        assert_eq!(line.win32_status(), Some(0), "{query}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_in_a_single_16_mb_frame_is_logged_win32_64() {
     let h = start(Limits::default()).await;

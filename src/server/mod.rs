@@ -893,9 +893,12 @@ where
         if let Some(tls) = &self.shared.tls {
             ext.insert(tls.clone());
         }
-        // The wire counts, for a W3C log layer (when there is one to read them).
-        if req.version() < http::Version::HTTP_2 && crate::wire::listened() {
-            req.extensions_mut().insert(Wire(self.shared.wire.clone()));
+        // The wire counts, for a W3C log layer (when there is one to read them);
+        // every HTTP/1.x request is numbered, so each line finds its own bytes.
+        if req.version() < http::Version::HTTP_2 {
+            if let Some(wire) = Wire::next(&self.shared.wire) {
+                req.extensions_mut().insert(wire);
+            }
         }
         if let Some(proxies) = &self.trusted_proxies {
             proxies.apply(&mut req);
