@@ -1381,16 +1381,19 @@ mod tests {
             }
             b.build().unwrap()
         };
+        // Whether the root folder's modules run their checks.
+        let runs_checks = |site: &super::IisSite<_>| {
+            site.folders()
+                .root()
+                .get_ref()
+                .get_ref()
+                .get_ref()
+                .get_ref()
+                .checks()
+                .is_some()
+        };
         let idle = super::IisSite::builder(&root).app(app).build().unwrap();
-        assert!(idle
-            .folders()
-            .root()
-            .get_ref()
-            .get_ref()
-            .get_ref()
-            .get_ref()
-            .checks()
-            .is_none());
+        assert!(!runs_checks(&idle));
         let rules = AuthorizationRules::new()
             .with(AuthorizationRule::allow().users("*"))
             .with(AuthorizationRule::allow().users("?"));
@@ -1399,15 +1402,7 @@ mod tests {
             .authorization(AuthorizationLayer::new(rules.clone()))
             .build()
             .unwrap();
-        assert!(checked
-            .folders()
-            .root()
-            .get_ref()
-            .get_ref()
-            .get_ref()
-            .get_ref()
-            .checks()
-            .is_some());
+        assert!(runs_checks(&checked));
         let conn = ConnectionInfo::new(
             "127.0.0.1:50000".parse().unwrap(),
             "127.0.0.1:80".parse().unwrap(),
