@@ -68,10 +68,16 @@ impl Pool {
 /// writer takes all of them at once per look (one lock, and a swap of two
 /// vectors that keep their capacity) instead of receiving them one by one.
 #[allow(clippy::vec_box)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Lines {
     state: Mutex<LinesState>,
+    /// The capacity both vectors start with (see [`Lines::new`]).
+    reserved: usize,
 }
+
+/// The most slots [`Lines::new`] reserves up front (128 KiB per vector): a larger
+/// queue grows its vectors past this only when its backlog does.
+const LINES_RESERVE_MAX: usize = 16 * 1024;
 
 #[allow(clippy::vec_box)]
 #[derive(Debug, Default)]
@@ -93,6 +99,27 @@ enum Pushed {
 }
 
 impl Lines {
+    /// Lines for a queue of `capacity`: the vector requests push onto starts with
+    /// room for a full queue (up to [`LINES_RESERVE_MAX`]), and so does the
+    /// writer's ([`reserved`](Self::reserved)), which it swaps in. A vector that
+    /// grew while requests pushed would reallocate under the lock they all take,
+    /// on a request's thread, each time a backlog reached a new high.
+    pub(super) fn new(capacity: usize) -> Self {
+        let reserved = capacity.min(LINES_RESERVE_MAX);
+        Lines {
+            state: Mutex::new(LinesState {
+                records: Vec::with_capacity(reserved),
+                ..LinesState::default()
+            }),
+            reserved,
+        }
+    }
+
+    /// The capacity the writer's own vector starts with.
+    pub(super) fn reserved(&self) -> usize {
+        self.reserved
+    }
+
     fn lock(&self) -> MutexGuard<'_, LinesState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
