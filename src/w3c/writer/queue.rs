@@ -430,3 +430,25 @@ impl Queue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_vectors_start_with_room_for_the_queue() {
+        let lines = Lines::new(1024);
+        assert_eq!(lines.reserved(), 1024);
+        assert!(lines.lock().records.capacity() >= 1024);
+        // The writer's vector, swapped in, keeps the room for the next lines.
+        let mut batch = Vec::with_capacity(lines.reserved());
+        lines.take(&mut batch);
+        assert!(batch.capacity() >= 1024);
+        assert!(lines.lock().records.capacity() >= 1024);
+        // A very large queue reserves at most `LINES_RESERVE_MAX` up front.
+        let large = Lines::new(1 << 20);
+        assert_eq!(large.reserved(), LINES_RESERVE_MAX);
+        assert!(large.lock().records.capacity() >= LINES_RESERVE_MAX);
+        assert!(large.lock().records.capacity() < 1 << 20);
+    }
+}
