@@ -114,7 +114,7 @@ pub(crate) fn spawn(cfg: WriterConfig) -> io::Result<(Queue, W3cLogGuard)> {
     let timeout = cfg.shutdown_timeout;
     let pool = Arc::new(Pool::new(cfg.queue_capacity));
     let gate = Arc::new(Gate::new(cfg.queue_capacity, cfg.queue_wait));
-    let lines = Arc::new(Lines::default());
+    let lines = Arc::new(Lines::new(cfg.queue_capacity));
     let watched = gate.clone();
     std::thread::Builder::new()
         .name("w3c-log-watch".into())

@@ -68,10 +68,16 @@ impl Pool {
 /// writer takes all of them at once per look (one lock, and a swap of two
 /// vectors that keep their capacity) instead of receiving them one by one.
 #[allow(clippy::vec_box)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Lines {
     state: Mutex<LinesState>,
+    /// The capacity both vectors start with (see [`Lines::new`]).
+    reserved: usize,
 }
+
+/// The most slots [`Lines::new`] reserves up front (128 KiB per vector): a larger
+/// queue grows its vectors past this only when its backlog does.
+const LINES_RESERVE_MAX: usize = 16 * 1024;
 
 #[allow(clippy::vec_box)]
 #[derive(Debug, Default)]
@@ -93,6 +99,27 @@ enum Pushed {
 }
 
 impl Lines {
+    /// Lines for a queue of `capacity`: the vector requests push onto starts with
+    /// room for a full queue (up to [`LINES_RESERVE_MAX`]), and so does the
+    /// writer's ([`reserved`](Self::reserved)), which it swaps in. A vector that
+    /// grew while requests pushed would reallocate under the lock they all take,
+    /// on a request's thread, each time a backlog reached a new high.
+    pub(super) fn new(capacity: usize) -> Self {
+        let reserved = capacity.min(LINES_RESERVE_MAX);
+        Lines {
+            state: Mutex::new(LinesState {
+                records: Vec::with_capacity(reserved),
+                ..LinesState::default()
+            }),
+            reserved,
+        }
+    }
+
+    /// The capacity the writer's own vector starts with.
+    pub(super) fn reserved(&self) -> usize {
+        self.reserved
+    }
+
     fn lock(&self) -> MutexGuard<'_, LinesState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -401,5 +428,27 @@ impl Queue {
             counters: self.counters.clone(),
             writer: self.writer.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_vectors_start_with_room_for_the_queue() {
+        let lines = Lines::new(1024);
+        assert_eq!(lines.reserved(), 1024);
+        assert!(lines.lock().records.capacity() >= 1024);
+        // The writer's vector, swapped in, keeps the room for the next lines.
+        let mut batch = Vec::with_capacity(lines.reserved());
+        lines.take(&mut batch);
+        assert!(batch.capacity() >= 1024);
+        assert!(lines.lock().records.capacity() >= 1024);
+        // A very large queue reserves at most `LINES_RESERVE_MAX` up front.
+        let large = Lines::new(1 << 20);
+        assert_eq!(large.reserved(), LINES_RESERVE_MAX);
+        assert!(large.lock().records.capacity() >= LINES_RESERVE_MAX);
+        assert!(large.lock().records.capacity() < 1 << 20);
     }
 }

@@ -117,7 +117,7 @@ impl Worker {
     }
 
     pub(super) fn run(&mut self, rx: &Receiver<Msg>) {
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(self.lines.reserved());
         loop {
             // All the lines queued since the last look, in one go.
             self.lines.take(&mut batch);
