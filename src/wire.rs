@@ -78,10 +78,12 @@ pub(crate) struct WireState {
     /// Requests handed to the application, numbered like `heads` (HTTP/1.x
     /// answers requests in the order their heads arrived).
     delivered: AtomicU64,
-    /// Bytes of each of the last requests (head, body and its framing), by
-    /// number modulo [`KEPT_REQUESTS`]: with pipelining, later heads may be read
-    /// while an earlier response is still being sent.
-    request_bytes: [AtomicU64; KEPT_REQUESTS],
+    /// Bytes of the current request (head, body and its framing).
+    request_bytes: AtomicU64,
+    /// The final bytes of the requests before it, by number modulo
+    /// [`KEPT_REQUESTS`]: with pipelining, later heads may be read while an
+    /// earlier response is still being sent.
+    earlier_bytes: [AtomicU64; KEPT_REQUESTS],
     /// Nonzero once the server cut the connection: the win32 status to log.
     cut: AtomicU32,
     /// The waiting line and its request's number.
@@ -149,27 +151,26 @@ impl WireState {
 
     /// Bytes of the request being read (the last head begun).
     pub(crate) fn add_request_bytes(&self, n: usize) {
-        let slot = self.heads.load(Ordering::Relaxed) as usize % KEPT_REQUESTS;
-        self.request_bytes[slot].fetch_add(n as u64, Ordering::Relaxed);
+        self.request_bytes.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// A new request head begins.
+    /// A new request head begins: the previous request's count is final.
     pub(crate) fn new_request(&self) {
-        let head = self.heads.fetch_add(1, Ordering::Relaxed) + 1;
-        self.request_bytes[head as usize % KEPT_REQUESTS].store(0, Ordering::Relaxed);
+        let previous = self.heads.fetch_add(1, Ordering::Relaxed);
+        let bytes = self.request_bytes.swap(0, Ordering::Relaxed);
+        self.earlier_bytes[previous as usize % KEPT_REQUESTS].store(bytes, Ordering::Relaxed);
     }
 
     /// The bytes of request number `request`. When more than [`KEPT_REQUESTS`]
-    /// heads arrived after it, its count is gone and the latest request's stands
-    /// in.
+    /// heads arrived after it, its count is gone and the current request's
+    /// stands in.
     fn request_bytes(&self, request: u64) -> u64 {
-        let heads = self.heads.load(Ordering::Relaxed);
-        let kept = if heads.wrapping_sub(request) < KEPT_REQUESTS as u64 {
-            request
+        let behind = self.heads.load(Ordering::Relaxed).wrapping_sub(request);
+        if behind == 0 || behind > KEPT_REQUESTS as u64 {
+            self.request_bytes.load(Ordering::Relaxed)
         } else {
-            heads
-        };
-        self.request_bytes[kept as usize % KEPT_REQUESTS].load(Ordering::Relaxed)
+            self.earlier_bytes[request as usize % KEPT_REQUESTS].load(Ordering::Relaxed)
+        }
     }
 
     pub(crate) fn add_written(&self, n: usize) {
@@ -253,15 +254,21 @@ mod tests {
         assert_eq!(wire(&state, 1).aborted(64).cs_bytes, 10);
         assert_eq!(wire(&state, 3).aborted(64).cs_bytes, 30);
         assert_eq!(wire(&state, 2).aborted(64).cs_bytes, 20);
-        // The 32nd head after request 1 reuses its slot: the latest stands in.
-        for _ in 0..KEPT_REQUESTS - 3 {
+        // Request 1 keeps its count while KEPT_REQUESTS heads follow it; past
+        // that its slot is reused and the current request's stands in.
+        for _ in 0..KEPT_REQUESTS - 2 {
             state.new_request();
         }
-        assert_eq!(wire(&state, 3).aborted(64).cs_bytes, 30);
+        state.add_request_bytes(5);
+        assert_eq!(wire(&state, 1).aborted(64).cs_bytes, 10);
         state.new_request();
         state.add_request_bytes(7);
         assert_eq!(wire(&state, 1).aborted(64).cs_bytes, 7);
         assert_eq!(wire(&state, 2).aborted(64).cs_bytes, 20);
+        assert_eq!(
+            wire(&state, KEPT_REQUESTS as u64 + 1).aborted(64).cs_bytes,
+            5
+        );
     }
 
     #[test]
