@@ -350,8 +350,7 @@ impl FileOutput {
     pub(super) fn write(
         &mut self,
         buf: &mut Vec<u8>,
-        fmt: &LineFormat,
-        header_dt: &str,
+        header: impl FnOnce() -> String,
         counters: &Counters,
     ) -> io::Result<()> {
         let Some(path) = self.path() else {
@@ -367,8 +366,7 @@ impl FileOutput {
         if self.file.is_none() {
             let mut file = self.open(&path)?;
             counters.files.fetch_add(1, Ordering::Relaxed);
-            let header = fmt.header_block(header_dt);
-            write_counted(&mut file, header.as_bytes()).1?;
+            write_counted(&mut file, header().as_bytes()).1?;
             self.file = Some(file);
             if !self.retained_once {
                 self.retain();

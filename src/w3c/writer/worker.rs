@@ -269,26 +269,18 @@ impl Worker {
         // here up to a flush interval, so the block takes the earlier of now and
         // the first waiting line's time.
         let now = unix_secs(self.clock.now());
-        let header_dt = crate::w3c::rollover::datetime_string(
-            self.first_pending.map_or(now, |first| first.min(now)),
-        );
+        let header_secs = self.first_pending.map_or(now, |first| first.min(now));
+        let format = &self.format;
+        // Built only when a block is written (a new file or stream).
+        let header = || format.header_block(&crate::w3c::rollover::datetime_string(header_secs));
         let result = match &mut self.out {
             Output::Tracing => Ok(()),
             Output::Writer {
                 w,
                 needs_header,
                 torn,
-            } => write_stream(
-                w,
-                &mut self.buf,
-                torn,
-                needs_header,
-                &self.format.header_block(&header_dt),
-                &self.counters,
-            ),
-            Output::Files(files) => {
-                files.write(&mut self.buf, &self.format, &header_dt, &self.counters)
-            }
+            } => write_stream(w, &mut self.buf, torn, needs_header, header, &self.counters),
+            Output::Files(files) => files.write(&mut self.buf, header, &self.counters),
         };
         match result {
             Ok(()) => {
@@ -392,7 +384,7 @@ fn write_stream(
     buf: &mut Vec<u8>,
     torn: &mut usize,
     needs_header: &mut bool,
-    header: &str,
+    header: impl FnOnce() -> String,
     counters: &Counters,
 ) -> io::Result<()> {
     if *torn > 0 {
@@ -411,6 +403,8 @@ fn write_stream(
         if buf.is_empty() {
             return w.flush();
         }
+        // Built only when it is written: once per stream.
+        let header = header();
         header_len = header.len();
         buf.splice(0..0, header.bytes());
         *needs_header = false;
