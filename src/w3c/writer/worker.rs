@@ -176,7 +176,13 @@ impl Worker {
     /// recycles their records.
     #[allow(clippy::vec_box)]
     fn take_lines(&mut self, batch: &mut Vec<Box<Record>>) {
-        for mut rec in batch.drain(..) {
+        let mut records = batch.drain(..).peekable();
+        while let Some(mut rec) = records.next() {
+            // The next record was written on another core: start reading it now,
+            // while this one is formatted.
+            if let Some(next) = records.peek() {
+                std::hint::black_box((next.status, next.conn.is_some(), next.text.touch()));
+            }
             self.gate.taken();
             self.line(&rec);
             rec.release();
