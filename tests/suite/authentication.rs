@@ -102,6 +102,19 @@ fn logon_rows(res: &TestResponse) -> (Option<String>, Option<String>) {
 }
 
 /// `(cs-username, sc-status, sc-substatus, sc-win32-status)` of the n-th line.
+/// A 401 with Basic's challenge for `realm` and the detailed page of `code`
+/// (`"401.2"`), as a local client gets it.
+fn assert_challenge(res: &TestResponse, realm: &str, code: &str) {
+    assert_eq!(res.status_line(), "HTTP/1.1 401 Unauthorized", "{code}");
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some(format!("Basic realm=\"{realm}\"").as_str()),
+        "{code}"
+    );
+    let title = format!("<title>IIS 10.0 Detailed Error - {code} - Unauthorized</title>");
+    assert!(res.text().contains(&title), "{code}");
+}
+
 async fn columns(site: &TestSite, n: usize) -> (String, u16, u16, u32) {
     let lines = site.log_lines().await;
     let l = &lines[n];
@@ -130,14 +143,7 @@ async fn basic_only_from_the_root_web_config() {
 
     // No credentials: 401.2 with the challenge.
     let res = site.get("/index.htm").await;
-    assert_eq!(res.status_line(), "HTTP/1.1 401 Unauthorized");
-    assert_eq!(
-        res.header("www-authenticate"),
-        Some(r#"Basic realm="Staff""#)
-    );
-    assert!(res
-        .text()
-        .contains("<title>IIS 10.0 Detailed Error - 401.2 - Unauthorized</title>"));
+    assert_challenge(&res, "Staff", "401.2");
     assert_eq!(
         logon_rows(&res),
         (
@@ -159,14 +165,7 @@ async fn basic_only_from_the_root_web_config() {
     let res = site
         .request("GET", "/index.htm", &[("Authorization", &auth)], b"")
         .await;
-    assert_eq!(res.status_line(), "HTTP/1.1 401 Unauthorized");
-    assert_eq!(
-        res.header("www-authenticate"),
-        Some(r#"Basic realm="Staff""#)
-    );
-    assert!(res
-        .text()
-        .contains("<title>IIS 10.0 Detailed Error - 401.1 - Unauthorized</title>"));
+    assert_challenge(&res, "Staff", "401.1");
     assert!(res.text().contains("0x8007052e"));
     assert_eq!(columns(&site, 1).await, ("alice".into(), 401, 1, 1326));
 
@@ -239,14 +238,7 @@ async fn basic_only_from_the_root_web_config() {
         let res = site
             .request("GET", "/index.htm", &[("Authorization", bad)], b"")
             .await;
-        assert_eq!(res.status_line(), "HTTP/1.1 401 Unauthorized", "{bad:.30}");
-        assert_eq!(
-            res.header("www-authenticate"),
-            Some(r#"Basic realm="Staff""#)
-        );
-        assert!(res
-            .text()
-            .contains("<title>IIS 10.0 Detailed Error - 401.1 - Unauthorized</title>"));
+        assert_challenge(&res, "Staff", "401.1");
         assert_eq!(
             columns(&site, 8 + i).await,
             ("-".into(), 401, 1, 87),
