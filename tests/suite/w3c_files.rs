@@ -278,6 +278,55 @@ async fn retention_keeps_the_newest_files() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Old files are deleted while the log runs, off the writer's thread: lines keep
+/// going to the newest file meanwhile, and none is lost.
+#[tokio::test]
+async fn retention_deletes_while_the_log_runs() {
+    let dir = temp_dir("retain-live");
+    let clock = Arc::new(ManualClock::at(2024, 1, 1, 0, 30, 0).unwrap());
+    let (mut svc, guard) = start(
+        W3cLogLayer::builder()
+            .directory(&dir)
+            .period(Period::Hourly)
+            .retain_files(2)
+            .clock(clock.clone()),
+    );
+    for _ in 0..5 {
+        hit(&mut svc, "/", "t").await;
+        guard.handle().flush().unwrap();
+        clock.advance(Duration::from_secs(3600));
+    }
+    let want = ["u_ex24010103.log", "u_ex24010104.log"];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while files(&dir) != want && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(files(&dir), want, "the log still runs");
+    assert_eq!(guard.handle().stats().lines, 5);
+    // The deleting is done by a thread of its own, not the writer.
+    #[cfg(target_os = "linux")]
+    {
+        let names: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+            .map(|c| c.trim().to_owned())
+            .collect();
+        assert!(names.iter().any(|n| n == "w3c-log-retain"), "{names:?}");
+    }
+    drop(guard);
+    assert_eq!(files(&dir), want);
+    for name in want {
+        let text = read(&dir, name);
+        assert_eq!(
+            text.lines().filter(|l| !l.starts_with('#')).count(),
+            1,
+            "{text}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn io_errors_are_counted_and_the_writer_recovers() {
     let dir = temp_dir("ioerr");
