@@ -169,6 +169,10 @@ impl W3cLogBuilder {
 
     /// Keeps only the newest `files` log files of this site, period and field kind,
     /// deleting older ones when a new file starts. Off by default.
+    ///
+    /// The deleting is done by a thread of its own (`w3c-log-retain`), so lines never
+    /// wait while the system frees a large file; it is finished by the time the
+    /// [`W3cLogGuard`]'s drop returns.
     pub fn retain_files(mut self, files: usize) -> Self {
         self.retain = Some(files);
         self
