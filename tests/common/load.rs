@@ -396,9 +396,20 @@ fn check_lines(config: &LoadConfig, reached: &[u8], report: &mut LoadReport) {
                 .unwrap_or_else(|| panic!("a line without an id: {e:?}"));
             let slot = &mut seen[usize::try_from(id).unwrap()];
             *slot = slot.saturating_add(1);
-            let (status, sub, win32) = expected(kind(id));
+            let (mut status, mut sub, mut win32) = expected(kind(id));
+            let got = (e.status(), e.substatus(), e.win32_status());
+            if kind(id) == Kind::LeaveInHandler && got.0 == Some(200) {
+                // The other side of a race: the handler answered before the server
+                // saw the client go (a loaded machine can take longer than the
+                // handler's 300 ms to run the connection's task). The answer was
+                // then sent into a closed connection, or failed on it.
+                (status, sub) = (200, 0);
+                if got.2 == Some(0) {
+                    win32 = 0;
+                }
+            }
             assert_eq!(
-                (e.status(), e.substatus(), e.win32_status()),
+                got,
                 (Some(status), Some(sub), Some(win32)),
                 "request {id} ({:?})",
                 kind(id)
