@@ -137,7 +137,7 @@ pub(super) struct FileOutput {
     header_len: u64,
     retained_once: bool,
     /// The thread that deletes old files, started at the first deletion.
-    janitor: Option<Janitor>,
+    janitor: Option<Box<Janitor>>,
     /// The latest line time seen (time-based periods).
     latest: i64,
     /// The second whose lines are known to belong to the current file.
@@ -275,7 +275,7 @@ impl FileOutput {
             current: self.name.clone().unwrap_or_default(),
         };
         if self.janitor.is_none() {
-            self.janitor = Janitor::start();
+            self.janitor = Janitor::start().map(Box::new);
         }
         match &self.janitor {
             Some(janitor) => janitor.send(job),
