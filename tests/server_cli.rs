@@ -457,3 +457,153 @@ async fn serve_signs_basic_users_in_where_a_folder_turns_basic_on() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--basic-user \"alice\""), "{err}");
 }
+
+/// One request on an open keep-alive connection, and its whole response (the body
+/// read to its `Content-Length`).
+async fn exchange(s: &mut TcpStream, path: &str) -> String {
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut chunk))
+            .await
+            .expect("an answer within 10 s")
+            .unwrap();
+        assert!(
+            n > 0,
+            "the connection closed: {}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return text;
+            }
+        }
+    }
+}
+
+/// Asks `path` on new connections until the answer starts with `status`.
+async fn until(addr: SocketAddr, path: &str, status: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = raw(
+            addr,
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+        if last.starts_with(status) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {status} for {path} within 10 s; the last answer: {last}");
+}
+
+/// IIS applies a changed web.config to the next requests, without a restart: so
+/// does `tower-iis serve`, on connections already open as on new ones. A broken
+/// web.config is answered with 500.19, and mending it mends the site.
+#[tokio::test]
+async fn serve_applies_a_changed_web_config_to_the_next_requests() {
+    let root = TempDir::new("cli-reload-root");
+    let logs = TempDir::new("cli-reload-logs");
+    std::fs::write(root.0.join("a.txt"), "text").unwrap();
+    let config = |header: &str, deny_txt: bool| {
+        let deny = if deny_txt {
+            r#"<security><requestFiltering><fileExtensions><add fileExtension=".txt" allowed="false" /></fileExtensions></requestFiltering></security>"#
+        } else {
+            ""
+        };
+        format!(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <system.webServer>
+    <httpProtocol><customHeaders><add name="X-Site" value="{header}" /></customHeaders></httpProtocol>
+    {deny}
+  </system.webServer>
+</configuration>"#
+        )
+    };
+    std::fs::write(root.0.join("web.config"), config("one", false)).unwrap();
+    let (child, addr) = spawn_cli_on(&root.0, &logs.0);
+    let mut kept = TcpStream::connect(addr).await.unwrap();
+    let first = exchange(&mut kept, "/a.txt").await;
+    std::fs::write(root.0.join("web.config"), config("two", false)).unwrap();
+    // The same keep-alive connection sees the new header once the site is rebuilt.
+    let mut second = String::new();
+    for _ in 0..100 {
+        second = exchange(&mut kept, "/a.txt").await;
+        if second.to_ascii_lowercase().contains("\r\nx-site: two\r\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::write(root.0.join("web.config"), config("three", true)).unwrap();
+    let denied = until(addr, "/a.txt", "HTTP/1.1 404 ").await;
+    std::fs::write(
+        root.0.join("web.config"),
+        "<configuration><system.webServer>",
+    )
+    .unwrap();
+    let broken = until(addr, "/a.txt", "HTTP/1.1 500 ").await;
+    std::fs::remove_file(root.0.join("web.config")).unwrap();
+    let mended = until(addr, "/a.txt", "HTTP/1.1 200 ").await;
+    sigterm(&child);
+    assert!(wait(child).success());
+
+    assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{first}");
+    assert!(
+        first.to_ascii_lowercase().contains("\r\nx-site: one\r\n"),
+        "{first}"
+    );
+    assert!(first.ends_with("\r\n\r\ntext"), "{first}");
+    assert!(second.starts_with("HTTP/1.1 200 OK\r\n"), "{second}");
+    assert!(
+        second.to_ascii_lowercase().contains("\r\nx-site: two\r\n"),
+        "{second}"
+    );
+    assert!(denied.starts_with("HTTP/1.1 404 Not Found\r\n"), "{denied}");
+    assert!(
+        denied.contains("<title>IIS 10.0 Detailed Error - 404.7 - Not Found</title>"),
+        "{denied}"
+    );
+    assert!(
+        broken.contains("<title>IIS 10.0 Detailed Error - 500.19 - Internal Server Error</title>"),
+        "{broken}"
+    );
+    assert!(mended.ends_with("\r\n\r\ntext"), "{mended}");
+    assert!(!mended.to_ascii_lowercase().contains("x-site"), "{mended}");
+    // The log holds each answer as it was given.
+    let w3c = entries(&logs.0.join("W3SVC1"));
+    let codes: Vec<String> = w3c
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.get("sc-status").unwrap(),
+                e.get("sc-substatus").unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes.first().map(String::as_str),
+        Some("200 0"),
+        "{codes:?}"
+    );
+    assert!(codes.iter().any(|c| c == "404 7"), "{codes:?}");
+    assert!(codes.iter().any(|c| c == "500 19"), "{codes:?}");
+    assert_eq!(codes.last().map(String::as_str), Some("200 0"), "{codes:?}");
+    assert_eq!(codes.len(), w3c.len());
+}

@@ -9,7 +9,9 @@
 //! trace (`DIR/FailedReqLogFiles/W3SVC1/frNNNNNN.xml`, with `freb.xsl`) for every
 //! request answered 400–599, or for what the web.config's `<traceFailedRequests>`
 //! rules name when it has some. Stops gracefully on Ctrl-C or SIGTERM, after
-//! flushing the logs.
+//! flushing the logs. As with IIS, a web.config that is edited, added or removed
+//! applies to the next requests, on open connections too. The site is rebuilt off
+//! the runtime's threads, and a malformed file is answered with 500.19.
 //!
 //! With `--https ADDR` the site is also served over HTTPS on `ADDR`, with the
 //! certificate chain and key of `--cert` and `--key` (PEM), or else a self-signed
@@ -35,6 +37,10 @@ use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tower_iis::authentication::StaticUsers;
@@ -188,14 +194,6 @@ async fn run(
         tracing::subscriber::set_global_default(subscriber)?;
     }
     let traces = logs.join("FailedReqLogFiles");
-    let mut tracing = FailedRequestTracingLayer::builder().directory(&traces);
-    // IIS traces nothing without a rule; like the demo, trace every failure unless
-    // the site's web.config says what to trace.
-    let has_rules =
-        WebConfig::load(root.join("web.config")).is_ok_and(|c| !c.trace_failed_requests.is_empty());
-    if !has_rules {
-        tracing = tracing.rule(Rule::new("*").status_codes("400-599")?);
-    }
     // Read off the runtime's threads, as the site's own scan is.
     let basic_folders = {
         let root = root.clone();
@@ -207,22 +205,27 @@ async fn run(
             basic_folders.join(", ")
         );
     }
-    let mut site = IisSite::from_web_config(&root);
-    if let Some(users) = users {
-        site = site.credentials(users);
-    }
-    let site = site
-        .log(log)
-        .serve_config_errors(true)
-        .failed_request_tracing(tracing)
-        .build()?;
-    for warning in site.warnings() {
-        eprintln!("web.config: {warning}");
-    }
-    for (folder, error) in site.folder_config_errors() {
-        eprintln!("500.19 for /{folder}/: {error}");
-    }
+    let recipe = Recipe {
+        root: root.clone(),
+        log,
+        users,
+        traces: traces.clone(),
+    };
+    let site = {
+        let recipe = recipe.clone();
+        tokio::task::spawn_blocking(move || recipe.build()).await??
+    };
+    report_config(&site);
     let handle = site.log_handle();
+    let live = Live::new(site);
+    // IIS applies a changed web.config to the next requests: so does this site.
+    let _watcher = match live.watch(recipe) {
+        Ok(watcher) => Some(watcher),
+        Err(e) => {
+            eprintln!("tower-iis: warning: cannot watch {} ({e}): changes to web.config files apply after a restart", root.display());
+            None
+        }
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -253,7 +256,7 @@ async fn run(
             } else {
                 println!("HTTPS certificate: SHA-256 {}", tls.sha256_fingerprint());
             }
-            let server = serve(listener, site.clone())
+            let server = serve(listener, live.clone())
                 .tls(tls)
                 .trusted_proxies(proxies.clone())
                 .httperr(httperr.clone())
@@ -262,7 +265,7 @@ async fn run(
         }
         _ => None,
     };
-    let mut report = serve(listener, site)
+    let mut report = serve(listener, live)
         .trusted_proxies(proxies)
         .httperr(httperr)
         .w3c_log(handle)
@@ -280,6 +283,159 @@ async fn run(
         report.httperr.lines
     );
     Ok(())
+}
+
+/// What the site is built from, again whenever a web.config changes.
+#[derive(Clone)]
+struct Recipe {
+    root: PathBuf,
+    log: W3cLogLayer,
+    users: Option<StaticUsers>,
+    traces: PathBuf,
+}
+
+impl Recipe {
+    /// The site as the web.config files under the root say now. Reads them: call it
+    /// off the runtime's threads.
+    fn build(&self) -> Result<IisSite, tower_iis::site::SiteError> {
+        let mut tracing = FailedRequestTracingLayer::builder().directory(&self.traces);
+        // IIS traces nothing without a rule; like the demo, trace every failure
+        // unless the site's web.config says what to trace.
+        let has_rules = WebConfig::load(self.root.join("web.config"))
+            .is_ok_and(|c| !c.trace_failed_requests.is_empty());
+        if !has_rules {
+            tracing = tracing.rule(
+                Rule::new("*")
+                    .status_codes("400-599")
+                    .expect("a valid range"),
+            );
+        }
+        let mut site = IisSite::from_web_config(&self.root);
+        if let Some(users) = &self.users {
+            site = site.credentials(users.clone());
+        }
+        site.log(self.log.clone())
+            .serve_config_errors(true)
+            .failed_request_tracing(tracing)
+            .build()
+    }
+}
+
+/// Prints what the site's web.config files got wrong.
+fn report_config(site: &IisSite) {
+    for warning in site.warnings() {
+        eprintln!("web.config: {warning}");
+    }
+    for (folder, error) in site.folder_config_errors() {
+        eprintln!("500.19 for /{folder}/: {error}");
+    }
+}
+
+/// The site, swapped for a new one when a web.config changes. Every connection's
+/// copy takes the new site before its next request.
+#[derive(Clone)]
+struct Live {
+    shared: Arc<Current>,
+    site: IisSite,
+    seen: u64,
+}
+
+/// The newest site, and how many times it was replaced.
+struct Current {
+    site: RwLock<IisSite>,
+    generation: AtomicU64,
+}
+
+impl Live {
+    fn new(site: IisSite) -> Self {
+        Live {
+            shared: Arc::new(Current {
+                site: RwLock::new(site.clone()),
+                generation: AtomicU64::new(0),
+            }),
+            site,
+            seen: 0,
+        }
+    }
+
+    /// Rebuilds the site from `recipe` whenever a file named web.config under its
+    /// root is written, created, renamed or removed. The watcher stops when dropped.
+    fn watch(&self, recipe: Recipe) -> notify::Result<notify::RecommendedWatcher> {
+        use notify::Watcher as _;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                let Ok(event) = event else { return };
+                if event.kind.is_access() {
+                    return;
+                }
+                let config = |p: &std::path::PathBuf| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.eq_ignore_ascii_case("web.config"))
+                };
+                if event.paths.iter().any(config) {
+                    let _ = tx.send(());
+                }
+            })?;
+        watcher.watch(&recipe.root, notify::RecursiveMode::Recursive)?;
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                // An editor saves in several steps: wait until they are over.
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(200)) => break,
+                        more = rx.recv() => if more.is_none() { return },
+                    }
+                }
+                let recipe = recipe.clone();
+                match tokio::task::spawn_blocking(move || recipe.build()).await {
+                    Ok(Ok(site)) => {
+                        report_config(&site);
+                        *shared.site.write().unwrap_or_else(PoisonError::into_inner) = site;
+                        shared.generation.fetch_add(1, Ordering::Release);
+                        println!("web.config changed: the site is reloaded");
+                    }
+                    Ok(Err(e)) => eprintln!(
+                        "web.config changed, but the site keeps its previous configuration: {e}"
+                    ),
+                    Err(e) => {
+                        eprintln!("web.config changed, but the site could not be rebuilt: {e}")
+                    }
+                }
+            }
+        });
+        Ok(watcher)
+    }
+}
+
+impl<B> tower_service::Service<http::Request<B>> for Live
+where
+    IisSite: tower_service::Service<http::Request<B>>,
+{
+    type Response = <IisSite as tower_service::Service<http::Request<B>>>::Response;
+    type Error = <IisSite as tower_service::Service<http::Request<B>>>::Error;
+    type Future = <IisSite as tower_service::Service<http::Request<B>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Swapped here, so that the site called is the one polled ready.
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        if generation != self.seen {
+            self.site = self
+                .shared
+                .site
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            self.seen = generation;
+        }
+        self.site.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        self.site.call(req)
+    }
 }
 
 /// The trusted proxies, for the start-up banner.
