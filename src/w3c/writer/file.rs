@@ -5,6 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::sink::{whole_lines, write_counted};
 use super::{Counters, LineFormat};
@@ -138,6 +139,8 @@ pub(super) struct FileOutput {
     retained_once: bool,
     /// The thread that deletes old files, started at the first deletion.
     janitor: Option<Box<Janitor>>,
+    /// The current file's name, as the deleting thread reads it.
+    current: Option<Arc<Mutex<String>>>,
     /// The latest line time seen (time-based periods).
     latest: i64,
     /// The second whose lines are known to belong to the current file.
@@ -165,6 +168,7 @@ impl FileOutput {
             header_len: 0,
             retained_once: false,
             janitor: None,
+            current: None,
             latest: i64::MIN,
             checked: i64::MIN,
         }
@@ -267,12 +271,17 @@ impl FileOutput {
     fn retain(&mut self) {
         let Some(keep) = self.opts.retain else { return };
         self.retained_once = true;
+        // A pass that runs late must still spare the file written now, not the one
+        // that was current when it was asked for.
+        let current = self.current.get_or_insert_with(Default::default);
+        *current.lock().unwrap_or_else(PoisonError::into_inner) =
+            self.name.clone().unwrap_or_default();
         let job = Prune {
             site_dir: self.opts.site_dir.clone(),
             period: self.opts.period,
             naming: self.custom,
             keep,
-            current: self.name.clone().unwrap_or_default(),
+            current: current.clone(),
         };
         if self.janitor.is_none() {
             self.janitor = Janitor::start().map(Box::new);
@@ -384,7 +393,8 @@ struct Prune {
     period: Period,
     naming: Naming,
     keep: usize,
-    current: String,
+    /// The file being written when the pass runs: never deleted.
+    current: Arc<Mutex<String>>,
 }
 
 impl Prune {
@@ -393,10 +403,15 @@ impl Prune {
         let Ok(dir) = fs::read_dir(&self.site_dir) else {
             return;
         };
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut others: Vec<(u64, String)> = dir
             .flatten()
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| *n != self.current && is_own_name(self.period, n, self.naming))
+            .filter(|n| *n != current && is_own_name(self.period, n, self.naming))
             .map(|n| (parse_size_name(&n, self.naming).unwrap_or(0), n))
             .collect();
         others.sort();
@@ -451,5 +466,43 @@ impl Drop for Janitor {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pass that runs after newer files were started keeps the newest ones:
+    /// it reads the current file when it runs, not when it was asked for.
+    #[test]
+    fn a_late_pass_spares_the_newest_files() {
+        let dir = std::env::temp_dir().join(format!("tower-iis-prune-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for hour in 0..5 {
+            fs::write(dir.join(format!("u_ex240101{hour:02}.log")), "#\r\n").unwrap();
+        }
+        fs::write(dir.join("notes.txt"), "not a log").unwrap();
+        let current = Arc::new(Mutex::new("u_ex24010102.log".to_owned()));
+        let pass = |current: &Arc<Mutex<String>>| Prune {
+            site_dir: dir.clone(),
+            period: Period::Hourly,
+            naming: Naming::W3c { custom: false },
+            keep: 2,
+            current: current.clone(),
+        };
+        let asked_at_two = pass(&current);
+        // Hours 03 and 04 start before the pass asked for at 02 runs.
+        *current.lock().unwrap() = "u_ex24010104.log".to_owned();
+        asked_at_two.run();
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["notes.txt", "u_ex24010103.log", "u_ex24010104.log"]);
+        let _ = fs::remove_dir_all(&dir);
     }
 }
