@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::Request;
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_iis::w3c::{reader, CustomField, ManualClock, Period};
+use tower_iis::w3c::{reader, CustomField, ManualClock, Period, W3cLogGuard};
 use tower_iis::W3cLogLayer;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -257,22 +257,29 @@ async fn custom_fields_add_x_to_the_name() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test]
-async fn retention_keeps_the_newest_files() {
-    let dir = temp_dir("retain");
+/// An hourly log in `dir` keeping two files, with one request in each of `hours`
+/// hours from 00:30 on 1 January 2024.
+async fn hourly_with_retention(dir: &Path, hours: usize) -> W3cLogGuard {
     let clock = Arc::new(ManualClock::at(2024, 1, 1, 0, 30, 0).unwrap());
     let (mut svc, guard) = start(
         W3cLogLayer::builder()
-            .directory(&dir)
+            .directory(dir)
             .period(Period::Hourly)
             .retain_files(2)
             .clock(clock.clone()),
     );
-    for _ in 0..4 {
+    for _ in 0..hours {
         hit(&mut svc, "/", "t").await;
         guard.handle().flush().unwrap();
         clock.advance(Duration::from_secs(3600));
     }
+    guard
+}
+
+#[tokio::test]
+async fn retention_keeps_the_newest_files() {
+    let dir = temp_dir("retain");
+    let guard = hourly_with_retention(&dir, 4).await;
     drop(guard);
     assert_eq!(files(&dir), ["u_ex24010102.log", "u_ex24010103.log"]);
     let _ = std::fs::remove_dir_all(&dir);
@@ -283,19 +290,7 @@ async fn retention_keeps_the_newest_files() {
 #[tokio::test]
 async fn retention_deletes_while_the_log_runs() {
     let dir = temp_dir("retain-live");
-    let clock = Arc::new(ManualClock::at(2024, 1, 1, 0, 30, 0).unwrap());
-    let (mut svc, guard) = start(
-        W3cLogLayer::builder()
-            .directory(&dir)
-            .period(Period::Hourly)
-            .retain_files(2)
-            .clock(clock.clone()),
-    );
-    for _ in 0..5 {
-        hit(&mut svc, "/", "t").await;
-        guard.handle().flush().unwrap();
-        clock.advance(Duration::from_secs(3600));
-    }
+    let guard = hourly_with_retention(&dir, 5).await;
     let want = ["u_ex24010103.log", "u_ex24010104.log"];
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while files(&dir) != want && std::time::Instant::now() < deadline {
