@@ -351,6 +351,39 @@ async fn every_head_on_a_keep_alive_connection_is_checked() {
     assert_eq!(httperr[0].get("s-reason"), Some("Header"));
 }
 
+/// Header names go out in IIS's case (`Content-Length`, `Date`), not hyper's lower
+/// case; a chunked answer says `Transfer-Encoding: chunked`.
+#[tokio::test]
+async fn header_names_go_out_in_iis_case() {
+    let h = start(short_limits()).await;
+    let (res, _) = send_raw(
+        h.addr,
+        b"GET /fixed HTTP/1.1\r\nHost: a\r\n\r\nGET /chunked HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let text = String::from_utf8_lossy(&res);
+    let heads: Vec<&str> = text
+        .split("HTTP/1.1 ")
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split("\r\n\r\n").next().unwrap())
+        .collect();
+    assert_eq!(heads.len(), 2, "{text}");
+    let names = |head: &str| -> Vec<String> {
+        head.lines()
+            .skip(1)
+            .map(|l| l.split_once(':').unwrap().0.to_owned())
+            .collect()
+    };
+    assert_eq!(names(heads[0]), ["Content-Length", "Date"], "{}", heads[0]);
+    assert_eq!(
+        names(heads[1]),
+        ["Connection", "Transfer-Encoding", "Date"],
+        "{}",
+        heads[1]
+    );
+    let _ = h.stop().await;
+}
+
 /// Reads a whole response off `s`: head, then the body by its framing.
 async fn read_response(s: &mut TcpStream, head_request: bool) -> Vec<u8> {
     let mut all = Vec::new();

@@ -266,7 +266,7 @@ async fn serve_follows_the_folder_rewrite_rules_and_traces_failures() {
         "{canonical}"
     );
     assert!(
-        canonical.contains("\r\nlocation: https://www.example.com/shop?x=1\r\n"),
+        canonical.contains("\r\nLocation: https://www.example.com/shop?x=1\r\n"),
         "{canonical}"
     );
     let lower = raw(addr, get("/Docs/Page", "localhost").as_bytes()).await;
@@ -274,7 +274,7 @@ async fn serve_follows_the_folder_rewrite_rules_and_traces_failures() {
         lower.starts_with("HTTP/1.1 301 Moved Permanently\r\n"),
         "{lower}"
     );
-    assert!(lower.contains("\r\nlocation: /docs/page\r\n"), "{lower}");
+    assert!(lower.contains("\r\nLocation: /docs/page\r\n"), "{lower}");
     let git = raw(addr, get("/.git/config", "localhost").as_bytes()).await;
     assert!(git.starts_with("HTTP/1.1 404 Not Found\r\n"), "{git}");
     assert!(

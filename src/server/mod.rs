@@ -474,6 +474,10 @@ where
             .timer(hyper_util::rt::TokioTimer::new())
             // The IO wrapper times the head itself, with http.sys's reasons.
             .header_read_timeout(None)
+            // Header names go out as IIS writes them (`Content-Type`, `Server`,
+            // `Last-Modified`), not in hyper's lower case; title case misses only
+            // a few (`ETag` goes out as `Etag`). HTTP/2 names stay lower case.
+            .title_case_headers(true)
             .max_buf_size(self.limits.max_request_bytes.max(8192) + 8192);
         if self.limits.max_headers != HYPER_MAX_HEADERS {
             // hyper's own limit is kept on the stack; any other one costs two
