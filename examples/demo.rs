@@ -300,9 +300,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Until Ctrl-C or SIGTERM; then requests in flight finish and both logs flush.
     let https = tower_iis::server::serve(https_listener, app.clone())
         .tls(tls)
+        .iis_header_case(true)
         .httperr(httperr.clone())
         .w3c_log(handle.clone());
     let http = tower_iis::server::serve(listener, app)
+        .iis_header_case(true)
         .httperr(httperr)
         .w3c_log(handle);
     let (http, https) = tokio::join!(http.into_future(), https.into_future());

@@ -258,6 +258,7 @@ async fn run(
             }
             let server = serve(listener, live.clone())
                 .tls(tls)
+                .iis_header_case(true)
                 .trusted_proxies(proxies.clone())
                 .httperr(httperr.clone())
                 .w3c_log(handle.clone());
@@ -266,6 +267,7 @@ async fn run(
         _ => None,
     };
     let mut report = serve(listener, live)
+        .iis_header_case(true)
         .trusted_proxies(proxies)
         .httperr(httperr)
         .w3c_log(handle)

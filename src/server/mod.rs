@@ -192,6 +192,7 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
         signals: true,
         deadline: Duration::from_secs(30),
         site_id: 1,
+        title_case: false,
         dispatch: None,
         #[cfg(feature = "tls")]
         tls: None,
@@ -211,6 +212,7 @@ pub struct Serve<S> {
     signals: bool,
     deadline: Duration,
     site_id: u32,
+    title_case: bool,
     /// The `tracing` dispatcher each connection runs under (TestSite's trace
     /// collector when no global subscriber is set); `None`: the default one.
     dispatch: Option<tracing::Dispatch>,
@@ -308,6 +310,20 @@ impl<S> Serve<S> {
         F: Future<Output = ()> + Send + 'static,
     {
         self.shutdown = Some(Box::pin(signal));
+        self
+    }
+
+    /// Whether HTTP/1 response header names go out as IIS writes them
+    /// (`Content-Type`, `Last-Modified`, `Server`) rather than in lower case
+    /// (default: lower case; HTTP/2 names are lower case by the protocol).
+    ///
+    /// hyper title-cases each name, which matches IIS for nearly all of them (`ETag`
+    /// goes out as `Etag`, `WWW-Authenticate` as `Www-Authenticate`). It writes them
+    /// byte by byte, which costs about 1 000 instructions per response, 7 % of a
+    /// trivial request's whole cost (BENCHMARKS.md). `tower-iis serve` and the demo
+    /// turn it on; header names are case-insensitive to every client.
+    pub fn iis_header_case(mut self, on: bool) -> Self {
+        self.title_case = on;
         self
     }
 
@@ -474,10 +490,7 @@ where
             .timer(hyper_util::rt::TokioTimer::new())
             // The IO wrapper times the head itself, with http.sys's reasons.
             .header_read_timeout(None)
-            // Header names go out as IIS writes them (`Content-Type`, `Server`,
-            // `Last-Modified`), not in hyper's lower case; title case misses only
-            // a few (`ETag` goes out as `Etag`). HTTP/2 names stay lower case.
-            .title_case_headers(true)
+            .title_case_headers(self.title_case)
             .max_buf_size(self.limits.max_request_bytes.max(8192) + 8192);
         if self.limits.max_headers != HYPER_MAX_HEADERS {
             // hyper's own limit is kept on the stack; any other one costs two
